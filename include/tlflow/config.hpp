@@ -1,0 +1,72 @@
+// tlflow/config.hpp — every setting of the service (DESIGN.md §6).
+//
+// Each setting is a command-line flag and an environment variable; an
+// optional file (`--config FILE`, lines `name = value` using the flag names
+// without dashes) may hold them too. Precedence: flag > environment > file >
+// default. Secrets (passwords, tokens) are read only from the environment or
+// the file, never from flags, and are never logged or shown in /status.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tlflow/error.hpp"
+
+namespace tlflow {
+
+struct config {
+  // HTTP
+  std::uint16_t port = 8080;
+  std::string host = "0.0.0.0";
+  unsigned http_threads = 0;          // 0: number of cores
+  std::size_t max_body_bytes = 1 << 20;
+  std::string api_token;              // secret; required on mutating routes if set
+  bool auth_reads = false;            // also require the token on reads
+
+  // store
+  std::string store = "memory";       // memory | gremlin
+  std::string data_dir = "./data";
+  bool ephemeral = false;
+  unsigned snapshot_interval_s = 300; // 0: only on shutdown
+  std::string gremlin_url = "ws://localhost:8182/gremlin";
+  std::string gremlin_dialect = "tinkerpop"; // tinkerpop | janusgraph | cosmos | neptune
+  std::string gremlin_user;
+  std::string gremlin_password;       // secret
+  std::string gremlin_partition_key = "pk"; // Cosmos DB partition key property
+
+  // sources and tracking
+  std::vector<std::string> sources;   // x, twitter-v1, mastodon, jetstream, file:<path>, file:-
+  std::vector<std::string> track;     // initial hashtags
+  std::string x_api_url = "https://api.x.com";
+  std::string x_bearer_token;         // secret
+  std::string twitter_v1_url = "https://stream.twitter.com";
+  std::string mastodon_url;
+  std::string mastodon_token;         // secret
+  std::string jetstream_url = "wss://jetstream2.us-east.bsky.network/subscribe";
+
+  std::string log_level = "info";     // trace | debug | info | warn | error
+  std::string config_file;
+
+  // `tlflow import FILE`: when set, ingest and exit instead of serving.
+  std::string import_file;
+};
+
+// Outcome of parsing the command line.
+struct parsed_config {
+  config cfg;
+  bool show_help = false;
+  bool show_version = false;
+};
+
+// Reads flags (argv), the environment (`envp`-style lookups through
+// getenv) and the optional config file. invalid_argument with a message
+// naming the setting.
+result<parsed_config> parse_config(int argc, const char* const* argv);
+
+// The `--help` text: every flag with its environment variable and default.
+std::string help_text();
+
+extern const char* const version_string;
+
+} // namespace tlflow

@@ -1,0 +1,180 @@
+// tlflow/graph_store.hpp — the only storage interface the REST API and the
+// ingestion pipeline see (DESIGN.md §4).
+//
+// Implementations: MemoryStore (src/store/memory/, Boost.Graph, WAL +
+// snapshot) and GremlinStore (src/store/gremlin/). Both pass the one contract
+// suite in tests/unit/graph_store_contract_test.cpp.
+//
+// Thread safety: every method may be called from any thread, concurrently
+// with any other. Errors: every method returns `result`; the codes each one
+// may produce are listed beside it. Any method may also return
+// `store_unavailable` (the backend cannot be reached; reads fail, writes are
+// queued by stores that can queue them) or `io_error`.
+// Durability: when a mutating method returns success, the mutation survives
+// a crash of the process (MemoryStore: it is in the write-ahead log; unless
+// the store is ephemeral).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tlflow/error.hpp"
+#include "tlflow/model.hpp"
+
+namespace tlflow {
+
+enum class direction : std::uint8_t { out, in, both };
+
+struct vertex_query {
+  std::size_t limit = 100;            // 1..1000, validated by the caller
+  std::optional<std::string> after;   // resume after this id (exclusive)
+  std::string prefix;                 // only ids starting with it
+};
+
+struct vertex_page {
+  std::vector<vertex_view> vertices;  // ascending by id (byte order)
+  std::optional<std::string> next_after; // set when more may follow
+};
+
+struct edge_query {
+  std::optional<std::string> from;
+  std::optional<std::string> to;
+  std::optional<edge_kind> kind;
+  std::size_t limit = 100;
+  std::optional<edge_key> after;      // resume after this key (exclusive)
+};
+
+struct edge_page {
+  std::vector<edge> edges;            // ascending by (from, to, kind)
+  std::optional<edge_key> next_after;
+};
+
+struct neighbor_query {
+  direction dir = direction::both;
+  std::optional<edge_kind> kind;
+  std::size_t limit = 100;
+};
+
+// One adjacent edge seen from the queried vertex.
+struct neighbor {
+  std::string id;        // the vertex at the other end
+  edge_kind kind;
+  direction dir;         // out: queried -> id; in: id -> queried
+  std::uint64_t weight;
+};
+
+struct path_query {
+  bool directed = false;
+  unsigned max_depth = 6;              // 1..32 (Cosmos DB's repeat cap)
+  std::optional<edge_kind> kind;
+};
+
+struct put_vertex_result {
+  bool created = false;
+  vertex_view vertex;
+};
+
+struct add_edge_request {
+  edge_key key;
+  properties props;                    // merged into the edge's properties
+  std::string at;                      // ISO-8601; empty means now
+};
+
+struct add_edge_result {
+  bool created = false;                // false: existing edge, weight + 1
+  edge e;
+};
+
+// What a delete removed, exactly, so that undo can put it back.
+struct removed_set {
+  std::optional<vertex> removed_vertex;
+  std::vector<edge> edges;
+};
+
+// Interaction weight between two locations (GET /flows).
+struct location_flow {
+  std::optional<std::string> from_location; // normalised; nullopt = unknown
+  std::optional<std::string> to_location;
+  std::uint64_t weight = 0;                 // sum of edge weights
+  std::uint64_t edges = 0;
+};
+
+struct store_health {
+  bool ok = true;
+  std::string detail;                  // for /status, never secrets
+  std::uint64_t queued_writes = 0;     // writes waiting for the backend
+};
+
+class graph_store {
+public:
+  virtual ~graph_store() = default;
+
+  // "memory" or "gremlin".
+  virtual std::string_view kind() const noexcept = 0;
+
+  // vertex_not_found.
+  virtual result<vertex_view> get_vertex(std::string_view id) = 0;
+
+  // Upsert: creates the vertex if absent; merges `set` into its properties
+  // and removes the keys in `unset`. invalid_id.
+  virtual result<put_vertex_result> put_vertex(std::string_view id, const properties& set,
+                                               const std::vector<std::string>& unset) = 0;
+
+  // Removes the vertex and every edge touching it. vertex_not_found.
+  virtual result<removed_set> remove_vertex(std::string_view id) = 0;
+
+  virtual result<vertex_page> list_vertices(const vertex_query& q) = 0;
+  virtual result<std::uint64_t> count_vertices() = 0;
+
+  // Edges adjacent to `id`, heaviest first, then by id. vertex_not_found.
+  virtual result<std::vector<neighbor>> neighbors(std::string_view id,
+                                                  const neighbor_query& q) = 0;
+
+  virtual result<edge_page> list_edges(const edge_query& q) = 0;
+  virtual result<std::uint64_t> count_edges() = 0;
+
+  // One manual interaction: creates missing endpoint vertices (bare), creates
+  // the edge with weight 1 or adds 1 to an existing one. invalid_id.
+  virtual result<add_edge_result> add_edge(const add_edge_request& req) = 0;
+
+  // Removes the edges from -> to (one kind, or every kind). edge_not_found.
+  virtual result<removed_set> remove_edges(std::string_view from, std::string_view to,
+                                           std::optional<edge_kind> kind) = 0;
+
+  // Fewest-hops path, ids from `from` to `to` inclusive.
+  // vertex_not_found (either end), no_path (none within max_depth).
+  virtual result<std::vector<std::string>> shortest_path(std::string_view from,
+                                                         std::string_view to,
+                                                         const path_query& q) = 0;
+
+  // Puts back exactly what a delete removed: the vertex with its properties
+  // (overwriting a re-created one) and every edge with its weight, hashtags
+  // and times (overwriting an edge of the same key). Endpoints deleted since
+  // are re-created bare.
+  virtual status restore(const removed_set& removed) = 0;
+
+  // Ingestion: upserts both accounts (non-empty fields overwrite, first_seen
+  // and last_seen widen) and adds 1 to the weight of edge (from, to, kind)
+  // per interaction, merging hashtags. The caller de-duplicates posts.
+  virtual status apply(const std::vector<interaction>& batch) = 0;
+
+  // Edge weight aggregated by the normalised locations of the endpoints,
+  // heaviest first.
+  virtual result<std::vector<location_flow>> location_flows(std::size_t limit) = 0;
+
+  virtual store_health health() = 0;
+
+  // Makes everything acknowledged durable and releases resources (MemoryStore
+  // writes a snapshot, GremlinStore drains its queue as far as it can).
+  // Called once, on shutdown; no other call may follow.
+  virtual void close() = 0;
+};
+
+// Normalises free-text location for flows: trimmed, inner whitespace
+// collapsed to one space, ASCII lower-cased. Empty result = unknown.
+std::string normalize_location(std::string_view text);
+
+} // namespace tlflow
