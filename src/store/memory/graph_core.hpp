@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <map>
 #include <mutex>
@@ -30,6 +31,7 @@
 #include <boost/graph/adjacency_list.hpp>
 #include <boost/pool/pool_alloc.hpp>
 
+#include "store/memory/codec.hpp"
 #include "store/memory/interner.hpp"
 #include "tlflow/graph_store.hpp"
 
@@ -108,6 +110,12 @@ public:
   // Empty when no path within q.max_depth.
   std::optional<std::vector<std::string>> shortest_path(vd from, vd to, const path_query& q) const;
   std::vector<location_flow> location_flows(std::size_t limit) const;
+  bool has_edges(std::string_view from, std::string_view to, std::optional<edge_kind> kind) const;
+
+  // Snapshot body: the whole graph, handed to `sink` in chunks of about 1 MiB.
+  status save(const std::function<status(std::string_view)>& sink) const;
+  // Loads a snapshot body into this (empty) graph; false when malformed.
+  bool load(bin_reader& r);
 
   std::uint64_t vertex_count() const noexcept { return vertices_; }
   std::uint64_t edge_count() const noexcept { return edges_; }
