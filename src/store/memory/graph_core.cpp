@@ -871,3 +871,31 @@ bool graph_core::load(bin_reader& r) {
 }
 
 } // namespace tlflow::mem
+
+namespace tlflow::mem {
+
+graph_core::memory_breakdown graph_core::breakdown() const {
+  memory_breakdown b;
+  const auto n = boost::num_vertices(g_);
+  b.vertex_slots = n;
+  auto& g = const_cast<graph_t&>(g_);
+  for (vd v = 0; v < n; ++v) {
+    const auto& out = g.out_edge_list(v);
+    const auto& in = boost::in_edge_list(g, v);
+    b.adjacency_entries += out.size() + in.size();
+    b.adjacency_capacity += out.capacity() + in.capacity();
+  }
+  b.interner_bytes = strings_.memory_bytes();
+  b.tagsets = tagsets_.size();
+  return b;
+}
+
+void graph_core::shrink_adjacency() {
+  const auto n = boost::num_vertices(g_);
+  for (vd v = 0; v < n; ++v) {
+    g_.out_edge_list(v).shrink_to_fit();
+    boost::in_edge_list(g_, v).shrink_to_fit();
+  }
+}
+
+} // namespace tlflow::mem

@@ -630,6 +630,10 @@ memory_store::stats memory_store::statistics() {
   s.wal_bytes = impl_->durable ? impl_->wal.segment_bytes() : 0;
   s.last_seq = impl_->last_seq;
   s.dropped_on_load = impl_->dropped_on_load;
+  const auto b = impl_->graph.breakdown();
+  s.adjacency_entries = b.adjacency_entries;
+  s.adjacency_capacity = b.adjacency_capacity;
+  s.interner_bytes = b.interner_bytes;
   return s;
 }
 
