@@ -1,7 +1,7 @@
 // MemoryStore benchmark (issue 2, items 7a and 7b). Not a test.
 //
 //   graph_bench [--vertices 1000000] [--edges 10000000] [--queries 1000]
-//               [--batch 10000] [--seed 42] [--max-depth 6]
+//               [--batch 10000] [--seed 42] [--max-depth 6] [--data-dir DIR]
 //
 // (a) Loads a generated graph into an ephemeral MemoryStore through apply()
 //     in batches and prints the load time, resident memory (VmRSS) before and
@@ -9,6 +9,10 @@
 // (b) Runs shortest-path queries between random pairs (undirected, the API's
 //     default; then directed) and prints the median and p99 latency and how
 //     many found a path.
+//
+// With --data-dir the store is durable (log written with write(2), no fsync)
+// and the benchmark also times a snapshot, close() and a reopen (snapshot
+// load); DIR must be empty or absent.
 //
 // The graph: every account acts (the acting account is uniform), the accounts
 // acted upon follow a power law (index = N * u^3, so the most-mentioned account
@@ -46,6 +50,7 @@ struct options {
   std::size_t batch = 10000;
   std::uint64_t seed = 42;
   unsigned max_depth = 6;
+  std::string data_dir; // empty: ephemeral
 };
 
 bool parse(int argc, char** argv, options& o) {
@@ -53,6 +58,10 @@ bool parse(int argc, char** argv, options& o) {
     const std::string a = argv[i];
     if (a == "--help" || a == "-h") return false;
     if (i + 1 >= argc) return false;
+    if (a == "--data-dir") {
+      o.data_dir = argv[++i];
+      continue;
+    }
     const unsigned long long v = std::strtoull(argv[++i], nullptr, 10);
     if (a == "--vertices") o.vertices = v;
     else if (a == "--edges") o.edges = v;
@@ -79,7 +88,7 @@ int main(int argc, char** argv) {
   if (!parse(argc, argv, o)) {
     std::fprintf(stderr,
                  "usage: graph_bench [--vertices N] [--edges M] [--queries Q] [--batch B] "
-                 "[--seed S] [--max-depth D]\n");
+                 "[--seed S] [--max-depth D] [--data-dir DIR]\n");
     return 2;
   }
   std::printf("graph_bench: %llu vertices, %llu edges, %zu queries, batch %zu, seed %llu\n",
@@ -88,13 +97,18 @@ int main(int argc, char** argv) {
 
   const long rss_before = rss_kib();
   memory_store_options mo;
-  mo.ephemeral = true;
+  mo.ephemeral = o.data_dir.empty();
+  mo.data_dir = o.data_dir;
+  mo.snapshot_interval_s = 0;
+  mo.wal_fsync = wal_fsync_policy::none;
   auto opened = memory_store::open(mo);
   if (!opened.ok()) {
     std::fprintf(stderr, "open: %s\n", opened.err().message.c_str());
     return 1;
   }
-  auto& store = *opened.value();
+  std::unique_ptr<memory_store> owner = std::move(opened).value();
+  memory_store* store_ptr = owner.get();
+  auto& store = *store_ptr;
 
   std::mt19937_64 rng(o.seed);
   std::uniform_real_distribution<double> unit(0.0, 1.0);
@@ -224,5 +238,28 @@ int main(int argc, char** argv) {
   run_paths(false);
   run_paths(true);
   std::printf("\nVmRSS at the end %.1f MiB\n", static_cast<double>(rss_kib()) / 1024.0);
+
+  if (!o.data_dir.empty()) {
+    const auto log_bytes = store.statistics().wal_bytes;
+    auto t = clock_type::now();
+    if (auto s = store.snapshot(); !s.ok()) {
+      std::fprintf(stderr, "snapshot: %s\n", s.err().message.c_str());
+      return 1;
+    }
+    const double snap_s = std::chrono::duration<double>(clock_type::now() - t).count();
+    owner->close();
+    owner.reset();
+    t = clock_type::now();
+    auto again = memory_store::open(mo);
+    if (!again.ok()) {
+      std::fprintf(stderr, "reopen: %s\n", again.err().message.c_str());
+      return 1;
+    }
+    const double open_s = std::chrono::duration<double>(clock_type::now() - t).count();
+    std::printf("\n(durable) log before the snapshot %.1f MiB; snapshot() %.2f s; reopen (snapshot "
+                "load) %.2f s, %llu edges\n",
+                static_cast<double>(log_bytes) / 1048576.0, snap_s, open_s,
+                static_cast<unsigned long long>(again.value()->count_edges().value()));
+  }
   return 0;
 }

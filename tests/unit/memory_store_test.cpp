@@ -12,8 +12,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "store/memory/memory_store.hpp"
 #include "store/memory/iso_time.hpp"
+#include "store/memory/memory_store.hpp"
+#include "util/metrics.hpp"
 
 using namespace tlflow;
 namespace fs = std::filesystem;
@@ -405,4 +406,30 @@ TEST_CASE("memory store: ISO-8601 times") {
   CHECK_FALSE(parse_iso8601("2026-11-22T06:55:14Zjunk").has_value());
   CHECK_FALSE(parse_iso8601("1969-12-31T23:59:59Z").has_value());
   CHECK_FALSE(parse_iso8601("2200-01-01T00:00:00Z").has_value());
+}
+
+TEST_CASE("memory store: store-size gauges, also after the store is gone") {
+  metrics_registry registry;
+  {
+    memory_store_options o;
+    o.ephemeral = true;
+    o.metrics = &registry;
+    auto s = open_store(o);
+    add_edge_request req;
+    req.key = {"a", "b", edge_kind::mention};
+    REQUIRE(s->add_edge(req).ok());
+    const std::string text = registry.render();
+    CHECK(text.find("tlflow_store_vertices 2") != std::string::npos);
+    CHECK(text.find("tlflow_store_edges 1") != std::string::npos);
+  }
+  CHECK(registry.render().find("tlflow_store_vertices 0") != std::string::npos);
+}
+
+TEST_CASE("memory store: fsync policy names") {
+  CHECK(parse_wal_fsync_policy("none") == wal_fsync_policy::none);
+  CHECK(parse_wal_fsync_policy("batch") == wal_fsync_policy::batch);
+  CHECK(parse_wal_fsync_policy("always") == wal_fsync_policy::always);
+  CHECK_FALSE(parse_wal_fsync_policy("sometimes").has_value());
+  for (auto p : {wal_fsync_policy::none, wal_fsync_policy::batch, wal_fsync_policy::always})
+    CHECK(parse_wal_fsync_policy(to_string(p)) == p);
 }

@@ -194,10 +194,15 @@ void graph_core::upsert_account(vd v, const account& a, std::uint32_t at) {
     }
   }
   vprop& p = g_[v];
-  if (!a.platform.empty()) p.platform = strings_.intern(a.platform);
-  if (!a.handle.empty()) p.handle = strings_.intern(a.handle);
-  if (!a.name.empty()) p.name = strings_.intern(a.name);
-  if (!a.location.empty()) p.location = strings_.intern(a.location);
+  // Most posts repeat what is known: compare before hashing.
+  auto update = [this](std::uint32_t& slot, const std::string& value) {
+    if (value.empty() || (slot != 0 && strings_.str(slot) == value)) return;
+    slot = strings_.intern(value);
+  };
+  update(p.platform, a.platform);
+  update(p.handle, a.handle);
+  update(p.name, a.name);
+  update(p.location, a.location);
   if (at != 0) {
     p.first_seen = p.first_seen == 0 ? at : std::min(p.first_seen, at);
     p.last_seen = std::max(p.last_seen, at);
@@ -401,9 +406,7 @@ std::uint32_t graph_core::merge_tagset(std::uint32_t set, const std::vector<std:
     const std::string n = normalize_tag(t);
     if (n.empty()) continue;
     const std::uint32_t sid = strings_.intern(n);
-    auto pos = std::lower_bound(merged.begin(), merged.end(), sid, [this](std::uint32_t a, std::uint32_t b) {
-      return id_less(a, b);
-    });
+    auto pos = std::lower_bound(merged.begin(), merged.end(), sid); // by interned id
     if (pos != merged.end() && *pos == sid) continue;
     merged.insert(pos, sid);
     changed = true;
@@ -419,6 +422,7 @@ edge graph_core::edge_of(const ed& e) const {
   out.key.kind = kind_of(p);
   out.weight = weight_of(e);
   for (std::uint32_t sid : tagsets_[tagset_of(p)]) out.hashtags.emplace_back(strings_.str(sid));
+  std::sort(out.hashtags.begin(), out.hashtags.end());
   out.first_seen = format_iso8601(p.first_seen);
   out.last_seen = format_iso8601(p.last_seen);
   if (has_extra(p)) {
@@ -839,8 +843,7 @@ bool graph_core::load(bin_reader& r) {
     const std::uint64_t count = r.varint();
     std::vector<std::uint32_t> tags;
     for (std::uint64_t k = 0; k < count && r.ok(); ++k) tags.push_back(strings_.intern(r.str()));
-    std::sort(tags.begin(), tags.end(),
-              [this](std::uint32_t a, std::uint32_t b) { return id_less(a, b); });
+    std::sort(tags.begin(), tags.end());
     tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
     tagset_map.push_back(intern_tagset(std::move(tags)));
   }

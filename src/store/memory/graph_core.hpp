@@ -234,8 +234,15 @@ private:
   std::unordered_map<vd, properties> vertex_extra_;
   std::unordered_map<const void*, properties> edge_extra_;
   std::unordered_map<const void*, std::uint64_t> big_weights_;
-  std::vector<std::vector<std::uint32_t>> tagsets_;            // id 0 = empty set
-  std::map<std::vector<std::uint32_t>, std::uint32_t> tagset_index_;
+  std::vector<std::vector<std::uint32_t>> tagsets_; // sorted interned ids; id 0 = empty set
+  struct tagset_hash {
+    std::size_t operator()(const std::vector<std::uint32_t>& v) const noexcept {
+      std::uint64_t h = 0x9E3779B97F4A7C15ull ^ v.size();
+      for (std::uint32_t x : v) h = (h ^ x) * 0xff51afd7ed558ccdull;
+      return static_cast<std::size_t>(h ^ (h >> 29));
+    }
+  };
+  std::unordered_map<std::vector<std::uint32_t>, std::uint32_t, tagset_hash> tagset_index_;
   std::uint64_t vertices_ = 0;
   std::uint64_t edges_ = 0;
 
