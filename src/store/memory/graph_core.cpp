@@ -706,33 +706,46 @@ std::optional<std::vector<std::string>> graph_core::shortest_path(vd from, vd to
 // ------------------------------------------------------------------ flows
 
 std::vector<location_flow> graph_core::location_flows(std::size_t limit) const {
-  // Location of each vertex slot as a small number: 0 = unknown.
+  // Each vertex slot's normalised location as a small number (0 = unknown),
+  // computed once per distinct location string.
   std::unordered_map<std::uint32_t, std::uint32_t> norm_of_string; // interned -> norm id
   std::unordered_map<std::string, std::uint32_t> norm_ids;
   std::vector<std::string> norm_names{std::string()};
-  auto norm = [&](vd v) -> std::uint32_t {
+  const auto nv = boost::num_vertices(g_);
+  std::vector<std::uint32_t> norm_of_vertex(nv, 0);
+  for (vd v = 0; v < nv; ++v) {
     const std::uint32_t sid = g_[v].location;
-    if (sid == 0) return 0;
+    if (sid == 0) continue;
     auto it = norm_of_string.find(sid);
-    if (it != norm_of_string.end()) return it->second;
-    std::string n = normalize_location(strings_.str(sid));
-    std::uint32_t id = 0;
-    if (!n.empty()) {
-      auto [nit, fresh] = norm_ids.emplace(n, static_cast<std::uint32_t>(norm_names.size()));
-      if (fresh) norm_names.push_back(std::move(n));
-      id = nit->second;
+    if (it == norm_of_string.end()) {
+      std::string n = normalize_location(strings_.str(sid));
+      std::uint32_t id = 0;
+      if (!n.empty()) {
+        auto [nit, fresh] = norm_ids.emplace(n, static_cast<std::uint32_t>(norm_names.size()));
+        if (fresh) norm_names.push_back(std::move(n));
+        id = nit->second;
+      }
+      it = norm_of_string.emplace(sid, id).first;
     }
-    norm_of_string.emplace(sid, id);
-    return id;
-  };
-  std::unordered_map<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>> acc;
-  for (auto [it, end] = boost::edges(g_); it != end; ++it) {
-    const std::uint64_t key = (static_cast<std::uint64_t>(norm(boost::source(*it, g_))) << 32) |
-                              norm(boost::target(*it, g_));
-    auto& a = acc[key];
-    a.first += weight_of(*it);
-    a.second += 1;
+    norm_of_vertex[v] = it->second;
   }
+  // Sums per (from, to) pair: a dense table when there are few locations.
+  const std::size_t k = norm_names.size();
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> dense;
+  std::unordered_map<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>> acc;
+  const bool use_dense = k <= 2048;
+  if (use_dense) dense.assign(k * k, {0, 0});
+  for (auto [it, end] = boost::edges(g_); it != end; ++it) {
+    const std::uint32_t a = norm_of_vertex[boost::source(*it, g_)];
+    const std::uint32_t b = norm_of_vertex[boost::target(*it, g_)];
+    auto& slot = use_dense ? dense[a * k + b] : acc[(static_cast<std::uint64_t>(a) << 32) | b];
+    slot.first += weight_of(*it);
+    slot.second += 1;
+  }
+  if (use_dense)
+    for (std::size_t i = 0; i < dense.size(); ++i)
+      if (dense[i].second != 0)
+        acc.emplace((static_cast<std::uint64_t>(i / k) << 32) | (i % k), dense[i]);
   std::vector<location_flow> out;
   out.reserve(acc.size());
   for (const auto& [key, a] : acc) {

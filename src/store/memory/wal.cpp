@@ -144,7 +144,14 @@ std::vector<segment_file> list_segments(const std::string& dir) {
     const std::string digits = name.substr(4, 20);
     if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
       continue;
-    out.push_back({std::stoull(digits), dir + "/" + name});
+    std::uint64_t seq = 0;
+    bool fits = true;
+    for (char c : digits) {
+      const auto digit = static_cast<std::uint64_t>(c - '0');
+      if (seq > (UINT64_MAX - digit) / 10) fits = false;
+      seq = seq * 10 + digit;
+    }
+    if (fits) out.push_back({seq, dir + "/" + name});
   }
   ::closedir(d);
   std::sort(out.begin(), out.end(),
