@@ -861,6 +861,29 @@ bool graph_core::load(bin_reader& r) {
     tagset_map.push_back(intern_tagset(std::move(tags)));
   }
   const std::uint64_t ne = r.u64();
+  {
+    // First pass: degrees, so that every adjacency vector is allocated once
+    // at its exact size (no spare room, no regrowth copies).
+    bin_reader scan = r;
+    std::vector<std::uint32_t> out_deg(by_ordinal.size(), 0), in_deg(by_ordinal.size(), 0);
+    for (std::uint64_t i = 0; i < ne && scan.ok(); ++i) {
+      const std::uint64_t from = scan.varint();
+      const std::uint64_t to = scan.varint();
+      scan.u8();
+      scan.varint();
+      scan.u32();
+      scan.u32();
+      scan.varint();
+      if (scan.u8() != 0) scan.props();
+      if (!scan.ok() || from >= by_ordinal.size() || to >= by_ordinal.size()) return false;
+      ++out_deg[from];
+      ++in_deg[to];
+    }
+    for (std::size_t k = 0; k < by_ordinal.size(); ++k) {
+      g_.out_edge_list(by_ordinal[k]).reserve(out_deg[k]);
+      boost::in_edge_list(g_, by_ordinal[k]).reserve(in_deg[k]);
+    }
+  }
   for (std::uint64_t i = 0; i < ne && r.ok(); ++i) {
     const std::uint64_t from = r.varint();
     const std::uint64_t to = r.varint();
