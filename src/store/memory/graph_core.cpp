@@ -278,22 +278,31 @@ void graph_core::merge_index() const {
   if (pending_.empty() && dead_in_sorted_ * 4 <= sorted_.size()) return;
   auto less = [this](std::uint32_t a, std::uint32_t b) { return id_less(a, b); };
   std::sort(pending_.begin(), pending_.end(), less);
+  pending_.erase(std::unique(pending_.begin(), pending_.end()), pending_.end());
+  // Binary-search each new id into place and copy the runs between them:
+  // O(k log n) string comparisons for k new ids, not O(n).
   std::vector<std::uint32_t> merged;
   merged.reserve(sorted_.size() + pending_.size());
-  std::merge(sorted_.begin(), sorted_.end(), pending_.begin(), pending_.end(),
-             std::back_inserter(merged), less);
-  std::size_t n = 0;
-  for (std::uint32_t sid : merged) {
-    if (vertex_of_string_[sid] == no_vertex) continue;
-    if (n > 0 && merged[n - 1] == sid) continue;
-    merged[n++] = sid;
+  auto it = sorted_.begin();
+  for (std::uint32_t sid : pending_) {
+    auto pos = std::lower_bound(it, sorted_.end(), sid, less);
+    merged.insert(merged.end(), it, pos);
+    it = pos;
+    if (pos != sorted_.end() && *pos == sid) continue; // re-created: already listed
+    merged.push_back(sid);
   }
-  merged.resize(n);
-  merged.shrink_to_fit();
+  merged.insert(merged.end(), it, sorted_.end());
+  if (dead_in_sorted_ > 0) {
+    merged.erase(std::remove_if(merged.begin(), merged.end(),
+                                [this](std::uint32_t sid) {
+                                  return vertex_of_string_[sid] == no_vertex;
+                                }),
+                 merged.end());
+    dead_in_sorted_ = 0;
+  }
   sorted_.swap(merged);
   pending_.clear();
-  pending_.shrink_to_fit();
-  dead_in_sorted_ = 0;
+  if (pending_.capacity() > 4096) pending_.shrink_to_fit();
 }
 
 vertex_page graph_core::list_vertices(const vertex_query& q) const {
