@@ -3,7 +3,7 @@
 //
 // Implementations: MemoryStore (src/store/memory/, Boost.Graph, WAL +
 // snapshot) and GremlinStore (src/store/gremlin/). Both pass the one contract
-// suite in tests/unit/graph_store_contract_test.cpp.
+// suite in tests/support/graph_store_contract.hpp.
 //
 // Thread safety: every method may be called from any thread, concurrently
 // with any other. Errors: every method returns `result`; the codes each one
