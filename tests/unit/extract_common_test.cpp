@@ -22,7 +22,9 @@ TEST_CASE("extract: bad input is a typed error, never an exception") {
       {"{\"data\":{\"id\":\"1\",\"text\":\"\xC3\x28\"}}", error_reason::invalid_utf8},
       {"{\"data\":{\"id\":\"1\",\"text\":\"\xED\xA0\x80\"}}", error_reason::invalid_utf8},
       {"{\"data\":{\"id\":\"1\",\"text\":\"\\ud800\"}}", error_reason::invalid_utf8},
-      {"\xFF\xFE{}", error_reason::malformed_json},
+      {"\xFF\xFE{}", error_reason::invalid_utf8},                      // UTF-16 BOM
+      {"{\"a\":\"\xF0\x9F\x98\"}", error_reason::invalid_utf8},           // cut emoji
+      {"{\"data\":{\"id\":\"1\",\"author_id\":\"2\\udc00\"}}", error_reason::missing_field},
       {"[1,2,3]", error_reason::not_a_post},
       {"\"just a string\"", error_reason::not_a_post},
       {"{\"data\":5}", error_reason::not_a_post},
@@ -42,6 +44,17 @@ TEST_CASE("extract: bad input is a typed error, never an exception") {
     CHECK(x.accounts.empty());
     CHECK(!x.detail.empty());
   }
+}
+
+TEST_CASE("extract: a lone escaped low surrogate never reaches a property") {
+  const auto x = extract::extract(
+      format::x_v2,
+      R"({"data":{"id":"1","author_id":"2"},"includes":{"users":[{"id":"2","username":"u","name":"bad \udc00 name","location":"\udfff"}]}})");
+  REQUIRE(x.ok());
+  REQUIRE(x.accounts.size() == 1);
+  CHECK(x.accounts[0].handle == "u");
+  CHECK(x.accounts[0].name.empty());
+  CHECK(x.accounts[0].location.empty());
 }
 
 TEST_CASE("extract: trailing newline or CR is accepted") {
