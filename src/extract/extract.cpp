@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <memory>
 
 namespace tlflow::extract {
 
@@ -346,8 +347,10 @@ void run(format f, std::string_view raw, extraction& out, int depth, scratch& s)
 } // namespace
 
 void extract_nested(format f, std::string_view raw, extraction& out, int depth) {
-  scratch s; // rare path (Mastodon WebSocket envelopes): its own buffers
-  run(f, raw, out, depth, s);
+  // Rare path (Mastodon WebSocket envelopes): its own buffers, on the heap
+  // (the pool's first block is 64 KiB).
+  const auto s = std::make_unique<scratch>();
+  run(f, raw, out, depth, *s);
 }
 
 } // namespace detail
