@@ -110,6 +110,10 @@ TEST_CASE("normalize_time") {
   CHECK(normalize_time("2024-05-13T10:00:00") == "2024-05-13T10:00:00Z");
   CHECK(normalize_time("2024-05-13T10:00:00-0530") == "2024-05-13T15:30:00Z");
   CHECK(normalize_time("2018-10-10 20:19:24+00:00") == "2018-10-10T20:19:24Z");
+  CHECK(normalize_time("0999-01-01T00:00:00Z") == "0999-01-01T00:00:00Z");
+  CHECK(normalize_time("9999-12-31T23:59:59Z") == "9999-12-31T23:59:59Z");
+  CHECK(normalize_time("9999-12-31T23:59:59-01:00").empty()); // past year 9999
+  CHECK(normalize_time("1970-01-01T00:00:60Z") == "1970-01-01T00:00:59Z");
   CHECK(normalize_time("").empty());
   CHECK(normalize_time("yesterday").empty());
   CHECK(normalize_time("2024-13-13T10:00:00Z").empty());
