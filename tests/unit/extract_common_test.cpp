@@ -168,3 +168,33 @@ TEST_CASE("format and reason names are stable") {
   CHECK(extract::to_string(extract::notice_kind::delete_post) == "delete");
   CHECK(extract::to_string(format::x_v2) == "x-v2");
 }
+
+TEST_CASE("extract: an NDJSON file mixing every format, auto-detected line by line") {
+  std::istringstream in(test::fixture("mixed.ndjson"));
+  std::string line;
+  std::vector<std::string> got;
+  extract::extraction x;
+  while (std::getline(in, line)) {
+    extract::extract(format::auto_detect, line, x);
+    std::string l = std::string(extract::to_string(x.detected)) + " ";
+    if (x.is_error()) l += std::string(extract::to_string(x.error));
+    else if (x.is_notice()) l += std::string(extract::to_string(x.notice));
+    else l += std::to_string(x.posts.size()) + " post(s), " + std::to_string(x.interactions.size()) + " interaction(s)";
+    got.push_back(l);
+  }
+  const std::vector<std::string> want = {
+      "x-v2 1 post(s), 2 interaction(s)",
+      "twitter-v1 1 post(s), 3 interaction(s)",
+      "mastodon 1 post(s), 2 interaction(s)",
+      "jetstream 1 post(s), 3 interaction(s)",
+      "auto empty",
+      "twitter-v1 limit",
+      "x-v2 1 post(s), 4 interaction(s)",
+      "mastodon 1 post(s), 1 interaction(s)",
+      "jetstream ignored",
+      "auto not_a_post",
+      "auto malformed_json",
+  };
+  test::print_on_mismatch(got, want);
+  CHECK(got == want);
+}
