@@ -17,6 +17,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "extract/extract.hpp"
 #include "tlflow/model.hpp"
 #include "util/log.hpp"
 
@@ -82,13 +83,6 @@ bool is_word_char(char32_t cp) {
   return iswalnum_l(wc, loc) != 0;
 }
 
-char32_t lower(char32_t cp) {
-  if (cp < 0x80) return (cp >= U'A' && cp <= U'Z') ? cp + 32 : cp;
-  locale_t loc = utf8_locale();
-  if (!loc) return cp;
-  return static_cast<char32_t>(towlower_l(static_cast<wint_t>(cp), loc));
-}
-
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r'))
     s.remove_prefix(1);
@@ -119,9 +113,11 @@ result<std::string> normalize_hashtag(std::string_view text) {
     if (!is_word_char(cp))
       return error{errc::invalid_argument,
                    "hashtag may hold only letters, digits and '_': " + std::string(s)};
-    encode(lower(cp), out);
+    encode(cp, out);
   }
-  return out;
+  // Lower-case with the extractors' own function, so that a tracked tag and
+  // the tags read off posts compare byte for byte.
+  return extract::normalize_hashtag(out);
 }
 
 result<std::string> normalize_keyword(std::string_view text) {

@@ -5,8 +5,10 @@
 // source and to the pipeline's filter).
 //
 // Normalisation (normalize_hashtag): surrounding whitespace and one leading
-// '#' (or the full-width '＃') are removed, the rest is lower-cased (Unicode
-// simple case mapping of the C.UTF-8 locale). Valid: 1–100 characters (code
+// '#' (or the full-width '＃') are removed, the rest is lower-cased with the
+// extractors' extract::normalize_hashtag (ASCII, Latin-1, Latin Extended-A,
+// Greek, Cyrillic), so that tracked tags and tags read off posts compare
+// byte for byte. Valid: 1–100 characters (code
 // points), each a letter or digit in any script (the C.UTF-8 `alpha`/`digit`
 // classes, which include combining marks of scripts such as Devanagari),
 // or '_'. This matches what the platforms link as a hashtag closely enough;
