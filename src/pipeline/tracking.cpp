@@ -73,6 +73,30 @@ void encode(char32_t cp, std::string& out) {
   }
 }
 
+// glibc classes combining marks as punctuation; hashtags in Indic and other
+// scripts need them (the Devanagari virama in "हिन्दी"), and ZWNJ/ZWJ occur
+// in Persian and Indic tags.
+bool is_combining_mark(char32_t cp) {
+  if ((cp >= 0x0300 && cp <= 0x036F) || (cp >= 0x1AB0 && cp <= 0x1AFF) ||
+      (cp >= 0x1DC0 && cp <= 0x1DFF) || (cp >= 0x20D0 && cp <= 0x20FF) ||
+      (cp >= 0xFE20 && cp <= 0xFE2F) || cp == 0x200C || cp == 0x200D)
+    return true;
+  // Brahmic scripts (Devanagari .. Myanmar): signs and viramas, but not their
+  // punctuation (dandas, abbreviation signs, section marks).
+  if (cp >= 0x0900 && cp <= 0x109F) {
+    switch (cp) {
+      case 0x0964: case 0x0965: case 0x0970: case 0x0DF4: case 0x0E2F: case 0x0E4F:
+      case 0x0E5A: case 0x0E5B: case 0x0F04: case 0x0F05: case 0x0F06: case 0x0F07:
+      case 0x0F08: case 0x0F0B: case 0x0F0D: case 0x0F0E: case 0x104A: case 0x104B:
+      case 0x104C: case 0x104D: case 0x104E: case 0x104F:
+        return false;
+      default:
+        return true;
+    }
+  }
+  return false;
+}
+
 bool is_word_char(char32_t cp) {
   if (cp == U'_') return true;
   if (cp < 0x80) return (cp >= U'a' && cp <= U'z') || (cp >= U'A' && cp <= U'Z') ||
@@ -80,7 +104,8 @@ bool is_word_char(char32_t cp) {
   locale_t loc = utf8_locale();
   if (!loc) return true; // no Unicode tables: accept non-ASCII rather than refuse real tags
   auto wc = static_cast<wint_t>(cp);
-  return iswalnum_l(wc, loc) != 0;
+  if (iswalnum_l(wc, loc) != 0) return true;
+  return is_combining_mark(cp);
 }
 
 std::string_view trim(std::string_view s) {

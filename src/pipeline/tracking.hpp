@@ -9,9 +9,9 @@
 // extractors' extract::normalize_hashtag (ASCII, Latin-1, Latin Extended-A,
 // Greek, Cyrillic), so that tracked tags and tags read off posts compare
 // byte for byte. Valid: 1–100 characters (code
-// points), each a letter or digit in any script (the C.UTF-8 `alpha`/`digit`
-// classes, which include combining marks of scripts such as Devanagari),
-// or '_'. This matches what the platforms link as a hashtag closely enough;
+// points), each a letter or digit in any script (the C.UTF-8 `alnum` class),
+// a combining mark (combining diacritics; signs and viramas of the Brahmic
+// scripts, which glibc files under punctuation), ZWNJ/ZWJ, or '_'. This matches what the platforms link as a hashtag closely enough;
 // punctuation, spaces, emoji and control characters are refused.
 // Keywords (normalize_keyword): trimmed, inner whitespace collapsed, 1–100
 // characters, valid UTF-8, no control characters or double quotes; case is
