@@ -381,7 +381,7 @@ void stream_server::serve(int fd) {
       h(conn);
     } catch (...) {
     }
-  } else if (!req.websocket) {
+  } else {
     conn.respond(404, "{\"error\":\"Not found\"}");
   }
   {
