@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# Deployment test "image": builds the unchanged Dockerfile with buildah (chroot
+# isolation, vfs store, base image debian:bookworm made here by debootstrap,
+# no registry), checks the image's metadata, runs it the way a container
+# engine would (entrypoint, image user, PORT set), and checks that /status
+# answers 200, that the HEALTHCHECK command passes, that SIGTERM stops it with
+# status 0, and that the Procfile and heroku.yml web commands serve too.
+# Exit 0 pass, 1 fail, 77 skipped (the reason is printed).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+# shellcheck source=scripts/deploy/lib.sh
+source scripts/deploy/lib.sh
+
+[[ $(id -u) -eq 0 ]] || deploy_skip "needs root (buildah chroot isolation and debootstrap)"
+command -v buildah >/dev/null || deploy_die "buildah is not installed (scripts/install-deps.sh --deploy)"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/tlflow-image-test.XXXXXX")
+image="localhost/tlflow-deploy-test:$$"
+ctr=""
+run_pid=""
+cleanup() {
+  if [[ -n $run_pid ]] && kill -0 "$run_pid" 2>/dev/null; then
+    for p in $(deploy_descendants "$run_pid") "$run_pid"; do kill -KILL "$p" 2>/dev/null || true; done
+  fi
+  if [[ -n $ctr ]]; then deploy_buildah rm "$ctr" >/dev/null 2>&1 || true; fi
+  deploy_buildah rmi -f "$image" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+t_all=$SECONDS
+deploy_base_image
+
+# 1. Build. --pull=never: debian:bookworm must come from the local store.
+deploy_log "buildah bud --isolation chroot --format docker (log: $work/bud.log)"
+t0=$SECONDS
+if ! deploy_buildah bud --isolation chroot --format docker --pull=never --layers=false \
+      --build-arg "TLFLOW_JOBS=${TLFLOW_JOBS:-2}" -t "$image" -f Dockerfile . \
+      >"$work/bud.log" 2>&1; then
+  tail -40 "$work/bud.log" >&2
+  deploy_die "the image did not build"
+fi
+build_s=$((SECONDS - t0))
+size=$(deploy_buildah images --format '{{.Size}}' "$image" | head -1)
+deploy_log "image built in ${build_s} s, size $size"
+
+# 2. Metadata: what a container engine reads from the image.
+deploy_buildah inspect --type image "$image" >"$work/inspect.json"
+python3 - "$work/inspect.json" <<'EOF' || deploy_die "image metadata check failed"
+import json, sys
+cfg = json.load(open(sys.argv[1]))["Docker"]["config"]
+env = dict(e.split("=", 1) for e in cfg.get("Env") or [])
+errors = []
+def check(ok, what):
+    print(("ok   " if ok else "FAIL ") + what)
+    if not ok:
+        errors.append(what)
+user = cfg.get("User") or ""
+check(user not in ("", "root", "0") and not user.startswith(("root:", "0:")), f"runs as a non-root user ({user!r})")
+check(env.get("PORT") == "8080", "PORT defaults to 8080")
+check("8080/tcp" in (cfg.get("ExposedPorts") or {}), "EXPOSE 8080 (the default PORT)")
+check(env.get("TLFLOW_DATA_DIR") in (cfg.get("Volumes") or {}), "the data directory is a declared VOLUME")
+hc = (cfg.get("Healthcheck") or {}).get("Test") or []
+check(len(hc) > 1 and "/status" in hc[-1] and "PORT" in hc[-1], f"HEALTHCHECK on /status at $PORT ({hc})")
+check(cfg.get("StopSignal") == "SIGTERM", "STOPSIGNAL SIGTERM")
+ep = cfg.get("Entrypoint") or []
+check(ep == ["/usr/local/bin/tlflow"], f"exec-form ENTRYPOINT, tlflow is PID 1 ({ep})")
+sys.exit(1 if errors else 0)
+EOF
+
+ctr=$(deploy_buildah from --pull=never "$image")
+mapfile -t entry < <(python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["Docker"]["config"]; [print(a) for a in (c.get("Entrypoint") or []) + (c.get("Cmd") or [])]' "$work/inspect.json")
+healthcheck=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["Docker"]["config"]["Healthcheck"]["Test"][-1])' "$work/inspect.json")
+
+crun() { deploy_buildah run --isolation chroot "$@"; }
+
+# 3. The runtime stage holds the runtime libraries and nothing to build with.
+if crun "$ctr" -- ldd /usr/local/bin/tlflow | grep -q 'not found'; then
+  crun "$ctr" -- ldd /usr/local/bin/tlflow >&2
+  deploy_die "a shared library of tlflow is missing in the image"
+fi
+deploy_log "ok   every shared library of tlflow is in the image"
+if crun "$ctr" -- /bin/sh -c 'command -v c++ || command -v cmake || test -e /usr/include/cpprest' >/dev/null 2>&1; then
+  deploy_die "the runtime image contains build tools or headers"
+fi
+deploy_log "ok   no compiler, cmake or -dev headers in the runtime image"
+uid=$(crun "$ctr" -- id -u)
+[[ $uid != 0 ]] || deploy_die "buildah run did not use the image's user"
+
+if ! crun "$ctr" -- /usr/local/bin/tlflow --help 2>&1 | grep -q -- '--port'; then
+  deploy_skip "the image builds ($size) but this tlflow has no HTTP service yet (tlflow --help lists no --port): the run checks need the REST API"
+fi
+
+# Runs the image with COMMAND (array) and PORT=$1, waits for /status, checks
+# the body, optionally the health check, then SIGTERM. Sets cold_start.
+serve_check() {
+  local label=$1 port=$2; shift 2
+  deploy_log "$label: starting on 127.0.0.1:$port"
+  # chroot isolation shares the host's network namespace: the port is on
+  # 127.0.0.1 as it would be with `docker run -p`.
+  (exec buildah --root "$deploy_cache/containers/storage" \
+        --runroot "${TLFLOW_DEPLOY_RUNROOT:-/run/tlflow-deploy/containers}" \
+        --storage-driver vfs run --isolation chroot --env "PORT=$port" "$ctr" -- "$@") \
+    >"$work/$label.log" 2>&1 &
+  run_pid=$!
+  local rc=0
+  deploy_wait_status "$port" "$run_pid" 90 || rc=$?
+  if ((rc == 2)); then
+    tail -20 "$work/$label.log" >&2
+    deploy_die "$label: tlflow exited with status $deploy_exit before /status answered"
+  elif ((rc == 1)); then
+    tail -20 "$work/$label.log" >&2
+    deploy_die "$label: /status did not answer 200 within 90 s"
+  fi
+  cold_start=$deploy_waited
+  local body
+  body=$(curl -fsS --max-time 5 "http://127.0.0.1:$port/status")
+  python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["status"] == "OK", d' "$body" \
+    || deploy_die "$label: /status body is not {\"status\":\"OK\",...}: $body"
+  deploy_log "ok   $label: GET /status 200 after $cold_start s: $body"
+  if [[ $label == image ]]; then
+    crun --env "PORT=$port" "$ctr" -- /bin/sh -c "$healthcheck" \
+      || deploy_die "the HEALTHCHECK command failed against a healthy service"
+    deploy_log "ok   HEALTHCHECK command passes"
+  fi
+  local app
+  app=$(deploy_find_descendant "$run_pid" tlflow) || deploy_die "$label: cannot find the tlflow process"
+  local t0=$SECONDS
+  kill -TERM "$app"
+  local waited=0
+  while kill -0 "$run_pid" 2>/dev/null && ((waited < 300)); do sleep 0.1; waited=$((waited + 1)); done
+  if kill -0 "$run_pid" 2>/dev/null; then
+    deploy_die "$label: tlflow did not stop within 30 s of SIGTERM"
+  fi
+  rc=0
+  wait "$run_pid" || rc=$?
+  run_pid=""
+  ((rc == 0)) || { tail -20 "$work/$label.log" >&2; deploy_die "$label: tlflow exited with status $rc on SIGTERM"; }
+  deploy_log "ok   $label: SIGTERM stopped tlflow with status 0 in $((SECONDS - t0)) s"
+}
+
+# 4. The image as a container engine runs it.
+serve_check image "$(deploy_free_port)" "${entry[@]}"
+image_cold_start=$cold_start
+mnt=$(deploy_buildah mount "$ctr")
+if [[ -n $(ls -A "$mnt/data" 2>/dev/null) ]]; then
+  deploy_log "ok   the service wrote its data into the volume /data: $(find "$mnt/data" -mindepth 1 -maxdepth 1 -printf '%f ')"
+else
+  deploy_die "nothing was written into /data (TLFLOW_DATA_DIR) by the time tlflow stopped"
+fi
+deploy_buildah umount "$ctr" >/dev/null
+
+# 5. The PaaS web commands, run with /bin/sh -c as Heroku runs them.
+procfile_web=$(sed -n 's/^web:[[:space:]]*//p' Procfile)
+[[ -n $procfile_web ]] || deploy_die "Procfile has no web: process"
+heroku_web=$(python3 -c 'import yaml; d=yaml.safe_load(open("heroku.yml")); assert d["build"]["docker"]["web"] == "Dockerfile"; print(d["run"]["web"])') \
+  || deploy_die "heroku.yml must build web from Dockerfile and run web"
+[[ $procfile_web == "$heroku_web" ]] || deploy_die "Procfile web ($procfile_web) and heroku.yml run.web ($heroku_web) differ"
+serve_check procfile "$(deploy_free_port)" /bin/sh -c "$procfile_web"
+
+deploy_log "PASS image: size $size, build ${build_s} s, cold start to first 200 ${image_cold_start} s, total $((SECONDS - t_all)) s"
