@@ -15,7 +15,9 @@ source scripts/deploy/lib.sh
 command -v buildah >/dev/null || deploy_die "buildah is not installed (scripts/install-deps.sh --deploy)"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/tlflow-image-test.XXXXXX")
-image="localhost/tlflow-deploy-test:$$"
+# TLFLOW_DEPLOY_IMAGE=NAME (for working on this script): build NAME once,
+# reuse it on later runs and keep it.
+image=${TLFLOW_DEPLOY_IMAGE:-localhost/tlflow-deploy-test:$$}
 ctr=""
 run_pid=""
 cleanup() {
@@ -23,7 +25,8 @@ cleanup() {
     for p in $(deploy_descendants "$run_pid") "$run_pid"; do kill -KILL "$p" 2>/dev/null || true; done
   fi
   if [[ -n $ctr ]]; then deploy_buildah rm "$ctr" >/dev/null 2>&1 || true; fi
-  deploy_buildah rmi -f "$image" >/dev/null 2>&1 || true
+  if [[ -z ${TLFLOW_DEPLOY_IMAGE:-} ]]; then deploy_buildah rmi -f "$image" >/dev/null 2>&1 || true; fi
+  deploy_buildah rmi --prune >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -34,7 +37,9 @@ deploy_base_image
 # 1. Build. --pull=never: debian:bookworm must come from the local store.
 deploy_log "buildah bud --isolation chroot --format docker (log: $work/bud.log)"
 t0=$SECONDS
-if ! deploy_buildah bud --isolation chroot --format docker --pull=never --layers=false \
+if [[ -n ${TLFLOW_DEPLOY_IMAGE:-} ]] && deploy_buildah inspect --type image "$image" >/dev/null 2>&1; then
+  deploy_log "reusing $image (TLFLOW_DEPLOY_IMAGE)"
+elif ! deploy_buildah bud --isolation chroot --format docker --pull=never --layers=false \
       --build-arg "TLFLOW_JOBS=${TLFLOW_JOBS:-2}" -t "$image" -f Dockerfile . \
       >"$work/bud.log" 2>&1; then
   tail -40 "$work/bud.log" >&2
@@ -91,16 +96,18 @@ if ! crun "$ctr" -- /usr/local/bin/tlflow --help 2>&1 | grep -q -- '--port'; the
   deploy_skip "the image builds ($size) but this tlflow has no HTTP service yet (tlflow --help lists no --port): the run checks need the REST API"
 fi
 
-# Runs the image with COMMAND (array) and PORT=$1, waits for /status, checks
-# the body, optionally the health check, then SIGTERM. Sets cold_start.
+# Runs the image with COMMAND (array), PORT=$2 and the buildah run options in
+# run_opts, waits for /status, checks the body, runs the step named by $3
+# (a function, or "-") while it serves, then SIGTERM. Sets cold_start.
+run_opts=()
 serve_check() {
-  local label=$1 port=$2; shift 2
+  local label=$1 port=$2 step=$3; shift 3
   deploy_log "$label: starting on 127.0.0.1:$port"
   # chroot isolation shares the host's network namespace: the port is on
   # 127.0.0.1 as it would be with `docker run -p`.
   (exec buildah --root "$deploy_cache/containers/storage" \
         --runroot "${TLFLOW_DEPLOY_RUNROOT:-/run/tlflow-deploy/containers}" \
-        --storage-driver vfs run --isolation chroot --env "PORT=$port" "$ctr" -- "$@") \
+        --storage-driver vfs run --isolation chroot "${run_opts[@]}" --env "PORT=$port" "$ctr" -- "$@") \
     >"$work/$label.log" 2>&1 &
   run_pid=$!
   local rc=0
@@ -118,11 +125,7 @@ serve_check() {
   python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["status"] == "OK", d' "$body" \
     || deploy_die "$label: /status body is not {\"status\":\"OK\",...}: $body"
   deploy_log "ok   $label: GET /status 200 after $cold_start s: $body"
-  if [[ $label == image ]]; then
-    crun --env "PORT=$port" "$ctr" -- /bin/sh -c "$healthcheck" \
-      || deploy_die "the HEALTHCHECK command failed against a healthy service"
-    deploy_log "ok   HEALTHCHECK command passes"
-  fi
+  if [[ $step != - ]]; then "$step" "$port"; fi
   local app
   app=$(deploy_find_descendant "$run_pid" tlflow) || deploy_die "$label: cannot find the tlflow process"
   local t0=$SECONDS
@@ -139,16 +142,37 @@ serve_check() {
   deploy_log "ok   $label: SIGTERM stopped tlflow with status 0 in $((SECONDS - t0)) s"
 }
 
-# 4. The image as a container engine runs it.
-serve_check image "$(deploy_free_port)" "${entry[@]}"
+# 4. The image as a container engine runs it, with a host directory as the
+# /data volume (docker run -v DIR:/data; buildah would otherwise give each
+# run a fresh anonymous volume). A vertex written before SIGTERM must be
+# there after a restart: the shutdown snapshot reached the volume.
+probe=deploy-probe-vertex
+first_run() {
+  local port=$1 code
+  crun --env "PORT=$port" "$ctr" -- /bin/sh -c "$healthcheck" \
+    || deploy_die "the HEALTHCHECK command failed against a healthy service"
+  deploy_log "ok   HEALTHCHECK command passes"
+  code=$(curl -sS -o /dev/null -w '%{http_code}' -X PUT -H 'Content-Type: application/json' \
+           --data '{"properties":{"check":"deploy"}}' "http://127.0.0.1:$port/vertices/$probe")
+  [[ $code == 201 || $code == 200 ]] || deploy_die "PUT /vertices/$probe answered $code"
+}
+second_run() {
+  local port=$1 code
+  code=$(curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/vertices/$probe")
+  [[ $code == 200 ]] || deploy_die "after SIGTERM and a restart on the same volume, GET /vertices/$probe answered $code: the data did not survive"
+  deploy_log "ok   the vertex written before SIGTERM survives a restart on the same /data volume"
+}
+mkdir -m 0750 "$work/data"
+chown "$uid:$(crun "$ctr" -- id -g)" "$work/data"
+run_opts=(--volume "$work/data:/data:rw")
+serve_check image "$(deploy_free_port)" first_run "${entry[@]}"
 image_cold_start=$cold_start
-mnt=$(deploy_buildah mount "$ctr")
-if [[ -n $(ls -A "$mnt/data" 2>/dev/null) ]]; then
-  deploy_log "ok   the service wrote its data into the volume /data: $(find "$mnt/data" -mindepth 1 -maxdepth 1 -printf '%f ')"
-else
-  deploy_die "nothing was written into /data (TLFLOW_DATA_DIR) by the time tlflow stopped"
+if [[ -z $(find "$work/data" -mindepth 1 -print -quit) ]]; then
+  deploy_die "nothing was written into the /data volume by the time tlflow stopped"
 fi
-deploy_buildah umount "$ctr" >/dev/null
+deploy_log "ok   the service wrote into the /data volume: $(find "$work/data" -mindepth 1 -maxdepth 1 -printf '%f ')"
+serve_check restart "$(deploy_free_port)" second_run "${entry[@]}"
+run_opts=()
 
 # 5. The PaaS web commands, run with /bin/sh -c as Heroku runs them.
 procfile_web=$(sed -n 's/^web:[[:space:]]*//p' Procfile)
@@ -156,6 +180,6 @@ procfile_web=$(sed -n 's/^web:[[:space:]]*//p' Procfile)
 heroku_web=$(python3 -c 'import yaml; d=yaml.safe_load(open("heroku.yml")); assert d["build"]["docker"]["web"] == "Dockerfile"; print(d["run"]["web"])') \
   || deploy_die "heroku.yml must build web from Dockerfile and run web"
 [[ $procfile_web == "$heroku_web" ]] || deploy_die "Procfile web ($procfile_web) and heroku.yml run.web ($heroku_web) differ"
-serve_check procfile "$(deploy_free_port)" /bin/sh -c "$procfile_web"
+serve_check procfile "$(deploy_free_port)" - /bin/sh -c "$procfile_web"
 
 deploy_log "PASS image: size $size, build ${build_s} s, cold start to first 200 ${image_cold_start} s, total $((SECONDS - t_all)) s"
