@@ -14,7 +14,7 @@ source scripts/deploy/lib.sh
 
 [[ $(id -u) -eq 0 ]] || deploy_skip "needs root (chroot, mounts, debootstrap)"
 command -v ansible-playbook >/dev/null || deploy_die "ansible is not installed (scripts/install-deps.sh --deploy)"
-ansible-doc -t connection community.general.chroot >/dev/null 2>&1 \
+python3 -c 'import ansible_collections.community.general.plugins.connection.chroot' \
   || deploy_die "Ansible's community.general.chroot connection is missing"
 
 work=$(mktemp -d /var/tmp/tlflow-playbook-test.XXXXXX)
@@ -132,5 +132,43 @@ run_pid=""
 ((rc == 0)) || { tail -20 "$work/service.log" >&2; deploy_die "tlflow exited with status $rc on SIGTERM"; }
 [[ -n $(find "$root/var/lib/tlflow" -mindepth 1 -print -quit) ]] || deploy_die "nothing written into the data directory"
 deploy_log "ok   SIGTERM: exit 0, data directory written"
+
+# Boot the root with systemd as PID 1 (systemd-nspawn, sharing the host's
+# network): the enabled unit must start tlflow under its hardening
+# (ProtectSystem=strict, SystemCallFilter, ...), answer /status, and stop
+# cleanly (status 0) when systemd stops it with SIGTERM.
+if ! command -v systemd-nspawn >/dev/null; then
+  deploy_die "systemd-nspawn is missing (systemd-container, scripts/install-deps.sh --deploy)"
+fi
+deploy_chroot_umount "$root"
+rm -f "$root/etc/resolv.conf"
+cp /etc/resolv.conf "$root/etc/resolv.conf"
+deploy_log "booting the root with systemd-nspawn (log: $work/boot.log)"
+systemd-nspawn -D "$root" -b --register=no --keep-unit --console=read-only \
+  -M "tlflow-test-$$" >"$work/boot.log" 2>&1 &
+run_pid=$!
+rc=0
+deploy_wait_status "$port" "$run_pid" 120 || rc=$?
+if ((rc != 0)); then
+  tail -30 "$work/boot.log" >&2
+  deploy_die "under systemd, tlflow.service did not answer /status (wait status $rc)"
+fi
+deploy_log "ok   booted with systemd: tlflow.service answers GET /status 200, $deploy_waited s after the boot began"
+init_pid=$(deploy_find_descendant "$run_pid" systemd) || deploy_die "cannot find the container's systemd"
+in_boot() { nsenter -t "$init_pid" -m -u -i -p -r -w -- "$@"; }
+in_boot systemctl show tlflow.service -p ActiveState -p SubState -p User -p NRestarts >"$work/show.txt" || true
+grep -qx 'ActiveState=active' "$work/show.txt" || { cat "$work/show.txt" >&2; deploy_die "tlflow.service is not active"; }
+pid_in=$(in_boot systemctl show tlflow.service -p MainPID --value)
+in_boot systemctl stop tlflow.service
+in_boot systemctl show tlflow.service -p Result -p ExecMainStatus -p ExecMainCode >"$work/stop.txt"
+if ! grep -qx 'Result=success' "$work/stop.txt" || ! grep -qx 'ExecMainStatus=0' "$work/stop.txt"; then
+  cat "$work/stop.txt" >&2
+  in_boot journalctl -u tlflow.service --no-pager | tail -20 >&2 || true
+  deploy_die "systemctl stop (SIGTERM) did not end tlflow cleanly"
+fi
+deploy_log "ok   systemctl stop: tlflow (pid $pid_in in the container) exited with status 0, Result=success"
+kill -TERM "$run_pid"  # orderly shutdown of the container
+wait "$run_pid" || true
+run_pid=""
 
 deploy_log "PASS playbook: first run ${run1_s} s, second run ${run2_s} s, total $((SECONDS - t_all)) s"
