@@ -51,7 +51,7 @@ deploy_log "image built in ${build_s} s, size $size"
 
 # 2. Metadata: what a container engine reads from the image.
 deploy_buildah inspect --type image "$image" >"$work/inspect.json"
-python3 - "$work/inspect.json" <<'EOF' || deploy_die "image metadata check failed"
+"$deploy_python" - "$work/inspect.json" <<'EOF' || deploy_die "image metadata check failed"
 import json, sys
 cfg = json.load(open(sys.argv[1]))["Docker"]["config"]
 env = dict(e.split("=", 1) for e in cfg.get("Env") or [])
@@ -74,8 +74,8 @@ sys.exit(1 if errors else 0)
 EOF
 
 ctr=$(deploy_buildah from --pull=never "$image")
-mapfile -t entry < <(python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["Docker"]["config"]; [print(a) for a in (c.get("Entrypoint") or []) + (c.get("Cmd") or [])]' "$work/inspect.json")
-healthcheck=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["Docker"]["config"]["Healthcheck"]["Test"][-1])' "$work/inspect.json")
+mapfile -t entry < <("$deploy_python" -c 'import json,sys; c=json.load(open(sys.argv[1]))["Docker"]["config"]; [print(a) for a in (c.get("Entrypoint") or []) + (c.get("Cmd") or [])]' "$work/inspect.json")
+healthcheck=$("$deploy_python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["Docker"]["config"]["Healthcheck"]["Test"][-1])' "$work/inspect.json")
 
 crun() { deploy_buildah run --isolation chroot "$@"; }
 
@@ -122,7 +122,7 @@ serve_check() {
   cold_start=$deploy_waited
   local body
   body=$(curl -fsS --max-time 5 "http://127.0.0.1:$port/status")
-  python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["status"] == "OK", d' "$body" \
+  "$deploy_python" -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["status"] == "OK", d' "$body" \
     || deploy_die "$label: /status body is not {\"status\":\"OK\",...}: $body"
   deploy_log "ok   $label: GET /status 200 after $cold_start s: $body"
   if [[ $step != - ]]; then "$step" "$port"; fi
@@ -177,7 +177,7 @@ run_opts=()
 # 5. The PaaS web commands, run with /bin/sh -c as Heroku runs them.
 procfile_web=$(sed -n 's/^web:[[:space:]]*//p' Procfile)
 [[ -n $procfile_web ]] || deploy_die "Procfile has no web: process"
-heroku_web=$(python3 -c 'import yaml; d=yaml.safe_load(open("heroku.yml")); assert d["build"]["docker"]["web"] == "Dockerfile"; print(d["run"]["web"])') \
+heroku_web=$("$deploy_python" -c 'import yaml; d=yaml.safe_load(open("heroku.yml")); assert d["build"]["docker"]["web"] == "Dockerfile"; print(d["run"]["web"])') \
   || deploy_die "heroku.yml must build web from Dockerfile and run web"
 [[ $procfile_web == "$heroku_web" ]] || deploy_die "Procfile web ($procfile_web) and heroku.yml run.web ($heroku_web) differ"
 serve_check procfile "$(deploy_free_port)" - /bin/sh -c "$procfile_web"

@@ -14,6 +14,9 @@ deploy_security_mirror=${TLFLOW_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/de
 # What a VM box has beyond minbase, for the playbook test (Ansible needs
 # python3 on the target; the role enables a systemd unit).
 deploy_vm_packages=(python3 python3-apt systemd systemd-sysv)
+# Debian's python3 (python3-yaml, Ansible's collections), whatever python3
+# comes first in PATH.
+deploy_python=/usr/bin/python3
 deploy_cache=${TLFLOW_DEPLOY_CACHE:-/var/cache/tlflow-deploy}
 # Bump when the way the roots are made changes: invalidates the cache.
 deploy_recipe_version=1
@@ -218,7 +221,7 @@ deploy_wait_status() {
 
 # A free TCP port on 127.0.0.1.
 deploy_free_port() {
-  python3 - <<'EOF'
+  "$deploy_python" - <<'EOF'
 import socket
 s = socket.socket()
 s.bind(("127.0.0.1", 0))

@@ -54,7 +54,7 @@ else
 fi
 
 # Consistency of the deployment files.
-if python3 - <<'PY'; then deploy_log "ok   Dockerfile, role, install-deps.sh, Procfile and heroku.yml agree"; else failed=1; fi
+if "$deploy_python" - <<'PY'; then deploy_log "ok   Dockerfile, role, install-deps.sh, Procfile and heroku.yml agree"; else failed=1; fi
 import re, sys, yaml
 errors = []
 docker = open("Dockerfile").read().replace("\\\n", " ")

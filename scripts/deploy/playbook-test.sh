@@ -14,7 +14,7 @@ source scripts/deploy/lib.sh
 
 [[ $(id -u) -eq 0 ]] || deploy_skip "needs root (chroot, mounts, debootstrap)"
 command -v ansible-playbook >/dev/null || deploy_die "ansible is not installed (scripts/install-deps.sh --deploy)"
-python3 -c 'import ansible_collections.community.general.plugins.connection.chroot' \
+"$deploy_python" -c 'import ansible_collections.community.general.plugins.connection.chroot' \
   || deploy_die "Ansible's community.general.chroot connection is missing"
 
 work=$(mktemp -d /var/tmp/tlflow-playbook-test.XXXXXX)
