@@ -1,0 +1,753 @@
+#include "store/memory/graph_core.hpp"
+
+#include <algorithm>
+#include <tuple>
+
+#include "store/memory/iso_time.hpp"
+
+namespace tlflow::mem {
+namespace {
+
+enum class slot_kind { none, string, time };
+
+slot_kind slot_for(std::string_view key) noexcept {
+  if (key == "platform" || key == "handle" || key == "name" || key == "location")
+    return slot_kind::string;
+  if (key == "first_seen" || key == "last_seen") return slot_kind::time;
+  return slot_kind::none;
+}
+
+std::uint32_t* string_slot(vprop& p, std::string_view key) noexcept {
+  if (key == "platform") return &p.platform;
+  if (key == "handle") return &p.handle;
+  if (key == "name") return &p.name;
+  if (key == "location") return &p.location;
+  return nullptr;
+}
+
+std::uint32_t* time_slot(vprop& p, std::string_view key) noexcept {
+  if (key == "first_seen") return &p.first_seen;
+  if (key == "last_seen") return &p.last_seen;
+  return nullptr;
+}
+
+std::string normalize_tag(std::string_view t) {
+  while (!t.empty() && t.front() == '#') t.remove_prefix(1);
+  std::string out(t);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+// Visited set of one BFS side: vertex -> parent, open addressing.
+class visit_map {
+public:
+  visit_map() : slots_(64, 0), mask_(63) {}
+  // False when already present.
+  bool insert(std::uint32_t v, std::uint32_t parent) {
+    if ((count_ + 1) * 2 > slots_.size()) grow();
+    return put(v, parent);
+  }
+  bool contains(std::uint32_t v) const noexcept { return find(v) != UINT32_MAX; }
+  std::uint32_t find(std::uint32_t v) const noexcept {
+    const std::uint64_t key = static_cast<std::uint64_t>(v) + 1;
+    for (std::size_t i = mix(v) & mask_;; i = (i + 1) & mask_) {
+      const std::uint64_t s = slots_[i];
+      if (s == 0) return UINT32_MAX;
+      if ((s >> 32) == key) return static_cast<std::uint32_t>(s);
+    }
+  }
+
+private:
+  static std::size_t mix(std::uint32_t v) noexcept {
+    return static_cast<std::size_t>((static_cast<std::uint64_t>(v) * 0x9E3779B97F4A7C15ull) >> 20);
+  }
+  bool put(std::uint32_t v, std::uint32_t parent) {
+    const std::uint64_t key = static_cast<std::uint64_t>(v) + 1;
+    std::size_t i = mix(v) & mask_;
+    for (;; i = (i + 1) & mask_) {
+      const std::uint64_t s = slots_[i];
+      if (s == 0) break;
+      if ((s >> 32) == key) return false;
+    }
+    slots_[i] = (key << 32) | parent;
+    ++count_;
+    return true;
+  }
+  void grow() {
+    std::vector<std::uint64_t> old(slots_.size() * 2, 0);
+    old.swap(slots_);
+    mask_ = slots_.size() - 1;
+    count_ = 0;
+    for (std::uint64_t s : old)
+      if (s != 0) put(static_cast<std::uint32_t>((s >> 32) - 1), static_cast<std::uint32_t>(s));
+  }
+  std::vector<std::uint64_t> slots_;
+  std::size_t mask_;
+  std::size_t count_ = 0;
+};
+
+} // namespace
+
+graph_core::graph_core() {
+  tagsets_.emplace_back();
+  tagset_index_.emplace(std::vector<std::uint32_t>{}, 0);
+}
+
+// ---------------------------------------------------------------- vertices
+
+std::optional<vd> graph_core::find(std::string_view id) const noexcept {
+  const std::uint32_t sid = strings_.find(id);
+  if (sid == 0 || sid >= vertex_of_string_.size()) return std::nullopt;
+  const std::uint32_t v = vertex_of_string_[sid];
+  if (v == no_vertex) return std::nullopt;
+  return v;
+}
+
+vd graph_core::ensure_vertex(std::string_view id, bool* created) {
+  const std::uint32_t sid = strings_.intern(id);
+  if (sid >= vertex_of_string_.size()) vertex_of_string_.resize(sid + 1, no_vertex);
+  if (vertex_of_string_[sid] != no_vertex) {
+    if (created) *created = false;
+    return vertex_of_string_[sid];
+  }
+  vd v;
+  if (!free_slots_.empty()) {
+    v = free_slots_.back();
+    free_slots_.pop_back();
+  } else {
+    v = boost::add_vertex(g_);
+  }
+  g_[v] = vprop{};
+  g_[v].id = sid;
+  g_[v].flags = alive_flag;
+  vertex_of_string_[sid] = static_cast<std::uint32_t>(v);
+  ++vertices_;
+  pending_.push_back(sid);
+  if (created) *created = true;
+  return v;
+}
+
+void graph_core::unset_prop(vd v, std::string_view key) {
+  vprop& p = g_[v];
+  if (auto* s = string_slot(p, key)) *s = 0;
+  if (auto* t = time_slot(p, key)) *t = 0;
+  if (p.flags & extra_flag) {
+    auto it = vertex_extra_.find(v);
+    if (it != vertex_extra_.end()) {
+      auto k = it->second.find(key);
+      if (k != it->second.end()) it->second.erase(k);
+      if (it->second.empty()) {
+        vertex_extra_.erase(it);
+        p.flags = static_cast<std::uint8_t>(p.flags & ~extra_flag);
+      }
+    }
+  }
+}
+
+void graph_core::set_prop(vd v, std::string_view key, const property_value& value) {
+  unset_prop(v, key);
+  vprop& p = g_[v];
+  const auto* s = std::get_if<std::string>(&value);
+  switch (slot_for(key)) {
+    case slot_kind::string:
+      if (s) {
+        *string_slot(p, key) = strings_.intern(*s);
+        return;
+      }
+      break;
+    case slot_kind::time:
+      if (s) {
+        const auto t = parse_iso8601(*s);
+        if (t && *t != 0 && format_iso8601(*t) == *s) {
+          *time_slot(p, key) = *t;
+          return;
+        }
+      }
+      break;
+    case slot_kind::none: break;
+  }
+  vertex_extra_[v].insert_or_assign(std::string(key), value);
+  p.flags |= extra_flag;
+}
+
+void graph_core::clear_props(vd v) {
+  vprop& p = g_[v];
+  const std::uint32_t id = p.id;
+  const std::uint8_t alive = p.flags & alive_flag;
+  if (p.flags & extra_flag) vertex_extra_.erase(v);
+  p = vprop{};
+  p.id = id;
+  p.flags = alive;
+}
+
+void graph_core::upsert_account(vd v, const account& a, std::uint32_t at) {
+  if (g_[v].flags & extra_flag) {
+    // Known values replace anything of another type stored under the key.
+    if (!a.platform.empty()) unset_prop(v, "platform");
+    if (!a.handle.empty()) unset_prop(v, "handle");
+    if (!a.name.empty()) unset_prop(v, "name");
+    if (!a.location.empty()) unset_prop(v, "location");
+    for (const char* k : {"first_seen", "last_seen"}) {
+      auto it = vertex_extra_.find(v);
+      if (it != vertex_extra_.end() && it->second.count(std::string_view(k))) unset_prop(v, k);
+    }
+  }
+  vprop& p = g_[v];
+  if (!a.platform.empty()) p.platform = strings_.intern(a.platform);
+  if (!a.handle.empty()) p.handle = strings_.intern(a.handle);
+  if (!a.name.empty()) p.name = strings_.intern(a.name);
+  if (!a.location.empty()) p.location = strings_.intern(a.location);
+  if (at != 0) {
+    p.first_seen = p.first_seen == 0 ? at : std::min(p.first_seen, at);
+    p.last_seen = std::max(p.last_seen, at);
+  }
+}
+
+properties graph_core::props_of(vd v) const {
+  properties out;
+  const vprop& p = g_[v];
+  if (p.flags & extra_flag) {
+    auto it = vertex_extra_.find(v);
+    if (it != vertex_extra_.end()) out = it->second;
+  }
+  auto put_s = [&](const char* k, std::uint32_t sid) {
+    if (sid != 0) out.insert_or_assign(k, std::string(strings_.str(sid)));
+  };
+  put_s("platform", p.platform);
+  put_s("handle", p.handle);
+  put_s("name", p.name);
+  put_s("location", p.location);
+  if (p.first_seen != 0) out.insert_or_assign("first_seen", format_iso8601(p.first_seen));
+  if (p.last_seen != 0) out.insert_or_assign("last_seen", format_iso8601(p.last_seen));
+  return out;
+}
+
+vertex graph_core::vertex_of(vd v) const {
+  return vertex{std::string(id_of(v)), props_of(v)};
+}
+
+vertex_view graph_core::view(vd v) const {
+  vertex_view out;
+  out.v = vertex_of(v);
+  out.in_degree = boost::in_degree(v, g_);
+  out.out_degree = boost::out_degree(v, g_);
+  return out;
+}
+
+put_vertex_result graph_core::put_vertex(std::string_view id, const properties& set,
+                                         const std::vector<std::string>& unset) {
+  put_vertex_result r;
+  const vd v = ensure_vertex(id, &r.created);
+  for (const auto& [k, val] : set) set_prop(v, k, val);
+  for (const auto& k : unset)
+    if (set.find(k) == set.end()) unset_prop(v, k);
+  r.vertex = view(v);
+  return r;
+}
+
+removed_set graph_core::remove_vertex(vd v) {
+  removed_set r;
+  r.removed_vertex = vertex_of(v);
+  std::vector<ed> doomed;
+  for (auto [it, end] = boost::out_edges(v, g_); it != end; ++it) doomed.push_back(*it);
+  for (auto [it, end] = boost::in_edges(v, g_); it != end; ++it)
+    if (boost::source(*it, g_) != v) doomed.push_back(*it); // self-loops were in out_edges
+  r.edges.reserve(doomed.size());
+  for (const ed& e : doomed) r.edges.push_back(edge_of(e));
+  for (const ed& e : doomed) erase_edge(e);
+  std::sort(r.edges.begin(), r.edges.end(),
+            [](const edge& a, const edge& b) { return a.key < b.key; });
+
+  vprop& p = g_[v];
+  if (p.flags & extra_flag) vertex_extra_.erase(v);
+  vertex_of_string_[p.id] = no_vertex;
+  p = vprop{};
+  free_slots_.push_back(v);
+  --vertices_;
+  ++dead_in_sorted_;
+  return r;
+}
+
+void graph_core::merge_index() const {
+  if (pending_.empty() && dead_in_sorted_ * 4 <= sorted_.size()) return;
+  auto less = [this](std::uint32_t a, std::uint32_t b) { return id_less(a, b); };
+  std::sort(pending_.begin(), pending_.end(), less);
+  std::vector<std::uint32_t> merged;
+  merged.reserve(sorted_.size() + pending_.size());
+  std::merge(sorted_.begin(), sorted_.end(), pending_.begin(), pending_.end(),
+             std::back_inserter(merged), less);
+  std::size_t n = 0;
+  for (std::uint32_t sid : merged) {
+    if (vertex_of_string_[sid] == no_vertex) continue;
+    if (n > 0 && merged[n - 1] == sid) continue;
+    merged[n++] = sid;
+  }
+  merged.resize(n);
+  merged.shrink_to_fit();
+  sorted_.swap(merged);
+  pending_.clear();
+  pending_.shrink_to_fit();
+  dead_in_sorted_ = 0;
+}
+
+vertex_page graph_core::list_vertices(const vertex_query& q) const {
+  vertex_page page;
+  std::lock_guard<std::mutex> lock(index_mutex_);
+  merge_index();
+  auto by_str = [this](std::uint32_t sid, std::string_view s) { return strings_.str(sid) < s; };
+  auto it = sorted_.begin();
+  if (!q.prefix.empty()) it = std::lower_bound(sorted_.begin(), sorted_.end(), q.prefix, by_str);
+  if (q.after) {
+    auto a = std::upper_bound(sorted_.begin(), sorted_.end(), std::string_view(*q.after),
+                              [this](std::string_view s, std::uint32_t sid) {
+                                return s < strings_.str(sid);
+                              });
+    if (a > it) it = a;
+  }
+  const std::size_t limit = std::max<std::size_t>(q.limit, 1);
+  for (; it != sorted_.end(); ++it) {
+    const std::string_view id = strings_.str(*it);
+    if (id.substr(0, q.prefix.size()) != q.prefix) break;
+    const std::uint32_t v = vertex_of_string_[*it];
+    if (v == no_vertex) continue;
+    if (page.vertices.size() == limit) {
+      page.next_after = page.vertices.back().v.id;
+      break;
+    }
+    page.vertices.push_back(view(v));
+  }
+  return page;
+}
+
+// ------------------------------------------------------------------- edges
+
+std::optional<ed> graph_core::find_edge(vd u, vd w, edge_kind k) const {
+  if (boost::out_degree(u, g_) <= boost::in_degree(w, g_)) {
+    for (auto [it, end] = boost::out_edges(u, g_); it != end; ++it)
+      if (boost::target(*it, g_) == w && kind_of(g_[*it]) == k) return *it;
+  } else {
+    for (auto [it, end] = boost::in_edges(w, g_); it != end; ++it)
+      if (boost::source(*it, g_) == u && kind_of(g_[*it]) == k) return *it;
+  }
+  return std::nullopt;
+}
+
+ed graph_core::create_edge(vd u, vd w, edge_kind k) {
+  eprop p;
+  p.bits = static_cast<std::uint32_t>(k);
+  ++edges_;
+  return boost::add_edge(u, w, p, g_).first;
+}
+
+void graph_core::erase_edge(const ed& e) {
+  const void* key = e.get_property();
+  const eprop& p = g_[e];
+  if (has_extra(p)) edge_extra_.erase(key);
+  if (p.weight == big_weight) big_weights_.erase(key);
+  boost::remove_edge(e, g_);
+  --edges_;
+}
+
+std::uint64_t graph_core::weight_of(const ed& e) const {
+  const std::uint32_t w = g_[e].weight;
+  if (w != big_weight) return w;
+  auto it = big_weights_.find(e.get_property());
+  return it == big_weights_.end() ? w : it->second;
+}
+
+void graph_core::set_weight(const ed& e, std::uint64_t w) {
+  eprop& p = g_[e];
+  if (p.weight == big_weight) big_weights_.erase(e.get_property());
+  if (w < big_weight) {
+    p.weight = static_cast<std::uint32_t>(w);
+  } else {
+    p.weight = big_weight;
+    big_weights_[e.get_property()] = w;
+  }
+}
+
+void graph_core::set_edge_props(const ed& e, const properties& props, bool merge) {
+  eprop& p = g_[e];
+  const void* key = e.get_property();
+  if (!merge && has_extra(p)) {
+    edge_extra_.erase(key);
+    p.bits &= ~8u;
+  }
+  if (props.empty()) return;
+  auto& extra = edge_extra_[key];
+  for (const auto& [k, v] : props) extra.insert_or_assign(k, v);
+  p.bits |= 8u;
+}
+
+std::uint32_t graph_core::intern_tagset(std::vector<std::uint32_t> tags) {
+  auto it = tagset_index_.find(tags);
+  if (it != tagset_index_.end()) return it->second;
+  const auto id = static_cast<std::uint32_t>(tagsets_.size());
+  tagsets_.push_back(tags);
+  tagset_index_.emplace(std::move(tags), id);
+  return id;
+}
+
+std::uint32_t graph_core::tagset_from_strings(const std::vector<std::string>& tags) {
+  return merge_tagset(0, tags);
+}
+
+std::uint32_t graph_core::merge_tagset(std::uint32_t set, const std::vector<std::string>& tags) {
+  if (tags.empty()) return set;
+  std::vector<std::uint32_t> merged = tagsets_[set];
+  bool changed = false;
+  for (const auto& t : tags) {
+    const std::string n = normalize_tag(t);
+    if (n.empty()) continue;
+    const std::uint32_t sid = strings_.intern(n);
+    auto pos = std::lower_bound(merged.begin(), merged.end(), sid, [this](std::uint32_t a, std::uint32_t b) {
+      return id_less(a, b);
+    });
+    if (pos != merged.end() && *pos == sid) continue;
+    merged.insert(pos, sid);
+    changed = true;
+  }
+  return changed ? intern_tagset(std::move(merged)) : set;
+}
+
+edge graph_core::edge_of(const ed& e) const {
+  edge out;
+  const eprop& p = g_[e];
+  out.key.from = std::string(id_of(boost::source(e, g_)));
+  out.key.to = std::string(id_of(boost::target(e, g_)));
+  out.key.kind = kind_of(p);
+  out.weight = weight_of(e);
+  for (std::uint32_t sid : tagsets_[tagset_of(p)]) out.hashtags.emplace_back(strings_.str(sid));
+  out.first_seen = format_iso8601(p.first_seen);
+  out.last_seen = format_iso8601(p.last_seen);
+  if (has_extra(p)) {
+    auto it = edge_extra_.find(e.get_property());
+    if (it != edge_extra_.end()) out.props = it->second;
+  }
+  return out;
+}
+
+std::vector<graph_core::adj_item> graph_core::sorted_out(vd u, std::optional<edge_kind> kind,
+                                                         std::optional<vd> only_to) const {
+  std::vector<adj_item> items;
+  for (auto [it, end] = boost::out_edges(u, g_); it != end; ++it) {
+    const vd t = boost::target(*it, g_);
+    if (only_to && t != *only_to) continue;
+    const edge_kind k = kind_of(g_[*it]);
+    if (kind && k != *kind) continue;
+    items.push_back({id_of(t), k, *it});
+  }
+  std::sort(items.begin(), items.end(), [](const adj_item& a, const adj_item& b) {
+    return std::tie(a.other, a.kind) < std::tie(b.other, b.kind);
+  });
+  return items;
+}
+
+std::vector<graph_core::adj_item> graph_core::sorted_in(vd w, std::optional<edge_kind> kind) const {
+  std::vector<adj_item> items;
+  for (auto [it, end] = boost::in_edges(w, g_); it != end; ++it) {
+    const edge_kind k = kind_of(g_[*it]);
+    if (kind && k != *kind) continue;
+    items.push_back({id_of(boost::source(*it, g_)), k, *it});
+  }
+  std::sort(items.begin(), items.end(), [](const adj_item& a, const adj_item& b) {
+    return std::tie(a.other, a.kind) < std::tie(b.other, b.kind);
+  });
+  return items;
+}
+
+edge_page graph_core::list_edges(const edge_query& q) const {
+  edge_page page;
+  const std::size_t limit = std::max<std::size_t>(q.limit, 1);
+  auto after_ok = [&](std::string_view from, std::string_view to, edge_kind k) {
+    if (!q.after) return true;
+    return std::make_tuple(std::string_view(q.after->from), std::string_view(q.after->to),
+                           q.after->kind) < std::make_tuple(from, to, k);
+  };
+  // Returns false when the page is full (and marks that more follow).
+  auto emit = [&](const ed& e) {
+    if (page.edges.size() == limit) {
+      page.next_after = page.edges.back().key;
+      return false;
+    }
+    page.edges.push_back(edge_of(e));
+    return true;
+  };
+
+  if (q.from) {
+    const auto u = find(*q.from);
+    if (!u) return page;
+    std::optional<vd> w;
+    if (q.to) {
+      w = find(*q.to);
+      if (!w) return page;
+    }
+    for (const auto& item : sorted_out(*u, q.kind, w))
+      if (after_ok(*q.from, item.other, item.kind) && !emit(item.e)) break;
+    return page;
+  }
+  if (q.to) {
+    const auto w = find(*q.to);
+    if (!w) return page;
+    for (const auto& item : sorted_in(*w, q.kind))
+      if (after_ok(item.other, *q.to, item.kind) && !emit(item.e)) break;
+    return page;
+  }
+  std::lock_guard<std::mutex> lock(index_mutex_);
+  merge_index();
+  auto it = sorted_.begin();
+  if (q.after)
+    it = std::lower_bound(sorted_.begin(), sorted_.end(), std::string_view(q.after->from),
+                          [this](std::uint32_t sid, std::string_view s) { return strings_.str(sid) < s; });
+  for (; it != sorted_.end(); ++it) {
+    const std::uint32_t v = vertex_of_string_[*it];
+    if (v == no_vertex || boost::out_degree(v, g_) == 0) continue;
+    const std::string_view from = strings_.str(*it);
+    for (const auto& item : sorted_out(v, q.kind, std::nullopt))
+      if (after_ok(from, item.other, item.kind) && !emit(item.e)) return page;
+  }
+  return page;
+}
+
+add_edge_result graph_core::add_edge(const edge_key& key, const properties& props,
+                                     std::uint32_t at) {
+  add_edge_result r;
+  const vd u = ensure_vertex(key.from);
+  const vd w = ensure_vertex(key.to);
+  if (auto e = find_edge(u, w, key.kind)) {
+    set_weight(*e, weight_of(*e) + 1);
+    eprop& p = g_[*e];
+    p.first_seen = std::min(p.first_seen, at);
+    p.last_seen = std::max(p.last_seen, at);
+    if (!props.empty()) set_edge_props(*e, props, true);
+    r.created = false;
+    r.e = edge_of(*e);
+    return r;
+  }
+  const ed e = create_edge(u, w, key.kind);
+  g_[e].first_seen = at;
+  g_[e].last_seen = at;
+  if (!props.empty()) set_edge_props(e, props, true);
+  r.created = true;
+  r.e = edge_of(e);
+  return r;
+}
+
+removed_set graph_core::remove_edges(std::string_view from, std::string_view to,
+                                     std::optional<edge_kind> kind) {
+  removed_set r;
+  const auto u = find(from);
+  const auto w = find(to);
+  if (!u || !w) return r;
+  const auto items = sorted_out(*u, kind, *w);
+  for (const auto& item : items) r.edges.push_back(edge_of(item.e));
+  for (const auto& item : items) erase_edge(item.e);
+  return r;
+}
+
+void graph_core::restore(const removed_set& removed) {
+  if (removed.removed_vertex) {
+    const vd v = ensure_vertex(removed.removed_vertex->id);
+    clear_props(v);
+    for (const auto& [k, val] : removed.removed_vertex->props) set_prop(v, k, val);
+  }
+  for (const edge& x : removed.edges) {
+    const vd u = ensure_vertex(x.key.from);
+    const vd w = ensure_vertex(x.key.to);
+    auto e = find_edge(u, w, x.key.kind);
+    if (!e) e = create_edge(u, w, x.key.kind);
+    set_weight(*e, x.weight);
+    eprop& p = g_[*e];
+    p.first_seen = parse_iso8601(x.first_seen).value_or(0);
+    p.last_seen = parse_iso8601(x.last_seen).value_or(0);
+    const std::uint32_t tags = tagset_from_strings(x.hashtags);
+    p.bits = (tags << 4) | (p.bits & 15u);
+    set_edge_props(*e, x.props, false);
+  }
+}
+
+void graph_core::apply(const std::vector<timed_interaction>& batch) {
+  for (const auto& ti : batch) {
+    const interaction& x = *ti.i;
+    const vd u = ensure_vertex(x.from.id);
+    upsert_account(u, x.from, ti.at);
+    const vd w = ensure_vertex(x.to.id);
+    upsert_account(w, x.to, ti.at);
+    if (auto e = find_edge(u, w, x.kind)) {
+      set_weight(*e, weight_of(*e) + 1);
+      eprop& p = g_[*e];
+      p.first_seen = std::min(p.first_seen, ti.at);
+      p.last_seen = std::max(p.last_seen, ti.at);
+      const std::uint32_t tags = merge_tagset(tagset_of(p), x.hashtags);
+      p.bits = (tags << 4) | (p.bits & 15u);
+    } else {
+      const ed ne = create_edge(u, w, x.kind);
+      eprop& p = g_[ne];
+      p.first_seen = ti.at;
+      p.last_seen = ti.at;
+      p.bits |= tagset_from_strings(x.hashtags) << 4;
+    }
+  }
+}
+
+// ------------------------------------------------------------- neighbours
+
+std::vector<neighbor> graph_core::neighbors(vd v, const neighbor_query& q) const {
+  struct item {
+    std::uint64_t weight;
+    std::string_view other;
+    edge_kind kind;
+    direction dir;
+  };
+  std::vector<item> items;
+  if (q.dir != direction::in)
+    for (auto [it, end] = boost::out_edges(v, g_); it != end; ++it) {
+      const edge_kind k = kind_of(g_[*it]);
+      if (q.kind && k != *q.kind) continue;
+      items.push_back({weight_of(*it), id_of(boost::target(*it, g_)), k, direction::out});
+    }
+  if (q.dir != direction::out)
+    for (auto [it, end] = boost::in_edges(v, g_); it != end; ++it) {
+      const edge_kind k = kind_of(g_[*it]);
+      if (q.kind && k != *q.kind) continue;
+      items.push_back({weight_of(*it), id_of(boost::source(*it, g_)), k, direction::in});
+    }
+  const std::size_t n = std::min(items.size(), q.limit);
+  std::partial_sort(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(n), items.end(),
+                    [](const item& a, const item& b) {
+                      if (a.weight != b.weight) return a.weight > b.weight;
+                      return std::tie(a.other, a.kind, a.dir) < std::tie(b.other, b.kind, b.dir);
+                    });
+  std::vector<neighbor> out;
+  out.reserve(n);
+  for (std::size_t i = 0; i < n; ++i)
+    out.push_back({std::string(items[i].other), items[i].kind, items[i].dir, items[i].weight});
+  return out;
+}
+
+// ---------------------------------------------------------- shortest path
+
+std::optional<std::vector<std::string>> graph_core::shortest_path(vd from, vd to,
+                                                                  const path_query& q) const {
+  if (from == to) return std::vector<std::string>{std::string(id_of(from))};
+  visit_map fwd, bwd;
+  fwd.insert(static_cast<std::uint32_t>(from), static_cast<std::uint32_t>(from));
+  bwd.insert(static_cast<std::uint32_t>(to), static_cast<std::uint32_t>(to));
+  std::vector<std::uint32_t> ffront{static_cast<std::uint32_t>(from)};
+  std::vector<std::uint32_t> bfront{static_cast<std::uint32_t>(to)};
+  std::vector<std::uint32_t> next;
+  unsigned depth = 0;
+
+  auto chain = [this](const visit_map& m, std::uint32_t x) {
+    std::vector<std::string> ids;
+    for (;;) {
+      ids.emplace_back(id_of(x));
+      const std::uint32_t p = m.find(x);
+      if (p == x) break;
+      x = p;
+    }
+    return ids;
+  };
+
+  while (depth < q.max_depth && !ffront.empty() && !bfront.empty()) {
+    const bool forward = ffront.size() <= bfront.size();
+    auto& front = forward ? ffront : bfront;
+    visit_map& mine = forward ? fwd : bwd;
+    const visit_map& theirs = forward ? bwd : fwd;
+    // Forward follows out-edges, backward in-edges; undirected follows both.
+    const bool use_out = !q.directed || forward;
+    const bool use_in = !q.directed || !forward;
+    std::optional<std::pair<std::uint32_t, std::uint32_t>> meet; // (u, n)
+    next.clear();
+    auto visit = [&](std::uint32_t u, std::uint32_t n) {
+      if (mine.contains(n)) return false;
+      if (theirs.contains(n)) {
+        meet.emplace(u, n);
+        return true;
+      }
+      mine.insert(n, u);
+      next.push_back(n);
+      return false;
+    };
+    for (std::uint32_t u : front) {
+      if (use_out)
+        for (auto [it, end] = boost::out_edges(u, g_); it != end; ++it) {
+          if (q.kind && kind_of(g_[*it]) != *q.kind) continue;
+          if (visit(u, static_cast<std::uint32_t>(boost::target(*it, g_)))) break;
+        }
+      if (!meet && use_in)
+        for (auto [it, end] = boost::in_edges(u, g_); it != end; ++it) {
+          if (q.kind && kind_of(g_[*it]) != *q.kind) continue;
+          if (visit(u, static_cast<std::uint32_t>(boost::source(*it, g_)))) break;
+        }
+      if (meet) break;
+    }
+    ++depth;
+    if (meet) {
+      // Every meeting found at this level has the minimal length (see docs).
+      const auto [u, n] = *meet;
+      std::vector<std::string> head = chain(fwd, forward ? u : n);
+      std::reverse(head.begin(), head.end());
+      std::vector<std::string> tail = chain(bwd, forward ? n : u);
+      head.insert(head.end(), std::make_move_iterator(tail.begin()),
+                  std::make_move_iterator(tail.end()));
+      return head;
+    }
+    front.swap(next);
+  }
+  return std::nullopt;
+}
+
+// ------------------------------------------------------------------ flows
+
+std::vector<location_flow> graph_core::location_flows(std::size_t limit) const {
+  // Location of each vertex slot as a small number: 0 = unknown.
+  std::unordered_map<std::uint32_t, std::uint32_t> norm_of_string; // interned -> norm id
+  std::unordered_map<std::string, std::uint32_t> norm_ids;
+  std::vector<std::string> norm_names{std::string()};
+  auto norm = [&](vd v) -> std::uint32_t {
+    const std::uint32_t sid = g_[v].location;
+    if (sid == 0) return 0;
+    auto it = norm_of_string.find(sid);
+    if (it != norm_of_string.end()) return it->second;
+    std::string n = normalize_location(strings_.str(sid));
+    std::uint32_t id = 0;
+    if (!n.empty()) {
+      auto [nit, fresh] = norm_ids.emplace(n, static_cast<std::uint32_t>(norm_names.size()));
+      if (fresh) norm_names.push_back(std::move(n));
+      id = nit->second;
+    }
+    norm_of_string.emplace(sid, id);
+    return id;
+  };
+  std::unordered_map<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>> acc;
+  for (auto [it, end] = boost::edges(g_); it != end; ++it) {
+    const std::uint64_t key = (static_cast<std::uint64_t>(norm(boost::source(*it, g_))) << 32) |
+                              norm(boost::target(*it, g_));
+    auto& a = acc[key];
+    a.first += weight_of(*it);
+    a.second += 1;
+  }
+  std::vector<location_flow> out;
+  out.reserve(acc.size());
+  for (const auto& [key, a] : acc) {
+    location_flow f;
+    const auto fl = static_cast<std::uint32_t>(key >> 32);
+    const auto tl = static_cast<std::uint32_t>(key);
+    if (fl != 0) f.from_location = norm_names[fl];
+    if (tl != 0) f.to_location = norm_names[tl];
+    f.weight = a.first;
+    f.edges = a.second;
+    out.push_back(std::move(f));
+  }
+  std::sort(out.begin(), out.end(), [](const location_flow& a, const location_flow& b) {
+    if (a.weight != b.weight) return a.weight > b.weight;
+    if (a.edges != b.edges) return a.edges > b.edges;
+    return std::tie(a.from_location, a.to_location) < std::tie(b.from_location, b.to_location);
+  });
+  if (out.size() > limit) out.resize(limit);
+  return out;
+}
+
+} // namespace tlflow::mem

@@ -1,0 +1,193 @@
+// The in-memory graph of MemoryStore, without locking or durability: the
+// store wraps every call in its lock and logs mutations before making them.
+//
+// Layout (docs/memory-store.md explains the byte counts):
+// * boost::adjacency_list<vecS, vecS, bidirectionalS> — vertex slots never
+//   move or renumber: a removed vertex is cleared, marked dead and its slot
+//   goes on a free list for reuse.
+// * Edge properties are 16 bytes: weight, first/last seen (uint32 seconds),
+//   and one word packing the kind, an "has extra properties" bit and the id
+//   of an interned hashtag set. The edge list is a std::list whose nodes come
+//   from a pool, so an edge costs its 48-byte node plus one 16-byte entry in
+//   each of the two adjacency vectors.
+// * Strings (ids, hashtags, property values) are interned; an id maps to its
+//   vertex slot through a vector indexed by the interned id.
+// * Ordered listing uses a sorted vector of interned ids, merged lazily with
+//   the ids created since the last listing.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <list>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/graph/adjacency_list.hpp>
+#include <boost/pool/pool_alloc.hpp>
+
+#include "store/memory/interner.hpp"
+#include "tlflow/graph_store.hpp"
+
+namespace tlflow::mem {
+
+// Container selector for the global edge list: std::list with pooled nodes
+// (no per-node malloc header; blocks are capped so the pool's slack stays
+// small).
+struct pool_list_s {};
+
+} // namespace tlflow::mem
+
+namespace boost {
+template <class ValueType>
+struct container_gen<tlflow::mem::pool_list_s, ValueType> {
+  using type = std::list<ValueType,
+                         boost::fast_pool_allocator<ValueType, boost::default_user_allocator_new_delete,
+                                                    boost::details::pool::default_mutex, 256, 16384>>;
+};
+template <>
+struct parallel_edge_traits<tlflow::mem::pool_list_s> {
+  using type = allow_parallel_edge_tag;
+};
+} // namespace boost
+
+namespace tlflow::mem {
+
+struct vprop {
+  std::uint32_t id = 0;          // interned id
+  std::uint32_t platform = 0;    // interned strings, 0 = absent
+  std::uint32_t handle = 0;
+  std::uint32_t name = 0;
+  std::uint32_t location = 0;
+  std::uint32_t first_seen = 0;  // seconds, 0 = absent
+  std::uint32_t last_seen = 0;
+  std::uint8_t flags = 0;        // alive_flag | extra_flag
+};
+
+struct eprop {
+  std::uint32_t weight = 1;      // big_weight: the real value is in a side table
+  std::uint32_t first_seen = 0;
+  std::uint32_t last_seen = 0;
+  std::uint32_t bits = 0;        // tagset << 4 | extra << 3 | kind
+};
+
+using graph_t = boost::adjacency_list<boost::vecS, boost::vecS, boost::bidirectionalS, vprop, eprop,
+                                      boost::no_property, pool_list_s>;
+using vd = graph_t::vertex_descriptor;
+using ed = graph_t::edge_descriptor;
+
+// One interaction with its time resolved (replay must not call the clock).
+struct timed_interaction {
+  const interaction* i;
+  std::uint32_t at;
+};
+
+class graph_core {
+public:
+  graph_core();
+
+  std::optional<vd> find(std::string_view id) const noexcept;
+  vertex_view view(vd v) const;
+
+  // All callers validated ids first.
+  put_vertex_result put_vertex(std::string_view id, const properties& set,
+                               const std::vector<std::string>& unset);
+  removed_set remove_vertex(vd v);
+  vertex_page list_vertices(const vertex_query& q) const;
+  std::vector<neighbor> neighbors(vd v, const neighbor_query& q) const;
+  edge_page list_edges(const edge_query& q) const;
+  add_edge_result add_edge(const edge_key& key, const properties& props, std::uint32_t at);
+  removed_set remove_edges(std::string_view from, std::string_view to,
+                           std::optional<edge_kind> kind);
+  void restore(const removed_set& removed);
+  void apply(const std::vector<timed_interaction>& batch);
+  // Empty when no path within q.max_depth.
+  std::optional<std::vector<std::string>> shortest_path(vd from, vd to, const path_query& q) const;
+  std::vector<location_flow> location_flows(std::size_t limit) const;
+
+  std::uint64_t vertex_count() const noexcept { return vertices_; }
+  std::uint64_t edge_count() const noexcept { return edges_; }
+  std::size_t interned_strings() const noexcept { return strings_.size() - 1; }
+
+  // Iteration for snapshots: every live vertex / edge, in slot / list order.
+  template <class F> void for_each_vertex(F&& f) const {
+    const auto n = boost::num_vertices(g_);
+    for (vd v = 0; v < n; ++v)
+      if (g_[v].flags & alive_flag) f(v);
+  }
+  template <class F> void for_each_edge(F&& f) const {
+    for (auto [it, end] = boost::edges(g_); it != end; ++it) f(*it);
+  }
+  std::string_view id_of(vd v) const noexcept { return strings_.str(g_[v].id); }
+  vertex vertex_of(vd v) const;
+  edge edge_of(const ed& e) const;
+  vd source(const ed& e) const noexcept { return boost::source(e, g_); }
+  vd target(const ed& e) const noexcept { return boost::target(e, g_); }
+
+  static constexpr std::uint8_t alive_flag = 1;
+  static constexpr std::uint8_t extra_flag = 2;
+
+private:
+  static constexpr std::uint32_t big_weight = UINT32_MAX;
+  static constexpr std::uint32_t no_vertex = UINT32_MAX;
+
+  static edge_kind kind_of(const eprop& p) noexcept { return static_cast<edge_kind>(p.bits & 7u); }
+  static std::uint32_t tagset_of(const eprop& p) noexcept { return p.bits >> 4; }
+  static bool has_extra(const eprop& p) noexcept { return (p.bits & 8u) != 0; }
+
+  vd ensure_vertex(std::string_view id, bool* created = nullptr);
+  void set_prop(vd v, std::string_view key, const property_value& value);
+  void unset_prop(vd v, std::string_view key);
+  void clear_props(vd v);
+  void upsert_account(vd v, const account& a, std::uint32_t at);
+  properties props_of(vd v) const;
+
+  std::optional<ed> find_edge(vd u, vd w, edge_kind k) const;
+  ed create_edge(vd u, vd w, edge_kind k);
+  void erase_edge(const ed& e);
+  std::uint64_t weight_of(const ed& e) const;
+  void set_weight(const ed& e, std::uint64_t w);
+  void set_edge_props(const ed& e, const properties& props, bool merge);
+  std::uint32_t intern_tagset(std::vector<std::uint32_t> tags);
+  std::uint32_t merge_tagset(std::uint32_t set, const std::vector<std::string>& tags);
+  std::uint32_t tagset_from_strings(const std::vector<std::string>& tags);
+
+  bool id_less(std::uint32_t a, std::uint32_t b) const noexcept {
+    return strings_.str(a) < strings_.str(b);
+  }
+  void merge_index() const;
+  // Out-edges of u (kind-filtered) as (to id, kind, edge), sorted.
+  struct adj_item {
+    std::string_view other;
+    edge_kind kind;
+    ed e;
+  };
+  std::vector<adj_item> sorted_out(vd u, std::optional<edge_kind> kind,
+                                   std::optional<vd> only_to) const;
+  std::vector<adj_item> sorted_in(vd w, std::optional<edge_kind> kind) const;
+
+  graph_t g_;
+  interner strings_;
+  std::vector<std::uint32_t> vertex_of_string_;   // interned id -> slot, no_vertex if none
+  std::vector<vd> free_slots_;
+  std::unordered_map<vd, properties> vertex_extra_;
+  std::unordered_map<const void*, properties> edge_extra_;
+  std::unordered_map<const void*, std::uint64_t> big_weights_;
+  std::vector<std::vector<std::uint32_t>> tagsets_;            // id 0 = empty set
+  std::map<std::vector<std::uint32_t>, std::uint32_t> tagset_index_;
+  std::uint64_t vertices_ = 0;
+  std::uint64_t edges_ = 0;
+
+  // Sorted listing index. Writers (exclusive lock) append to pending_;
+  // readers (shared lock) merge under index_mutex_.
+  mutable std::mutex index_mutex_;
+  mutable std::vector<std::uint32_t> sorted_;  // interned ids, sorted, may hold dead ids
+  mutable std::vector<std::uint32_t> pending_; // ids created since the last merge
+  mutable std::size_t dead_in_sorted_ = 0;
+};
+
+} // namespace tlflow::mem

@@ -1,0 +1,92 @@
+// MemoryStore: the embedded, default graph_store (DESIGN §4).
+//
+// A Boost.Graph bidirectional adjacency_list with an id -> vertex index and
+// interned strings; durable through a write-ahead log plus periodic snapshots
+// in `data_dir` (docs/memory-store.md describes the files and the recovery).
+// Thread-safe: many readers or one writer at a time (std::shared_mutex).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "tlflow/graph_store.hpp"
+
+namespace tlflow {
+
+class metrics_registry;
+
+// When the write-ahead log is flushed to the disk (fdatasync). Every record
+// is written with write(2) before the mutating call returns, which survives a
+// crash of the process in every mode; the modes differ on power loss.
+enum class wal_fsync_policy : std::uint8_t {
+  none,   // never (the kernel writes back in its own time)
+  batch,  // at most wal_fsync_interval_ms after the write, by a background thread
+  always, // before the mutating call returns
+};
+std::optional<wal_fsync_policy> parse_wal_fsync_policy(std::string_view text) noexcept;
+std::string_view to_string(wal_fsync_policy p) noexcept;
+
+struct memory_store_options {
+  std::string data_dir = "data";          // created if missing
+  bool ephemeral = false;                 // no files at all, nothing survives
+  unsigned snapshot_interval_s = 300;     // 0: snapshot only on close()
+  wal_fsync_policy wal_fsync = wal_fsync_policy::batch;
+  unsigned wal_fsync_interval_ms = 200;   // for wal_fsync_policy::batch
+  metrics_registry* metrics = nullptr;    // optional: store-size gauges
+};
+
+class memory_store final : public graph_store {
+public:
+  // Loads snapshot + log from data_dir (unless ephemeral). io_error when the
+  // directory cannot be used or a snapshot is unreadable.
+  static result<std::unique_ptr<memory_store>> open(const memory_store_options& options);
+
+  ~memory_store() override;
+  memory_store(const memory_store&) = delete;
+  memory_store& operator=(const memory_store&) = delete;
+
+  std::string_view kind() const noexcept override { return "memory"; }
+  result<vertex_view> get_vertex(std::string_view id) override;
+  result<put_vertex_result> put_vertex(std::string_view id, const properties& set,
+                                       const std::vector<std::string>& unset) override;
+  result<removed_set> remove_vertex(std::string_view id) override;
+  result<vertex_page> list_vertices(const vertex_query& q) override;
+  result<std::uint64_t> count_vertices() override;
+  result<std::vector<neighbor>> neighbors(std::string_view id, const neighbor_query& q) override;
+  result<edge_page> list_edges(const edge_query& q) override;
+  result<std::uint64_t> count_edges() override;
+  result<add_edge_result> add_edge(const add_edge_request& req) override;
+  result<removed_set> remove_edges(std::string_view from, std::string_view to,
+                                   std::optional<edge_kind> kind) override;
+  result<std::vector<std::string>> shortest_path(std::string_view from, std::string_view to,
+                                                 const path_query& q) override;
+  status restore(const removed_set& removed) override;
+  status apply(const std::vector<interaction>& batch) override;
+  result<std::vector<location_flow>> location_flows(std::size_t limit) override;
+  store_health health() override;
+  void close() override;
+
+  // Writes a snapshot now and drops the log it covers (no-op when ephemeral).
+  status snapshot();
+
+  struct stats {
+    std::uint64_t vertices = 0;
+    std::uint64_t edges = 0;
+    std::uint64_t interned_strings = 0;
+    std::uint64_t wal_bytes = 0;       // size of the log since the last snapshot
+    std::uint64_t last_seq = 0;        // sequence number of the last mutation
+    std::uint64_t dropped_on_load = 0; // corrupt / torn log bytes dropped at open
+  };
+  stats statistics();
+
+  struct impl;
+
+private:
+  explicit memory_store(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace tlflow
