@@ -16,6 +16,7 @@ packages=(
 )
 if [[ "${1:-}" == "--deploy" ]]; then
   packages+=(buildah debootstrap ansible ansible-lint vagrant shellcheck yamllint)
+  packages+=(systemd-container)
 fi
 
 missing=()
