@@ -41,6 +41,7 @@ public:
       const value* x = b.get("x");
       return x ? x->items() : std::vector<value>{};
     }
+    if (s == "tlflow_test_vertices(n)") return synthetic_vertices(num("n"));
     if (s == t_.get_vertex()) {
       auto it = v_.find(str("b_vid"));
       if (it == v_.end()) return std::vector<value>{};
@@ -157,6 +158,22 @@ public:
   }
 
 private:
+  // n made-up vertices, not in the graph (for the JS driver check and the
+  // serialization benchmark).
+  static std::vector<value> synthetic_vertices(std::int64_t n) {
+    std::vector<value> out;
+    for (std::int64_t i = 0; i < n; ++i) {
+      auto vp = [&](std::int64_t id, const char* key, std::string v) {
+        return value::array({value::vertex_property(value::int64(id), value::string(std::move(v)), key)});
+      };
+      value props = value::object({{"vid", vp(i * 10, "vid", "twitter:" + std::to_string(i))},
+                                   {"handle", vp(i * 10 + 1, "handle", "user" + std::to_string(i))},
+                                   {"location", vp(i * 10 + 2, "location", "City " + std::to_string(i % 50))}});
+      out.push_back(value::vertex(value::int64(i), "account", std::move(props)));
+    }
+    return out;
+  }
+
   static std::vector<value> one(value v) { return std::vector<value>{std::move(v)}; }
 
   props& upsert(const std::string& id) {

@@ -6,7 +6,9 @@
 // implied by the bindings present), and its meaning is then executed here in
 // C++ with the binding values. Any other script fails with 597, as a real
 // server fails an unknown variable. A few tiny scripts for client tests are
-// recognised too: "g.inject(x)", "g.inject(x).unfold()".
+// recognised too: "g.inject(x)", "g.inject(x).unfold()", and
+// "tlflow_test_vertices(n)" (n made-up vertices, for driver checks and the
+// serialization benchmark; not Gremlin).
 // Faithfulness of the store's Gremlin itself is checked against a real
 // Gremlin Server (tests/integration/gremlin_real_server_test.cpp).
 #pragma once

@@ -681,7 +681,7 @@ std::size_t gremlin_store::queued() const { return impl_->spool->size(); }
 
 void gremlin_store::close() {
   if (!impl_ || !impl_->drainer.joinable()) return;
-  if (impl_->spool->size() > 0 && !drain(std::chrono::seconds(5)))
+  if (impl_->spool->size() > 0 && !drain(impl_->opts.close_drain_timeout))
     log::warn(component, impl_->spool->size(), " writes stay queued for the next start");
   {
     std::lock_guard<std::mutex> lock(impl_->queue_mu);

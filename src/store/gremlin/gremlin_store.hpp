@@ -35,6 +35,7 @@ struct gremlin_store_options {
   std::string data_dir;                  // queue in <data_dir>/gremlin-queue; empty: in memory
   std::size_t max_queued_requests = 100000;
   std::size_t max_request_bytes = 60000; // script + bindings per batched request
+  std::chrono::milliseconds close_drain_timeout{5000}; // close() waits this long for the queue
   metrics_registry* metrics = nullptr;   // optional
 };
 
