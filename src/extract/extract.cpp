@@ -67,7 +67,12 @@ void extraction::clear() noexcept {
   notice = notice_kind::none;
   detail.clear();
   posts.clear();
+  constexpr std::size_t keep = 4096; // bound what one huge page can pin
+  for (auto& i : interactions)
+    if (spare_interactions_.size() < keep) spare_interactions_.push_back(std::move(i));
   interactions.clear();
+  for (auto& a : accounts)
+    if (spare_accounts_.size() < keep) spare_accounts_.push_back(std::move(a));
   accounts.clear();
   deleted_post_id.clear();
   limit_count = 0;
@@ -81,6 +86,17 @@ std::string id_text(const json* v) {
   if (v->IsUint64()) return std::to_string(v->GetUint64());
   return {};
 }
+
+namespace {
+// A new last element of `live`, recycled from `spare` when there is one.
+template <class T>
+T& recycled(std::vector<T>& live, std::vector<T>& spare) {
+  if (spare.empty()) return live.emplace_back();
+  live.push_back(std::move(spare.back()));
+  spare.pop_back();
+  return live.back();
+}
+} // namespace
 
 bool clean_id(std::string_view s) noexcept {
   if (s.empty() || s.size() > 240) return false;
@@ -166,7 +182,7 @@ void add_account(extraction& out, const account& a) {
       return;
     }
   }
-  out.accounts.push_back(a);
+  recycled(out.accounts, out.spare_accounts_) = a; // copy-assign keeps capacity
 }
 
 bool post_builder::begin(std::string post_id, account author, std::string at) {
@@ -214,14 +230,14 @@ void post_builder::finish() {
   add_account(out_, post_.author);
   for (auto& p : pending_) {
     add_account(out_, p.first);
-    interaction i;
+    // Assignments into a recycled element reuse its strings' capacity.
+    interaction& i = recycled(out_.interactions, out_.spare_interactions_);
     i.post_id = post_.post_id;
     i.from = post_.author;
     i.to = std::move(p.first);
     i.kind = p.second;
     i.hashtags = tags;
     i.at = post_.at;
-    out_.interactions.push_back(std::move(i));
   }
   pending_.clear();
   out_.posts.push_back(std::move(post_));

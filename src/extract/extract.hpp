@@ -86,6 +86,12 @@ struct extraction {
   // For notice_kind::limit: the number of undelivered posts the platform reported.
   std::uint64_t limit_count = 0;
 
+  // Elements of earlier messages, kept for their string capacity: the reusing
+  // overload of extract() refills them instead of allocating anew. Internal;
+  // moving `interactions` out is fine (the pool then just stays smaller).
+  std::vector<interaction> spare_interactions_;
+  std::vector<account> spare_accounts_;
+
   bool ok() const noexcept { return error == error_reason::none && notice == notice_kind::none; }
   bool is_notice() const noexcept { return notice != notice_kind::none; }
   bool is_error() const noexcept { return error != error_reason::none; }
