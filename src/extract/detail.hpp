@@ -61,11 +61,16 @@ inline bool same_ascii_ci(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
+// False while the current message's decoded strings are known to be valid
+// UTF-8 (raw bytes valid, no escaped low surrogate): the checks below are
+// then skipped. Set per message by extract(); per thread.
+inline thread_local bool strings_need_check = true;
+
 // Valid as a vertex id part: non-empty, UTF-8, no control characters.
 bool clean_id(std::string_view s) noexcept;
 // For free-text properties: keep when valid UTF-8, else drop.
 inline std::string clean_text(std::string_view s) {
-  return is_valid_utf8(s) ? std::string(s) : std::string();
+  return (!strings_need_check || is_valid_utf8(s)) ? std::string(s) : std::string();
 }
 // A profile location or place name: trimmed; blank means unknown.
 inline std::string clean_location(std::string_view s) {

@@ -104,7 +104,7 @@ bool clean_id(std::string_view s) noexcept {
     const auto c = static_cast<unsigned char>(ch);
     if (c < 0x20 || c == 0x7F) return false;
   }
-  if (!is_valid_utf8(s)) return false;
+  if (strings_need_check && !is_valid_utf8(s)) return false;
   // C1 controls (U+0080..U+009F) are encoded as C2 80..C2 9F.
   for (std::size_t i = 0; i + 1 < s.size(); ++i) {
     if (static_cast<unsigned char>(s[i]) == 0xC2 && static_cast<unsigned char>(s[i + 1]) < 0xA0)
@@ -198,12 +198,12 @@ bool post_builder::begin(std::string post_id, account author, std::string at) {
 
 void post_builder::hashtag(std::string_view raw) {
   std::string tag = normalize_hashtag(raw);
-  if (tag.empty() || !is_valid_utf8(tag)) return;
+  if (tag.empty() || (strings_need_check && !is_valid_utf8(tag))) return;
   post_.hashtags.push_back(std::move(tag));
 }
 
 void post_builder::rule_tag(std::string_view tag) {
-  if (tag.empty() || !is_valid_utf8(tag)) return;
+  if (tag.empty() || (strings_need_check && !is_valid_utf8(tag))) return;
   post_.rule_tags.emplace_back(tag);
 }
 
@@ -273,23 +273,47 @@ struct scratch {
   rapidjson::MemoryPoolAllocator<> pool{pool_buffer.data(), pool_buffer.size()};
 };
 
-// UTF-8 validation of the whole message, 8 bytes at a time while ASCII
-// (most of a post is). Cheaper than RapidJSON's per-character validation and
-// it also covers bytes outside strings, where any non-ASCII byte is invalid
-// JSON anyway.
-bool valid_utf8_fast(std::string_view s) noexcept {
+struct scan_result {
+  bool nul = false;                // a raw NUL byte (never valid JSON text)
+  bool bad_utf8 = false;           // bytes that are not UTF-8
+  bool escaped_surrogate = false;  // an escape (backslash-u) of a low surrogate
+};
+
+// One pass over the message, 8 bytes at a time while they are plain ASCII
+// without NUL or backslash (most of a post is): UTF-8 validation (cheaper
+// than RapidJSON's per-character check, and it covers bytes outside strings,
+// where non-ASCII is invalid JSON anyway), NUL detection, and whether any
+// escape could decode to a lone low surrogate (the one way decoded strings
+// can be invalid UTF-8 once the raw bytes are valid).
+scan_result scan(std::string_view s) noexcept {
+  constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+  constexpr std::uint64_t backslashes = 0x5C5C5C5C5C5C5C5CULL;
+  auto has_zero = [](std::uint64_t w) { return ((w - ones) & ~w & highs) != 0; };
+  scan_result r;
   const char* p = s.data();
   const char* const end = p + s.size();
   while (p < end) {
     if (end - p >= 8) {
       std::uint64_t w;
       std::memcpy(&w, p, 8);
-      if ((w & 0x8080808080808080ULL) == 0) {
+      if ((w & highs) == 0 && !has_zero(w) && !has_zero(w ^ backslashes)) {
         p += 8;
         continue;
       }
     }
     const auto c = static_cast<unsigned char>(*p);
+    if (c == 0) {
+      r.nul = true;
+      return r;
+    }
+    if (c == '\\') {
+      if (end - p >= 4 && p[1] == 'u' && (p[2] == 'd' || p[2] == 'D')) {
+        const char h = p[3];
+        if ((h >= 'c' && h <= 'f') || (h >= 'C' && h <= 'F')) r.escaped_surrogate = true;
+      }
+      p += (end - p >= 2 && static_cast<unsigned char>(p[1]) < 0x80 && p[1] != 0) ? 2 : 1;
+      continue;
+    }
     if (c < 0x80) {
       ++p;
       continue;
@@ -299,20 +323,22 @@ bool valid_utf8_fast(std::string_view s) noexcept {
     if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1Fu; }
     else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0Fu; }
     else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07u; }
-    else return false;
-    if (static_cast<std::size_t>(end - p) < len) return false;
+    else { r.bad_utf8 = true; return r; }
+    if (static_cast<std::size_t>(end - p) < len) { r.bad_utf8 = true; return r; }
     for (std::size_t k = 1; k < len; ++k) {
       const auto cc = static_cast<unsigned char>(p[k]);
-      if ((cc & 0xC0) != 0x80) return false;
+      if ((cc & 0xC0) != 0x80) { r.bad_utf8 = true; return r; }
       cp = (cp << 6) | (cc & 0x3Fu);
     }
     // Overlong forms, surrogates and values past U+10FFFF are invalid.
     if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
-      return false;
+        (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
+      r.bad_utf8 = true;
+      return r;
+    }
     p += len;
   }
-  return true;
+  return r;
 }
 
 bool blank(std::string_view raw) noexcept {
@@ -326,23 +352,26 @@ void run(format f, std::string_view raw, extraction& out, int depth, scratch& s)
     fail(out, error_reason::empty, "blank line");
     return;
   }
+  const scan_result sc = scan(raw);
   // JSON text never holds a raw NUL; an in-situ parse would stop at one and
   // silently ignore what follows.
-  if (std::memchr(raw.data(), '\0', raw.size()) != nullptr) {
+  if (sc.nul) {
     fail(out, error_reason::malformed_json, "NUL byte in message");
     return;
   }
-  if (!valid_utf8_fast(raw)) {
+  if (sc.bad_utf8) {
     fail(out, error_reason::invalid_utf8, "message is not UTF-8");
     return;
   }
+  strings_need_check = sc.escaped_surrogate;
   s.text.assign(raw.begin(), raw.end());
   s.text.push_back('\0');
   s.pool.Clear();
   rapidjson::Document doc(&s.pool);
-  // UTF-8 was checked above; escaped surrogates are checked by RapidJSON for
-  // surrogate pairs, and extracted fields are checked again where they are
-  // used (a lone escaped low surrogate decodes to invalid UTF-8).
+  // UTF-8 was checked above; RapidJSON rejects an escaped high surrogate
+  // without its pair, and extracted fields are checked again where they are
+  // used when the scan saw an escaped low surrogate (alone, it decodes to
+  // invalid UTF-8).
   constexpr unsigned flags = rapidjson::kParseInsituFlag;
   doc.ParseInsitu<flags>(s.text.data());
   if (doc.HasParseError()) {
@@ -388,7 +417,9 @@ void extract_nested(format f, std::string_view raw, extraction& out, int depth) 
   // Rare path (Mastodon WebSocket envelopes): its own buffers, on the heap
   // (the pool's first block is 64 KiB).
   const auto s = std::make_unique<scratch>();
+  const bool outer = strings_need_check;
   run(f, raw, out, depth, *s);
+  strings_need_check = outer;
 }
 
 } // namespace detail

@@ -57,6 +57,22 @@ TEST_CASE("extract: a lone escaped low surrogate never reaches a property") {
   CHECK(x.accounts[0].location.empty());
 }
 
+TEST_CASE("extract: escaped surrogate pairs decode; lone ones never reach a hashtag") {
+  const auto x = extract::extract(
+      format::x_v2,
+      R"({"data":{"id":"1","author_id":"2","entities":{"hashtags":[{"tag":"ok\ud83c\udf89"},{"tag":"bad\udc00"}]}},)"
+      R"("includes":{"users":[{"id":"2","username":"u","name":"\ud83d\ude00 Smiley"}]}})");
+  REQUIRE(x.ok());
+  REQUIRE(x.posts.size() == 1);
+  CHECK(x.posts[0].hashtags == std::vector<std::string>{"ok\xF0\x9F\x8E\x89"});
+  CHECK(x.accounts[0].name == "\xF0\x9F\x98\x80 Smiley");
+  // A backslash before "u" that is itself escaped is not an escape.
+  const auto y = extract::extract(
+      format::x_v2, R"({"data":{"id":"1","author_id":"2"},"includes":{"users":[{"id":"2","name":"a\\udc00"}]}})");
+  REQUIRE(y.ok());
+  CHECK(y.accounts[0].name == "a\\udc00");
+}
+
 TEST_CASE("extract: trailing newline or CR is accepted") {
   const std::string good = test::fixture("x_v2/reply.json");
   CHECK(extract::extract(format::x_v2, good + "\r\n").ok());
