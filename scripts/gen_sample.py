@@ -183,17 +183,19 @@ def generate(count, seed):
             prefix = "RT @" + orig_author["username"] + ": "
             body = orig["text"]
             text = prefix + body
+            limit = len(text)  # entities must end before any "…" cut
             if len(text) > 140:
                 text = text[:139] + "…"
+                limit = 139
             mentions = [{"start": 3, "end": 4 + len(orig_author["username"]),
                          "username": orig_author["username"], "id": orig_author["id"]}]
             hashtags = []
             for m in orig.get("entities", {}).get("mentions", []):
-                if len(prefix) + m["end"] <= len(text):
+                if len(prefix) + m["end"] <= limit:
                     mentions.append(dict(m, start=m["start"] + len(prefix), end=m["end"] + len(prefix)))
                     users[m["id"]] = c.by_id[m["id"]]
             for h in orig.get("entities", {}).get("hashtags", []):
-                if len(prefix) + h["end"] <= len(text):
+                if len(prefix) + h["end"] <= limit:
                     hashtags.append(dict(h, start=h["start"] + len(prefix), end=h["end"] + len(prefix)))
             data["text"] = text
             data["entities"] = {"mentions": mentions}

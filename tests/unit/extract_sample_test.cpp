@@ -1,12 +1,42 @@
 // The shipped sample corpus (samples/x-v2-sample.ndjson, written by
-// scripts/gen_sample.py): every line extracts, and the totals make a graph
-// worth looking at (all kinds, several hashtags and locations).
+// scripts/gen_sample.py): every line extracts, entity offsets point at their
+// text as X's do, and the totals make a graph worth looking at (all kinds,
+// several hashtags and locations).
 #include "extract_support.hpp"
+
+#include <rapidjson/document.h>
 
 #include <map>
 #include <set>
 
 using namespace tlflow;
+
+namespace {
+// X entity indices count code points: slice [start, end) of a UTF-8 text.
+std::string slice_code_points(const std::string& text, unsigned start, unsigned end) {
+  std::vector<std::size_t> at; // byte offset of each code point
+  for (std::size_t i = 0; i < text.size(); ++i)
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) at.push_back(i);
+  at.push_back(text.size());
+  if (end < start || end >= at.size()) return "<out of range>";
+  return text.substr(at[start], at[end] - at[start]);
+}
+
+// Every mention and hashtag entity points at its own text, as X's do.
+void check_entities(const rapidjson::Value& post) {
+  const std::string text = post["text"].GetString();
+  if (!post.HasMember("entities")) return;
+  const auto& ents = post["entities"];
+  if (ents.HasMember("mentions"))
+    for (const auto& m : ents["mentions"].GetArray())
+      CHECK(slice_code_points(text, m["start"].GetUint(), m["end"].GetUint()) ==
+            std::string("@") + m["username"].GetString());
+  if (ents.HasMember("hashtags"))
+    for (const auto& h : ents["hashtags"].GetArray())
+      CHECK(slice_code_points(text, h["start"].GetUint(), h["end"].GetUint()) ==
+            std::string("#") + h["tag"].GetString());
+}
+} // namespace
 
 TEST_CASE("sample corpus: every line extracts and the totals are plausible") {
   const std::string path = std::string(TLFLOW_SOURCE_DIR) + "/samples/x-v2-sample.ndjson";
@@ -19,6 +49,12 @@ TEST_CASE("sample corpus: every line extracts and the totals are plausible") {
   extract::extraction x;
   while (std::getline(in, line)) {
     ++lines;
+    rapidjson::Document doc;
+    doc.Parse(line.data(), line.size());
+    REQUIRE(!doc.HasParseError());
+    check_entities(doc["data"]);
+    if (doc["includes"].HasMember("tweets"))
+      for (const auto& t : doc["includes"]["tweets"].GetArray()) check_entities(t);
     extract::extract(extract::format::auto_detect, line, x);
     REQUIRE_MESSAGE(x.ok(), "line " << lines << ": " << extract::to_string(x.error) << " " << x.detail);
     CHECK(x.detected == extract::format::x_v2);
