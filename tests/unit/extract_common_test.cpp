@@ -46,6 +46,31 @@ TEST_CASE("extract: bad input is a typed error, never an exception") {
   }
 }
 
+TEST_CASE("extract: every format reports bad input the same way") {
+  const std::string good = test::fixture("twitter_v1/quote_reply.json");
+  const std::vector<std::pair<std::string, error_reason>> cases = {
+      {" \t\r\n", error_reason::empty},
+      {good.substr(0, 100), error_reason::malformed_json},
+      {good + "]", error_reason::malformed_json},
+      {std::string("{}\0{}", 5), error_reason::malformed_json},
+      {"{\"text\":\"\xE2\x82\"}", error_reason::invalid_utf8},
+      {"{\"text\":\"\xC0\xAF\"}", error_reason::invalid_utf8}, // overlong
+      {"{\"t\":\"\\ud800x\"}", error_reason::invalid_utf8},   // unpaired high surrogate
+      {"[{\"id\":\"1\"}]", error_reason::not_a_post},
+      {"{}", error_reason::not_a_post},
+  };
+  for (format f : {format::x_v2, format::twitter_v1, format::mastodon, format::jetstream,
+                   format::auto_detect}) {
+    for (const auto& c : cases) {
+      CAPTURE(extract::to_string(f));
+      CAPTURE(c.first.substr(0, 40));
+      const auto x = extract::extract(f, c.first);
+      CHECK(x.error == c.second);
+      CHECK(x.posts.empty());
+    }
+  }
+}
+
 TEST_CASE("extract: a lone escaped low surrogate never reaches a property") {
   const auto x = extract::extract(
       format::x_v2,
