@@ -426,8 +426,11 @@ void extract_nested(format f, std::string_view raw, extraction& out, int depth) 
 
 void extract(format f, std::string_view raw, extraction& out) {
   out.clear();
-  thread_local detail::scratch s;
-  detail::run(f, raw, out, 0, s);
+  // On the heap, made on first use: a 64 KiB thread_local object would sit
+  // in the static TLS block of every thread of the process.
+  thread_local std::unique_ptr<detail::scratch> s;
+  if (!s) s = std::make_unique<detail::scratch>();
+  detail::run(f, raw, out, 0, *s);
   if (out.error != error_reason::none) {
     // A failed message yields nothing, not half a message.
     out.posts.clear();
