@@ -14,12 +14,9 @@
 
 namespace tlflow {
 
-std::string to_json(const ingest_status& s) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+void write_ingest_members(rapidjson::Writer<rapidjson::StringBuffer>& w, const ingest_status& s) {
   auto str = [&](const std::string& v) { w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size())); };
   const ingest_stats& p = s.pipeline;
-  w.StartObject();
   w.Key("messages"); w.Uint64(p.messages);
   w.Key("posts"); w.Uint64(p.posts);
   w.Key("interactions"); w.Uint64(p.interactions);
@@ -64,6 +61,13 @@ std::string to_json(const ingest_status& s) {
     w.EndObject();
   }
   w.EndArray();
+}
+
+std::string to_json(const ingest_status& s) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  write_ingest_members(w, s);
   w.EndObject();
   return {buf.GetString(), buf.GetSize()};
 }

@@ -3,7 +3,7 @@
 //
 //   tlflow::ingest_service ingest(cfg, store, metrics, tracking);
 //   if (auto st = ingest.start(); !st) { ... }   // after tracking.load()
-//   ... /status: ingest.stats_json() ...
+//   api_ctx.ingest_status = [&](api::json_writer& w) { ingest.write_status(w); };
 //   ingest.stop();                                 // on SIGTERM, before store.close()
 //
 // start() builds the pipeline (seen-set in <data_dir>/seen_posts.bin unless
@@ -18,6 +18,9 @@
 #include <mutex>
 #include <string>
 #include <vector>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include "pipeline/pipeline.hpp"
 #include "pipeline/tracking.hpp"
@@ -45,7 +48,9 @@ struct ingest_status {
   std::vector<source_state> sources;
 };
 
-// The `ingest` object of /status.
+// The members of the `ingest` object of /status (between StartObject and
+// EndObject), and the whole object as text.
+void write_ingest_members(rapidjson::Writer<rapidjson::StringBuffer>& w, const ingest_status& s);
 std::string to_json(const ingest_status& s);
 
 class ingest_service {
@@ -63,6 +68,10 @@ public:
 
   ingest_status stats() const;
   std::string stats_json() const { return to_json(stats()); }
+  // For api_context::ingest_status.
+  void write_status(rapidjson::Writer<rapidjson::StringBuffer>& w) const {
+    write_ingest_members(w, stats());
+  }
 
   // For tests: the pipeline and the sources in cfg.sources order.
   pipeline* get_pipeline() { return pipeline_.get(); }

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 #include <cwctype>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -240,6 +241,9 @@ status tracking::load() {
   tracking_set loaded;
   bool from_file = false;
   if (!data_dir_.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(data_dir_, ec);
+    if (ec) return error{errc::io_error, "cannot create " + data_dir_ + ": " + ec.message()};
     std::ifstream in(file_path(), std::ios::binary);
     if (in) {
       std::stringstream ss;
