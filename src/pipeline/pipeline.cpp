@@ -56,17 +56,13 @@ status pipeline::start() {
 
 bool pipeline::push(raw_message msg) {
   if (stopping_.load(std::memory_order_relaxed)) return false;
-  {
-    std::lock_guard<std::mutex> lock(drain_mutex_);
-    ++accepted_;
-  }
+  accepted_.fetch_add(1);
   if (!raw_.push(std::move(msg))) {
+    accepted_.fetch_sub(1);
     std::lock_guard<std::mutex> lock(drain_mutex_);
-    --accepted_;
     drained_.notify_all();
     return false;
   }
-  m_queue_depth_.set(static_cast<double>(raw_.size()));
   return true;
 }
 
@@ -100,7 +96,6 @@ void pipeline::worker_loop() {
   for (;;) {
     std::optional<raw_message> msg = raw_.pop();
     if (!msg) break;
-    m_queue_depth_.set(static_cast<double>(raw_.size()));
     work w;
     w.source = std::move(msg->source);
     w.filter_locally = msg->format == wire_format::jetstream;
@@ -120,11 +115,11 @@ void pipeline::worker_loop() {
 void pipeline::handle(work& w, std::vector<interaction>& batch, std::uint64_t& batch_msgs) {
   ++batch_msgs;
   extracted& r = w.result;
-  std::shared_ptr<const std::unordered_set<std::string>> tracked;
-  {
+  if (batch_msgs == 1 || !tracked_local_) {  // a fresh snapshot per batch
     std::lock_guard<std::mutex> lock(tracking_mutex_);
-    tracked = tracked_;
+    tracked_local_ = tracked_;
   }
+  const auto& tracked = tracked_local_;
   std::uint64_t filtered = 0, duplicates = 0;
 
   if (r.malformed.empty() && !r.interactions.empty()) {
@@ -165,25 +160,44 @@ void pipeline::handle(work& w, std::vector<interaction>& batch, std::uint64_t& b
     }
   }
 
-  std::lock_guard<std::mutex> lock(stats_mutex_);
-  ++stats_.messages;
-  messages_counter(w.source).inc();
+  // Counted locally by the writer thread, published once per batch.
+  pending_counts& c = counts_;
+  ++c.messages;
+  auto& per_source = c.by_source[w.source];
+  ++per_source;
   if (!r.malformed.empty()) {
-    ++stats_.malformed;
-    ++stats_.malformed_by_reason[r.malformed];
-    malformed_counter(r.malformed).inc();
+    ++c.malformed;
+    ++c.malformed_by_reason[r.malformed];
     return;
   }
-  if (r.notice) {
-    ++stats_.notices;
-    m_notices_.inc();
+  if (r.notice) ++c.notices;
+  c.posts += r.posts;
+  c.filtered += filtered;
+  c.duplicates += duplicates;
+}
+
+void pipeline::publish_counts() {
+  pending_counts& c = counts_;
+  if (c.messages == 0) return;
+  std::lock_guard<std::mutex> lock(stats_mutex_);
+  stats_.messages += c.messages;
+  for (const auto& [src, n] : c.by_source) messages_counter(src).inc(n);
+  stats_.malformed += c.malformed;
+  for (const auto& [reason, n] : c.malformed_by_reason) {
+    stats_.malformed_by_reason[reason] += n;
+    malformed_counter(reason).inc(n);
   }
-  stats_.posts += r.posts;
-  m_posts_.inc(r.posts);
-  stats_.filtered += filtered;
-  m_filtered_.inc(filtered);
-  stats_.duplicates += duplicates;
-  m_duplicates_.inc(duplicates);
+  stats_.notices += c.notices;
+  m_notices_.inc(c.notices);
+  stats_.posts += c.posts;
+  m_posts_.inc(c.posts);
+  stats_.filtered += c.filtered;
+  m_filtered_.inc(c.filtered);
+  stats_.duplicates += c.duplicates;
+  m_duplicates_.inc(c.duplicates);
+  stats_.seen_posts = seen_.size();
+  m_queue_depth_.set(static_cast<double>(raw_.size()));
+  c = pending_counts{};
 }
 
 bool pipeline::apply_batch(std::vector<interaction>& batch) {
@@ -233,6 +247,7 @@ void pipeline::writer_loop() {
   auto flush = [&] {
     apply_batch(batch);
     batch.clear();
+    publish_counts();
     if (batch_msgs) {
       std::lock_guard<std::mutex> lock(drain_mutex_);
       completed_ += batch_msgs;
@@ -263,7 +278,7 @@ void pipeline::writer_loop() {
 
 void pipeline::drain() {
   std::unique_lock<std::mutex> lock(drain_mutex_);
-  drained_.wait(lock, [&] { return completed_ >= accepted_; });
+  drained_.wait(lock, [&] { return completed_ >= accepted_.load(); });
 }
 
 void pipeline::stop() {
@@ -274,7 +289,7 @@ void pipeline::stop() {
   workers_.clear();
   if (writer_.joinable()) writer_.join();
   std::lock_guard<std::mutex> dl(drain_mutex_);
-  completed_ = accepted_;
+  completed_ = accepted_.load();
   drained_.notify_all();
 }
 
@@ -282,6 +297,7 @@ ingest_stats pipeline::stats() const {
   std::lock_guard<std::mutex> lock(stats_mutex_);
   ingest_stats s = stats_;
   s.queue_depth = raw_.size();
+  m_queue_depth_.set(static_cast<double>(s.queue_depth));
   return s;
 }
 

@@ -116,6 +116,7 @@ private:
   void writer_loop();
   void handle(work& w, std::vector<interaction>& batch, std::uint64_t& batch_msgs);
   bool apply_batch(std::vector<interaction>& batch);
+  void publish_counts();
   counter_metric& malformed_counter(const std::string& reason);
   counter_metric& messages_counter(const std::string& source);
 
@@ -141,8 +142,17 @@ private:
   // drain(): accepted vs completed message counts
   std::mutex drain_mutex_;
   std::condition_variable drained_;
-  std::uint64_t accepted_ = 0;
+  std::atomic<std::uint64_t> accepted_{0};
   std::uint64_t completed_ = 0;
+
+  // writer thread only: counts of the current batch, and its tracking snapshot
+  struct pending_counts {
+    std::uint64_t messages = 0, posts = 0, filtered = 0, duplicates = 0, notices = 0, malformed = 0;
+    std::map<std::string, std::uint64_t> by_source;
+    std::map<std::string, std::uint64_t> malformed_by_reason;
+  };
+  pending_counts counts_;
+  std::shared_ptr<const std::unordered_set<std::string>> tracked_local_;
 
   // counters
   mutable std::mutex stats_mutex_;

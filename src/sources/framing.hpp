@@ -23,6 +23,13 @@ public:
     while (!bytes.empty()) {
       std::size_t nl = bytes.find('\n');
       std::string_view part = bytes.substr(0, nl);
+      if (nl != std::string_view::npos && buf_.empty() && !skipping_ && part.size() <= max_) {
+        // Fast path: the whole line is in this slice; no copy.
+        bytes.remove_prefix(nl + 1);
+        if (!part.empty() && part.back() == '\r') part.remove_suffix(1);
+        if (!is_blank(part)) on_line(part);
+        continue;
+      }
       if (!skipping_) {
         if (buf_.size() + part.size() > max_) {
           skipping_ = true;
