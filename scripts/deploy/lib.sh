@@ -7,6 +7,9 @@
 # Cache: ${TLFLOW_DEPLOY_CACHE:-/var/cache/tlflow-deploy}, one tarball per
 # hash of the debootstrap parameters. Removing the folder is always safe.
 
+# A failure inside $(...) fails the caller too.
+shopt -s inherit_errexit
+
 deploy_suite=bookworm
 deploy_variant=minbase
 deploy_mirror=${TLFLOW_DEBIAN_MIRROR:-http://deb.debian.org/debian}
@@ -90,7 +93,7 @@ deploy_rootfs_tar() {
   key=$(deploy_key rootfs)
   tar="$deploy_cache/rootfs-$deploy_suite-$key.tar"
   if [[ ! -s $tar ]]; then
-    deploy_locked deploy__make_rootfs "$tar"
+    deploy_locked deploy__make_rootfs "$tar" || deploy_die "no root filesystem"
   fi
   printf '%s\n' "$tar"
 }
@@ -120,7 +123,7 @@ deploy_vmroot_tar() {
   key=$(deploy_key vmroot "${deploy_vm_packages[@]}")
   tar="$deploy_cache/vmroot-$deploy_suite-$key.tar"
   if [[ ! -s $tar ]]; then
-    deploy_locked deploy__make_vmroot "$base" "$tar"
+    deploy_locked deploy__make_vmroot "$base" "$tar" || deploy_die "no VM root filesystem"
   fi
   printf '%s\n' "$tar"
 }
@@ -176,7 +179,7 @@ deploy_base_image() {
   fi
   local tar
   tar=$(deploy_rootfs_tar)
-  deploy_locked deploy__commit_base "$tar" "$key"
+  deploy_locked deploy__commit_base "$tar" "$key" || deploy_die "could not commit the base image"
 }
 deploy__commit_base() {
   local tar=$1 key=$2 ctr mnt name
