@@ -1,8 +1,8 @@
 # tlflow container image.
 #   docker build -t tlflow .          (or: buildah bud --format docker -t tlflow .)
 #   docker run -p 8080:8080 -v tlflow-data:/data tlflow
-# Settings are flags (appended after the image name) or TLFLOW_* environment
-# variables; see docs/deployment.md. The HEALTHCHECK needs the Docker image
+# Settings are TLFLOW_* environment variables (-e) or flags after the command
+# (docker run IMAGE tlflow --track x); see docs/deployment.md. The HEALTHCHECK needs the Docker image
 # format (OCI images have no health checks: buildah/podman need --format docker).
 
 # --- build stage: compilers and -dev packages, thrown away afterwards ------
@@ -59,7 +59,9 @@ VOLUME ["/data"]
 HEALTHCHECK --interval=30s --timeout=3s --start-period=15s --retries=3 \
   CMD curl -fsS -o /dev/null "http://127.0.0.1:${PORT}/status" || exit 1
 # tlflow writes a snapshot on SIGTERM and exits 0. Exec form: tlflow is PID 1
-# and receives the signal itself (no shell in between).
+# and receives the signal itself (no shell in between). CMD, not ENTRYPOINT:
+# PaaS run commands (heroku.yml `run`, Procfile) replace CMD and are run with
+# /bin/sh -c, which execs tlflow; behind an ENTRYPOINT they would be appended
+# to it as arguments. Flags: `docker run IMAGE tlflow --flag ...`, or -e VARs.
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["/usr/local/bin/tlflow"]
-CMD []
+CMD ["/usr/local/bin/tlflow"]

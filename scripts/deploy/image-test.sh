@@ -69,7 +69,9 @@ hc = (cfg.get("Healthcheck") or {}).get("Test") or []
 check(len(hc) > 1 and "/status" in hc[-1] and "PORT" in hc[-1], f"HEALTHCHECK on /status at $PORT ({hc})")
 check(cfg.get("StopSignal") == "SIGTERM", "STOPSIGNAL SIGTERM")
 ep = cfg.get("Entrypoint") or []
-check(ep == ["/usr/local/bin/tlflow"], f"exec-form ENTRYPOINT, tlflow is PID 1 ({ep})")
+cmd = cfg.get("Cmd") or []
+check(ep == [] and cmd == ["/usr/local/bin/tlflow"],
+      f"exec-form CMD, no ENTRYPOINT: tlflow is PID 1, PaaS commands replace it ({ep} {cmd})")
 sys.exit(1 if errors else 0)
 EOF
 
@@ -126,8 +128,12 @@ serve_check() {
     || deploy_die "$label: /status body is not {\"status\":\"OK\",...}: $body"
   deploy_log "ok   $label: GET /status 200 after $cold_start s: $body"
   if [[ $step != - ]]; then "$step" "$port"; fi
-  local app
+  local app parent
   app=$(deploy_find_descendant "$run_pid" tlflow) || deploy_die "$label: cannot find the tlflow process"
+  # As PID 1 would be: no shell left between the runtime and tlflow.
+  parent=$(cat "/proc/$(ps -o ppid= -p "$app" | tr -d ' ')/comm")
+  [[ $parent == buildah-chroot* ]] || deploy_die "$label: tlflow runs under '$parent', not directly as the container's process"
+  deploy_log "ok   $label: tlflow is the container's own process (no shell in between)"
   local t0=$SECONDS
   kill -TERM "$app"
   local waited=0
