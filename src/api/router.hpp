@@ -100,7 +100,8 @@ struct response {
 using handler = std::function<response(const request&)>;
 
 struct route_options {
-  bool mutating = false;  // needs the bearer token when one is configured
+  bool mutating = false;     // needs the bearer token when one is configured
+  bool always_open = false;  // never needs it, even with auth_reads (/status)
 };
 
 struct route {

@@ -408,7 +408,9 @@ void add_core_routes(router& r, api_context& ctx) {
   api_context* c = &ctx;
   const route_options write{true};
 
-  r.add_route("GET", "/status", [c](const request&) { return get_status(*c); });
+  // /status stays open even with auth_reads: health checks call it.
+  r.add_route("GET", "/status", [c](const request&) { return get_status(*c); },
+              route_options{false, true});
   r.add_route("GET", "/metrics", [c](const request&) {
     response res;
     res.body = c->metrics.render();

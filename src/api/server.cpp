@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <optional>
 #include <thread>
 
 #include <cpprest/http_listener.h>
@@ -161,31 +162,10 @@ struct http_server::impl {
     const std::string method = req.method();
     const web::uri& uri = req.request_uri();
     const std::string path = uri.path();
-    match_result m = routes.match(method, path);
-    if (m.outcome == match_result::kind::not_found) {
-      send(req, error_response(errc::not_found, "no route for " + method + " " + path), *unmatched, t0);
-      return;
-    }
-    if (m.outcome == match_result::kind::method_not_allowed) {
-      std::string allow;
-      for (const auto& a : m.allow) allow += (allow.empty() ? "" : ", ") + a;
-      response res = error_response(errc::method_not_allowed,
-                                    method + " is not allowed here; allowed: " + allow);
-      res.headers.emplace_back("Allow", allow);
-      send(req, std::move(res), *unmatched, t0);
-      return;
-    }
-    if (m.outcome == match_result::kind::bad_path) {
-      send(req, error_response(errc::invalid_argument, m.message), *unmatched, t0);
-      return;
-    }
-    const route& rt = *m.matched;
-    route_metrics& rm = *per_route[rt.index];
 
     auto q = std::make_shared<request>();
     q->method = method;
     q->path = path;
-    q->params = std::move(m.params);
     bool chunked = false;
     for (const auto& [k, v] : req.headers()) {
       std::string name = lower(k);
@@ -193,70 +173,147 @@ struct http_server::impl {
       if (name == "transfer-encoding" && lower(v).find("chunked") != std::string::npos) chunked = true;
       q->headers.emplace_back(std::move(name), v);
     }
+    const std::size_t declared = req.headers().content_length();
+    const bool has_body = declared > 0 || chunked;
 
-    if (!options.api_token.empty() && (rt.options.mutating || options.auth_reads)) {
+    std::optional<response> early;
+    const route* rt = nullptr;
+    match_result m = routes.match(method, path);
+    if (m.outcome == match_result::kind::not_found) {
+      early = error_response(errc::not_found, "no route for " + method + " " + path);
+    } else if (m.outcome == match_result::kind::method_not_allowed) {
+      std::string allow;
+      for (const auto& a : m.allow) allow += (allow.empty() ? "" : ", ") + a;
+      early = error_response(errc::method_not_allowed,
+                             method + " is not allowed here; allowed: " + allow);
+      early->headers.emplace_back("Allow", allow);
+    } else if (m.outcome == match_result::kind::bad_path) {
+      early = error_response(errc::invalid_argument, m.message);
+    } else {
+      rt = m.matched;
+      q->params = std::move(m.params);
+    }
+    route_metrics& rm = rt != nullptr ? *per_route[rt->index] : *unmatched;
+
+    if (!early && !options.api_token.empty() && !rt->options.always_open &&
+        (rt->options.mutating || options.auth_reads)) {
       auto auth = q->header("authorization");
       bool ok = false;
       if (auth && auth->size() > 7 && lower(auth->substr(0, 7)) == "bearer ") {
         ok = token_equal(auth->substr(7), options.api_token);
       }
       if (!ok) {
-        response res = error_response(errc::unauthorized,
-                                      auth ? "invalid bearer token" : "a bearer token is required");
-        res.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"tlflow\"");
-        send(req, std::move(res), rm, t0);
-        return;
+        early = error_response(errc::unauthorized,
+                               auth ? "invalid bearer token" : "a bearer token is required");
+        early->headers.emplace_back("WWW-Authenticate", "Bearer realm=\"tlflow\"");
       }
     }
-
-    const std::size_t declared = req.headers().content_length();
-    if (declared > options.max_body_bytes) {
-      send(req, error_response(errc::payload_too_large,
-                               "body larger than " + std::to_string(options.max_body_bytes) + " bytes"),
-           rm, t0);
-      return;
+    if (!early && has_body && declared <= options.max_body_bytes &&
+        !is_json_media_type(q->content_type)) {
+      early = error_response(errc::unsupported_media_type, "request bodies must be application/json");
     }
-    const bool has_body = declared > 0 || chunked;
-    if (has_body && !is_json_media_type(q->content_type)) {
-      send(req, error_response(errc::unsupported_media_type,
-                               "request bodies must be application/json"),
-           rm, t0);
-      return;
+    if (!early) {
+      auto query = parse_query(uri.query());
+      if (query) {
+        q->query = std::move(query).value();
+      } else {
+        early = error_response(query.err().code, query.err().message);
+      }
     }
-    auto query = parse_query(uri.query());
-    if (!query) {
-      send(req, error_response(query.err().code, query.err().message), rm, t0);
-      return;
-    }
-    q->query = std::move(query).value();
 
     if (!has_body) {
-      send(req, run_handler(rt, *q), rm, t0);
+      send(req, early ? std::move(*early) : run_handler(*rt, *q), rm, t0);
       return;
     }
-    // The body arrives after the headers; continue when it is complete, on
-    // a pool thread, without blocking this one.
-    const std::size_t limit = options.max_body_bytes;
-    req.extract_vector().then([this, req, q, &rt, &rm, t0, limit](
-                                  pplx::task<std::vector<unsigned char>> t) mutable {
+    // Even a request refused already has its body read (and discarded, and
+    // bounded): cpprestsdk answers only once the body is complete.
+    read_body(std::make_shared<body_reader>(req, q, rt, rm, t0, declared, std::move(early)));
+  }
+
+  // The body arrives after the headers, from cpprestsdk's socket reads into
+  // a buffer. It is consumed here chunk by chunk, asynchronously (a pool
+  // thread never waits for the network), and never held beyond the limit: a
+  // body over the limit is read on and discarded (so that a polite client
+  // sees its 413) up to drain_cap more bytes, after which the buffer is
+  // closed, which ends cpprestsdk's reading; the 413 then carries
+  // `Connection: close`.
+  static constexpr std::size_t drain_cap = 16u << 20;
+  static constexpr std::size_t read_chunk = 64u << 10;
+
+  struct body_reader {
+    http::http_request req;
+    std::shared_ptr<request> q;
+    const route* rt;  // null when `early` is set
+    route_metrics& rm;
+    std::chrono::steady_clock::time_point t0;
+    std::size_t declared;
+    std::size_t total = 0;
+    std::optional<response> early;  // already decided; the body is only drained
+    std::vector<unsigned char> chunk = std::vector<unsigned char>(read_chunk);
+    body_reader(http::http_request r, std::shared_ptr<request> qq, const route* rr, route_metrics& m,
+                std::chrono::steady_clock::time_point t, std::size_t d, std::optional<response> e)
+        : req(std::move(r)), q(std::move(qq)), rt(rr), rm(m), t0(t), declared(d), early(std::move(e)) {}
+  };
+
+  void too_large(const std::shared_ptr<body_reader>& b, bool abort_reading) {
+    if (abort_reading) {
       try {
-        std::vector<unsigned char> bytes = t.get();
-        if (bytes.size() > limit) {
-          send(req, error_response(errc::payload_too_large,
-                                   "body larger than " + std::to_string(limit) + " bytes"),
-               rm, t0);
-          return;
-        }
-        q->body.assign(bytes.begin(), bytes.end());
-        send(req, run_handler(rt, *q), rm, t0);
+        b->req.body().streambuf().close(std::ios_base::out).wait();
+        // cpprestsdk sends a response only once the request is complete; a
+        // client that declared gigabytes and stalls would never see it. Mark
+        // the request complete now (the reply closes the connection).
+        b->req._get_impl()->_complete(
+            b->total, std::make_exception_ptr(std::runtime_error("request body too large")));
+      } catch (const std::exception&) {
+      }
+    }
+    // A refusal decided before the body (404, 401, ...) stands; else 413.
+    response res = b->early ? std::move(*b->early)
+                            : error_response(errc::payload_too_large,
+                                             "body larger than " +
+                                                 std::to_string(options.max_body_bytes) + " bytes");
+    if (abort_reading) res.headers.emplace_back("Connection", "close");
+    send(b->req, std::move(res), b->rm, b->t0);
+  }
+
+  void read_body(const std::shared_ptr<body_reader>& b) {
+    const std::size_t limit = options.max_body_bytes;
+    if (b->declared > limit + drain_cap) {
+      too_large(b, true);
+      return;
+    }
+    auto buf = b->req.body().streambuf();
+    buf.getn(b->chunk.data(), b->chunk.size()).then([this, b, limit](pplx::task<std::size_t> t) {
+      std::size_t n = 0;
+      try {
+        n = t.get();
       } catch (const std::exception& e) {
         log::debug("api", "reading the body failed: ", e.what());
-        try {
-          send(req, error_response(errc::invalid_argument, "the request body could not be read"),
-               rm, t0);
-        } catch (...) {
-        }
+        send(b->req, error_response(errc::invalid_argument, "the request body could not be read"),
+             b->rm, b->t0);
+        return;
       }
+      if (n == 0) {  // end of the body
+        if (b->total > limit) {
+          too_large(b, false);
+        } else if (b->early) {
+          send(b->req, std::move(*b->early), b->rm, b->t0);
+        } else {
+          send(b->req, run_handler(*b->rt, *b->q), b->rm, b->t0);
+        }
+        return;
+      }
+      b->total += n;
+      if (b->total > limit + drain_cap) {
+        too_large(b, true);
+        return;
+      }
+      if (b->total <= limit && !b->early) {
+        b->q->body.append(reinterpret_cast<const char*>(b->chunk.data()), n);
+      } else {
+        std::string().swap(b->q->body);  // over the limit: discard
+      }
+      read_body(b);
     });
   }
 };

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <memory>
 
 namespace tlflow::extract {
 
@@ -129,12 +130,21 @@ std::string iso_from_unix_seconds(std::int64_t secs) {
   std::int64_t y = 0;
   unsigned m = 0, d = 0;
   civil_from_days(days, y, m, d);
-  char buf[32];
-  const int h = static_cast<int>(rem / 3600), mi = static_cast<int>(rem % 3600 / 60),
-            s = static_cast<int>(rem % 60);
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(y), m, d, h,
-                mi, s);
-  return buf;
+  // Hand-formatted: snprintf showed up in the extraction profile.
+  std::string out = "0000-00-00T00:00:00Z";
+  auto put2 = [&out](std::size_t at, unsigned v) {
+    out[at] = static_cast<char>('0' + v / 10);
+    out[at + 1] = static_cast<char>('0' + v % 10);
+  };
+  const auto yy = static_cast<unsigned>(y);
+  put2(0, yy / 100);
+  put2(2, yy % 100);
+  put2(5, m);
+  put2(8, d);
+  put2(11, static_cast<unsigned>(rem / 3600));
+  put2(14, static_cast<unsigned>(rem % 3600 / 60));
+  put2(17, static_cast<unsigned>(rem % 60));
+  return out;
 }
 
 void fail(extraction& out, error_reason r, std::string text) {
@@ -268,9 +278,22 @@ bool valid_utf8_fast(std::string_view s) noexcept {
       ++p;
       continue;
     }
-    std::size_t len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-    if (len == 0 || static_cast<std::size_t>(end - p) < len) return false;
-    if (!is_valid_utf8(std::string_view(p, len))) return false;
+    std::size_t len;
+    std::uint32_t cp;
+    if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1Fu; }
+    else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0Fu; }
+    else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07u; }
+    else return false;
+    if (static_cast<std::size_t>(end - p) < len) return false;
+    for (std::size_t k = 1; k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(p[k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3Fu);
+    }
+    // Overlong forms, surrogates and values past U+10FFFF are invalid.
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+      return false;
     p += len;
   }
   return true;
@@ -346,8 +369,10 @@ void run(format f, std::string_view raw, extraction& out, int depth, scratch& s)
 } // namespace
 
 void extract_nested(format f, std::string_view raw, extraction& out, int depth) {
-  scratch s; // rare path (Mastodon WebSocket envelopes): its own buffers
-  run(f, raw, out, depth, s);
+  // Rare path (Mastodon WebSocket envelopes): its own buffers, on the heap
+  // (the pool's first block is 64 KiB).
+  const auto s = std::make_unique<scratch>();
+  run(f, raw, out, depth, *s);
 }
 
 } // namespace detail

@@ -143,10 +143,12 @@ bool one_post(const json& p, const context& ctx, extraction& out) {
   account author = author_of(p, ctx);
   if (id.empty() || author.id.empty()) return false;
   if (author.location.empty()) author.location = place_of(p, ctx);
-  post_builder b(out);
   std::string post_id;
   post_id.reserve(8 + id.size());
   post_id.append("twitter:").append(id);
+  for (const auto& seen : out.posts)
+    if (seen.post_id == post_id) return true; // a page listing a post twice: once is enough
+  post_builder b(out);
   if (!b.begin(std::move(post_id), std::move(author), normalize_time(get_str(&p, "created_at"))))
     return false;
   hashtags(p, b);

@@ -110,6 +110,10 @@ TEST_CASE("normalize_time") {
   CHECK(normalize_time("2024-05-13T10:00:00") == "2024-05-13T10:00:00Z");
   CHECK(normalize_time("2024-05-13T10:00:00-0530") == "2024-05-13T15:30:00Z");
   CHECK(normalize_time("2018-10-10 20:19:24+00:00") == "2018-10-10T20:19:24Z");
+  CHECK(normalize_time("0999-01-01T00:00:00Z") == "0999-01-01T00:00:00Z");
+  CHECK(normalize_time("9999-12-31T23:59:59Z") == "9999-12-31T23:59:59Z");
+  CHECK(normalize_time("9999-12-31T23:59:59-01:00").empty()); // past year 9999
+  CHECK(normalize_time("1970-01-01T00:00:60Z") == "1970-01-01T00:00:59Z");
   CHECK(normalize_time("").empty());
   CHECK(normalize_time("yesterday").empty());
   CHECK(normalize_time("2024-13-13T10:00:00Z").empty());
@@ -163,4 +167,34 @@ TEST_CASE("format and reason names are stable") {
   CHECK(extract::to_string(error_reason::missing_field) == "missing_field");
   CHECK(extract::to_string(extract::notice_kind::delete_post) == "delete");
   CHECK(extract::to_string(format::x_v2) == "x-v2");
+}
+
+TEST_CASE("extract: an NDJSON file mixing every format, auto-detected line by line") {
+  std::istringstream in(test::fixture("mixed.ndjson"));
+  std::string line;
+  std::vector<std::string> got;
+  extract::extraction x;
+  while (std::getline(in, line)) {
+    extract::extract(format::auto_detect, line, x);
+    std::string l = std::string(extract::to_string(x.detected)) + " ";
+    if (x.is_error()) l += std::string(extract::to_string(x.error));
+    else if (x.is_notice()) l += std::string(extract::to_string(x.notice));
+    else l += std::to_string(x.posts.size()) + " post(s), " + std::to_string(x.interactions.size()) + " interaction(s)";
+    got.push_back(l);
+  }
+  const std::vector<std::string> want = {
+      "x-v2 1 post(s), 2 interaction(s)",
+      "twitter-v1 1 post(s), 3 interaction(s)",
+      "mastodon 1 post(s), 2 interaction(s)",
+      "jetstream 1 post(s), 3 interaction(s)",
+      "auto empty",
+      "twitter-v1 limit",
+      "x-v2 1 post(s), 4 interaction(s)",
+      "mastodon 1 post(s), 1 interaction(s)",
+      "jetstream ignored",
+      "auto not_a_post",
+      "auto malformed_json",
+  };
+  test::print_on_mismatch(got, want);
+  CHECK(got == want);
 }

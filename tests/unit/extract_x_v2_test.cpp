@@ -121,3 +121,16 @@ TEST_CASE("x v2: stream problems are notices") {
       "notice stream_error"
   });
 }
+
+TEST_CASE("x v2: a page listing the same post twice yields it once") {
+  const auto x = extract::extract(
+      format::x_v2,
+      R"({"data":[{"id":"9","author_id":"1","entities":{"mentions":[{"username":"b","id":"2"}]}},)"
+      R"({"id":"9","author_id":"1","entities":{"mentions":[{"username":"b","id":"2"}]}}]})");
+  TLFLOW_CHECK_RECORDING(x, {
+      "post twitter:9 by twitter:1 at  tags []",
+      "  mention twitter:1 -> twitter:2",
+      "account twitter:1 platform=twitter",
+      "account twitter:2 platform=twitter handle=b"
+  });
+}

@@ -194,10 +194,15 @@ void graph_core::upsert_account(vd v, const account& a, std::uint32_t at) {
     }
   }
   vprop& p = g_[v];
-  if (!a.platform.empty()) p.platform = strings_.intern(a.platform);
-  if (!a.handle.empty()) p.handle = strings_.intern(a.handle);
-  if (!a.name.empty()) p.name = strings_.intern(a.name);
-  if (!a.location.empty()) p.location = strings_.intern(a.location);
+  // Most posts repeat what is known: compare before hashing.
+  auto update = [this](std::uint32_t& slot, const std::string& value) {
+    if (value.empty() || (slot != 0 && strings_.str(slot) == value)) return;
+    slot = strings_.intern(value);
+  };
+  update(p.platform, a.platform);
+  update(p.handle, a.handle);
+  update(p.name, a.name);
+  update(p.location, a.location);
   if (at != 0) {
     p.first_seen = p.first_seen == 0 ? at : std::min(p.first_seen, at);
     p.last_seen = std::max(p.last_seen, at);
@@ -401,9 +406,7 @@ std::uint32_t graph_core::merge_tagset(std::uint32_t set, const std::vector<std:
     const std::string n = normalize_tag(t);
     if (n.empty()) continue;
     const std::uint32_t sid = strings_.intern(n);
-    auto pos = std::lower_bound(merged.begin(), merged.end(), sid, [this](std::uint32_t a, std::uint32_t b) {
-      return id_less(a, b);
-    });
+    auto pos = std::lower_bound(merged.begin(), merged.end(), sid); // by interned id
     if (pos != merged.end() && *pos == sid) continue;
     merged.insert(pos, sid);
     changed = true;
@@ -419,6 +422,7 @@ edge graph_core::edge_of(const ed& e) const {
   out.key.kind = kind_of(p);
   out.weight = weight_of(e);
   for (std::uint32_t sid : tagsets_[tagset_of(p)]) out.hashtags.emplace_back(strings_.str(sid));
+  std::sort(out.hashtags.begin(), out.hashtags.end());
   out.first_seen = format_iso8601(p.first_seen);
   out.last_seen = format_iso8601(p.last_seen);
   if (has_extra(p)) {
@@ -748,6 +752,153 @@ std::vector<location_flow> graph_core::location_flows(std::size_t limit) const {
   });
   if (out.size() > limit) out.resize(limit);
   return out;
+}
+
+} // namespace tlflow::mem
+
+namespace tlflow::mem {
+
+bool graph_core::has_edges(std::string_view from, std::string_view to,
+                           std::optional<edge_kind> kind) const {
+  const auto u = find(from);
+  const auto w = find(to);
+  if (!u || !w) return false;
+  for (auto [it, end] = boost::out_edges(*u, g_); it != end; ++it)
+    if (boost::target(*it, g_) == *w && (!kind || kind_of(g_[*it]) == *kind)) return true;
+  return false;
+}
+
+// Snapshot body layout (all counts LEB128 unless noted):
+//   u64 vertices; per vertex: id, properties
+//   u64 tagsets;  per set: count, hashtag strings
+//   u64 edges;    per edge: from ordinal, to ordinal, u8 kind, weight,
+//                 u32 first_seen, u32 last_seen, tagset, u8 has_props [properties]
+status graph_core::save(const std::function<status(std::string_view)>& sink) const {
+  bin_writer w;
+  auto flush = [&](bool force) -> status {
+    if (!force && w.size() < (1u << 20)) return ok_v;
+    status s = sink(w.buffer());
+    w.clear();
+    return s;
+  };
+  std::vector<std::uint32_t> ordinal(boost::num_vertices(g_), UINT32_MAX);
+  w.u64(vertices_);
+  std::uint32_t n = 0;
+  status st = ok_v;
+  for_each_vertex([&](vd v) {
+    if (!st) return;
+    ordinal[v] = n++;
+    w.str(id_of(v));
+    w.props(props_of(v));
+    st = flush(false);
+  });
+  if (!st) return st;
+  w.u64(tagsets_.size());
+  for (const auto& set : tagsets_) {
+    w.varint(set.size());
+    for (std::uint32_t sid : set) w.str(strings_.str(sid));
+    if (auto s = flush(false); !s) return s;
+  }
+  w.u64(edges_);
+  for (auto [it, end] = boost::edges(g_); it != end; ++it) {
+    const eprop& p = g_[*it];
+    w.varint(ordinal[boost::source(*it, g_)]);
+    w.varint(ordinal[boost::target(*it, g_)]);
+    w.u8(static_cast<std::uint8_t>(kind_of(p)));
+    w.varint(weight_of(*it));
+    w.u32(p.first_seen);
+    w.u32(p.last_seen);
+    w.varint(tagset_of(p));
+    if (has_extra(p)) {
+      w.u8(1);
+      auto e = edge_extra_.find(it->get_property());
+      w.props(e == edge_extra_.end() ? properties{} : e->second);
+    } else {
+      w.u8(0);
+    }
+    if (auto s = flush(false); !s) return s;
+  }
+  return flush(true);
+}
+
+bool graph_core::load(bin_reader& r) {
+  const std::uint64_t nv = r.u64();
+  if (!r.ok()) return false;
+  std::vector<vd> by_ordinal;
+  by_ordinal.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(nv, 1u << 26)));
+  for (std::uint64_t i = 0; i < nv && r.ok(); ++i) {
+    const std::string_view id = r.str();
+    properties props = r.props();
+    if (!r.ok() || id.empty()) return false;
+    bool created = false;
+    const vd v = ensure_vertex(id, &created);
+    if (!created) return false;
+    for (const auto& [k, val] : props) set_prop(v, k, val);
+    by_ordinal.push_back(v);
+  }
+  const std::uint64_t nt = r.u64();
+  if (!r.ok()) return false;
+  std::vector<std::uint32_t> tagset_map;
+  for (std::uint64_t i = 0; i < nt && r.ok(); ++i) {
+    const std::uint64_t count = r.varint();
+    std::vector<std::uint32_t> tags;
+    for (std::uint64_t k = 0; k < count && r.ok(); ++k) tags.push_back(strings_.intern(r.str()));
+    std::sort(tags.begin(), tags.end());
+    tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
+    tagset_map.push_back(intern_tagset(std::move(tags)));
+  }
+  const std::uint64_t ne = r.u64();
+  for (std::uint64_t i = 0; i < ne && r.ok(); ++i) {
+    const std::uint64_t from = r.varint();
+    const std::uint64_t to = r.varint();
+    const auto kind = r.kind();
+    const std::uint64_t weight = r.varint();
+    const std::uint32_t first = r.u32();
+    const std::uint32_t last = r.u32();
+    const std::uint64_t tagset = r.varint();
+    const bool extra = r.u8() != 0;
+    properties props;
+    if (extra) props = r.props();
+    if (!r.ok() || !kind || from >= by_ordinal.size() || to >= by_ordinal.size() ||
+        tagset >= tagset_map.size())
+      return false;
+    const ed e = create_edge(by_ordinal[from], by_ordinal[to], *kind);
+    set_weight(e, weight);
+    eprop& p = g_[e];
+    p.first_seen = first;
+    p.last_seen = last;
+    p.bits |= tagset_map[tagset] << 4;
+    if (extra) set_edge_props(e, props, false);
+  }
+  return r.ok();
+}
+
+} // namespace tlflow::mem
+
+namespace tlflow::mem {
+
+graph_core::memory_breakdown graph_core::breakdown() const {
+  memory_breakdown b;
+  const auto n = boost::num_vertices(g_);
+  b.vertex_slots = n;
+  auto& g = const_cast<graph_t&>(g_);
+  for (vd v = 0; v < n; ++v) {
+    const auto& out = g.out_edge_list(v);
+    const auto& in = boost::in_edge_list(g, v);
+    b.adjacency_entries += out.size() + in.size();
+    b.adjacency_capacity += out.capacity() + in.capacity();
+  }
+  b.interner_bytes = strings_.memory_bytes();
+  b.tagsets = tagsets_.size();
+  return b;
+}
+
+void graph_core::shrink_adjacency() {
+  const auto n = boost::num_vertices(g_);
+  for (vd v = 0; v < n; ++v) {
+    g_.out_edge_list(v).shrink_to_fit();
+    boost::in_edge_list(g_, v).shrink_to_fit();
+  }
 }
 
 } // namespace tlflow::mem

@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <map>
 #include <mutex>
@@ -30,6 +31,7 @@
 #include <boost/graph/adjacency_list.hpp>
 #include <boost/pool/pool_alloc.hpp>
 
+#include "store/memory/codec.hpp"
 #include "store/memory/interner.hpp"
 #include "tlflow/graph_store.hpp"
 
@@ -39,6 +41,36 @@ namespace tlflow::mem {
 // (no per-node malloc header; blocks are capped so the pool's slack stays
 // small).
 struct pool_list_s {};
+
+// Container selector for the adjacency (out- and in-edge) lists: a std::vector
+// that grows by 1/4 instead of doubling, so that about 10% of its room is
+// spare instead of about 35% (each entry is 16 bytes, two per edge).
+struct tight_vec_s {};
+
+template <class T>
+class tight_vector : public std::vector<T> {
+public:
+  using std::vector<T>::vector;
+  void push_back(const T& v) {
+    grow();
+    std::vector<T>::push_back(v);
+  }
+  void push_back(T&& v) {
+    grow();
+    std::vector<T>::push_back(std::move(v));
+  }
+  template <class... A>
+  void emplace_back(A&&... a) {
+    grow();
+    std::vector<T>::emplace_back(std::forward<A>(a)...);
+  }
+
+private:
+  void grow() {
+    const std::size_t cap = this->capacity();
+    if (this->size() == cap) this->reserve(cap + cap / 4 + 1);
+  }
+};
 
 } // namespace tlflow::mem
 
@@ -51,6 +83,14 @@ struct container_gen<tlflow::mem::pool_list_s, ValueType> {
 };
 template <>
 struct parallel_edge_traits<tlflow::mem::pool_list_s> {
+  using type = allow_parallel_edge_tag;
+};
+template <class ValueType>
+struct container_gen<tlflow::mem::tight_vec_s, ValueType> {
+  using type = tlflow::mem::tight_vector<ValueType>;
+};
+template <>
+struct parallel_edge_traits<tlflow::mem::tight_vec_s> {
   using type = allow_parallel_edge_tag;
 };
 } // namespace boost
@@ -75,7 +115,7 @@ struct eprop {
   std::uint32_t bits = 0;        // tagset << 4 | extra << 3 | kind
 };
 
-using graph_t = boost::adjacency_list<boost::vecS, boost::vecS, boost::bidirectionalS, vprop, eprop,
+using graph_t = boost::adjacency_list<tlflow::mem::tight_vec_s, boost::vecS, boost::bidirectionalS, vprop, eprop,
                                       boost::no_property, pool_list_s>;
 using vd = graph_t::vertex_descriptor;
 using ed = graph_t::edge_descriptor;
@@ -108,10 +148,27 @@ public:
   // Empty when no path within q.max_depth.
   std::optional<std::vector<std::string>> shortest_path(vd from, vd to, const path_query& q) const;
   std::vector<location_flow> location_flows(std::size_t limit) const;
+  bool has_edges(std::string_view from, std::string_view to, std::optional<edge_kind> kind) const;
+
+  // Snapshot body: the whole graph, handed to `sink` in chunks of about 1 MiB.
+  status save(const std::function<status(std::string_view)>& sink) const;
+  // Loads a snapshot body into this (empty) graph; false when malformed.
+  bool load(bin_reader& r);
 
   std::uint64_t vertex_count() const noexcept { return vertices_; }
   std::uint64_t edge_count() const noexcept { return edges_; }
   std::size_t interned_strings() const noexcept { return strings_.size() - 1; }
+
+  struct memory_breakdown {
+    std::uint64_t vertex_slots = 0;       // live + free
+    std::uint64_t adjacency_entries = 0;  // out + in entries (2 per edge)
+    std::uint64_t adjacency_capacity = 0; // entries the vectors have room for
+    std::uint64_t interner_bytes = 0;
+    std::uint64_t tagsets = 0;
+  };
+  memory_breakdown breakdown() const;
+  // Gives back the spare capacity of adjacency vectors (after a bulk load).
+  void shrink_adjacency();
 
   // Iteration for snapshots: every live vertex / edge, in slot / list order.
   template <class F> void for_each_vertex(F&& f) const {
@@ -177,8 +234,15 @@ private:
   std::unordered_map<vd, properties> vertex_extra_;
   std::unordered_map<const void*, properties> edge_extra_;
   std::unordered_map<const void*, std::uint64_t> big_weights_;
-  std::vector<std::vector<std::uint32_t>> tagsets_;            // id 0 = empty set
-  std::map<std::vector<std::uint32_t>, std::uint32_t> tagset_index_;
+  std::vector<std::vector<std::uint32_t>> tagsets_; // sorted interned ids; id 0 = empty set
+  struct tagset_hash {
+    std::size_t operator()(const std::vector<std::uint32_t>& v) const noexcept {
+      std::uint64_t h = 0x9E3779B97F4A7C15ull ^ v.size();
+      for (std::uint32_t x : v) h = (h ^ x) * 0xff51afd7ed558ccdull;
+      return static_cast<std::size_t>(h ^ (h >> 29));
+    }
+  };
+  std::unordered_map<std::vector<std::uint32_t>, std::uint32_t, tagset_hash> tagset_index_;
   std::uint64_t vertices_ = 0;
   std::uint64_t edges_ = 0;
 

@@ -1,12 +1,18 @@
 #include "store/memory/memory_store.hpp"
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
+#include <thread>
 
+#include "store/memory/codec.hpp"
 #include "store/memory/graph_core.hpp"
 #include "store/memory/iso_time.hpp"
+#include "store/memory/wal.hpp"
 #include "util/log.hpp"
 #include "util/metrics.hpp"
 
@@ -37,23 +43,323 @@ struct size_gauges {
   std::atomic<std::uint64_t> edges{0};
 };
 
-error invalid_id_error(std::string_view id, const std::string& why) {
-  std::string shown(id.substr(0, 64));
+error invalid_id_error(const std::string& why) {
   return error{errc::invalid_id, "invalid vertex id: " + why};
+}
+
+// Log record payload: u64 seq | u8 op | body (docs/memory-store.md).
+enum class op : std::uint8_t {
+  put_vertex = 1,
+  remove_vertex = 2,
+  add_edge = 3,
+  remove_edges = 4,
+  restore = 5,
+  apply = 6,
+};
+
+constexpr char snapshot_magic[8] = {'T', 'L', 'F', 'S', 'N', 'A', 'P', '1'};
+
+void encode_edge(mem::bin_writer& w, const edge& e) {
+  w.str(e.key.from);
+  w.str(e.key.to);
+  w.u8(static_cast<std::uint8_t>(e.key.kind));
+  w.u64(e.weight);
+  w.varint(e.hashtags.size());
+  for (const auto& t : e.hashtags) w.str(t);
+  w.str(e.first_seen);
+  w.str(e.last_seen);
+  w.props(e.props);
+}
+
+edge decode_edge(mem::bin_reader& r) {
+  edge e;
+  e.key.from = std::string(r.str());
+  e.key.to = std::string(r.str());
+  e.key.kind = r.kind().value_or(edge_kind::link);
+  e.weight = r.u64();
+  const std::uint64_t n = r.varint();
+  for (std::uint64_t i = 0; i < n && r.ok(); ++i) e.hashtags.emplace_back(r.str());
+  e.first_seen = std::string(r.str());
+  e.last_seen = std::string(r.str());
+  e.props = r.props();
+  return e;
+}
+
+void encode_account(mem::bin_writer& w, const account& a) {
+  w.str(a.id);
+  w.str(a.platform);
+  w.str(a.handle);
+  w.str(a.name);
+  w.str(a.location);
+}
+
+account decode_account(mem::bin_reader& r) {
+  account a;
+  a.id = std::string(r.str());
+  a.platform = std::string(r.str());
+  a.handle = std::string(r.str());
+  a.name = std::string(r.str());
+  a.location = std::string(r.str());
+  return a;
 }
 
 } // namespace
 
 struct memory_store::impl {
   memory_store_options options;
+  bool durable = false;
+  std::string dir;
   mutable std::shared_mutex mutex;
   mem::graph_core graph;
   std::shared_ptr<size_gauges> gauges = std::make_shared<size_gauges>();
   bool closed = false;
 
+  // Durability. last_seq is written under the exclusive lock.
+  mem::dir_lock lock_file;
+  mem::wal_writer wal;
+  std::atomic<std::uint64_t> last_seq{0};
+  std::atomic<std::uint64_t> snapshot_seq{0};
+  std::uint64_t dropped_on_load = 0;
+  mem::bin_writer scratch;
+  std::mutex snapshot_mutex;
+  std::atomic<bool> log_failed{false};
+  std::string last_error; // guarded by snapshot_mutex / exclusive lock, for health()
+  std::mutex error_mutex;
+
+  std::thread background;
+  std::mutex bg_mutex;
+  std::condition_variable bg_cv;
+  bool stop = false;
+
   void publish_sizes() {
     gauges->vertices.store(graph.vertex_count(), std::memory_order_relaxed);
     gauges->edges.store(graph.edge_count(), std::memory_order_relaxed);
+  }
+
+  void note_error(const std::string& what) {
+    log::error("memory_store", what);
+    std::lock_guard<std::mutex> l(error_mutex);
+    last_error = what;
+  }
+
+  // Appends one record; call with the exclusive lock held, before mutating.
+  template <class Body>
+  status log_op(op o, Body&& body) {
+    if (!durable) return ok_v;
+    scratch.clear();
+    scratch.u64(last_seq.load(std::memory_order_relaxed) + 1);
+    scratch.u8(static_cast<std::uint8_t>(o));
+    body(scratch);
+    status s = wal.append(scratch.buffer(), options.wal_fsync == wal_fsync_policy::always);
+    if (!s) {
+      log_failed = true;
+      note_error("write-ahead log: " + s.err().message);
+      return s;
+    }
+    log_failed = false;
+    last_seq.fetch_add(1, std::memory_order_relaxed);
+    return ok_v;
+  }
+
+  // Applies one log record during start-up; false when it does not decode.
+  bool replay(std::string_view payload) {
+    mem::bin_reader r(payload);
+    const std::uint64_t seq = r.u64();
+    const auto o = static_cast<op>(r.u8());
+    if (!r.ok()) return false;
+    if (seq <= last_seq) return true; // already in the snapshot
+    switch (o) {
+      case op::put_vertex: {
+        const std::string id(r.str());
+        properties set = r.props();
+        std::vector<std::string> unset;
+        const std::uint64_t n = r.varint();
+        for (std::uint64_t i = 0; i < n && r.ok(); ++i) unset.emplace_back(r.str());
+        if (!r.ok()) return false;
+        graph.put_vertex(id, set, unset);
+        break;
+      }
+      case op::remove_vertex: {
+        const std::string_view id = r.str();
+        if (!r.ok()) return false;
+        if (auto v = graph.find(id)) graph.remove_vertex(*v);
+        break;
+      }
+      case op::add_edge: {
+        edge_key k;
+        k.from = std::string(r.str());
+        k.to = std::string(r.str());
+        const auto kind = r.kind();
+        properties props = r.props();
+        const std::uint32_t at = r.u32();
+        if (!r.ok() || !kind) return false;
+        k.kind = *kind;
+        graph.add_edge(k, props, at);
+        break;
+      }
+      case op::remove_edges: {
+        const std::string from(r.str());
+        const std::string to(r.str());
+        const bool has_kind = r.u8() != 0;
+        const auto kind = r.kind();
+        if (!r.ok() || !kind) return false;
+        graph.remove_edges(from, to, has_kind ? kind : std::nullopt);
+        break;
+      }
+      case op::restore: {
+        removed_set rs;
+        if (r.u8() != 0) {
+          vertex v;
+          v.id = std::string(r.str());
+          v.props = r.props();
+          rs.removed_vertex = std::move(v);
+        }
+        const std::uint64_t n = r.varint();
+        for (std::uint64_t i = 0; i < n && r.ok(); ++i) rs.edges.push_back(decode_edge(r));
+        if (!r.ok()) return false;
+        graph.restore(rs);
+        break;
+      }
+      case op::apply: {
+        const std::uint64_t n = r.varint();
+        std::vector<interaction> batch;
+        std::vector<std::uint32_t> times;
+        for (std::uint64_t i = 0; i < n && r.ok(); ++i) {
+          interaction x;
+          x.from = decode_account(r);
+          x.to = decode_account(r);
+          const auto kind = r.kind();
+          x.kind = kind.value_or(edge_kind::mention);
+          const std::uint64_t nt = r.varint();
+          for (std::uint64_t k = 0; k < nt && r.ok(); ++k) x.hashtags.emplace_back(r.str());
+          times.push_back(r.u32());
+          batch.push_back(std::move(x));
+        }
+        if (!r.ok()) return false;
+        std::vector<mem::timed_interaction> timed;
+        for (std::size_t i = 0; i < batch.size(); ++i) timed.push_back({&batch[i], times[i]});
+        graph.apply(timed);
+        break;
+      }
+      default:
+        return false;
+    }
+    if (!r.at_end()) return false;
+    last_seq = seq;
+    return true;
+  }
+
+  status load_snapshot() {
+    const std::string path = dir + "/snapshot.bin";
+    if (!mem::file_exists(path)) return ok_v;
+    std::string data;
+    if (auto s = mem::read_file(path, data); !s) return s;
+    if (data.size() < 20 || data.compare(0, 8, std::string_view(snapshot_magic, 8)) != 0)
+      return error{errc::io_error, "snapshot " + path + " is not a tlflow snapshot"};
+    const std::string_view all(data);
+    mem::bin_reader trailer(all.substr(all.size() - 4));
+    if (mem::crc32_of(all.substr(0, all.size() - 4)) != trailer.u32())
+      return error{errc::io_error, "snapshot " + path + " is corrupt (checksum mismatch)"};
+    mem::bin_reader r(all.substr(8, all.size() - 12));
+    const std::uint64_t seq = r.u64();
+    if (!graph.load(r) || !r.at_end())
+      return error{errc::io_error, "snapshot " + path + " is corrupt (bad structure)"};
+    last_seq = seq;
+    snapshot_seq = seq;
+    return ok_v;
+  }
+
+  status recover() {
+    if (auto s = mem::make_dirs(dir); !s) return s;
+    if (auto s = lock_file.acquire(dir); !s) return s;
+    std::remove((dir + "/snapshot.bin.tmp").c_str());
+    if (auto s = load_snapshot(); !s) return s;
+    const auto segments = mem::list_segments(dir);
+    std::size_t replayed = 0;
+    for (std::size_t i = 0; i < segments.size(); ++i) {
+      std::uint64_t size = 0;
+      const std::uint64_t good = mem::read_segment(segments[i].path, size, [&](std::string_view p) {
+        const bool ok = replay(p);
+        if (ok) ++replayed;
+        return ok;
+      });
+      if (good == size) continue;
+      dropped_on_load += size - good;
+      log::warn("memory_store", "log ", segments[i].path, ": dropping ", size - good,
+                " bytes of a torn or corrupt record at offset ", good);
+      if (auto s = mem::truncate_file(segments[i].path, good); !s) return s;
+      for (std::size_t j = i + 1; j < segments.size(); ++j) {
+        std::uint64_t later = 0;
+        mem::read_segment(segments[j].path, later, [](std::string_view) { return true; });
+        dropped_on_load += later;
+        log::error("memory_store", "log ", segments[j].path,
+                   " follows a corrupt record and is set aside as .dropped");
+        std::rename(segments[j].path.c_str(), (segments[j].path + ".dropped").c_str());
+      }
+      break;
+    }
+    if (auto s = wal.open_segment(dir, last_seq + 1); !s) return s;
+    publish_sizes();
+    log::info("memory_store", "opened ", dir, ": ", graph.vertex_count(), " vertices, ",
+              graph.edge_count(), " edges (", replayed, " log records replayed)");
+    return ok_v;
+  }
+
+  status write_snapshot(bool force) {
+    std::lock_guard<std::mutex> one_at_a_time(snapshot_mutex);
+    const std::string tmp = dir + "/snapshot.bin.tmp";
+    mem::file_sink sink;
+    std::uint64_t seq = 0;
+    const auto started = std::chrono::steady_clock::now();
+    {
+      // Writers wait while the graph is serialised; readers go on.
+      std::shared_lock lock(mutex);
+      seq = last_seq;
+      if (!force && seq == snapshot_seq) return ok_v;
+      if (auto s = wal.open_segment(dir, seq + 1); !s) return s;
+      if (auto s = sink.open(tmp); !s) return s;
+      mem::bin_writer head;
+      head.buffer().append(snapshot_magic, 8);
+      head.u64(seq);
+      if (auto s = sink.write(head.buffer()); !s) return s;
+      if (auto s = graph.save([&](std::string_view chunk) { return sink.write(chunk); }); !s)
+        return s;
+    }
+    if (auto s = sink.finish(); !s) return s;
+    const std::string path = dir + "/snapshot.bin";
+    if (std::rename(tmp.c_str(), path.c_str()) != 0)
+      return error{errc::io_error, "cannot rename snapshot into place"};
+    if (auto s = mem::fsync_dir(dir); !s) return s;
+    snapshot_seq = seq;
+    for (const auto& seg : mem::list_segments(dir))
+      if (seg.first_seq <= seq) std::remove(seg.path.c_str());
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - started)
+                        .count();
+    log::info("memory_store", "snapshot at seq ", seq, " written in ", ms, " ms");
+    return ok_v;
+  }
+
+  void run_background() {
+    using clock = std::chrono::steady_clock;
+    auto last_snapshot = clock::now();
+    const auto tick = std::chrono::milliseconds(
+        options.wal_fsync == wal_fsync_policy::batch ? std::max(1u, options.wal_fsync_interval_ms)
+                                                     : 1000u);
+    std::unique_lock<std::mutex> lock(bg_mutex);
+    while (!stop) {
+      bg_cv.wait_for(lock, tick);
+      if (stop) break;
+      lock.unlock();
+      if (options.wal_fsync == wal_fsync_policy::batch)
+        if (auto s = wal.sync(); !s) note_error("write-ahead log: " + s.err().message);
+      if (options.snapshot_interval_s > 0 &&
+          clock::now() - last_snapshot >= std::chrono::seconds(options.snapshot_interval_s)) {
+        last_snapshot = clock::now();
+        if (auto s = write_snapshot(false); !s) note_error("snapshot: " + s.err().message);
+      }
+      lock.lock();
+    }
   }
 };
 
@@ -77,6 +383,14 @@ result<std::unique_ptr<memory_store>> memory_store::open(const memory_store_opti
       return s ? static_cast<double>(s->edges.load(std::memory_order_relaxed)) : 0.0;
     });
   }
+  p->durable = !options.ephemeral;
+  p->dir = options.data_dir;
+  if (p->durable) {
+    if (auto s = p->recover(); !s) return s.err();
+    const bool needs_thread = options.snapshot_interval_s > 0 ||
+                              options.wal_fsync == wal_fsync_policy::batch;
+    if (needs_thread) p->background = std::thread([raw = p.get()] { raw->run_background(); });
+  }
   return std::unique_ptr<memory_store>(new memory_store(std::move(p)));
 }
 
@@ -89,8 +403,16 @@ result<vertex_view> memory_store::get_vertex(std::string_view id) {
 
 result<put_vertex_result> memory_store::put_vertex(std::string_view id, const properties& set,
                                                    const std::vector<std::string>& unset) {
-  if (auto why = validate_vertex_id(id); !why.empty()) return invalid_id_error(id, why);
+  if (auto why = validate_vertex_id(id); !why.empty()) return invalid_id_error(why);
   std::unique_lock lock(impl_->mutex);
+  if (auto st = impl_->log_op(op::put_vertex, [&](mem::bin_writer& w) {
+        w.str(id);
+        w.props(set);
+        w.varint(unset.size());
+        for (const auto& k : unset) w.str(k);
+      });
+      !st)
+    return st.err();
   auto r = impl_->graph.put_vertex(id, set, unset);
   impl_->publish_sizes();
   return r;
@@ -100,6 +422,8 @@ result<removed_set> memory_store::remove_vertex(std::string_view id) {
   std::unique_lock lock(impl_->mutex);
   const auto v = impl_->graph.find(id);
   if (!v) return error{errc::vertex_not_found, "no such vertex"};
+  if (auto st = impl_->log_op(op::remove_vertex, [&](mem::bin_writer& w) { w.str(id); }); !st)
+    return st.err();
   auto r = impl_->graph.remove_vertex(*v);
   impl_->publish_sizes();
   return r;
@@ -134,9 +458,9 @@ result<std::uint64_t> memory_store::count_edges() {
 
 result<add_edge_result> memory_store::add_edge(const add_edge_request& req) {
   if (auto why = validate_vertex_id(req.key.from); !why.empty())
-    return invalid_id_error(req.key.from, why);
+    return invalid_id_error(why);
   if (auto why = validate_vertex_id(req.key.to); !why.empty())
-    return invalid_id_error(req.key.to, why);
+    return invalid_id_error(why);
   std::uint32_t at = 0;
   if (req.at.empty()) {
     at = mem::now_seconds();
@@ -146,6 +470,15 @@ result<add_edge_result> memory_store::add_edge(const add_edge_request& req) {
     return error{errc::invalid_argument, "`at` is not an ISO-8601 time"};
   }
   std::unique_lock lock(impl_->mutex);
+  if (auto st = impl_->log_op(op::add_edge, [&](mem::bin_writer& w) {
+        w.str(req.key.from);
+        w.str(req.key.to);
+        w.u8(static_cast<std::uint8_t>(req.key.kind));
+        w.props(req.props);
+        w.u32(at);
+      });
+      !st)
+    return st.err();
   auto r = impl_->graph.add_edge(req.key, req.props, at);
   impl_->publish_sizes();
   return r;
@@ -154,8 +487,16 @@ result<add_edge_result> memory_store::add_edge(const add_edge_request& req) {
 result<removed_set> memory_store::remove_edges(std::string_view from, std::string_view to,
                                                std::optional<edge_kind> kind) {
   std::unique_lock lock(impl_->mutex);
+  if (!impl_->graph.has_edges(from, to, kind)) return error{errc::edge_not_found, "no such edge"};
+  if (auto st = impl_->log_op(op::remove_edges, [&](mem::bin_writer& w) {
+        w.str(from);
+        w.str(to);
+        w.u8(kind ? 1 : 0);
+        w.u8(static_cast<std::uint8_t>(kind.value_or(edge_kind::link)));
+      });
+      !st)
+    return st.err();
   auto r = impl_->graph.remove_edges(from, to, kind);
-  if (r.edges.empty()) return error{errc::edge_not_found, "no such edge"};
   impl_->publish_sizes();
   return r;
 }
@@ -176,12 +517,23 @@ result<std::vector<std::string>> memory_store::shortest_path(std::string_view fr
 status memory_store::restore(const removed_set& removed) {
   if (removed.removed_vertex)
     if (auto why = validate_vertex_id(removed.removed_vertex->id); !why.empty())
-      return invalid_id_error(removed.removed_vertex->id, why);
+      return invalid_id_error(why);
   for (const auto& e : removed.edges) {
-    if (auto why = validate_vertex_id(e.key.from); !why.empty()) return invalid_id_error(e.key.from, why);
-    if (auto why = validate_vertex_id(e.key.to); !why.empty()) return invalid_id_error(e.key.to, why);
+    if (auto why = validate_vertex_id(e.key.from); !why.empty()) return invalid_id_error(why);
+    if (auto why = validate_vertex_id(e.key.to); !why.empty()) return invalid_id_error(why);
   }
   std::unique_lock lock(impl_->mutex);
+  if (auto st = impl_->log_op(op::restore, [&](mem::bin_writer& w) {
+        w.u8(removed.removed_vertex ? 1 : 0);
+        if (removed.removed_vertex) {
+          w.str(removed.removed_vertex->id);
+          w.props(removed.removed_vertex->props);
+        }
+        w.varint(removed.edges.size());
+        for (const auto& e : removed.edges) encode_edge(w, e);
+      });
+      !st)
+    return st;
   impl_->graph.restore(removed);
   impl_->publish_sizes();
   return ok_v;
@@ -209,6 +561,19 @@ status memory_store::apply(const std::vector<interaction>& batch) {
   if (skipped > 0) log::warn("memory_store", "apply: skipped ", skipped, " interaction(s) with an invalid id");
   if (timed.empty()) return ok_v;
   std::unique_lock lock(impl_->mutex);
+  if (auto st = impl_->log_op(op::apply, [&](mem::bin_writer& w) {
+        w.varint(timed.size());
+        for (const auto& t : timed) {
+          encode_account(w, t.i->from);
+          encode_account(w, t.i->to);
+          w.u8(static_cast<std::uint8_t>(t.i->kind));
+          w.varint(t.i->hashtags.size());
+          for (const auto& h : t.i->hashtags) w.str(h);
+          w.u32(t.at);
+        }
+      });
+      !st)
+    return st;
   impl_->graph.apply(timed);
   impl_->publish_sizes();
   return ok_v;
@@ -221,17 +586,40 @@ result<std::vector<location_flow>> memory_store::location_flows(std::size_t limi
 
 store_health memory_store::health() {
   store_health h;
-  h.ok = true;
-  h.detail = impl_->options.ephemeral ? "memory (ephemeral)" : "memory";
+  if (!impl_->durable) {
+    h.detail = "memory (ephemeral)";
+    return h;
+  }
+  h.ok = !impl_->log_failed.load();
+  h.detail = "memory, data in " + impl_->dir;
+  if (!h.ok) {
+    std::lock_guard<std::mutex> l(impl_->error_mutex);
+    h.detail += "; " + impl_->last_error;
+  }
   return h;
 }
 
 void memory_store::close() {
   if (impl_->closed) return;
   impl_->closed = true;
+  if (impl_->background.joinable()) {
+    {
+      std::lock_guard<std::mutex> l(impl_->bg_mutex);
+      impl_->stop = true;
+    }
+    impl_->bg_cv.notify_all();
+    impl_->background.join();
+  }
+  if (!impl_->durable) return;
+  if (auto s = impl_->write_snapshot(false); !s)
+    impl_->note_error("snapshot on close: " + s.err().message);
+  impl_->wal.close();
 }
 
-status memory_store::snapshot() { return ok_v; }
+status memory_store::snapshot() {
+  if (!impl_->durable) return ok_v;
+  return impl_->write_snapshot(true);
+}
 
 memory_store::stats memory_store::statistics() {
   std::shared_lock lock(impl_->mutex);
@@ -239,6 +627,13 @@ memory_store::stats memory_store::statistics() {
   s.vertices = impl_->graph.vertex_count();
   s.edges = impl_->graph.edge_count();
   s.interned_strings = impl_->graph.interned_strings();
+  s.wal_bytes = impl_->durable ? impl_->wal.segment_bytes() : 0;
+  s.last_seq = impl_->last_seq;
+  s.dropped_on_load = impl_->dropped_on_load;
+  const auto b = impl_->graph.breakdown();
+  s.adjacency_entries = b.adjacency_entries;
+  s.adjacency_capacity = b.adjacency_capacity;
+  s.interner_bytes = b.interner_bytes;
   return s;
 }
 

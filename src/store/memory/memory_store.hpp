@@ -79,6 +79,9 @@ public:
     std::uint64_t wal_bytes = 0;       // size of the log since the last snapshot
     std::uint64_t last_seq = 0;        // sequence number of the last mutation
     std::uint64_t dropped_on_load = 0; // corrupt / torn log bytes dropped at open
+    std::uint64_t adjacency_entries = 0;  // 2 per edge
+    std::uint64_t adjacency_capacity = 0; // room in the adjacency vectors
+    std::uint64_t interner_bytes = 0;
   };
   stats statistics();
 

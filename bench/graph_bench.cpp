@@ -1,0 +1,265 @@
+// MemoryStore benchmark (issue 2, items 7a and 7b). Not a test.
+//
+//   graph_bench [--vertices 1000000] [--edges 10000000] [--queries 1000]
+//               [--batch 10000] [--seed 42] [--max-depth 6] [--data-dir DIR]
+//
+// (a) Loads a generated graph into an ephemeral MemoryStore through apply()
+//     in batches and prints the load time, resident memory (VmRSS) before and
+//     after, and bytes per edge.
+// (b) Runs shortest-path queries between random pairs (undirected, the API's
+//     default; then directed) and prints the median and p99 latency and how
+//     many found a path.
+//
+// With --data-dir the store is durable (log written with write(2), no fsync)
+// and the benchmark also times a snapshot, close() and a reopen (snapshot
+// load); DIR must be empty or absent.
+//
+// The graph: every account acts (the acting account is uniform), the accounts
+// acted upon follow a power law (index = N * u^3, so the most-mentioned account
+// gets about 1% of all edges, as a celebrity does), shuffled over the id
+// space. Kinds: 60% mention, 20% reply, 15% repost, 5% quote; one or two of
+// 50 hashtags; half the accounts have one of 200 locations. Fixed seed.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "store/memory/memory_store.hpp"
+
+using namespace tlflow;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+long rss_kib() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
+  return -1;
+}
+
+struct options {
+  std::uint64_t vertices = 1000000;
+  std::uint64_t edges = 10000000;
+  std::size_t queries = 1000;
+  std::size_t batch = 10000;
+  std::uint64_t seed = 42;
+  unsigned max_depth = 6;
+  std::string data_dir; // empty: ephemeral
+};
+
+bool parse(int argc, char** argv, options& o) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--help" || a == "-h") return false;
+    if (i + 1 >= argc) return false;
+    if (a == "--data-dir") {
+      o.data_dir = argv[++i];
+      continue;
+    }
+    const unsigned long long v = std::strtoull(argv[++i], nullptr, 10);
+    if (a == "--vertices") o.vertices = v;
+    else if (a == "--edges") o.edges = v;
+    else if (a == "--queries") o.queries = v;
+    else if (a == "--batch") o.batch = v;
+    else if (a == "--seed") o.seed = v;
+    else if (a == "--max-depth") o.max_depth = static_cast<unsigned>(v);
+    else return false;
+  }
+  return o.vertices >= 2 && o.batch >= 1;
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const auto idx = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
+  return v[std::min(idx, v.size() - 1)];
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  options o;
+  if (!parse(argc, argv, o)) {
+    std::fprintf(stderr,
+                 "usage: graph_bench [--vertices N] [--edges M] [--queries Q] [--batch B] "
+                 "[--seed S] [--max-depth D] [--data-dir DIR]\n");
+    return 2;
+  }
+  std::printf("graph_bench: %llu vertices, %llu edges, %zu queries, batch %zu, seed %llu\n",
+              static_cast<unsigned long long>(o.vertices), static_cast<unsigned long long>(o.edges),
+              o.queries, o.batch, static_cast<unsigned long long>(o.seed));
+
+  const long rss_before = rss_kib();
+  memory_store_options mo;
+  mo.ephemeral = o.data_dir.empty();
+  mo.data_dir = o.data_dir;
+  mo.snapshot_interval_s = 0;
+  mo.wal_fsync = wal_fsync_policy::none;
+  auto opened = memory_store::open(mo);
+  if (!opened.ok()) {
+    std::fprintf(stderr, "open: %s\n", opened.err().message.c_str());
+    return 1;
+  }
+  std::unique_ptr<memory_store> owner = std::move(opened).value();
+  memory_store* store_ptr = owner.get();
+  auto& store = *store_ptr;
+
+  std::mt19937_64 rng(o.seed);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  const std::uint64_t n = o.vertices;
+  // A bijection of [0, n) that scatters the power-law head over the ids.
+  std::uint64_t mult = 2654435761ull % n;
+  auto gcd = [](std::uint64_t a, std::uint64_t b) {
+    while (b) { const auto t = a % b; a = b; b = t; }
+    return a;
+  };
+  while (mult < 2 || gcd(mult, n) != 1) ++mult;
+  auto shuffle_id = [&](std::uint64_t i) {
+    return static_cast<std::uint64_t>((__extension__ static_cast<unsigned __int128>(i) * mult) % n);
+  };
+  auto id_of = [](std::uint64_t i) { return "twitter:" + std::to_string(1000000000ull + i); };
+  std::vector<std::string> tags;
+  for (int i = 0; i < 50; ++i) tags.push_back("tag" + std::to_string(i));
+  std::vector<std::string> places;
+  for (int i = 0; i < 200; ++i) places.push_back("City " + std::to_string(i) + ", Country");
+  auto fill_account = [&](account& a, std::uint64_t i) {
+    a.id = id_of(i);
+    a.platform = "twitter";
+    a.handle = "user" + std::to_string(i);
+    if (i % 2 == 0) a.location = places[i % places.size()];
+  };
+  const std::uint32_t t0 = 1795000000u; // late 2026
+
+  // ---- (a) load
+  const auto load_start = clock_type::now();
+  std::vector<interaction> batch;
+  batch.reserve(o.batch);
+  std::uint64_t produced = 0;
+  std::uint64_t edges_now = 0;
+  char at[32];
+  while (edges_now < o.edges) {
+    const std::uint64_t want = std::min<std::uint64_t>(o.batch, o.edges - edges_now);
+    batch.clear();
+    for (std::uint64_t k = 0; k < want; ++k, ++produced) {
+      interaction x;
+      const std::uint64_t from = static_cast<std::uint64_t>(unit(rng) * static_cast<double>(n)) % n;
+      const double u = unit(rng);
+      const std::uint64_t to =
+          shuffle_id(static_cast<std::uint64_t>(u * u * u * static_cast<double>(n)) % n);
+      x.post_id = "twitter:p" + std::to_string(produced);
+      fill_account(x.from, from);
+      fill_account(x.to, to == from ? (to + 1) % n : to);
+      const double kr = unit(rng);
+      x.kind = kr < 0.60 ? edge_kind::mention
+             : kr < 0.80 ? edge_kind::reply
+             : kr < 0.95 ? edge_kind::repost
+                         : edge_kind::quote;
+      x.hashtags.push_back(tags[rng() % tags.size()]);
+      if (rng() % 3 == 0) x.hashtags.push_back(tags[rng() % tags.size()]);
+      const std::uint32_t t = t0 + static_cast<std::uint32_t>(rng() % (7 * 86400));
+      const std::time_t tt = t;
+      std::tm tm{};
+      gmtime_r(&tt, &tm);
+      std::strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", &tm);
+      x.at = at;
+      batch.push_back(std::move(x));
+    }
+    if (auto s = store.apply(batch); !s.ok()) {
+      std::fprintf(stderr, "apply: %s\n", s.err().message.c_str());
+      return 1;
+    }
+    edges_now = store.count_edges().value();
+  }
+  batch.clear();
+  batch.shrink_to_fit();
+  const double load_s =
+      std::chrono::duration<double>(clock_type::now() - load_start).count();
+  const long rss_after = rss_kib();
+  const std::uint64_t vertices = store.count_vertices().value();
+  const std::uint64_t edges = store.count_edges().value();
+  const double bytes_per_edge =
+      static_cast<double>(rss_after - rss_before) * 1024.0 / static_cast<double>(edges);
+  std::printf("\n(a) load through apply(): %.1f s for %llu interactions (%.0f interactions/s)\n",
+              load_s, static_cast<unsigned long long>(produced),
+              static_cast<double>(produced) / load_s);
+  std::printf("    graph: %llu vertices, %llu edges\n", static_cast<unsigned long long>(vertices),
+              static_cast<unsigned long long>(edges));
+  std::printf("    VmRSS before %.1f MiB, after %.1f MiB: %.1f bytes per edge   (target < 120)  %s\n",
+              static_cast<double>(rss_before) / 1024.0, static_cast<double>(rss_after) / 1024.0,
+              bytes_per_edge, bytes_per_edge < 120 ? "MET" : "MISSED");
+
+  const auto st = store.statistics();
+  std::printf("    adjacency entries %llu, capacity %llu (%.0f%% spare), interned strings %llu "
+              "(%.1f MiB)\n",
+              static_cast<unsigned long long>(st.adjacency_entries),
+              static_cast<unsigned long long>(st.adjacency_capacity),
+              100.0 * static_cast<double>(st.adjacency_capacity - st.adjacency_entries) /
+                  static_cast<double>(std::max<std::uint64_t>(st.adjacency_entries, 1)),
+              static_cast<unsigned long long>(st.interned_strings),
+              static_cast<double>(st.interner_bytes) / 1048576.0);
+
+  // ---- (b) shortest paths
+  auto run_paths = [&](bool directed) {
+    std::vector<double> ms;
+    ms.reserve(o.queries);
+    std::size_t found = 0;
+    std::size_t hops = 0;
+    std::mt19937_64 qrng(o.seed + (directed ? 2 : 1));
+    path_query q;
+    q.directed = directed;
+    q.max_depth = o.max_depth;
+    for (std::size_t i = 0; i < o.queries; ++i) {
+      const std::string a = id_of(qrng() % n);
+      const std::string b = id_of(qrng() % n);
+      const auto start = clock_type::now();
+      auto r = store.shortest_path(a, b, q);
+      ms.push_back(std::chrono::duration<double, std::milli>(clock_type::now() - start).count());
+      if (r.ok()) {
+        ++found;
+        hops += r->size() - 1;
+      }
+    }
+    const double med = percentile(ms, 0.5);
+    const double p99 = percentile(ms, 0.99);
+    std::printf("\n(b) shortest path, %s, max_depth %u: %zu queries, %zu found a path "
+                "(mean %.2f hops)\n",
+                directed ? "directed" : "undirected", o.max_depth, o.queries, found,
+                found ? static_cast<double>(hops) / static_cast<double>(found) : 0.0);
+    std::printf("    median %.3f ms (target < 20) %s, p99 %.3f ms (target < 100) %s, max %.3f ms\n",
+                med, med < 20 ? "MET" : "MISSED", p99, p99 < 100 ? "MET" : "MISSED",
+                percentile(ms, 1.0));
+  };
+  run_paths(false);
+  run_paths(true);
+  std::printf("\nVmRSS at the end %.1f MiB\n", static_cast<double>(rss_kib()) / 1024.0);
+
+  if (!o.data_dir.empty()) {
+    const auto log_bytes = store.statistics().wal_bytes;
+    auto t = clock_type::now();
+    if (auto s = store.snapshot(); !s.ok()) {
+      std::fprintf(stderr, "snapshot: %s\n", s.err().message.c_str());
+      return 1;
+    }
+    const double snap_s = std::chrono::duration<double>(clock_type::now() - t).count();
+    owner->close();
+    owner.reset();
+    t = clock_type::now();
+    auto again = memory_store::open(mo);
+    if (!again.ok()) {
+      std::fprintf(stderr, "reopen: %s\n", again.err().message.c_str());
+      return 1;
+    }
+    const double open_s = std::chrono::duration<double>(clock_type::now() - t).count();
+    std::printf("\n(durable) log before the snapshot %.1f MiB; snapshot() %.2f s; reopen (snapshot "
+                "load) %.2f s, %llu edges\n",
+                static_cast<double>(log_bytes) / 1048576.0, snap_s, open_s,
+                static_cast<unsigned long long>(again.value()->count_edges().value()));
+  }
+  return 0;
+}

@@ -1,0 +1,435 @@
+// MemoryStore-only behaviour: durability (log, snapshots, recovery from a
+// torn log, SIGKILL), ephemeral mode, the data-directory lock.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "store/memory/iso_time.hpp"
+#include "store/memory/memory_store.hpp"
+#include "util/metrics.hpp"
+
+using namespace tlflow;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct temp_dir {
+  temp_dir() {
+    std::string tmpl = (fs::temp_directory_path() / "tlflow-memstore-XXXXXX").string();
+    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+    path = tmpl;
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  std::string path;
+};
+
+memory_store_options durable(const std::string& dir) {
+  memory_store_options o;
+  o.data_dir = dir;
+  o.snapshot_interval_s = 0;
+  o.wal_fsync = wal_fsync_policy::none;
+  return o;
+}
+
+std::unique_ptr<memory_store> open_store(const memory_store_options& o) {
+  auto r = memory_store::open(o);
+  REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.err().message));
+  return std::move(r).value();
+}
+
+std::string show(const property_value& v) {
+  std::ostringstream os;
+  std::visit([&](const auto& x) { os << x; }, v);
+  return std::to_string(v.index()) + ":" + os.str();
+}
+
+// Everything observable about a store, as text, to compare two of them.
+std::string dump(graph_store& s) {
+  std::ostringstream os;
+  vertex_query vq;
+  vq.limit = 1000;
+  for (;;) {
+    auto page = s.list_vertices(vq);
+    REQUIRE(page.ok());
+    for (const auto& v : page->vertices) {
+      os << "V " << v.v.id << " in=" << v.in_degree << " out=" << v.out_degree;
+      for (const auto& [k, val] : v.v.props) os << " " << k << "=" << show(val);
+      os << "\n";
+    }
+    if (!page->next_after) break;
+    vq.after = page->next_after;
+  }
+  edge_query eq;
+  eq.limit = 1000;
+  for (;;) {
+    auto page = s.list_edges(eq);
+    REQUIRE(page.ok());
+    for (const auto& e : page->edges) {
+      os << "E " << e.key.from << " " << e.key.to << " " << to_string(e.key.kind)
+         << " w=" << e.weight << " " << e.first_seen << " " << e.last_seen << " tags=";
+      for (const auto& t : e.hashtags) os << t << ",";
+      for (const auto& [k, val] : e.props) os << " " << k << "=" << show(val);
+      os << "\n";
+    }
+    if (!page->next_after) break;
+    eq.after = page->next_after;
+  }
+  os << "count " << s.count_vertices().value() << " " << s.count_edges().value() << "\n";
+  return os.str();
+}
+
+interaction inter(std::string from, std::string to, edge_kind k, std::vector<std::string> tags,
+                  std::string at) {
+  interaction x;
+  x.post_id = "p";
+  x.from.id = std::move(from);
+  x.from.platform = "twitter";
+  x.from.location = "Paris";
+  x.to.id = std::move(to);
+  x.kind = k;
+  x.hashtags = std::move(tags);
+  x.at = std::move(at);
+  return x;
+}
+
+// One of every mutation, so that every log record type is exercised.
+void mutate_everything(graph_store& s) {
+  REQUIRE(s.put_vertex("a", {{"handle", std::string("alice")}, {"n", std::int64_t{-3}},
+                             {"d", 2.25}, {"b", true}, {"first_seen", std::string("odd")}},
+                       {})
+              .ok());
+  REQUIRE(s.put_vertex("a", {{"name", std::string("Alice")}}, {"b"}).ok());
+  add_edge_request req;
+  req.key = {"a", "b", edge_kind::link};
+  req.props = {{"why", std::string("manual")}};
+  req.at = "2026-11-22T06:00:00Z";
+  REQUIRE(s.add_edge(req).ok());
+  req.key = {"x').drop();g.V().drop();//", "emoji \xF0\x9F\x98\x80", edge_kind::quote};
+  req.at.clear();
+  REQUIRE(s.add_edge(req).ok());
+  REQUIRE(s.apply({inter("a", "c", edge_kind::mention, {"one", "two"}, "2026-11-20T00:00:00Z"),
+                   inter("a", "c", edge_kind::mention, {"three"}, "2026-11-21T00:00:00Z"),
+                   inter("c", "d", edge_kind::reply, {}, "bad time"),
+                   inter("d", "e", edge_kind::repost, {"x"}, "2026-11-21T00:00:00Z")})
+              .ok());
+  auto removed = s.remove_vertex("d");
+  REQUIRE(removed.ok());
+  REQUIRE(s.put_vertex("d", {{"handle", std::string("other")}}, {}).ok());
+  auto removed_edges = s.remove_edges("a", "c", std::nullopt);
+  REQUIRE(removed_edges.ok());
+  REQUIRE(s.restore(*removed).ok());
+  REQUIRE(s.restore(*removed_edges).ok());
+  REQUIRE(s.remove_edges("a", "b", edge_kind::link).ok());
+}
+
+// Runs `body` in a child process that then dies of SIGKILL; the parent
+// waits. The child reports a failed step with exit code 2.
+template <class F>
+void in_killed_child(F&& body) {
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    if (!body()) ::_exit(2);
+    ::raise(SIGKILL);
+    ::_exit(3);
+  }
+  int st = 0;
+  REQUIRE(::waitpid(pid, &st, 0) == pid);
+  REQUIRE_MESSAGE(WIFSIGNALED(st), "child exited with ", WEXITSTATUS(st));
+  CHECK(WTERMSIG(st) == SIGKILL);
+}
+
+std::vector<std::string> logs_in(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.path().extension() == ".log") out.push_back(e.path().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("memory store: everything survives close and reopen") {
+  temp_dir dir;
+  std::string before;
+  {
+    auto s = open_store(durable(dir.path));
+    mutate_everything(*s);
+    before = dump(*s);
+    s->close();
+  }
+  CHECK(fs::exists(dir.path + "/snapshot.bin"));
+  auto s = open_store(durable(dir.path));
+  CHECK(dump(*s) == before);
+  CHECK(s->statistics().dropped_on_load == 0);
+  // And once more, from the snapshot written by this second close.
+  REQUIRE(s->put_vertex("late", {}, {}).ok());
+  before = dump(*s);
+  s->close();
+  s.reset();
+  CHECK(dump(*open_store(durable(dir.path))) == before);
+}
+
+TEST_CASE("memory store: SIGKILL right after N acknowledged writes loses none of them") {
+  temp_dir dir;
+  constexpr int n = 300;
+  in_killed_child([&] {
+    auto r = memory_store::open(durable(dir.path));
+    if (!r.ok()) return false;
+    auto& s = *r.value().release(); // never closed: killed with the store open
+    for (int i = 0; i < n; ++i) {
+      add_edge_request req;
+      req.key = {"v" + std::to_string(i), "v" + std::to_string(i + 1), edge_kind::mention};
+      if (!s.add_edge(req).ok()) return false;
+    }
+    return true;
+  });
+  CHECK_FALSE(fs::exists(dir.path + "/snapshot.bin"));
+  auto s = open_store(durable(dir.path));
+  CHECK(s->count_edges().value() == n);
+  CHECK(s->count_vertices().value() == n + 1);
+  CHECK(s->statistics().last_seq == n);
+  path_query q;
+  q.max_depth = 32;
+  CHECK(s->shortest_path("v0", "v32", q).value().size() == 33);
+}
+
+TEST_CASE("memory store: snapshot + log replay after a crash, in every fsync mode") {
+  for (auto mode : {wal_fsync_policy::none, wal_fsync_policy::batch, wal_fsync_policy::always}) {
+    CAPTURE(to_string(mode));
+    temp_dir dir;
+    auto opts = durable(dir.path);
+    opts.wal_fsync = mode;
+    std::string expected;
+    {
+      // The expected state, computed in an ephemeral store.
+      memory_store_options e;
+      e.ephemeral = true;
+      auto ref = open_store(e);
+      mutate_everything(*ref);
+      REQUIRE(ref->put_vertex("after-snapshot", {{"k", std::string("v")}}, {}).ok());
+      REQUIRE(ref->apply({inter("after-snapshot", "a", edge_kind::mention, {"t"},
+                                "2026-11-22T01:00:00Z")})
+                  .ok());
+      expected = dump(*ref);
+    }
+    in_killed_child([&] {
+      auto r = memory_store::open(opts);
+      if (!r.ok()) return false;
+      auto& s = *r.value().release(); // never closed: killed with the store open
+      mutate_everything(s);
+      if (!s.snapshot().ok()) return false;
+      if (!s.put_vertex("after-snapshot", {{"k", std::string("v")}}, {}).ok()) return false;
+      return s.apply({inter("after-snapshot", "a", edge_kind::mention, {"t"},
+                            "2026-11-22T01:00:00Z")})
+          .ok();
+    });
+    CHECK(fs::exists(dir.path + "/snapshot.bin"));
+    CHECK(logs_in(dir.path).size() == 1); // the pre-snapshot log was dropped
+    auto s = open_store(opts);
+    // "now" times differ between the two runs: compare everything else.
+    auto strip_now = [](std::string text) {
+      std::string out;
+      std::istringstream in(text);
+      for (std::string line; std::getline(in, line);)
+        if (line.find(" quote ") == std::string::npos && line.find("E c d") == std::string::npos &&
+            line.find("V c ") == std::string::npos && line.find("V d ") == std::string::npos)
+          out += line + "\n";
+      return out;
+    };
+    CHECK(strip_now(dump(*s)) == strip_now(expected));
+    CHECK(s->count_edges().value() == 5);
+  }
+}
+
+TEST_CASE("memory store: a torn or corrupt log tail is dropped, the rest kept") {
+  temp_dir dir;
+  constexpr int n = 20;
+  auto write_n = [&] {
+    in_killed_child([&] {
+      auto r = memory_store::open(durable(dir.path));
+      if (!r.ok()) return false;
+      auto* s = r.value().release(); // never closed: killed with the store open
+      for (int i = 0; i < n; ++i)
+        if (!s->put_vertex("v" + std::to_string(i), {{"i", std::int64_t{i}}}, {}).ok())
+          return false;
+      return true;
+    });
+  };
+  write_n();
+  auto logs = logs_in(dir.path);
+  REQUIRE(logs.size() == 1);
+  const auto full = fs::file_size(logs[0]);
+
+  SUBCASE("truncated by a few bytes") {
+    fs::resize_file(logs[0], full - 3);
+    auto s = open_store(durable(dir.path));
+    CHECK(s->count_vertices().value() == n - 1);
+    CHECK(s->get_vertex("v18").ok());
+    CHECK(s->get_vertex("v19").err().code == errc::vertex_not_found);
+    CHECK(s->statistics().dropped_on_load > 0);
+    // The store goes on writing after the cut.
+    REQUIRE(s->put_vertex("v19", {}, {}).ok());
+    s->close();
+    s.reset();
+    CHECK(open_store(durable(dir.path))->count_vertices().value() == n);
+  }
+  SUBCASE("a flipped byte in the last record") {
+    {
+      std::fstream f(logs[0], std::ios::in | std::ios::out | std::ios::binary);
+      f.seekg(static_cast<std::streamoff>(full - 2));
+      char c = 0;
+      f.read(&c, 1);
+      c = static_cast<char>(c ^ 0x5A);
+      f.seekp(static_cast<std::streamoff>(full - 2));
+      f.write(&c, 1);
+    }
+    auto s = open_store(durable(dir.path));
+    CHECK(s->count_vertices().value() == n - 1);
+    CHECK(s->statistics().dropped_on_load > 0);
+  }
+  SUBCASE("a flipped byte in the middle keeps what precedes it") {
+    {
+      std::fstream f(logs[0], std::ios::in | std::ios::out | std::ios::binary);
+      f.seekp(static_cast<std::streamoff>(full / 2));
+      f.write("\xFF\xFF\xFF\xFF", 4);
+    }
+    auto s = open_store(durable(dir.path));
+    const auto kept = s->count_vertices().value();
+    CHECK(kept > 0);
+    CHECK(kept < n);
+    for (std::uint64_t i = 0; i < kept; ++i) CHECK(s->get_vertex("v" + std::to_string(i)).ok());
+  }
+  SUBCASE("garbage length field") {
+    {
+      std::ofstream f(logs[0], std::ios::app | std::ios::binary);
+      f.write("\xFF\xFF\xFF\x7F\x00\x00\x00\x00junk", 12);
+    }
+    auto s = open_store(durable(dir.path));
+    CHECK(s->count_vertices().value() == n);
+  }
+  SUBCASE("an empty log and a leftover temporary snapshot") {
+    fs::resize_file(logs[0], 0);
+    { std::ofstream(dir.path + "/snapshot.bin.tmp") << "half a snapshot"; }
+    auto s = open_store(durable(dir.path));
+    CHECK(s->count_vertices().value() == 0);
+    CHECK_FALSE(fs::exists(dir.path + "/snapshot.bin.tmp"));
+  }
+}
+
+TEST_CASE("memory store: a corrupt snapshot is refused, not half-loaded") {
+  temp_dir dir;
+  {
+    auto s = open_store(durable(dir.path));
+    mutate_everything(*s);
+    s->close();
+  }
+  const std::string snap = dir.path + "/snapshot.bin";
+  const auto size = fs::file_size(snap);
+  {
+    std::fstream f(snap, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(size / 2));
+    f.write("\x01\x02\x03", 3);
+  }
+  auto r = memory_store::open(durable(dir.path));
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.err().code == errc::io_error);
+  fs::resize_file(snap, 5);
+  auto r2 = memory_store::open(durable(dir.path));
+  REQUIRE_FALSE(r2.ok());
+  CHECK(r2.err().code == errc::io_error);
+}
+
+TEST_CASE("memory store: periodic snapshots from the background thread") {
+  temp_dir dir;
+  auto opts = durable(dir.path);
+  opts.snapshot_interval_s = 1;
+  opts.wal_fsync = wal_fsync_policy::batch;
+  opts.wal_fsync_interval_ms = 20;
+  auto s = open_store(opts);
+  REQUIRE(s->put_vertex("a", {}, {}).ok());
+  for (int i = 0; i < 40 && !fs::exists(dir.path + "/snapshot.bin"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CHECK(fs::exists(dir.path + "/snapshot.bin"));
+  CHECK(s->health().ok);
+}
+
+TEST_CASE("memory store: one process per data directory") {
+  temp_dir dir;
+  auto s = open_store(durable(dir.path));
+  auto second = memory_store::open(durable(dir.path));
+  REQUIRE_FALSE(second.ok());
+  CHECK(second.err().code == errc::io_error);
+  auto bad = memory_store::open(durable(dir.path + "/LOCK/sub"));
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.err().code == errc::io_error);
+}
+
+TEST_CASE("memory store: ephemeral writes nothing to disk") {
+  temp_dir dir;
+  const std::string where = dir.path + "/data";
+  memory_store_options o;
+  o.data_dir = where;
+  o.ephemeral = true;
+  auto s = open_store(o);
+  mutate_everything(*s);
+  CHECK(s->snapshot().ok());
+  s->close();
+  CHECK_FALSE(fs::exists(where));
+  CHECK(fs::is_empty(dir.path));
+}
+
+TEST_CASE("memory store: ISO-8601 times") {
+  using namespace tlflow::mem;
+  CHECK(parse_iso8601("2026-11-22T06:55:14Z") == 1795330514u);
+  CHECK(format_iso8601(1795330514u) == "2026-11-22T06:55:14Z");
+  CHECK(parse_iso8601("2026-11-22T07:55:14+01:00") == 1795330514u);
+  CHECK(parse_iso8601("2026-11-22T06:55:14.123Z") == 1795330514u);
+  CHECK(parse_iso8601("2026-11-22T06:55:14") == 1795330514u);
+  CHECK(parse_iso8601("1970-01-01T00:00:00Z") == 0u);
+  CHECK(format_iso8601(0) == "1970-01-01T00:00:00Z");
+  CHECK(format_iso8601(UINT32_MAX) == "2106-02-07T06:28:15Z");
+  CHECK_FALSE(parse_iso8601("").has_value());
+  CHECK_FALSE(parse_iso8601("yesterday").has_value());
+  CHECK_FALSE(parse_iso8601("2026-13-01T00:00:00Z").has_value());
+  CHECK_FALSE(parse_iso8601("2026-11-22T06:55:14Zjunk").has_value());
+  CHECK_FALSE(parse_iso8601("1969-12-31T23:59:59Z").has_value());
+  CHECK_FALSE(parse_iso8601("2200-01-01T00:00:00Z").has_value());
+}
+
+TEST_CASE("memory store: store-size gauges, also after the store is gone") {
+  metrics_registry registry;
+  {
+    memory_store_options o;
+    o.ephemeral = true;
+    o.metrics = &registry;
+    auto s = open_store(o);
+    add_edge_request req;
+    req.key = {"a", "b", edge_kind::mention};
+    REQUIRE(s->add_edge(req).ok());
+    const std::string text = registry.render();
+    CHECK(text.find("tlflow_store_vertices 2") != std::string::npos);
+    CHECK(text.find("tlflow_store_edges 1") != std::string::npos);
+  }
+  CHECK(registry.render().find("tlflow_store_vertices 0") != std::string::npos);
+}
+
+TEST_CASE("memory store: fsync policy names") {
+  CHECK(parse_wal_fsync_policy("none") == wal_fsync_policy::none);
+  CHECK(parse_wal_fsync_policy("batch") == wal_fsync_policy::batch);
+  CHECK(parse_wal_fsync_policy("always") == wal_fsync_policy::always);
+  CHECK_FALSE(parse_wal_fsync_policy("sometimes").has_value());
+  for (auto p : {wal_fsync_policy::none, wal_fsync_policy::batch, wal_fsync_policy::always})
+    CHECK(parse_wal_fsync_policy(to_string(p)) == p);
+}
