@@ -60,8 +60,9 @@ HEALTHCHECK --interval=30s --timeout=3s --start-period=15s --retries=3 \
   CMD curl -fsS -o /dev/null "http://127.0.0.1:${PORT}/status" || exit 1
 # tlflow writes a snapshot on SIGTERM and exits 0. Exec form: tlflow is PID 1
 # and receives the signal itself (no shell in between). CMD, not ENTRYPOINT:
-# PaaS run commands (heroku.yml `run`, Procfile) replace CMD and are run with
-# /bin/sh -c (`exec tlflow ...`: tlflow replaces the shell); behind an ENTRYPOINT they would be appended
-# to it as arguments. Flags: `docker run IMAGE tlflow --flag ...`, or -e VARs.
+# PaaS run commands (heroku.yml `run`, Procfile) replace CMD and are run by
+# /bin/sh -c ("exec tlflow ...": tlflow replaces the shell); behind an
+# ENTRYPOINT they would be appended to it as arguments.
+# Flags: `docker run IMAGE tlflow --flag ...`, or -e VARs.
 STOPSIGNAL SIGTERM
 CMD ["/usr/local/bin/tlflow"]
