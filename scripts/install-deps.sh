@@ -11,9 +11,12 @@ packages=(
   libboost-system-dev libboost-program-options-dev
   libcurl4-openssl-dev libssl-dev zlib1g-dev doctest-dev
   curl wrk python3 clang libclang-rt-14-dev
+  python3-yaml
+  python3-jsonschema
 )
 if [[ "${1:-}" == "--deploy" ]]; then
   packages+=(buildah debootstrap ansible ansible-lint vagrant shellcheck yamllint)
+  packages+=(systemd-container)
 fi
 
 missing=()

@@ -1,0 +1,35 @@
+// api/routes.hpp — the routes of DESIGN §3 except /tracking* (those live in
+// src/api/tracking_routes.cpp and are added to the same router).
+//
+// Handlers run on cpprestsdk's pool threads, many at once; everything they
+// touch (graph_store, undo_tickets, metrics_registry) is thread-safe.
+#pragma once
+
+#include <chrono>
+#include <functional>
+
+#include "api/json.hpp"
+#include "api/router.hpp"
+#include "api/undo.hpp"
+#include "tlflow/graph_store.hpp"
+#include "util/metrics.hpp"
+
+namespace tlflow::api {
+
+struct api_context {
+  graph_store& store;
+  undo_tickets& tickets;
+  metrics_registry& metrics;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  // Writes the members of the `ingest` object of /status (the pipeline's
+  // figures). Empty: `"ingest":{}`.
+  std::function<void(json_writer&)> ingest_status;
+};
+
+// Registers every core and legacy route on `r`. `ctx` must outlive `r`.
+void add_core_routes(router& r, api_context& ctx);
+
+// Store sizes as callback gauges (tlflow_store_vertices, tlflow_store_edges).
+void register_store_gauges(metrics_registry& m, graph_store& store);
+
+} // namespace tlflow::api

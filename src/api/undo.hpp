@@ -1,0 +1,50 @@
+// api/undo.hpp — undo tickets for deletes (DESIGN §3: `X-Undo-Ticket`,
+// `POST /undo/{ticket}`).
+//
+// A ticket is 128 random bits from the OS (hex, 32 characters): unguessable,
+// so knowing one ticket says nothing about another. It can be redeemed once,
+// within its time to live (1 h). At most `capacity` tickets are kept; the
+// oldest is dropped first. Tickets live in memory only: a restart forgets them.
+// Thread safety: every method may be called concurrently.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+
+#include "tlflow/graph_store.hpp"
+
+namespace tlflow::api {
+
+class undo_tickets {
+public:
+  using clock = std::chrono::steady_clock;
+
+  explicit undo_tickets(clock::duration ttl = std::chrono::hours(1), std::size_t capacity = 10000);
+
+  std::string issue(removed_set removed);
+  // The removed set, once; nullopt if unknown, used or expired.
+  std::optional<removed_set> take(const std::string& ticket);
+  std::size_t size() const;
+
+private:
+  struct entry {
+    removed_set removed;
+    clock::time_point expires;
+  };
+  void expire_locked(clock::time_point now);
+
+  clock::duration ttl_;
+  std::size_t capacity_;
+  mutable std::mutex mutex_;
+  std::map<std::string, entry> by_ticket_;
+  std::deque<std::string> order_; // issue order, for expiry and capacity
+  std::random_device random_;
+};
+
+} // namespace tlflow::api

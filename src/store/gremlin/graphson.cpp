@@ -1,0 +1,648 @@
+#include "store/gremlin/graphson.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <cctype>
+#include <random>
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+namespace tlflow::gremlin::graphson {
+
+namespace {
+constexpr std::string_view mime_v1 = "application/vnd.gremlin-v1.0+json";
+constexpr std::string_view mime_v2 = "application/vnd.gremlin-v2.0+json";
+constexpr std::string_view mime_v3 = "application/vnd.gremlin-v3.0+json";
+} // namespace
+
+std::string_view mime_type(version v) noexcept {
+  switch (v) {
+  case version::v1: return mime_v1;
+  case version::v2: return mime_v2;
+  case version::v3: return mime_v3;
+  }
+  return mime_v3;
+}
+
+std::optional<version> version_from_mime(std::string_view mime) noexcept {
+  auto semi = mime.find(';');
+  std::string_view base = mime.substr(0, semi);
+  std::string_view params = semi == std::string_view::npos ? std::string_view{} : mime.substr(semi);
+  bool untyped = params.find("types=false") != std::string_view::npos;
+  if (base == mime_v1) return version::v1;
+  if (base == mime_v2) return untyped ? version::v1 : version::v2;
+  if (base == mime_v3 || base == "application/json") return untyped ? version::v1 : version::v3;
+  return std::nullopt;
+}
+
+// ---- value ----------------------------------------------------------------
+
+value value::boolean(bool b) { value v; v.kind_ = kind::boolean; v.b_ = b; return v; }
+value value::int32(std::int32_t i) { value v; v.kind_ = kind::int32; v.i_ = i; return v; }
+value value::int64(std::int64_t i) { value v; v.kind_ = kind::int64; v.i_ = i; return v; }
+value value::float32(float f) { value v; v.kind_ = kind::float32; v.d_ = f; return v; }
+value value::float64(double d) { value v; v.kind_ = kind::float64; v.d_ = d; return v; }
+value value::integer(std::int64_t i) { value v; v.kind_ = kind::integer; v.i_ = i; return v; }
+value value::number(double d) { value v; v.kind_ = kind::number; v.d_ = d; return v; }
+value value::string(std::string s) { value v; v.kind_ = kind::string; v.s_ = std::move(s); return v; }
+value value::uuid(std::string s) { value v; v.kind_ = kind::uuid; v.s_ = std::move(s); return v; }
+value value::date(std::int64_t ms) { value v; v.kind_ = kind::date; v.i_ = ms; return v; }
+value value::timestamp(std::int64_t ms) { value v; v.kind_ = kind::timestamp; v.i_ = ms; return v; }
+value value::t(std::string s) { value v; v.kind_ = kind::t; v.s_ = std::move(s); return v; }
+value value::direction(std::string s) { value v; v.kind_ = kind::direction; v.s_ = std::move(s); return v; }
+
+value value::list() { value v; v.kind_ = kind::list; return v; }
+value value::set() { value v; v.kind_ = kind::set; return v; }
+value value::array() { value v; v.kind_ = kind::array; return v; }
+value value::map() { value v; v.kind_ = kind::map; return v; }
+value value::object() { value v; v.kind_ = kind::object; return v; }
+value value::vertex(value id, std::string label) { return vertex(std::move(id), std::move(label), value()); }
+value value::vertex_property(value id, value x, std::string label) {
+  return vertex_property(std::move(id), std::move(x), std::move(label), value());
+}
+value value::list(std::vector<value> items) { value v; v.kind_ = kind::list; v.items_ = std::move(items); return v; }
+value value::set(std::vector<value> items) { value v; v.kind_ = kind::set; v.items_ = std::move(items); return v; }
+value value::array(std::vector<value> items) { value v; v.kind_ = kind::array; v.items_ = std::move(items); return v; }
+
+value value::map(std::vector<std::pair<value, value>> entries) {
+  value v; v.kind_ = kind::map;
+  v.items_.reserve(entries.size() * 2);
+  for (auto& [k, x] : entries) { v.items_.push_back(std::move(k)); v.items_.push_back(std::move(x)); }
+  return v;
+}
+
+value value::object(std::vector<std::pair<std::string, value>> members) {
+  value v; v.kind_ = kind::object;
+  for (auto& [k, x] : members) { v.keys_.push_back(std::move(k)); v.items_.push_back(std::move(x)); }
+  return v;
+}
+
+value value::bulkset(std::vector<std::pair<value, std::int64_t>> entries) {
+  value v; v.kind_ = kind::bulkset;
+  for (auto& [x, n] : entries) { v.items_.push_back(std::move(x)); v.items_.push_back(value::int64(n)); }
+  return v;
+}
+
+value value::element_of(kind k, value obj) {
+  obj.kind_ = k;
+  return obj;
+}
+
+#define TLFLOW_ELEMENT(k_, members_) return element_of((k_), value::object(members_))
+
+value value::vertex(value id, std::string label, value properties) {
+  std::vector<std::pair<std::string, value>> m;
+  m.emplace_back("id", std::move(id));
+  m.emplace_back("label", value::string(std::move(label)));
+  if (!properties.is_null()) m.emplace_back("properties", std::move(properties));
+  TLFLOW_ELEMENT(kind::vertex, std::move(m));
+}
+
+value value::vertex_property(value id, value x, std::string label, value meta) {
+  std::vector<std::pair<std::string, value>> m;
+  m.emplace_back("id", std::move(id));
+  m.emplace_back("value", std::move(x));
+  m.emplace_back("label", value::string(std::move(label)));
+  if (!meta.is_null()) m.emplace_back("properties", std::move(meta));
+  TLFLOW_ELEMENT(kind::vertex_property, std::move(m));
+}
+
+value value::property(std::string key, value x) {
+  std::vector<std::pair<std::string, value>> m;
+  m.emplace_back("key", value::string(std::move(key)));
+  m.emplace_back("value", std::move(x));
+  TLFLOW_ELEMENT(kind::property, std::move(m));
+}
+
+value value::edge(value id, std::string label, std::string in_label, std::string out_label,
+                  value in_v, value out_v, value properties) {
+  std::vector<std::pair<std::string, value>> m;
+  m.emplace_back("id", std::move(id));
+  m.emplace_back("label", value::string(std::move(label)));
+  m.emplace_back("inVLabel", value::string(std::move(in_label)));
+  m.emplace_back("outVLabel", value::string(std::move(out_label)));
+  m.emplace_back("inV", std::move(in_v));
+  m.emplace_back("outV", std::move(out_v));
+  if (!properties.is_null()) m.emplace_back("properties", std::move(properties));
+  TLFLOW_ELEMENT(kind::edge, std::move(m));
+}
+
+value value::path(value labels, value objects) {
+  std::vector<std::pair<std::string, value>> m;
+  m.emplace_back("labels", std::move(labels));
+  m.emplace_back("objects", std::move(objects));
+  TLFLOW_ELEMENT(kind::path, std::move(m));
+}
+
+value value::traverser(std::int64_t bulk, value x) {
+  std::vector<std::pair<std::string, value>> m;
+  m.emplace_back("bulk", value::int64(bulk));
+  m.emplace_back("value", std::move(x));
+  TLFLOW_ELEMENT(kind::traverser, std::move(m));
+}
+#undef TLFLOW_ELEMENT
+
+value value::typed(std::string tag, value payload) {
+  value v; v.kind_ = kind::typed; v.s_ = std::move(tag); v.items_.push_back(std::move(payload));
+  return v;
+}
+
+bool value::is_integral() const noexcept {
+  return kind_ == kind::int32 || kind_ == kind::int64 || kind_ == kind::integer ||
+         kind_ == kind::date || kind_ == kind::timestamp;
+}
+bool value::is_numeric() const noexcept {
+  return is_integral() || kind_ == kind::float32 || kind_ == kind::float64 || kind_ == kind::number;
+}
+bool value::is_sequence() const noexcept {
+  return kind_ == kind::list || kind_ == kind::set || kind_ == kind::array;
+}
+bool value::is_mapping() const noexcept { return kind_ == kind::map || kind_ == kind::object; }
+
+std::int64_t value::as_int() const noexcept {
+  if (is_integral()) return i_;
+  if (kind_ == kind::float32 || kind_ == kind::float64 || kind_ == kind::number) {
+    if (!std::isfinite(d_)) return 0;
+    return static_cast<std::int64_t>(d_);
+  }
+  return 0;
+}
+
+double value::as_double() const noexcept {
+  if (is_integral()) return static_cast<double>(i_);
+  return d_;
+}
+
+const value* value::get(std::string_view key) const noexcept {
+  if (kind_ == kind::map) {
+    for (std::size_t i = 0; i + 1 < items_.size(); i += 2)
+      if (items_[i].kind_ == kind::string && items_[i].s_ == key) return &items_[i + 1];
+    return nullptr;
+  }
+  for (std::size_t i = 0; i < keys_.size(); ++i)
+    if (keys_[i] == key) return &items_[i];
+  return nullptr;
+}
+
+std::vector<std::pair<value, value>> value::entries() const {
+  std::vector<std::pair<value, value>> out;
+  if (kind_ == kind::map) {
+    for (std::size_t i = 0; i + 1 < items_.size(); i += 2) out.emplace_back(items_[i], items_[i + 1]);
+  } else {
+    for (std::size_t i = 0; i < keys_.size(); ++i) out.emplace_back(value::string(keys_[i]), items_[i]);
+  }
+  return out;
+}
+
+void value::put(std::string key, value v) {
+  if (kind_ == kind::map) {
+    items_.push_back(value::string(std::move(key)));
+    items_.push_back(std::move(v));
+  } else {
+    keys_.push_back(std::move(key));
+    items_.push_back(std::move(v));
+  }
+}
+
+bool operator==(const value& a, const value& b) {
+  if (a.kind_ != b.kind_) return false;
+  switch (a.kind_) {
+  case kind::null: return true;
+  case kind::boolean: return a.b_ == b.b_;
+  case kind::int32: case kind::int64: case kind::integer: case kind::date: case kind::timestamp:
+    return a.i_ == b.i_;
+  case kind::float32: case kind::float64: case kind::number:
+    return a.d_ == b.d_ || (std::isnan(a.d_) && std::isnan(b.d_));
+  case kind::string: case kind::uuid: case kind::t: case kind::direction:
+    return a.s_ == b.s_;
+  default:
+    return a.s_ == b.s_ && a.keys_ == b.keys_ && a.items_ == b.items_;
+  }
+}
+
+// ---- reader ---------------------------------------------------------------
+
+namespace {
+
+using json = rapidjson::Value;
+
+struct reader {
+  version ver;
+  std::string error;
+
+  bool fail(std::string why) {
+    if (error.empty()) error = std::move(why);
+    return false;
+  }
+
+  value plain(const json& j) {
+    if (j.IsNull()) return {};
+    if (j.IsBool()) return value::boolean(j.GetBool());
+    if (j.IsString()) return value::string(std::string(j.GetString(), j.GetStringLength()));
+    if (j.IsInt64()) return value::integer(j.GetInt64());
+    if (j.IsUint64()) return value::number(static_cast<double>(j.GetUint64()));
+    if (j.IsNumber()) return value::number(j.GetDouble());
+    if (j.IsArray()) {
+      std::vector<value> items;
+      items.reserve(j.Size());
+      for (const auto& e : j.GetArray()) items.push_back(any(e));
+      return ver == version::v3 ? value::array(std::move(items)) : value::list(std::move(items));
+    }
+    return members(j);
+  }
+
+  value members(const json& j) {
+    std::vector<std::pair<std::string, value>> m;
+    m.reserve(j.MemberCount());
+    for (const auto& e : j.GetObject())
+      m.emplace_back(std::string(e.name.GetString(), e.name.GetStringLength()), any(e.value));
+    return value::object(std::move(m));
+  }
+
+  static bool is_typed(const json& j) {
+    if (!j.IsObject() || j.MemberCount() != 2) return false;
+    auto t = j.FindMember("@type");
+    return t != j.MemberEnd() && t->value.IsString() && j.HasMember("@value");
+  }
+
+  value any(const json& j) {
+    if (ver == version::v1 || !is_typed(j)) return plain(j);
+    std::string_view tag(j["@type"].GetString(), j["@type"].GetStringLength());
+    return typed(tag, j["@value"]);
+  }
+
+  std::int64_t int_of(const json& p) {
+    if (p.IsInt64()) return p.GetInt64();
+    if (p.IsNumber()) return static_cast<std::int64_t>(p.GetDouble());
+    fail("expected an integer payload");
+    return 0;
+  }
+
+  double double_of(const json& p) {
+    if (p.IsNumber()) return p.GetDouble();
+    if (p.IsString()) {
+      std::string s(p.GetString(), p.GetStringLength());
+      for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (s == "nan") return std::nan("");
+      if (s == "infinity" || s == "inf") return HUGE_VAL;
+      if (s == "-infinity" || s == "-inf") return -HUGE_VAL;
+    }
+    fail("expected a number payload");
+    return 0;
+  }
+
+  std::string string_of(const json& p) {
+    if (p.IsString()) return std::string(p.GetString(), p.GetStringLength());
+    fail("expected a string payload");
+    return {};
+  }
+
+  std::vector<value> array_of(const json& p) {
+    std::vector<value> items;
+    if (!p.IsArray()) { fail("expected an array payload"); return items; }
+    items.reserve(p.Size());
+    for (const auto& e : p.GetArray()) items.push_back(any(e));
+    return items;
+  }
+
+  value element(kind k, const json& p) {
+    if (!p.IsObject()) { fail("expected an object payload"); return {}; }
+    return value::element_of(k, members(p));
+  }
+
+  value typed(std::string_view tag, const json& p) {
+    if (tag == "g:Int32") return value::int32(static_cast<std::int32_t>(int_of(p)));
+    if (tag == "g:Int64") return value::int64(int_of(p));
+    if (tag == "g:Double") return value::float64(double_of(p));
+    if (tag == "g:Float") return value::float32(static_cast<float>(double_of(p)));
+    if (tag == "g:UUID") return value::uuid(string_of(p));
+    if (tag == "g:Date") return value::date(int_of(p));
+    if (tag == "g:Timestamp") return value::timestamp(int_of(p));
+    if (tag == "g:T") return value::t(string_of(p));
+    if (tag == "g:Direction") return value::direction(string_of(p));
+    if (tag == "g:List") return value::list(array_of(p));
+    if (tag == "g:Set") return value::set(array_of(p));
+    if (tag == "g:Map") {
+      auto items = array_of(p);
+      if (items.size() % 2 != 0) fail("g:Map with an odd number of items");
+      value m = value::map();
+      m.items() = std::move(items);
+      return m;
+    }
+    if (tag == "g:BulkSet") {
+      auto items = array_of(p);
+      if (items.size() % 2 != 0) fail("g:BulkSet with an odd number of items");
+      value b = value::bulkset({});
+      b.items() = std::move(items);
+      return b;
+    }
+    if (tag == "g:Vertex") return element(kind::vertex, p);
+    if (tag == "g:Edge") return element(kind::edge, p);
+    if (tag == "g:VertexProperty") return element(kind::vertex_property, p);
+    if (tag == "g:Property") return element(kind::property, p);
+    if (tag == "g:Path") return element(kind::path, p);
+    if (tag == "g:Traverser") return element(kind::traverser, p);
+    return value::typed(std::string(tag), any(p));
+  }
+};
+
+} // namespace
+
+// ---- writer ---------------------------------------------------------------
+
+namespace {
+
+using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+// The shortest decimal that reads back as the same float, as a double, so
+// that the JSON shows 0.1 (as Java's Float.toString does), not 0.100000001.
+double float_as_decimal(float f) {
+  char buf[48];
+  for (int prec = 1; prec <= 9; ++prec) {
+    std::snprintf(buf, sizeof buf, "%.*g", prec, static_cast<double>(f));
+    if (std::strtof(buf, nullptr) == f) break;
+  }
+  return std::strtod(buf, nullptr);
+}
+
+struct writer {
+  version ver;
+  json_writer& w;
+
+  void str(const std::string& s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
+  void key(const std::string& s) { w.Key(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
+  void open(const char* tag) {
+    w.StartObject();
+    w.Key("@type");
+    w.String(tag);
+    w.Key("@value");
+  }
+  void close() { w.EndObject(); }
+
+  void dbl(double d) {
+    if (std::isnan(d)) w.String("NaN");
+    else if (std::isinf(d)) w.String(d > 0 ? "Infinity" : "-Infinity");
+    else w.Double(d);
+  }
+  void flt(double d) {
+    if (!std::isfinite(d)) { dbl(d); return; }
+    w.Double(float_as_decimal(static_cast<float>(d)));
+  }
+
+  bool typed_mode() const { return ver != version::v1; }
+
+  template <class F> void wrap(const char* tag, F&& body) {
+    if (typed_mode()) { open(tag); body(); close(); } else body();
+  }
+
+  static std::string key_text(const value& k) {
+    switch (k.k()) {
+    case kind::string: case kind::uuid: case kind::t: case kind::direction: return k.as_string();
+    case kind::boolean: return k.as_bool() ? "true" : "false";
+    case kind::null: return "null";
+    default:
+      if (k.is_integral()) return std::to_string(k.as_int());
+      if (k.is_numeric()) { char b[32]; std::snprintf(b, sizeof b, "%.17g", k.as_double()); return b; }
+      return write(k, version::v1);
+    }
+  }
+
+  void array(const std::vector<value>& items) {
+    w.StartArray();
+    for (const auto& x : items) any(x);
+    w.EndArray();
+  }
+
+  void members(const value& v, const char* type_name = nullptr, bool skip_label = false) {
+    w.StartObject();
+    const auto& ks = v.keys();
+    for (std::size_t i = 0; i < ks.size(); ++i) {
+      if (skip_label && ks[i] == "label") continue;
+      key(ks[i]);
+      if (v.k() == kind::edge && !typed_mode() && ks[i] == "properties" && v.items()[i].k() == kind::object) {
+        // GraphSON 1.0 edges carry bare property values.
+        const value& props = v.items()[i];
+        w.StartObject();
+        for (std::size_t j = 0; j < props.keys().size(); ++j) {
+          key(props.keys()[j]);
+          const value* pv = props.items()[j].k() == kind::property ? props.items()[j].get("value") : nullptr;
+          any(pv ? *pv : props.items()[j]);
+        }
+        w.EndObject();
+      } else {
+        any(v.items()[i]);
+      }
+      if (type_name && ks[i] == "label") { w.Key("type"); w.String(type_name); }
+    }
+    w.EndObject();
+  }
+
+  void element(const char* tag, const value& v, const char* v1_type = nullptr, bool v1_skip_label = false) {
+    if (typed_mode()) { open(tag); members(v); close(); }
+    else members(v, v1_type, v1_skip_label);
+  }
+
+  void any(const value& v) {
+    switch (v.k()) {
+    case kind::null: w.Null(); return;
+    case kind::boolean: w.Bool(v.as_bool()); return;
+    case kind::int32: wrap("g:Int32", [&] { w.Int64(v.as_int()); }); return;
+    case kind::int64: wrap("g:Int64", [&] { w.Int64(v.as_int()); }); return;
+    case kind::float32: wrap("g:Float", [&] { flt(v.as_double()); }); return;
+    case kind::float64: wrap("g:Double", [&] { dbl(v.as_double()); }); return;
+    case kind::integer: w.Int64(v.as_int()); return;
+    case kind::number: dbl(v.as_double()); return;
+    case kind::string: str(v.as_string()); return;
+    case kind::uuid: wrap("g:UUID", [&] { str(v.as_string()); }); return;
+    case kind::date: wrap("g:Date", [&] { w.Int64(v.as_int()); }); return;
+    case kind::timestamp: wrap("g:Timestamp", [&] { w.Int64(v.as_int()); }); return;
+    case kind::t: wrap("g:T", [&] { str(v.as_string()); }); return;
+    case kind::direction: wrap("g:Direction", [&] { str(v.as_string()); }); return;
+    case kind::list:
+      if (ver == version::v3) { open("g:List"); array(v.items()); close(); } else array(v.items());
+      return;
+    case kind::set:
+      if (ver == version::v3) { open("g:Set"); array(v.items()); close(); } else array(v.items());
+      return;
+    case kind::array: array(v.items()); return;
+    case kind::map:
+      if (ver == version::v3) { open("g:Map"); array(v.items()); close(); return; }
+      w.StartObject();
+      for (std::size_t i = 0; i + 1 < v.items().size(); i += 2) {
+        key(key_text(v.items()[i]));
+        any(v.items()[i + 1]);
+      }
+      w.EndObject();
+      return;
+    case kind::object: members(v); return;
+    case kind::bulkset:
+      if (ver == version::v3) { open("g:BulkSet"); array(v.items()); close(); return; }
+      w.StartArray();
+      for (std::size_t i = 0; i + 1 < v.items().size(); i += 2)
+        for (std::int64_t n = 0; n < v.items()[i + 1].as_int(); ++n) any(v.items()[i]);
+      w.EndArray();
+      return;
+    case kind::vertex: element("g:Vertex", v, "vertex"); return;
+    case kind::edge: element("g:Edge", v, "edge"); return;
+    case kind::vertex_property: element("g:VertexProperty", v, nullptr, true); return;
+    case kind::property: element("g:Property", v); return;
+    case kind::path: element("g:Path", v); return;
+    case kind::traverser: element("g:Traverser", v); return;
+    case kind::typed:
+      if (typed_mode()) { open(v.as_string().c_str()); any(v.payload()); close(); }
+      else any(v.payload());
+      return;
+    }
+  }
+};
+
+std::string render(version ver, const std::function<void(writer&)>& body) {
+  rapidjson::StringBuffer buf;
+  json_writer w(buf);
+  writer wr{ver, w};
+  body(wr);
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+// GraphSON 3 requests carry their argument objects as g:Map.
+value objects_to_maps(const value& v) {
+  if (v.k() == kind::object) {
+    value m = value::map();
+    for (std::size_t i = 0; i < v.keys().size(); ++i) m.put(v.keys()[i], objects_to_maps(v.items()[i]));
+    return m;
+  }
+  if (v.k() == kind::list || v.k() == kind::set || v.k() == kind::map) {
+    value c = v;
+    for (auto& x : c.items()) x = objects_to_maps(x);
+    return c;
+  }
+  return v;
+}
+
+constexpr unsigned parse_flags = rapidjson::kParseFullPrecisionFlag;
+
+result<rapidjson::Document> parse_doc(std::string_view text) {
+  rapidjson::Document d;
+  d.Parse<parse_flags>(text.data(), text.size());
+  if (d.HasParseError())
+    return error{errc::malformed_json, std::string("GraphSON: ") + rapidjson::GetParseError_En(d.GetParseError()) +
+                                           " at offset " + std::to_string(d.GetErrorOffset())};
+  return d;
+}
+
+std::optional<std::string> id_text(const value& v) {
+  if (v.k() == kind::string || v.k() == kind::uuid) return v.as_string();
+  return std::nullopt;
+}
+
+} // namespace
+
+std::string write(const value& v, version ver) {
+  return render(ver, [&](writer& w) { w.any(v); });
+}
+
+result<value> read(std::string_view text, version ver) {
+  auto d = parse_doc(text);
+  if (!d) return std::move(d).err();
+  reader r{ver, {}};
+  value v = r.any(*d);
+  if (!r.error.empty()) return error{errc::invalid_argument, "GraphSON: " + r.error};
+  return v;
+}
+
+std::string write_request(const request& req, version ver) {
+  return render(ver, [&](writer& w) {
+    w.w.StartObject();
+    w.w.Key("requestId"); w.str(req.request_id);
+    w.w.Key("op"); w.str(req.op);
+    w.w.Key("processor"); w.str(req.processor);
+    w.w.Key("args");
+    w.any(ver == version::v3 ? objects_to_maps(req.args) : req.args);
+    w.w.EndObject();
+  });
+}
+
+result<request> read_request(std::string_view text, version ver) {
+  auto d = parse_doc(text);
+  if (!d) return std::move(d).err();
+  if (!d->IsObject()) return error{errc::invalid_argument, "request is not an object"};
+  reader r{ver, {}};
+  value v = r.members(*d);
+  if (!r.error.empty()) return error{errc::invalid_argument, "GraphSON: " + r.error};
+  request out;
+  const value* id = v.get("requestId");
+  if (!id || !id_text(*id)) return error{errc::invalid_argument, "requestId missing"};
+  out.request_id = *id_text(*id);
+  const value* op = v.get("op");
+  if (!op || !op->is_string()) return error{errc::invalid_argument, "op missing"};
+  out.op = op->as_string();
+  if (const value* p = v.get("processor"); p && p->is_string()) out.processor = p->as_string();
+  if (const value* a = v.get("args"); a && a->is_mapping()) out.args = *a;
+  return out;
+}
+
+result<response> read_response(std::string_view text, version ver) {
+  auto d = parse_doc(text);
+  if (!d) return std::move(d).err();
+  if (!d->IsObject()) return error{errc::invalid_argument, "response is not an object"};
+  reader r{ver, {}};
+  value v = r.members(*d);
+  if (!r.error.empty()) return error{errc::invalid_argument, "GraphSON: " + r.error};
+  response out;
+  if (const value* id = v.get("requestId"); id) out.request_id = id_text(*id);
+  const value* st = v.get("status");
+  if (!st || !st->is_mapping()) return error{errc::invalid_argument, "status missing"};
+  const value* code = st->get("code");
+  if (!code || !code->is_numeric()) return error{errc::invalid_argument, "status.code missing"};
+  out.code = static_cast<int>(code->as_int());
+  if (const value* m = st->get("message"); m && m->is_string()) out.message = m->as_string();
+  if (const value* a = st->get("attributes"); a) out.attributes = *a;
+  if (const value* res = v.get("result"); res && res->is_mapping()) {
+    if (const value* x = res->get("data"); x) out.data = *x;
+    if (const value* x = res->get("meta"); x) out.meta = *x;
+  }
+  return out;
+}
+
+std::string write_response(const response& resp, version ver) {
+  return render(ver, [&](writer& w) {
+    w.w.StartObject();
+    w.w.Key("requestId");
+    if (resp.request_id) w.str(*resp.request_id); else w.w.Null();
+    w.w.Key("status");
+    w.w.StartObject();
+    w.w.Key("message"); w.str(resp.message);
+    w.w.Key("code"); w.w.Int(resp.code);
+    w.w.Key("attributes");
+    w.any(ver == version::v3 ? objects_to_maps(resp.attributes) : resp.attributes);
+    w.w.EndObject();
+    w.w.Key("result");
+    w.w.StartObject();
+    w.w.Key("data"); w.any(resp.data);
+    w.w.Key("meta");
+    w.any(ver == version::v3 ? objects_to_maps(resp.meta) : resp.meta);
+    w.w.EndObject();
+    w.w.EndObject();
+  });
+}
+
+std::string random_uuid() {
+  thread_local std::mt19937_64 rng{std::random_device{}() ^
+                                   (static_cast<std::uint64_t>(std::random_device{}()) << 32)};
+  std::uint64_t hi = rng(), lo = rng();
+  hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL; // version 4
+  lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL; // variant 10
+  char buf[37];
+  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx",
+                static_cast<unsigned>(hi >> 32), static_cast<unsigned>((hi >> 16) & 0xffff),
+                static_cast<unsigned>(hi & 0xffff), static_cast<unsigned>(lo >> 48),
+                static_cast<unsigned long long>(lo & 0xffffffffffffULL));
+  return buf;
+}
+} // namespace tlflow::gremlin::graphson

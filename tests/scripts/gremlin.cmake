@@ -1,0 +1,17 @@
+# Gremlin area: the test-server launcher, the official JavaScript driver
+# check against it, and the contract suite against a real server (skipped
+# unless TLFLOW_TEST_GREMLIN_URL is set).
+add_executable(gremlin_test_server_launcher ${CMAKE_CURRENT_LIST_DIR}/gremlin_test_server_main.cpp)
+target_link_libraries(gremlin_test_server_launcher PRIVATE tlflow_test_support tlflow_warnings)
+
+add_test(NAME integration.gremlin_js_driver
+         COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/gremlin_js_test.sh ${CMAKE_BINARY_DIR}/gremlin-js
+                 $<TARGET_FILE:gremlin_test_server_launcher> ${PROJECT_SOURCE_DIR}/tests/support/js)
+set_tests_properties(integration.gremlin_js_driver PROPERTIES
+  LABELS integration SKIP_RETURN_CODE 77 TIMEOUT 600)
+
+add_executable(gremlin_real_server_tests ${CMAKE_CURRENT_LIST_DIR}/gremlin_real_server_test.cpp)
+target_link_libraries(gremlin_real_server_tests PRIVATE tlflow_test_support tlflow_warnings)
+add_test(NAME integration.gremlin_real_server COMMAND gremlin_real_server_tests)
+set_tests_properties(integration.gremlin_real_server PROPERTIES
+  LABELS integration SKIP_RETURN_CODE 77 TIMEOUT 900)

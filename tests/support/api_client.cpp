@@ -1,0 +1,34 @@
+#include "support/api_client.hpp"
+
+namespace tlflow::test {
+
+rapidjson::Document json_of(const http_reply& r) {
+  rapidjson::Document d;
+  d.Parse(r.body.data(), r.body.size());
+  if (d.HasParseError()) d.SetNull();
+  return d;
+}
+
+std::string str(const rapidjson::Value& v, const char* member) {
+  if (!v.IsObject()) return {};
+  auto it = v.FindMember(member);
+  if (it == v.MemberEnd() || !it->value.IsString()) return {};
+  return std::string(it->value.GetString(), it->value.GetStringLength());
+}
+
+bool is_error_object(const http_reply& r) {
+  const auto d = json_of(r);
+  if (!d.IsObject() || d.MemberCount() != 1 || !d.HasMember("error")) return false;
+  const auto& e = d["error"];
+  return e.IsObject() && e.MemberCount() == 2 && e.HasMember("code") && e["code"].IsString() &&
+         e.HasMember("message") && e["message"].IsString() &&
+         r.header("content-type").value_or("").rfind("application/json", 0) == 0;
+}
+
+std::string error_code(const http_reply& r) {
+  const auto d = json_of(r);
+  if (!d.IsObject() || !d.HasMember("error")) return {};
+  return str(d["error"], "code");
+}
+
+} // namespace tlflow::test

@@ -1,0 +1,25 @@
+// support/api_client.hpp — helpers for the REST integration tests: one
+// shared service per test binary run, JSON parsing of replies.
+#pragma once
+
+#include <string>
+
+#include <rapidjson/document.h>
+
+#include "support/service_process.hpp"
+
+namespace tlflow::test {
+
+// Parses a reply body as JSON (a null document if it does not parse).
+rapidjson::Document json_of(const http_reply& r);
+
+// The `error.code` of an error reply, or "" if the body is not one.
+std::string error_code(const http_reply& r);
+
+// True when `r` is exactly the error object: {"error":{"code","message"}}.
+bool is_error_object(const http_reply& r);
+
+// A string member, or "" if absent.
+std::string str(const rapidjson::Value& v, const char* member);
+
+} // namespace tlflow::test

@@ -1,0 +1,175 @@
+#include "config_internal.hpp"
+
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include <doctest/doctest.h>
+
+using namespace tlflow;
+
+namespace {
+
+struct fake_env {
+  std::map<std::string, std::string> vars;
+  env_lookup lookup() const {
+    return [this](const std::string& n) -> std::optional<std::string> {
+      auto it = vars.find(n);
+      if (it == vars.end()) return std::nullopt;
+      return it->second;
+    };
+  }
+};
+
+result<parsed_config> parse(std::vector<std::string> args, const fake_env& env = {}) {
+  args.insert(args.begin(), "tlflow");
+  std::vector<const char*> argv;
+  for (const auto& a : args) argv.push_back(a.c_str());
+  return parse_config(static_cast<int>(argv.size()), argv.data(), env.lookup());
+}
+
+struct temp_file {
+  std::string path;
+  explicit temp_file(const std::string& text) {
+    char name[] = "/tmp/tlflow_config_test_XXXXXX";
+    const int fd = mkstemp(name);
+    REQUIRE(fd >= 0);
+    close(fd);
+    path = name;
+    std::ofstream(path) << text;
+  }
+  ~temp_file() { std::remove(path.c_str()); }
+};
+
+} // namespace
+
+TEST_CASE("config: defaults with no configuration at all") {
+  auto r = parse({});
+  REQUIRE(r.ok());
+  const config& c = r->cfg;
+  CHECK(c.port == 8080);
+  CHECK(c.host == "0.0.0.0");
+  CHECK(c.store == "memory");
+  CHECK(c.data_dir == "./data");
+  CHECK_FALSE(c.ephemeral);
+  CHECK(c.max_body_bytes == 1048576);
+  CHECK(c.api_token.empty());
+  CHECK(c.import_file.empty());
+}
+
+TEST_CASE("config: both flag spellings") {
+  auto r = parse({"--port", "9001", "--host=127.0.0.1", "--ephemeral", "--http-threads=3"});
+  REQUIRE(r.ok());
+  CHECK(r->cfg.port == 9001);
+  CHECK(r->cfg.host == "127.0.0.1");
+  CHECK(r->cfg.ephemeral);
+  CHECK(r->cfg.http_threads == 3);
+  r = parse({"--ephemeral=false"});
+  REQUIRE(r.ok());
+  CHECK_FALSE(r->cfg.ephemeral);
+}
+
+TEST_CASE("config: precedence flag > environment > file > default") {
+  temp_file f("# comment\nport = 7000\nhost = 10.0.0.1\ndata-dir = /srv/file\n"
+              "log-level = debug\ngremlin-password = \"from file\"\n");
+  fake_env env;
+  env.vars = {{"PORT", "7100"}, {"TLFLOW_HOST", "10.0.0.2"}, {"TLFLOW_GREMLIN_PASSWORD", "pw"}};
+  auto r = parse({"--config", f.path, "--port=7200"}, env);
+  REQUIRE(r.ok());
+  CHECK(r->cfg.port == 7200);            // flag
+  CHECK(r->cfg.host == "10.0.0.2");      // env over file
+  CHECK(r->cfg.data_dir == "/srv/file"); // file over default
+  CHECK(r->cfg.log_level == "debug");
+  CHECK(r->cfg.gremlin_password == "pw");
+  CHECK(r->cfg.store == "memory");       // default
+
+  env.vars.erase("TLFLOW_GREMLIN_PASSWORD");
+  env.vars["TLFLOW_CONFIG"] = f.path;
+  r = parse({}, env);
+  REQUIRE(r.ok());
+  CHECK(r->cfg.gremlin_password == "from file");
+  CHECK(r->cfg.port == 7100);
+}
+
+TEST_CASE("config: lists from flags replace the environment's") {
+  fake_env env;
+  env.vars = {{"TLFLOW_SOURCES", "x, mastodon"}, {"TLFLOW_TRACK", "#Rust,cpp"}};
+  auto r = parse({}, env);
+  REQUIRE(r.ok());
+  CHECK(r->cfg.sources == std::vector<std::string>{"x", "mastodon"});
+  CHECK(r->cfg.track == std::vector<std::string>{"rust", "cpp"});
+  r = parse({"--source", "jetstream", "--source=file:-"}, env);
+  REQUIRE(r.ok());
+  CHECK(r->cfg.sources == std::vector<std::string>{"jetstream", "file:-"});
+}
+
+TEST_CASE("config: bad values name the setting") {
+  auto expect_error = [](result<parsed_config> r, const std::string& needle) {
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.err().code == errc::invalid_argument);
+    INFO(r.err().message);
+    CHECK(r.err().message.find(needle) != std::string::npos);
+  };
+  expect_error(parse({"--port", "0"}), "--port");
+  expect_error(parse({"--port=70000"}), "--port");
+  expect_error(parse({"--port", "abc"}), "--port");
+  expect_error(parse({"--port"}), "needs a value");
+  expect_error(parse({"--nope"}), "unknown flag --nope");
+  expect_error(parse({"stray"}), "unexpected argument");
+  expect_error(parse({"--store", "redis"}), "memory or gremlin");
+  expect_error(parse({"--gremlin-dialect=oracle"}), "neptune");
+  expect_error(parse({"--source", "bogus"}), "bogus");
+  expect_error(parse({"--log-level", "loud"}), "--log-level");
+  expect_error(parse({"--max-body", "12"}), "--max-body");
+  expect_error(parse({"--ephemeral=maybe"}), "--ephemeral");
+  fake_env env;
+  env.vars = {{"PORT", "-1"}};
+  expect_error(parse({}, env), "PORT");
+  expect_error(parse({"--config", "/nonexistent/tlflow.conf"}), "cannot read");
+  temp_file f("colour = blue\n");
+  expect_error(parse({"--config", f.path}), "unknown setting 'colour'");
+}
+
+TEST_CASE("config: secrets never come from flags and are never echoed") {
+  auto r = parse({"--gremlin-password", "hunter2"});
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.err().message.find("TLFLOW_GREMLIN_PASSWORD") != std::string::npos);
+  CHECK(r.err().message.find("hunter2") == std::string::npos);
+  r = parse({"--x-bearer-token=abc"});
+  REQUIRE_FALSE(r.ok());
+}
+
+TEST_CASE("config: import subcommand, help and version") {
+  auto r = parse({"import", "sample.ndjson", "--ephemeral"});
+  REQUIRE(r.ok());
+  CHECK(r->cfg.import_file == "sample.ndjson");
+  CHECK(r->cfg.ephemeral);
+  r = parse({"import", "-"});
+  REQUIRE(r.ok());
+  CHECK(r->cfg.import_file == "-");
+  CHECK_FALSE(parse({"import"}).ok());
+  r = parse({"--help"});
+  REQUIRE(r.ok());
+  CHECK(r->show_help);
+  r = parse({"--version"});
+  REQUIRE(r.ok());
+  CHECK(r->show_version);
+}
+
+TEST_CASE("config: --help lists every flag with its environment variable") {
+  const std::string h = help_text();
+  for (const char* needle :
+       {"--port", "PORT", "--host", "TLFLOW_HOST", "--store", "--data-dir", "--ephemeral",
+        "--gremlin-url", "--gremlin-dialect", "--gremlin-user", "TLFLOW_GREMLIN_PASSWORD",
+        "--source", "TLFLOW_SOURCES", "--track", "--x-api-url", "TLFLOW_X_BEARER_TOKEN",
+        "--twitter-v1-url", "--mastodon-url", "TLFLOW_MASTODON_TOKEN", "--jetstream-url",
+        "--api-token", "--log-level", "--http-threads", "TLFLOW_SNAPSHOT_INTERVAL",
+        "TLFLOW_MAX_BODY", "TLFLOW_GREMLIN_PARTITION_KEY", "--config", "--auth-reads"}) {
+    INFO(needle);
+    CHECK(h.find(needle) != std::string::npos);
+  }
+}

@@ -1,0 +1,148 @@
+// Pure protocol pieces: endpoints, frames, SASL, TimeSpan, status mapping,
+// Neptune literals and script templates. No sockets.
+#include <doctest/doctest.h>
+
+#include "store/gremlin/escape.hpp"
+#include "store/gremlin/protocol.hpp"
+#include "store/gremlin/scripts.hpp"
+
+using namespace tlflow;
+using namespace tlflow::gremlin;
+using graphson::value;
+
+TEST_CASE("endpoints") {
+  auto a = parse_endpoint("ws://localhost:8182/gremlin");
+  REQUIRE(a.ok());
+  CHECK_FALSE(a->tls);
+  CHECK(a->host == "localhost");
+  CHECK(a->port == "8182");
+  CHECK(a->path == "/gremlin");
+  auto b = parse_endpoint("wss://acct.gremlin.cosmos.azure.com");
+  REQUIRE(b.ok());
+  CHECK(b->tls);
+  CHECK(b->port == "443");
+  CHECK(b->path == "/");
+  auto c = parse_endpoint("ws://[::1]:9/g");
+  REQUIRE(c.ok());
+  CHECK(c->host == "::1");
+  CHECK(c->port == "9");
+  CHECK_FALSE(parse_endpoint("http://x").ok());
+  CHECK_FALSE(parse_endpoint("ws://:80").ok());
+  CHECK_FALSE(parse_endpoint("ws://h:8x").ok());
+}
+
+TEST_CASE("binary frame: length byte, mime, body") {
+  std::string f = binary_frame(graphson::version::v3, "{}");
+  CHECK(f[0] == '\x21');
+  CHECK(f.substr(1, 33) == "application/vnd.gremlin-v3.0+json");
+  CHECK(f.substr(34) == "{}");
+  auto s = parse_binary_frame(f);
+  REQUIRE(s);
+  CHECK(s->mime == "application/vnd.gremlin-v3.0+json");
+  CHECK(s->body == "{}");
+  CHECK_FALSE(parse_binary_frame(std::string("\x05" "ab", 3)));
+  CHECK_FALSE(parse_binary_frame(std::string("\x00", 1)));
+  CHECK_FALSE(parse_binary_frame(std::string("\x80" "x", 2)));
+}
+
+TEST_CASE("SASL PLAIN as in TinkerPop's sample and WIRE.md") {
+  CHECK(sasl_plain("stephphen", "password") == "AHN0ZXBocGhlbgBwYXNzd29yZA==");
+  CHECK(sasl_plain("svc", "s3cr3t") == "AHN2YwBzM2NyM3Q=");
+  CHECK(base64_decode("AHN2YwBzM2NyM3Q=") == std::string("\0svc\0s3cr3t", 11));
+  CHECK(base64_encode("a") == "YQ==");
+  CHECK(base64_encode("ab") == "YWI=");
+  CHECK_FALSE(base64_decode("YQ=").has_value());
+  CHECK_FALSE(base64_decode("Y=Q=").has_value());
+}
+
+TEST_CASE("TimeSpan of x-ms-retry-after-ms") {
+  CHECK(parse_timespan("00:00:00.0150000") == std::chrono::milliseconds(15));
+  CHECK(parse_timespan("00:00:03.9500000") == std::chrono::milliseconds(3950));
+  CHECK(parse_timespan("00:01:01") == std::chrono::milliseconds(61000));
+  CHECK(parse_timespan("1.00:00:00") == std::chrono::milliseconds(86400000));
+  CHECK(parse_timespan("00:00:00.0001000") == std::chrono::milliseconds(1)); // rounds up
+  CHECK_FALSE(parse_timespan("soon").has_value());
+  CHECK_FALSE(parse_timespan("00:0x:00").has_value());
+}
+
+TEST_CASE("status codes map as WIRE.md 1.5 and 2.5 say") {
+  using what = status_action::what;
+  value none = value::object();
+  CHECK(classify(200, none, true).act == what::done);
+  CHECK(classify(204, none, true).act == what::done);
+  CHECK(classify(401, none, true).code == errc::unauthorized);
+  CHECK(classify(403, none, true).code == errc::forbidden);
+  CHECK(classify(429, none, true).act == what::retry);
+  CHECK(classify(596, none, true).act == what::retry);
+  CHECK(classify(598, none, true).act == what::retry);
+  CHECK(classify(598, none, false).act == what::fail);
+  for (int c : {497, 498, 499, 500, 595, 597, 599}) {
+    CAPTURE(c);
+    CHECK(classify(c, none, true).act == what::fail);
+    CHECK(classify(c, none, true).code == errc::internal);
+  }
+  // Cosmos: throttled behind a top-level 500.
+  value cosmos = value::object({{"x-ms-status-code", value::integer(429)},
+                                {"x-ms-substatus-code", value::integer(3200)},
+                                {"x-ms-retry-after-ms", value::string("00:00:01.2500000")},
+                                {"x-ms-total-request-charge", value::number(3.5)}});
+  auto a = classify(500, cosmos, false);
+  CHECK(a.act == what::retry);
+  CHECK(a.code == errc::throttled);
+  CHECK(a.retry_after == std::chrono::milliseconds(1250));
+  CHECK(a.effective_status == 429);
+  CHECK(request_charge(cosmos) == 3.5);
+  value busy = value::object({{"x-ms-status-code", value::integer(1008)}});
+  CHECK(classify(500, busy, true).act == what::retry_new_connection);
+  value bad = value::object({{"x-ms-status-code", value::integer(1004)}});
+  CHECK(classify(500, bad, true).act == what::fail);
+}
+
+TEST_CASE("Neptune literals: hostile strings stay inside their quotes") {
+  for (std::string s : {std::string("x').drop();g.V().drop();//"), std::string("\\'"), std::string("${x}"),
+                        std::string("a\0b", 3), std::string("\xF0\x9F\x98\x80"), std::string("\n\r\t"),
+                        std::string("\\"), std::string("'"), std::string("\"")}) {
+    CAPTURE(s);
+    std::string lit = gremlin_string_literal(s);
+    for (char c : lit) CHECK((c >= 0x20 && c <= 0x7E));
+    CHECK(parse_gremlin_string_literal(lit) == s);
+  }
+  CHECK(gremlin_string_literal("it's") == "'it\\'s'");
+  CHECK(gremlin_string_literal("\xF0\x9F\x98\x80") == "'\\ud83d\\ude00'");
+  CHECK(gremlin_string_literal("\xC3") == "'\\ufffd'"); // invalid UTF-8
+  CHECK_FALSE(parse_gremlin_string_literal("'a'b'").has_value());
+  CHECK_FALSE(parse_gremlin_string_literal("'a\\'").has_value());
+}
+
+TEST_CASE("templates carry no data; Neptune inlines literals") {
+  templates t(dialect::tinkerpop, "pk");
+  CHECK(t.get_vertex() == "g.V().has('account','vid',b_vid).project('v','i','o').by(valueMap())"
+                          ".by(inE().count()).by(outE().count())");
+  auto s = inline_bindings(t.get_vertex(), value::object({{"b_vid", value::string("x').drop();//")}}));
+  REQUIRE(s.ok());
+  CHECK(s->find("has('account','vid','x\\').drop();//')") != std::string::npos);
+  auto n = inline_bindings("g.V().limit(b_limit).has('x',b_d).has('y',b_t)",
+                           value::object({{"b_limit", value::int64(5)}, {"b_d", value::float64(1.5)},
+                                          {"b_t", value::boolean(true)}}));
+  REQUIRE(n.ok());
+  CHECK(*n == "g.V().limit(5L).has('x',1.5d).has('y',true)");
+  CHECK_FALSE(inline_bindings("g.V(b_missing)", value::object()).ok());
+  templates c(dialect::cosmos, "pk");
+  CHECK(c.put_vertex(0, 0).find(".property('id',b_vid).property('pk',b_vid)") != std::string::npos);
+  CHECK(c.put_vertex(1, 0).find("single") == std::string::npos);
+  CHECK(t.put_vertex(1, 0).find(".property(single,b_k0,b_v0)") != std::string::npos);
+}
+
+TEST_CASE("stored property keys never collide with the layout") {
+  CHECK(encode_vertex_key("handle", "pk") == "handle");
+  CHECK(encode_vertex_key("vid", "pk") == "u_vid");
+  CHECK(encode_vertex_key("pk", "pk") == "u_pk");
+  CHECK(encode_vertex_key("u_x", "pk") == "u_u_x");
+  CHECK(decode_vertex_key("u_u_x", "pk") == std::optional<std::string>("u_x"));
+  CHECK_FALSE(decode_vertex_key("vid", "pk").has_value());
+  CHECK(encode_edge_key("weight") == "u_weight");
+  CHECK(encode_edge_key("ht_x") == "u_ht_x");
+  CHECK(encode_edge_key("note") == "note");
+  CHECK_FALSE(decode_edge_key("ht_climate").has_value());
+  CHECK(decode_edge_key("u_weight") == std::optional<std::string>("weight"));
+}

@@ -1,0 +1,323 @@
+// The ingestion pipeline without sockets: backpressure, de-duplication
+// (also across a restart), batching, retries, counters, local filter.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <sstream>
+#include <thread>
+
+#include "pipeline/pipeline.hpp"
+#include "support/recording_store.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace tlflow;
+using tlflow::test::recording_store;
+
+namespace {
+
+// Test extractor: "POSTID FROM TO [tag...]" -> one mention; "bad:<reason>"
+// -> malformed; "notice" -> a notice.
+extracted fake_extract(const raw_message& m) {
+  extracted e;
+  if (m.bytes.rfind("bad:", 0) == 0) {
+    e.malformed = m.bytes.substr(4);
+    return e;
+  }
+  if (m.bytes == "notice") {
+    e.notice = true;
+    return e;
+  }
+  std::istringstream in(m.bytes);
+  interaction i;
+  std::string post, from, to, tag;
+  in >> post >> from >> to;
+  i.post_id = "test:" + post;
+  i.from.id = "test:" + from;
+  i.to.id = "test:" + to;
+  while (in >> tag) i.hashtags.push_back(tag);
+  e.posts = 1;
+  e.interactions.push_back(i);
+  return e;
+}
+
+raw_message msg(const std::string& bytes, wire_format f = wire_format::x_v2) {
+  raw_message m;
+  m.source = "test";
+  m.format = f;
+  m.bytes = bytes;
+  return m;
+}
+
+} // namespace
+
+TEST_CASE("pipeline: backpressure blocks producers on a slow store, nothing is dropped") {
+  recording_store store;
+  store.apply_delay = std::chrono::milliseconds(2);
+  metrics_registry metrics;
+  pipeline_options o;
+  o.queue_capacity = 4;
+  o.batch_max = 1;
+  o.batch_interval = std::chrono::milliseconds(1);
+  pipeline p(store, metrics, fake_extract, o);
+  REQUIRE(p.start().ok());
+
+  constexpr int n = 200;
+  std::atomic<std::uint64_t> max_depth{0};
+  std::atomic<bool> done{false};
+  std::thread watcher([&] {
+    while (!done) {
+      max_depth = std::max<std::uint64_t>(max_depth, p.stats().queue_depth);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < n; ++i) CHECK(p.push(msg(std::to_string(i) + " a b")));
+  auto push_time = std::chrono::steady_clock::now() - t0;
+  p.drain();
+  done = true;
+  watcher.join();
+
+  // 200 single-interaction batches at >= 2 ms each, with room for only
+  // 4 + 64 + 2 in flight: the producer must have waited for the store
+  // for at least (200 - 70) * 2 ms.
+  CHECK(push_time >= std::chrono::milliseconds(200));
+  CHECK(max_depth.load() <= 4);
+  CHECK(store.interactions() == 0 + n);
+  CHECK(store.total_weight() == n);
+  CHECK(p.stats().interactions == n);
+  p.stop();
+}
+
+TEST_CASE("pipeline: a full queue makes push() wait until the worker catches up") {
+  recording_store store;
+  store.apply_delay = std::chrono::milliseconds(50);
+  metrics_registry metrics;
+  pipeline_options o;
+  o.queue_capacity = 1;
+  o.batch_max = 1;
+  pipeline p(store, metrics, fake_extract, o);
+  REQUIRE(p.start().ok());
+  // The worker->writer queue holds at least 64; fill everything, then time one push.
+  for (int i = 0; i < 70; ++i) REQUIRE(p.push(msg(std::to_string(i) + " a b")));
+  auto t0 = std::chrono::steady_clock::now();
+  REQUIRE(p.push(msg("last a b")));
+  CHECK(std::chrono::steady_clock::now() - t0 >= std::chrono::milliseconds(20));
+  p.drain();
+  CHECK(store.total_weight() == 71);
+}
+
+TEST_CASE("pipeline: a post seen twice raises the weight once") {
+  recording_store store;
+  metrics_registry metrics;
+  pipeline p(store, metrics, fake_extract);
+  REQUIRE(p.start().ok());
+  p.push(msg("1 alice bob"));
+  p.push(msg("2 alice bob"));
+  p.push(msg("1 alice bob"));  // a reconnect repeats post 1
+  p.push(msg("3 bob alice"));
+  p.drain();
+  CHECK(store.dump() == std::vector<std::string>{"test:alice -mention-> test:bob x2 []",
+                                                 "test:bob -mention-> test:alice x1 []"});
+  auto s = p.stats();
+  CHECK(s.duplicates == 1);
+  CHECK(s.posts == 4);
+  CHECK(s.interactions == 3);
+  CHECK(metrics.render().find("tlflow_ingest_duplicates_total 1") != std::string::npos);
+}
+
+TEST_CASE("pipeline: de-duplication survives a restart (seen-set in the data dir)") {
+  tlflow::test::temp_dir dir;
+  recording_store store;
+  metrics_registry metrics;
+  pipeline_options o;
+  o.seen_path = dir.file("seen_posts.bin");
+  {
+    pipeline p(store, metrics, fake_extract, o);
+    REQUIRE(p.start().ok());
+    for (int i = 0; i < 100; ++i) p.push(msg(std::to_string(i) + " a b"));
+    p.stop();
+  }
+  CHECK(store.total_weight() == 100);
+  CHECK(std::filesystem::file_size(o.seen_path) == 100 * 8);
+  {
+    pipeline p(store, metrics, fake_extract, o);
+    REQUIRE(p.start().ok());
+    CHECK(p.stats().seen_posts == 100);
+    for (int i = 50; i < 150; ++i) p.push(msg(std::to_string(i) + " a b"));  // half replayed
+    p.stop();
+    CHECK(p.stats().duplicates == 50);
+  }
+  CHECK(store.total_weight() == 150);
+}
+
+TEST_CASE("pipeline: in memory only, a new pipeline forgets") {
+  recording_store store;
+  metrics_registry metrics;
+  for (int round = 0; round < 2; ++round) {
+    pipeline p(store, metrics, fake_extract);
+    REQUIRE(p.start().ok());
+    p.push(msg("1 a b"));
+    p.stop();
+  }
+  CHECK(store.total_weight() == 2);
+}
+
+TEST_CASE("pipeline: failed applies are retried, nothing lost or doubled") {
+  recording_store store;
+  store.fail_next = 3;
+  metrics_registry metrics;
+  pipeline_options o;
+  o.retry_initial = std::chrono::milliseconds(1);
+  pipeline p(store, metrics, fake_extract, o);
+  REQUIRE(p.start().ok());
+  for (int i = 0; i < 10; ++i) p.push(msg(std::to_string(i) + " a b"));
+  p.drain();
+  CHECK(store.total_weight() == 10);
+  CHECK(p.stats().store_errors == 3);
+}
+
+TEST_CASE("pipeline: batches by count") {
+  recording_store store;
+  metrics_registry metrics;
+  pipeline_options o;
+  o.batch_max = 10;
+  o.batch_interval = std::chrono::milliseconds(10000);
+  pipeline p(store, metrics, fake_extract, o);
+  REQUIRE(p.start().ok());
+  for (int i = 0; i < 30; ++i) p.push(msg(std::to_string(i) + " a b"));
+  // 30 interactions in batches of 10: three applies without waiting 10 s.
+  auto t0 = std::chrono::steady_clock::now();
+  p.drain();
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
+  CHECK(store.applies() == 3);
+  p.stop();
+}
+
+TEST_CASE("pipeline: batches by time") {
+  recording_store store;
+  metrics_registry metrics;
+  pipeline_options o;
+  o.batch_max = 1000;
+  o.batch_interval = std::chrono::milliseconds(30);
+  pipeline p(store, metrics, fake_extract, o);
+  REQUIRE(p.start().ok());
+  p.push(msg("1 a b"));
+  p.push(msg("2 a b"));
+  auto t0 = std::chrono::steady_clock::now();
+  p.drain();
+  auto waited = std::chrono::steady_clock::now() - t0;
+  CHECK(waited < std::chrono::milliseconds(1000));
+  CHECK(store.applies() == 1);
+  CHECK(store.total_weight() == 2);
+}
+
+TEST_CASE("pipeline: malformed messages and notices are counted by reason") {
+  recording_store store;
+  metrics_registry metrics;
+  pipeline p(store, metrics, fake_extract);
+  REQUIRE(p.start().ok());
+  p.push(msg("bad:malformed_json"));
+  p.push(msg("bad:malformed_json"));
+  p.push(msg("bad:invalid_utf8"));
+  p.push(msg("notice"));
+  p.push(msg("1 a b"));
+  p.drain();
+  auto s = p.stats();
+  CHECK(s.messages == 5);
+  CHECK(s.malformed == 3);
+  CHECK(s.malformed_by_reason["malformed_json"] == 2);
+  CHECK(s.malformed_by_reason["invalid_utf8"] == 1);
+  CHECK(s.notices == 1);
+  CHECK(store.total_weight() == 1);
+  std::string text = metrics.render();
+  CHECK(text.find("tlflow_ingest_malformed_total{reason=\"malformed_json\"} 2") != std::string::npos);
+  CHECK(text.find("tlflow_ingest_messages_total{source=\"test\"} 5") != std::string::npos);
+}
+
+TEST_CASE("pipeline: tracked hashtags only on edges; Jetstream filtered locally") {
+  recording_store store;
+  metrics_registry metrics;
+  pipeline p(store, metrics, fake_extract);
+  REQUIRE(p.start().ok());
+  tracking_set t;
+  t.hashtags = {"graphs"};
+  p.set_tracking(t);
+  p.push(msg("1 a b graphs other"));                        // X: kept, tag reduced
+  p.push(msg("2 c d other"));                               // X: kept (server-side filtered)
+  p.push(msg("3 e f graphs", wire_format::jetstream));      // kept
+  p.push(msg("4 g h other", wire_format::jetstream));       // dropped locally
+  p.push(msg("5 i j", wire_format::jetstream));             // dropped locally
+  p.push(msg("6 k l other", wire_format::detect));          // file: not filtered
+  p.drain();
+  CHECK(store.dump() == std::vector<std::string>{
+                            "test:a -mention-> test:b x1 [graphs]",
+                            "test:c -mention-> test:d x1 []",
+                            "test:e -mention-> test:f x1 [graphs]",
+                            "test:k -mention-> test:l x1 []"});
+  CHECK(p.stats().filtered == 2);
+  // Tracking changes apply live.
+  t.hashtags = {"other"};
+  p.set_tracking(t);
+  p.push(msg("7 g h other", wire_format::jetstream));
+  p.drain();
+  CHECK(store.total_weight() == 5);
+}
+
+TEST_CASE("pipeline: push after stop is refused; stop is idempotent") {
+  recording_store store;
+  metrics_registry metrics;
+  pipeline p(store, metrics, fake_extract);
+  REQUIRE(p.start().ok());
+  p.push(msg("1 a b"));
+  p.stop();
+  p.stop();
+  CHECK_FALSE(p.push(msg("2 a b")));
+  CHECK(store.total_weight() == 1);
+}
+
+TEST_CASE("seen_set: insert, rollback, torn tail repaired") {
+  tlflow::test::temp_dir dir;
+  const std::string path = dir.file("seen.bin");
+  {
+    seen_set s;
+    REQUIRE(s.open(path).ok());
+    CHECK(s.insert(post_id_hash("x:1")));
+    CHECK_FALSE(s.insert(post_id_hash("x:1")));
+    CHECK(s.insert(post_id_hash("x:2")));
+    REQUIRE(s.commit().ok());
+    CHECK(s.insert(post_id_hash("x:3")));
+    s.rollback();
+    CHECK_FALSE(s.contains(post_id_hash("x:3")));
+    CHECK(s.contains(post_id_hash("x:2")));
+    for (int i = 0; i < 5000; ++i) s.insert(post_id_hash("y:" + std::to_string(i)));
+    s.rollback();  // backward-shift deletion keeps the table consistent
+    CHECK(s.size() == 2);
+    CHECK(s.contains(post_id_hash("x:1")));
+    CHECK(s.contains(post_id_hash("x:2")));
+  }
+  {  // a crash mid-append leaves a partial record
+    std::FILE* f = std::fopen(path.c_str(), "ab");
+    std::fwrite("abc", 1, 3, f);
+    std::fclose(f);
+  }
+  {
+    seen_set s;
+    REQUIRE(s.open(path).ok());
+    CHECK(s.size() == 2);
+    CHECK(s.insert(post_id_hash("x:4")));
+    REQUIRE(s.commit().ok());
+  }
+  CHECK(std::filesystem::file_size(path) == 24);
+  seen_set s;
+  REQUIRE(s.open(path).ok());
+  CHECK(s.contains(post_id_hash("x:4")));
+  CHECK(s.size() == 3);
+}
+
+TEST_CASE("seen_set: many ids, distinct hashes") {
+  seen_set s;
+  for (int i = 0; i < 200000; ++i) REQUIRE(s.insert(post_id_hash("twitter:" + std::to_string(1790000000000000000LL + i))));
+  CHECK(s.size() == 200000);
+  for (int i = 0; i < 200000; i += 997) CHECK(s.contains(post_id_hash("twitter:" + std::to_string(1790000000000000000LL + i))));
+  CHECK_FALSE(s.contains(post_id_hash("twitter:1")));
+}
