@@ -120,10 +120,10 @@ struct memory_store::impl {
   std::atomic<std::uint64_t> last_seq{0};
   std::atomic<std::uint64_t> snapshot_seq{0};
   std::uint64_t dropped_on_load = 0;
-  mem::bin_writer scratch;
+  mem::bin_writer scratch; // record being built; under the exclusive lock
   std::mutex snapshot_mutex;
   std::atomic<bool> log_failed{false};
-  std::string last_error; // guarded by snapshot_mutex / exclusive lock, for health()
+  std::string last_error; // guarded by error_mutex; shown by health()
   std::mutex error_mutex;
 
   std::thread background;
