@@ -386,7 +386,11 @@ result<std::unique_ptr<memory_store>> memory_store::open(const memory_store_opti
   p->durable = !options.ephemeral;
   p->dir = options.data_dir;
   if (p->durable) {
-    if (auto s = p->recover(); !s) return s.err();
+    try {
+      if (auto s = p->recover(); !s) return s.err();
+    } catch (const std::exception& e) { // e.g. out of memory while loading
+      return error{errc::io_error, std::string("cannot load the store: ") + e.what()};
+    }
     const bool needs_thread = options.snapshot_interval_s > 0 ||
                               options.wal_fsync == wal_fsync_policy::batch;
     if (needs_thread) p->background = std::thread([raw = p.get()] { raw->run_background(); });
