@@ -71,6 +71,15 @@ TEST_CASE("extract: every format reports bad input the same way") {
   }
 }
 
+TEST_CASE("extract: deep nesting costs no native stack") {
+  const std::string deep = std::string(200000, '[') + std::string(200000, ']');
+  CHECK(extract::extract(format::x_v2, deep).error == error_reason::not_a_post);
+  const std::string in_object = "{\"data\":{\"id\":\"1\",\"author_id\":\"2\",\"x\":" + deep + "}}";
+  CHECK(extract::extract(format::x_v2, in_object).ok());
+  CHECK(extract::extract(format::auto_detect, std::string(200000, '{')).error ==
+        error_reason::malformed_json);
+}
+
 TEST_CASE("extract: a lone escaped low surrogate never reaches a property") {
   const auto x = extract::extract(
       format::x_v2,

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <thread>
 
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -369,6 +370,46 @@ TEST_CASE("memory store: a torn or corrupt log tail is dropped, the rest kept") 
     CHECK(s->count_vertices().value() == 0);
     CHECK_FALSE(fs::exists(dir.path + "/snapshot.bin.tmp"));
   }
+}
+
+TEST_CASE("memory store: a failed log write is an io_error and changes nothing") {
+  // Fault injection: the log file may not grow past 4 KiB (RLIMIT_FSIZE), so
+  // some write fails part-way. The child reports how many writes succeeded
+  // through its exit code; 200+ means a check failed.
+  temp_dir dir;
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::signal(SIGXFSZ, SIG_IGN);
+    auto r = memory_store::open(durable(dir.path));
+    if (!r.ok()) ::_exit(201);
+    auto* s = r.value().release();
+    rlimit lim{};
+    lim.rlim_cur = lim.rlim_max = 4096;
+    if (::setrlimit(RLIMIT_FSIZE, &lim) != 0) ::_exit(202);
+    const std::string filler(200, 'x');
+    for (int i = 0; i < 100; ++i) {
+      const std::string id = "v" + std::to_string(i);
+      auto put = s->put_vertex(id, {{"filler", filler}}, {});
+      if (put.ok()) continue;
+      if (put.err().code != errc::io_error) ::_exit(203);
+      if (s->count_vertices().value() != static_cast<std::uint64_t>(i)) ::_exit(204);
+      if (s->get_vertex(id).ok()) ::_exit(205);
+      if (s->health().ok) ::_exit(206);
+      ::_exit(i);
+    }
+    ::_exit(207);
+  }
+  int st = 0;
+  REQUIRE(::waitpid(pid, &st, 0) == pid);
+  REQUIRE(WIFEXITED(st));
+  const int acknowledged = WEXITSTATUS(st);
+  REQUIRE_MESSAGE(acknowledged < 200, "child check failed: ", acknowledged);
+  CHECK(acknowledged > 5);
+  auto s = open_store(durable(dir.path));
+  CHECK(s->statistics().dropped_on_load == 0); // the partial record was cut off
+  CHECK(s->count_vertices().value() == static_cast<std::uint64_t>(acknowledged));
+  for (int i = 0; i < acknowledged; ++i) CHECK(s->get_vertex("v" + std::to_string(i)).ok());
 }
 
 TEST_CASE("memory store: a corrupt snapshot is refused, not half-loaded") {

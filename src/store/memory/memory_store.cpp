@@ -120,10 +120,10 @@ struct memory_store::impl {
   std::atomic<std::uint64_t> last_seq{0};
   std::atomic<std::uint64_t> snapshot_seq{0};
   std::uint64_t dropped_on_load = 0;
-  mem::bin_writer scratch;
+  mem::bin_writer scratch; // record being built; under the exclusive lock
   std::mutex snapshot_mutex;
   std::atomic<bool> log_failed{false};
-  std::string last_error; // guarded by snapshot_mutex / exclusive lock, for health()
+  std::string last_error; // guarded by error_mutex; shown by health()
   std::mutex error_mutex;
 
   std::thread background;
@@ -386,7 +386,11 @@ result<std::unique_ptr<memory_store>> memory_store::open(const memory_store_opti
   p->durable = !options.ephemeral;
   p->dir = options.data_dir;
   if (p->durable) {
-    if (auto s = p->recover(); !s) return s.err();
+    try {
+      if (auto s = p->recover(); !s) return s.err();
+    } catch (const std::exception& e) { // e.g. out of memory while loading
+      return error{errc::io_error, std::string("cannot load the store: ") + e.what()};
+    }
     const bool needs_thread = options.snapshot_interval_s > 0 ||
                               options.wal_fsync == wal_fsync_policy::batch;
     if (needs_thread) p->background = std::thread([raw = p.get()] { raw->run_background(); });
