@@ -9,6 +9,11 @@
 
 #include "api/routes.hpp"
 #include "api/server.hpp"
+#include "api/tracking_routes.hpp"
+#include "pipeline/import.hpp"
+#include "pipeline/ingest_service.hpp"
+#include "pipeline/tracking.hpp"
+#include "store/gremlin/gremlin_store.hpp"
 #include "store/memory/memory_store.hpp"
 #include "tlflow/config.hpp"
 #include "util/log.hpp"
@@ -33,9 +38,37 @@ int list_routes() {
   tlflow::api::api_context ctx{**store, tickets, metrics, {}, {}};
   tlflow::api::router r;
   tlflow::api::add_core_routes(r, ctx);
+  tlflow::tracking track({}, {});
+  tlflow::api::add_tracking_routes(r, track);
   for (const auto& rt : r.routes()) std::printf("%s %s\n", rt.method.c_str(), rt.path_template.c_str());
   (*store)->close();
   return 0;
+}
+
+// The store named by --store. invalid_argument for an unknown name.
+tlflow::result<std::unique_ptr<tlflow::graph_store>> open_store(const tlflow::config& cfg,
+                                                                tlflow::metrics_registry& metrics) {
+  using namespace tlflow;
+  if (cfg.store == "memory") {
+    memory_store_options o;
+    o.data_dir = cfg.data_dir;
+    o.ephemeral = cfg.ephemeral;
+    o.snapshot_interval_s = cfg.snapshot_interval_s;
+    o.metrics = &metrics;
+    auto s = memory_store::open(o);
+    if (!s) return std::move(s).err();
+    log::info("main", "store memory ", cfg.ephemeral ? "(ephemeral)" : "in " + cfg.data_dir);
+    return std::unique_ptr<graph_store>(std::move(s).value());
+  }
+  if (cfg.store == "gremlin") {
+    gremlin::gremlin_store_options o = gremlin::options_from_config(cfg);
+    o.metrics = &metrics;
+    auto s = gremlin::gremlin_store::open(o);
+    if (!s) return std::move(s).err();
+    log::info("main", "store gremlin at ", cfg.gremlin_url, " (", cfg.gremlin_dialect, ")");
+    return std::unique_ptr<graph_store>(std::move(s).value());
+  }
+  return error{errc::invalid_argument, "--store must be memory or gremlin, not " + cfg.store};
 }
 
 } // namespace
@@ -72,30 +105,39 @@ int main(int argc, char** argv) {
   // Before anything else touches pplx (cpprestsdk's default is 40 threads).
   const unsigned http_threads = api::size_http_thread_pool(cfg.http_threads);
 
-  if (!cfg.import_file.empty()) {
-    return usage_error("import is not available in this build yet");
-  }
-  if (cfg.store != "memory") {
-    return usage_error("--store " + cfg.store + " is not available yet; use --store memory");
-  }
-
   metrics_registry metrics;
-  memory_store_options store_options;
-  store_options.data_dir = cfg.data_dir;
-  store_options.ephemeral = cfg.ephemeral;
-  store_options.snapshot_interval_s = cfg.snapshot_interval_s;
-  auto opened = memory_store::open(store_options);
+  auto opened = open_store(cfg, metrics);
   if (!opened) {
     log::error("main", "cannot open the store: ", opened.err().message);
-    return 1;
+    return opened.err().code == errc::invalid_argument ? 2 : 1;
   }
   std::unique_ptr<graph_store> store = std::move(opened).value();
-  log::info("main", "store memory ", cfg.ephemeral ? "(ephemeral)" : "in " + cfg.data_dir);
+
+  if (!cfg.import_file.empty()) {
+    const int rc = run_import(cfg, *store, metrics);
+    store->close();
+    return rc;
+  }
+
+  tracking track(cfg.ephemeral ? std::string() : cfg.data_dir, tracking_set{cfg.track, {}});
+  if (auto loaded = track.load(); !loaded) {
+    log::error("main", "tracking configuration: ", loaded.err().message);
+    store->close();
+    return 1;
+  }
+  ingest_service ingest(cfg, *store, metrics, track);
+  if (auto started = ingest.start(); !started) {
+    log::error("main", "ingestion: ", started.err().message);
+    store->close();
+    return started.err().code == errc::invalid_argument ? 2 : 1;
+  }
 
   api::undo_tickets tickets;
-  api::api_context ctx{*store, tickets, metrics, std::chrono::steady_clock::now(), {}};
+  api::api_context ctx{*store, tickets, metrics, std::chrono::steady_clock::now(),
+                       [&ingest](api::json_writer& w) { ingest.write_status(w); }};
   api::router routes;
   api::add_core_routes(routes, ctx);
+  api::add_tracking_routes(routes, track);
   api::register_store_gauges(metrics, *store);
 
   api::server_options server_options;
@@ -107,6 +149,7 @@ int main(int argc, char** argv) {
   api::http_server server(routes, metrics, server_options);
   if (auto started = server.start(); !started) {
     log::error("main", started.err().message);
+    ingest.stop();
     store->close();
     return 1;
   }
@@ -118,6 +161,7 @@ int main(int argc, char** argv) {
   sigwait(&stop_signals, &sig);
   log::info("main", "signal ", sig == SIGTERM ? "SIGTERM" : "SIGINT", ": shutting down");
   server.stop();
+  ingest.stop();
   store->close();
   log::info("main", "stopped");
   return 0;
