@@ -9,6 +9,10 @@
 
 #include "api/routes.hpp"
 #include "api/server.hpp"
+#include "api/tracking_routes.hpp"
+#include "pipeline/import.hpp"
+#include "pipeline/ingest_service.hpp"
+#include "pipeline/tracking.hpp"
 #include "store/memory/memory_store.hpp"
 #include "tlflow/config.hpp"
 #include "util/log.hpp"
@@ -21,6 +25,12 @@ int usage_error(const std::string& message) {
   return 2;
 }
 
+// Every route the service serves: core, legacy and tracking.
+void add_all_routes(tlflow::api::router& r, tlflow::api::api_context& ctx, tlflow::tracking& track) {
+  tlflow::api::add_core_routes(r, ctx);
+  tlflow::api::add_tracking_routes(r, track);
+}
+
 // Hidden: prints "METHOD TEMPLATE" per route, for the OpenAPI conformance
 // test (every route served must be documented).
 int list_routes() {
@@ -30,9 +40,10 @@ int list_routes() {
   if (!store) return usage_error(store.err().message);
   tlflow::metrics_registry metrics;
   tlflow::api::undo_tickets tickets;
+  tlflow::tracking track("", {});
   tlflow::api::api_context ctx{**store, tickets, metrics, {}, {}};
   tlflow::api::router r;
-  tlflow::api::add_core_routes(r, ctx);
+  add_all_routes(r, ctx, track);
   for (const auto& rt : r.routes()) std::printf("%s %s\n", rt.method.c_str(), rt.path_template.c_str());
   (*store)->close();
   return 0;
@@ -72,9 +83,6 @@ int main(int argc, char** argv) {
   // Before anything else touches pplx (cpprestsdk's default is 40 threads).
   const unsigned http_threads = api::size_http_thread_pool(cfg.http_threads);
 
-  if (!cfg.import_file.empty()) {
-    return usage_error("import is not available in this build yet");
-  }
   if (cfg.store != "memory") {
     return usage_error("--store " + cfg.store + " is not available yet; use --store memory");
   }
@@ -92,10 +100,30 @@ int main(int argc, char** argv) {
   std::unique_ptr<graph_store> store = std::move(opened).value();
   log::info("main", "store memory ", cfg.ephemeral ? "(ephemeral)" : "in " + cfg.data_dir);
 
+  if (!cfg.import_file.empty()) {
+    const int rc = run_import(cfg, *store, metrics);
+    store->close();
+    return rc;
+  }
+
+  tracking track(cfg.ephemeral ? std::string() : cfg.data_dir, tracking_set{cfg.track, {}});
+  if (auto loaded = track.load(); !loaded) {
+    log::error("main", "tracking configuration: ", loaded.err().message);
+    store->close();
+    return loaded.err().code == errc::invalid_argument ? 2 : 1;
+  }
+  ingest_service ingest(cfg, *store, metrics, track);
+  if (auto started = ingest.start(); !started) {
+    log::error("main", "ingestion: ", started.err().message);
+    store->close();
+    return started.err().code == errc::invalid_argument ? 2 : 1;
+  }
+
   api::undo_tickets tickets;
-  api::api_context ctx{*store, tickets, metrics, std::chrono::steady_clock::now(), {}};
+  api::api_context ctx{*store, tickets, metrics, std::chrono::steady_clock::now(),
+                       [&ingest] { return ingest.stats_json(); }};
   api::router routes;
-  api::add_core_routes(routes, ctx);
+  add_all_routes(routes, ctx, track);
   api::register_store_gauges(metrics, *store);
 
   api::server_options server_options;
@@ -107,6 +135,7 @@ int main(int argc, char** argv) {
   api::http_server server(routes, metrics, server_options);
   if (auto started = server.start(); !started) {
     log::error("main", started.err().message);
+    ingest.stop();
     store->close();
     return 1;
   }
@@ -118,7 +147,8 @@ int main(int argc, char** argv) {
   sigwait(&stop_signals, &sig);
   log::info("main", "signal ", sig == SIGTERM ? "SIGTERM" : "SIGINT", ": shutting down");
   server.stop();
-  store->close();
+  ingest.stop();  // sources stop, the pipeline drains into the store
+  store->close(); // snapshot
   log::info("main", "stopped");
   return 0;
 }
