@@ -8,7 +8,7 @@
 # Starts tlflow (--ephemeral, loopback), loads a generated graph through the
 # HTTP API (POST /edges, keep-alive), starts bench/http_reference_server, then
 # runs `wrk -t1 -cN` on GET /vertices/count, GET /paths/a/b and the reference
-# server, and prints requests/s, mean latency and the ratio to the reference.
+# server (and a bare cpprestsdk listener answering a fixed body), and prints requests/s, mean latency and the ratio to the reference.
 # Extra rows: connections=1 latency, and tlflow with a 40-thread pool
 # (cpprestsdk's default) to show what sizing the pool to the cores buys.
 set -euo pipefail
@@ -21,7 +21,8 @@ edges=${EDGES:-10000}
 
 tlflow=$build/tlflow
 reference=$build/bench/http_reference_server
-for f in "$tlflow" "$reference"; do
+minimal=$build/bench/http_cpprest_minimal
+for f in "$tlflow" "$reference" "$minimal"; do
   [[ -x $f ]] || { echo "missing $f: build first (cmake --build $build)" >&2; exit 1; }
 done
 command -v wrk >/dev/null || { echo "wrk is not installed (scripts/install-deps.sh)" >&2; exit 1; }
@@ -88,12 +89,19 @@ ref_port=$(free_port)
 "$reference" "$ref_port" 2 >/dev/null 2>&1 &
 pids+=($!)
 wait_http "$ref_port" /
+min_port=$(free_port)
+"$minimal" "$min_port" 2 >/dev/null 2>&1 &
+pids+=($!)
+wait_http "$min_port" /
 
 printf '\n%-34s %6s %12s %10s %9s\n' "target" "conns" "requests/s" "latency" "vs Beast"
 printf '%-34s %6s %12s %10s %9s\n' "----------------------------------" "-----" "----------" "-------" "--------"
 for c in $conns; do
   read -r ref_rps ref_lat < <(run_wrk "$c" "http://127.0.0.1:$ref_port/")
   printf '%-34s %6s %12.0f %10s %9s\n' "Beast reference (2 threads)" "$c" "$ref_rps" "$ref_lat" "1.00"
+  read -r min_rps min_lat < <(run_wrk "$c" "http://127.0.0.1:$min_port/")
+  printf '%-34s %6s %12.0f %10s %9.2f\n' "bare cpprestsdk listener (2 thr.)" "$c" "$min_rps" "$min_lat" \
+    "$(awk -v a="$min_rps" -v b="$ref_rps" 'BEGIN{print a/b}')"
   for path in /vertices/count /paths/a/b; do
     read -r rps lat < <(run_wrk "$c" "http://127.0.0.1:$port$path")
     printf '%-34s %6s %12.0f %10s %9.2f\n' "tlflow GET $path" "$c" "$rps" "$lat" \

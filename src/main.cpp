@@ -26,6 +26,12 @@ int usage_error(const std::string& message) {
   return 2;
 }
 
+// Every route the service serves: core, legacy and tracking.
+void add_all_routes(tlflow::api::router& r, tlflow::api::api_context& ctx, tlflow::tracking& track) {
+  tlflow::api::add_core_routes(r, ctx);
+  tlflow::api::add_tracking_routes(r, track);
+}
+
 // Hidden: prints "METHOD TEMPLATE" per route, for the OpenAPI conformance
 // test (every route served must be documented).
 int list_routes() {
@@ -35,11 +41,10 @@ int list_routes() {
   if (!store) return usage_error(store.err().message);
   tlflow::metrics_registry metrics;
   tlflow::api::undo_tickets tickets;
+  tlflow::tracking track("", {});
   tlflow::api::api_context ctx{**store, tickets, metrics, {}, {}};
   tlflow::api::router r;
-  tlflow::api::add_core_routes(r, ctx);
-  tlflow::tracking track({}, {});
-  tlflow::api::add_tracking_routes(r, track);
+  add_all_routes(r, ctx, track);
   for (const auto& rt : r.routes()) std::printf("%s %s\n", rt.method.c_str(), rt.path_template.c_str());
   (*store)->close();
   return 0;
@@ -123,7 +128,7 @@ int main(int argc, char** argv) {
   if (auto loaded = track.load(); !loaded) {
     log::error("main", "tracking configuration: ", loaded.err().message);
     store->close();
-    return 1;
+    return loaded.err().code == errc::invalid_argument ? 2 : 1;
   }
   ingest_service ingest(cfg, *store, metrics, track);
   if (auto started = ingest.start(); !started) {
@@ -134,10 +139,9 @@ int main(int argc, char** argv) {
 
   api::undo_tickets tickets;
   api::api_context ctx{*store, tickets, metrics, std::chrono::steady_clock::now(),
-                       [&ingest](api::json_writer& w) { ingest.write_status(w); }};
+                       [&ingest] { return ingest.stats_json(); }};
   api::router routes;
-  api::add_core_routes(routes, ctx);
-  api::add_tracking_routes(routes, track);
+  add_all_routes(routes, ctx, track);
   api::register_store_gauges(metrics, *store);
 
   api::server_options server_options;
@@ -161,8 +165,8 @@ int main(int argc, char** argv) {
   sigwait(&stop_signals, &sig);
   log::info("main", "signal ", sig == SIGTERM ? "SIGTERM" : "SIGINT", ": shutting down");
   server.stop();
-  ingest.stop();
-  store->close();
+  ingest.stop();  // sources stop, the pipeline drains into the store
+  store->close(); // snapshot
   log::info("main", "stopped");
   return 0;
 }

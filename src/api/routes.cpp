@@ -208,9 +208,8 @@ response get_status(api_context& ctx) {
   w.Key("uptime_s");
   w.Int64(uptime.count());
   w.Key("ingest");
-  w.StartObject();
-  if (ctx.ingest_status) ctx.ingest_status(w);
-  w.EndObject();
+  const std::string ingest = ctx.ingest_status ? ctx.ingest_status() : std::string("{}");
+  w.RawValue(ingest.data(), ingest.size(), rapidjson::kObjectType);
   w.EndObject();
   return json_response(200, finish(sb));
 }

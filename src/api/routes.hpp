@@ -21,9 +21,9 @@ struct api_context {
   undo_tickets& tickets;
   metrics_registry& metrics;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
-  // Writes the members of the `ingest` object of /status (the pipeline's
-  // figures). Empty: `"ingest":{}`.
-  std::function<void(json_writer&)> ingest_status;
+  // The `ingest` object of /status as a JSON object text (the pipeline's
+  // figures). Empty function: `"ingest":{}`.
+  std::function<std::string()> ingest_status;
 };
 
 // Registers every core and legacy route on `r`. `ctx` must outlive `r`.

@@ -8,7 +8,8 @@ namespace tlflow::api {
 
 result<std::string> hashtag_from_json(std::string_view body) {
   rapidjson::Document doc;
-  doc.Parse(body.data(), body.size());
+  // Iterative: a 1 MiB `[[[[...` body must not exhaust the stack.
+  doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(body.data(), body.size());
   if (doc.HasParseError()) return error{errc::malformed_json, "body is not valid JSON"};
   if (!doc.IsObject()) return error{errc::invalid_argument, "body must be a JSON object"};
   auto it = doc.FindMember("hashtag");

@@ -202,7 +202,8 @@ std::string tracking_to_json(const tracking_set& t) {
 
 result<tracking_set> tracking_from_json(std::string_view json) {
   rapidjson::Document doc;
-  doc.Parse(json.data(), json.size());
+  // Iterative: a 1 MiB `[[[[...` body must not exhaust the stack.
+  doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(json.data(), json.size());
   if (doc.HasParseError()) return error{errc::malformed_json, "body is not valid JSON"};
   if (!doc.IsObject()) return error{errc::invalid_argument, "body must be a JSON object"};
   tracking_set t;

@@ -71,6 +71,18 @@ TEST_CASE("malformed and hostile JSON bodies") {
   expect_error(svc().request("POST", "/edges", deep), 400, "malformed_json");
   const std::string deep_ok = std::string(200000, '[') + std::string(200000, ']');
   expect_error(svc().request("POST", "/edges", deep_ok), 400, "invalid_argument");
+  // The same against the tracking routes (parsed by the pipeline's code).
+  for (const char* target : {"/tracking", "/tracking/hashtags"}) {
+    INFO(target);
+    const std::string method = std::string(target) == "/tracking" ? "PUT" : "POST";
+    auto r = svc().request(method, target, deep);
+    CHECK(r.status == 400);
+    CHECK(is_error_object(r));
+    r = svc().request(method, target, "{\"hashtags\":" + deep_ok + "}");
+    CHECK(r.status == 400);
+    r = svc().request(method, target, "{\"hashtag\":\"a\xff\"}");
+    CHECK(r.status == 400);
+  }
   CHECK(svc().get("/status").status == 200);
 }
 

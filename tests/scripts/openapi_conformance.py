@@ -296,6 +296,26 @@ def main():
         c.check("DELETE", "/vertices/remove/{v}", "/vertices/remove/%0A", None, AUTH, 400)
         c.check("DELETE", "/vertices/remove/{v}", "/vertices/remove/x", None, None, 401)
 
+        # Tracking.
+        c.check("GET", "/tracking", "/tracking", expect=200)
+        c.check("PUT", "/tracking", "/tracking", {"hashtags": ["#Rust", "cpp"], "keywords": ["graph db"]},
+                AUTH, 200)
+        c.check("PUT", "/tracking", "/tracking", {"hashtags": "rust"}, AUTH, 400)
+        c.check("PUT", "/tracking", "/tracking", {"hashtags": ["no spaces"]}, AUTH, 400)
+        c.check("PUT", "/tracking", "/tracking", {}, None, 401)
+        c.check("PUT", "/tracking", "/tracking", "x" * ((1 << 20) + 1), AUTH, 413)
+        c.check("PUT", "/tracking", "/tracking", "{}", AUTH, 415, content_type="text/plain")
+        c.check("POST", "/tracking/hashtags", "/tracking/hashtags", {"hashtag": "#Graphs"}, AUTH, 201)
+        c.check("POST", "/tracking/hashtags", "/tracking/hashtags", {"hashtag": "graphs"}, AUTH, 200)
+        c.check("POST", "/tracking/hashtags", "/tracking/hashtags", {"hashtag": ""}, AUTH, 400)
+        c.check("POST", "/tracking/hashtags", "/tracking/hashtags", {"hashtag": "x"}, None, 401)
+        c.check("POST", "/tracking/hashtags", "/tracking/hashtags", "x" * ((1 << 20) + 1), AUTH, 413)
+        c.check("POST", "/tracking/hashtags", "/tracking/hashtags", "{}", AUTH, 415,
+                content_type="text/plain")
+        c.check("DELETE", "/tracking/hashtags/{tag}", "/tracking/hashtags/graphs", None, AUTH, 200)
+        c.check("DELETE", "/tracking/hashtags/{tag}", "/tracking/hashtags/graphs", None, AUTH, 404)
+        c.check("DELETE", "/tracking/hashtags/{tag}", "/tracking/hashtags/x", None, None, 401)
+
         # Coverage: every operation answered 2xx at least once, and every
         # operation that documents a 4xx other than 401/409 answered one.
         for key in sorted(documented):
@@ -315,6 +335,7 @@ def main():
             "/aristas/add/{v1},{v2}": "/aristas/add/a,b", "/vertices/remove/{v}": "/vertices/remove/x",
             "/aristas/remove/{v1}/{v2}": "/aristas/remove/a/b",
             "/vertices/find_path/{v1}/{v2}": "/vertices/find_path/a/b",
+            "/tracking/hashtags/{tag}": "/tracking/hashtags/x",
         }
         for template, item in spec["paths"].items():
             path = samples.get(template, template)
@@ -344,7 +365,8 @@ def main():
     svc = Service(binary, ["--auth-reads"], env={"TLFLOW_API_TOKEN": TOKEN})
     try:
         c = Checker(spec, svc)
-        for template in ("/vertices", "/vertices/count", "/edges", "/edges/count", "/flows", "/metrics"):
+        for template in ("/vertices", "/vertices/count", "/edges", "/edges/count", "/flows", "/metrics",
+                         "/tracking"):
             c.check("GET", template, template, expect=401)
         c.check("GET", "/status", "/status", expect=200)
         c.check("GET", "/vertices/count", "/vertices/count", headers=AUTH, expect=200)

@@ -1,0 +1,63 @@
+#include <chrono>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "api/cursor.hpp"
+#include "api/undo.hpp"
+
+using namespace tlflow;
+using namespace tlflow::api;
+
+TEST_CASE("undo tickets: random, one use, expire, bounded") {
+  undo_tickets t(std::chrono::hours(1), 3);
+  removed_set r;
+  r.removed_vertex = vertex{"a", {}};
+  std::set<std::string> seen;
+  const std::string first = t.issue(r);
+  CHECK(first.size() == 32);
+  seen.insert(first);
+  for (int i = 0; i < 3; ++i) seen.insert(t.issue(r));
+  CHECK(seen.size() == 4);
+  CHECK(t.size() == 3);              // the oldest was dropped
+  CHECK_FALSE(t.take(first));
+  const std::string last = *seen.rbegin();
+  auto got = t.take(last);
+  if (got) {
+    CHECK(got->removed_vertex->id == "a");
+    CHECK_FALSE(t.take(last));       // one use
+  }
+  CHECK_FALSE(t.take("not-a-ticket"));
+
+  undo_tickets short_lived(std::chrono::milliseconds(1));
+  const std::string ticket = short_lived.issue(r);
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  CHECK_FALSE(short_lived.take(ticket));
+}
+
+TEST_CASE("base64url round-trips and rejects bad input") {
+  for (const std::string& s : std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("\x00\xff\x1f", 3)}) {
+    auto back = base64url_decode(base64url_encode(s));
+    REQUIRE(back);
+    CHECK(*back == s);
+  }
+  CHECK_FALSE(base64url_decode("a"));
+  CHECK_FALSE(base64url_decode("ab=="));
+  CHECK_FALSE(base64url_decode("a+b/"));
+  CHECK_FALSE(base64url_decode("AB"));  // non-zero leftover bits
+}
+
+TEST_CASE("cursors are tagged and validated") {
+  const std::string vc = vertex_cursor("twitter:1/x");
+  CHECK(parse_vertex_cursor(vc).value() == "twitter:1/x");
+  CHECK_FALSE(parse_edge_cursor(vc));
+  const edge_key k{"a", "b/c", edge_kind::quote};
+  const std::string ec = edge_cursor(k);
+  CHECK(parse_edge_cursor(ec).value() == k);
+  CHECK_FALSE(parse_vertex_cursor(ec));
+  CHECK_FALSE(parse_vertex_cursor(base64url_encode(std::string("v\x1f", 2))));
+  CHECK_FALSE(parse_vertex_cursor(base64url_encode(std::string("v\x1f\x01", 3))));
+  CHECK_FALSE(parse_edge_cursor(base64url_encode(std::string("e\x1f" "a\x1f" "b\x1f" "hug", 10))));
+}
