@@ -6,6 +6,7 @@
 #include <mutex>
 #include <set>
 #include <tuple>
+#include <unordered_map>
 
 namespace tlflow::test {
 
@@ -16,6 +17,25 @@ namespace {
 
 using props = std::map<std::string, value>;
 
+// Bindings by name: batched writes carry thousands of them.
+class binding_index {
+public:
+  explicit binding_index(const value& b) {
+    if (b.k() == gs::kind::map) {
+      for (std::size_t i = 0; i + 1 < b.items().size(); i += 2)
+        if (b.items()[i].is_string()) m_.emplace(b.items()[i].as_string(), &b.items()[i + 1]);
+    } else {
+      for (std::size_t i = 0; i < b.keys().size(); ++i) m_.emplace(b.keys()[i], &b.items()[i]);
+    }
+  }
+  const value* get(std::string_view k) const {
+    auto it = m_.find(k);
+    return it == m_.end() ? nullptr : it->second;
+  }
+private:
+  std::unordered_map<std::string_view, const value*> m_;
+};
+
 struct ekey {
   std::string f, t, k;
   bool operator<(const ekey& o) const { return std::tie(f, t, k) < std::tie(o.f, o.t, o.k); }
@@ -25,8 +45,9 @@ class graph_evaluator {
 public:
   graph_evaluator(gremlin::dialect d, std::string pk) : t_(d, pk), d_(d), pk_(std::move(pk)) {}
 
-  result<std::vector<value>> eval(const std::string& s, const value& b) {
+  result<std::vector<value>> eval(const std::string& s, const value& bindings) {
     std::lock_guard<std::mutex> lock(mu_);
+    const binding_index b(bindings);
     auto str = [&](const char* k) { const value* v = b.get(k); return v ? v->as_string() : std::string(); };
     auto num = [&](const char* k) { const value* v = b.get(k); return v ? v->as_int() : 0; };
     auto has = [&](const std::string& k) { return b.get(k) != nullptr; };
@@ -241,7 +262,7 @@ private:
     return res;
   }
 
-  std::vector<value> list_edges(const value& b, bool f, bool t, bool k, bool after) {
+  std::vector<value> list_edges(const binding_index& b, bool f, bool t, bool k, bool after) {
     auto str = [&](const char* n) { return b.get(n)->as_string(); };
     std::vector<std::tuple<std::string, std::string, std::int64_t, ekey>> rows;
     for (const auto& [key, p] : e_) {
@@ -304,7 +325,7 @@ private:
     return {};
   }
 
-  result<std::vector<value>> apply_batch(const std::string& s, const value& b) {
+  result<std::vector<value>> apply_batch(const std::string& s, const binding_index& b) {
     auto has = [&](const std::string& k) { return b.get(k) != nullptr; };
     std::vector<gremlin::batch_shape> shapes;
     for (std::size_t i = 0;; ++i) {

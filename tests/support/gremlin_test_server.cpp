@@ -69,6 +69,8 @@ public:
       : ws_(std::move(s)), st_(std::move(st)) {}
 
   void run() {
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws_).socket().set_option(tcp::no_delay(true), ignored);
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
     ws_.read_message_max(64u << 20);
     ws_.async_accept(beast::bind_front_handler(&gremlin_session::on_accept, shared_from_this()));

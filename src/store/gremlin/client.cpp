@@ -154,6 +154,9 @@ private:
 
   void on_connect(beast::error_code ec, const tcp::endpoint&) {
     if (ec) return fail_all("connect " + cfg_->ep.host + ":" + cfg_->ep.port + ": " + ec.message());
+    // Requests are whole messages: no Nagle delay behind a delayed ACK.
+    beast::error_code ignored;
+    beast::get_lowest_layer(*ws_).socket().set_option(tcp::no_delay(true), ignored);
     if constexpr (Tls) {
       auto& tls = ws_->next_layer();
       // SNI, then certificate chain and host name verification.
@@ -189,6 +192,7 @@ private:
       req.set(http::field::user_agent, std::string("tlflow/") + TLFLOW_VERSION + " Gremlin-Cpp");
     }));
     ws_->read_message_max(64u << 20);
+    ws_->write_buffer_bytes(64u << 10); // masked client frames go out in 64 KiB writes
     std::string host = cfg_->ep.host;
     if (host.find(':') != std::string::npos) host = "[" + host + "]";
     bool default_port = cfg_->ep.port == (cfg_->ep.tls ? "443" : "80");

@@ -9,6 +9,9 @@
 #include <random>
 
 #include <rapidjson/document.h>
+#include <rapidjson/encodedstream.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
 #include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -227,130 +230,160 @@ bool operator==(const value& a, const value& b) {
 }
 
 // ---- reader ---------------------------------------------------------------
+// RapidJSON SAX events build the value tree directly (no DOM in between):
+// every object is built as an object, and one that turns out to be exactly
+// {"@type": tag, "@value": payload} is converted on its closing brace.
+
+struct sax_access {
+  static std::vector<std::string>& keys(value& v) { return v.keys_; }
+};
 
 namespace {
 
-using json = rapidjson::Value;
-
-struct reader {
+struct sax_builder : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, sax_builder> {
   version ver;
+  std::vector<value> stack;
+  value root;
   std::string error;
 
+  explicit sax_builder(version v) : ver(v) { stack.reserve(32); }
+
+  bool add(value&& v) {
+    if (stack.empty()) root = std::move(v);
+    else stack.back().items().push_back(std::move(v));
+    return true;
+  }
   bool fail(std::string why) {
     if (error.empty()) error = std::move(why);
     return false;
   }
 
-  value plain(const json& j) {
-    if (j.IsNull()) return {};
-    if (j.IsBool()) return value::boolean(j.GetBool());
-    if (j.IsString()) return value::string(std::string(j.GetString(), j.GetStringLength()));
-    if (j.IsInt64()) return value::integer(j.GetInt64());
-    if (j.IsUint64()) return value::number(static_cast<double>(j.GetUint64()));
-    if (j.IsNumber()) return value::number(j.GetDouble());
-    if (j.IsArray()) {
-      std::vector<value> items;
-      items.reserve(j.Size());
-      for (const auto& e : j.GetArray()) items.push_back(any(e));
-      return ver == version::v3 ? value::array(std::move(items)) : value::list(std::move(items));
+  bool Null() { return add(value()); }
+  bool Bool(bool b) { return add(value::boolean(b)); }
+  bool Int(int i) { return add(value::integer(i)); }
+  bool Uint(unsigned u) { return add(value::integer(u)); }
+  bool Int64(std::int64_t i) { return add(value::integer(i)); }
+  bool Uint64(std::uint64_t u) {
+    if (u <= static_cast<std::uint64_t>(INT64_MAX)) return add(value::integer(static_cast<std::int64_t>(u)));
+    return add(value::number(static_cast<double>(u)));
+  }
+  bool Double(double d) { return add(value::number(d)); }
+  bool String(const char* s, rapidjson::SizeType n, bool) { return add(value::string(std::string(s, n))); }
+  bool StartObject() {
+    stack.push_back(value::object());
+    return true;
+  }
+  bool Key(const char* s, rapidjson::SizeType n, bool) {
+    sax_access::keys(stack.back()).emplace_back(s, n);
+    return true;
+  }
+  bool EndObject(rapidjson::SizeType) {
+    value v = std::move(stack.back());
+    stack.pop_back();
+    const auto& ks = v.keys();
+    if (ver != version::v1 && ks.size() == 2 && ks[0] == "@type" && ks[1] == "@value" &&
+        v.items()[0].is_string()) {
+      std::string tag = v.items()[0].as_string();
+      value payload = std::move(v.items()[1]);
+      value out;
+      if (!typed(tag, std::move(payload), out)) return false;
+      return add(std::move(out));
     }
-    return members(j);
+    return add(std::move(v));
+  }
+  bool StartArray() {
+    stack.push_back(ver == version::v3 ? value::array() : value::list());
+    return true;
+  }
+  bool EndArray(rapidjson::SizeType) {
+    value v = std::move(stack.back());
+    stack.pop_back();
+    return add(std::move(v));
   }
 
-  value members(const json& j) {
-    std::vector<std::pair<std::string, value>> m;
-    m.reserve(j.MemberCount());
-    for (const auto& e : j.GetObject())
-      m.emplace_back(std::string(e.name.GetString(), e.name.GetStringLength()), any(e.value));
-    return value::object(std::move(m));
+  bool int_of(const value& p, std::int64_t& out) {
+    if (!p.is_numeric()) return fail("expected an integer payload");
+    out = p.as_int();
+    return true;
   }
-
-  static bool is_typed(const json& j) {
-    if (!j.IsObject() || j.MemberCount() != 2) return false;
-    auto t = j.FindMember("@type");
-    return t != j.MemberEnd() && t->value.IsString() && j.HasMember("@value");
-  }
-
-  value any(const json& j) {
-    if (ver == version::v1 || !is_typed(j)) return plain(j);
-    std::string_view tag(j["@type"].GetString(), j["@type"].GetStringLength());
-    return typed(tag, j["@value"]);
-  }
-
-  std::int64_t int_of(const json& p) {
-    if (p.IsInt64()) return p.GetInt64();
-    if (p.IsNumber()) return static_cast<std::int64_t>(p.GetDouble());
-    fail("expected an integer payload");
-    return 0;
-  }
-
-  double double_of(const json& p) {
-    if (p.IsNumber()) return p.GetDouble();
-    if (p.IsString()) {
-      std::string s(p.GetString(), p.GetStringLength());
+  bool double_of(const value& p, double& out) {
+    if (p.is_numeric()) { out = p.as_double(); return true; }
+    if (p.is_string()) {
+      std::string s = p.as_string();
       for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      if (s == "nan") return std::nan("");
-      if (s == "infinity" || s == "inf") return HUGE_VAL;
-      if (s == "-infinity" || s == "-inf") return -HUGE_VAL;
+      if (s == "nan") { out = std::nan(""); return true; }
+      if (s == "infinity" || s == "inf") { out = HUGE_VAL; return true; }
+      if (s == "-infinity" || s == "-inf") { out = -HUGE_VAL; return true; }
     }
-    fail("expected a number payload");
-    return 0;
+    return fail("expected a number payload");
+  }
+  bool string_of(const value& p, std::string& out) {
+    if (!p.is_string()) return fail("expected a string payload");
+    out = p.as_string();
+    return true;
+  }
+  bool seq_of(value&& p, value&& into, value& out, bool pairs) {
+    if (!p.is_sequence()) return fail("expected an array payload");
+    if (pairs && p.items().size() % 2 != 0) return fail("odd number of items in a g:Map or g:BulkSet");
+    into.items() = std::move(p.items());
+    out = std::move(into);
+    return true;
+  }
+  bool element(kind k, value&& p, value& out) {
+    if (p.k() != kind::object) return fail("expected an object payload");
+    out = value::element_of(k, std::move(p));
+    return true;
   }
 
-  std::string string_of(const json& p) {
-    if (p.IsString()) return std::string(p.GetString(), p.GetStringLength());
-    fail("expected a string payload");
-    return {};
-  }
-
-  std::vector<value> array_of(const json& p) {
-    std::vector<value> items;
-    if (!p.IsArray()) { fail("expected an array payload"); return items; }
-    items.reserve(p.Size());
-    for (const auto& e : p.GetArray()) items.push_back(any(e));
-    return items;
-  }
-
-  value element(kind k, const json& p) {
-    if (!p.IsObject()) { fail("expected an object payload"); return {}; }
-    return value::element_of(k, members(p));
-  }
-
-  value typed(std::string_view tag, const json& p) {
-    if (tag == "g:Int32") return value::int32(static_cast<std::int32_t>(int_of(p)));
-    if (tag == "g:Int64") return value::int64(int_of(p));
-    if (tag == "g:Double") return value::float64(double_of(p));
-    if (tag == "g:Float") return value::float32(static_cast<float>(double_of(p)));
-    if (tag == "g:UUID") return value::uuid(string_of(p));
-    if (tag == "g:Date") return value::date(int_of(p));
-    if (tag == "g:Timestamp") return value::timestamp(int_of(p));
-    if (tag == "g:T") return value::t(string_of(p));
-    if (tag == "g:Direction") return value::direction(string_of(p));
-    if (tag == "g:List") return value::list(array_of(p));
-    if (tag == "g:Set") return value::set(array_of(p));
-    if (tag == "g:Map") {
-      auto items = array_of(p);
-      if (items.size() % 2 != 0) fail("g:Map with an odd number of items");
-      value m = value::map();
-      m.items() = std::move(items);
-      return m;
-    }
-    if (tag == "g:BulkSet") {
-      auto items = array_of(p);
-      if (items.size() % 2 != 0) fail("g:BulkSet with an odd number of items");
-      value b = value::bulkset({});
-      b.items() = std::move(items);
-      return b;
-    }
-    if (tag == "g:Vertex") return element(kind::vertex, p);
-    if (tag == "g:Edge") return element(kind::edge, p);
-    if (tag == "g:VertexProperty") return element(kind::vertex_property, p);
-    if (tag == "g:Property") return element(kind::property, p);
-    if (tag == "g:Path") return element(kind::path, p);
-    if (tag == "g:Traverser") return element(kind::traverser, p);
-    return value::typed(std::string(tag), any(p));
+  bool typed(const std::string& tag, value&& p, value& out) {
+    std::int64_t i = 0;
+    double d = 0;
+    std::string s;
+    if (tag == "g:Int32") { if (!int_of(p, i)) return false; out = value::int32(static_cast<std::int32_t>(i)); return true; }
+    if (tag == "g:Int64") { if (!int_of(p, i)) return false; out = value::int64(i); return true; }
+    if (tag == "g:Double") { if (!double_of(p, d)) return false; out = value::float64(d); return true; }
+    if (tag == "g:Float") { if (!double_of(p, d)) return false; out = value::float32(static_cast<float>(d)); return true; }
+    if (tag == "g:UUID") { if (!string_of(p, s)) return false; out = value::uuid(std::move(s)); return true; }
+    if (tag == "g:Date") { if (!int_of(p, i)) return false; out = value::date(i); return true; }
+    if (tag == "g:Timestamp") { if (!int_of(p, i)) return false; out = value::timestamp(i); return true; }
+    if (tag == "g:T") { if (!string_of(p, s)) return false; out = value::t(std::move(s)); return true; }
+    if (tag == "g:Direction") { if (!string_of(p, s)) return false; out = value::direction(std::move(s)); return true; }
+    if (tag == "g:List") return seq_of(std::move(p), value::list(), out, false);
+    if (tag == "g:Set") return seq_of(std::move(p), value::set(), out, false);
+    if (tag == "g:Map") return seq_of(std::move(p), value::map(), out, true);
+    if (tag == "g:BulkSet") return seq_of(std::move(p), value::bulkset({}), out, true);
+    if (tag == "g:Vertex") return element(kind::vertex, std::move(p), out);
+    if (tag == "g:Edge") return element(kind::edge, std::move(p), out);
+    if (tag == "g:VertexProperty") return element(kind::vertex_property, std::move(p), out);
+    if (tag == "g:Property") return element(kind::property, std::move(p), out);
+    if (tag == "g:Path") return element(kind::path, std::move(p), out);
+    if (tag == "g:Traverser") return element(kind::traverser, std::move(p), out);
+    out = value::typed(tag, std::move(p));
+    return true;
   }
 };
+
+result<value> parse_value(std::string_view text, version ver) {
+  sax_builder b(ver);
+  rapidjson::Reader reader;
+  rapidjson::MemoryStream ms(text.data(), text.size());
+  rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> is(ms);
+  reader.Parse<rapidjson::kParseFullPrecisionFlag>(is, b);
+  if (reader.HasParseError()) {
+    if (!b.error.empty()) return error{errc::invalid_argument, "GraphSON: " + b.error};
+    return error{errc::malformed_json, std::string("GraphSON: ") + rapidjson::GetParseError_En(reader.GetParseErrorCode()) +
+                                           " at offset " + std::to_string(reader.GetErrorOffset())};
+  }
+  return std::move(b.root);
+}
+
+// Moves a member out of an object (leaving null behind).
+value take(value& obj, std::string_view key) {
+  const auto& ks = obj.keys();
+  for (std::size_t i = 0; i < ks.size(); ++i)
+    if (ks[i] == key) return std::move(obj.items()[i]);
+  return {};
+}
 
 } // namespace
 
@@ -525,17 +558,6 @@ value objects_to_maps(const value& v) {
   return v;
 }
 
-constexpr unsigned parse_flags = rapidjson::kParseFullPrecisionFlag;
-
-result<rapidjson::Document> parse_doc(std::string_view text) {
-  rapidjson::Document d;
-  d.Parse<parse_flags>(text.data(), text.size());
-  if (d.HasParseError())
-    return error{errc::malformed_json, std::string("GraphSON: ") + rapidjson::GetParseError_En(d.GetParseError()) +
-                                           " at offset " + std::to_string(d.GetErrorOffset())};
-  return d;
-}
-
 std::optional<std::string> id_text(const value& v) {
   if (v.k() == kind::string || v.k() == kind::uuid) return v.as_string();
   return std::nullopt;
@@ -548,12 +570,7 @@ std::string write(const value& v, version ver) {
 }
 
 result<value> read(std::string_view text, version ver) {
-  auto d = parse_doc(text);
-  if (!d) return std::move(d).err();
-  reader r{ver, {}};
-  value v = r.any(*d);
-  if (!r.error.empty()) return error{errc::invalid_argument, "GraphSON: " + r.error};
-  return v;
+  return parse_value(text, ver);
 }
 
 std::string write_request(const request& req, version ver) {
@@ -569,12 +586,10 @@ std::string write_request(const request& req, version ver) {
 }
 
 result<request> read_request(std::string_view text, version ver) {
-  auto d = parse_doc(text);
-  if (!d) return std::move(d).err();
-  if (!d->IsObject()) return error{errc::invalid_argument, "request is not an object"};
-  reader r{ver, {}};
-  value v = r.members(*d);
-  if (!r.error.empty()) return error{errc::invalid_argument, "GraphSON: " + r.error};
+  auto parsed = parse_value(text, ver);
+  if (!parsed) return std::move(parsed).err();
+  value& v = *parsed;
+  if (v.k() != kind::object) return error{errc::invalid_argument, "request is not an object"};
   request out;
   const value* id = v.get("requestId");
   if (!id || !id_text(*id)) return error{errc::invalid_argument, "requestId missing"};
@@ -583,29 +598,28 @@ result<request> read_request(std::string_view text, version ver) {
   if (!op || !op->is_string()) return error{errc::invalid_argument, "op missing"};
   out.op = op->as_string();
   if (const value* p = v.get("processor"); p && p->is_string()) out.processor = p->as_string();
-  if (const value* a = v.get("args"); a && a->is_mapping()) out.args = *a;
+  if (const value* a = v.get("args"); a && a->is_mapping()) out.args = take(v, "args");
   return out;
 }
 
 result<response> read_response(std::string_view text, version ver) {
-  auto d = parse_doc(text);
-  if (!d) return std::move(d).err();
-  if (!d->IsObject()) return error{errc::invalid_argument, "response is not an object"};
-  reader r{ver, {}};
-  value v = r.members(*d);
-  if (!r.error.empty()) return error{errc::invalid_argument, "GraphSON: " + r.error};
+  auto parsed = parse_value(text, ver);
+  if (!parsed) return std::move(parsed).err();
+  value& v = *parsed;
+  if (v.k() != kind::object) return error{errc::invalid_argument, "response is not an object"};
   response out;
   if (const value* id = v.get("requestId"); id) out.request_id = id_text(*id);
-  const value* st = v.get("status");
-  if (!st || !st->is_mapping()) return error{errc::invalid_argument, "status missing"};
-  const value* code = st->get("code");
+  value st = take(v, "status");
+  if (st.k() != kind::object) return error{errc::invalid_argument, "status missing"};
+  const value* code = st.get("code");
   if (!code || !code->is_numeric()) return error{errc::invalid_argument, "status.code missing"};
   out.code = static_cast<int>(code->as_int());
-  if (const value* m = st->get("message"); m && m->is_string()) out.message = m->as_string();
-  if (const value* a = st->get("attributes"); a) out.attributes = *a;
-  if (const value* res = v.get("result"); res && res->is_mapping()) {
-    if (const value* x = res->get("data"); x) out.data = *x;
-    if (const value* x = res->get("meta"); x) out.meta = *x;
+  if (const value* m = st.get("message"); m && m->is_string()) out.message = m->as_string();
+  if (st.get("attributes")) out.attributes = take(st, "attributes");
+  value res = take(v, "result");
+  if (res.k() == kind::object) {
+    if (res.get("data")) out.data = take(res, "data");
+    if (res.get("meta")) out.meta = take(res, "meta");
   }
   return out;
 }

@@ -128,6 +128,7 @@ public:
   friend bool operator!=(const value& a, const value& b) { return !(a == b); }
 
 private:
+  friend struct sax_access;
   kind kind_ = kind::null;
   bool b_ = false;
   std::int64_t i_ = 0;

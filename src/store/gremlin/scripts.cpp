@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <unordered_map>
 
 #include "store/gremlin/escape.hpp"
 
@@ -253,6 +254,11 @@ result<std::string> literal_of(const graphson::value& v) {
 } // namespace
 
 result<std::string> inline_bindings(std::string_view s, const graphson::value& bindings) {
+  std::unordered_map<std::string_view, const graphson::value*> by_name;
+  for (std::size_t i = 0; i < bindings.keys().size(); ++i) by_name.emplace(bindings.keys()[i], &bindings.items()[i]);
+  if (bindings.k() == graphson::kind::map)
+    for (std::size_t i = 0; i + 1 < bindings.items().size(); i += 2)
+      if (bindings.items()[i].is_string()) by_name.emplace(bindings.items()[i].as_string(), &bindings.items()[i + 1]);
   std::string out;
   out.reserve(s.size() * 2);
   for (std::size_t i = 0; i < s.size();) {
@@ -270,7 +276,8 @@ result<std::string> inline_bindings(std::string_view s, const graphson::value& b
     while (j < s.size() && (std::isalnum(static_cast<unsigned char>(s[j])) || s[j] == '_')) ++j;
     std::string_view word = s.substr(i, j - i);
     if (word.substr(0, 2) == "b_") {
-      const graphson::value* v = bindings.get(word);
+      auto found = by_name.find(word);
+      const graphson::value* v = found == by_name.end() ? nullptr : found->second;
       if (!v) return error{errc::invalid_argument, "no binding for " + std::string(word)};
       auto lit = literal_of(*v);
       if (!lit) return std::move(lit).err();

@@ -1,0 +1,222 @@
+// Gremlin benchmarks, printed side by side:
+//  1. ingestion: batched apply() (many upserts per request) against one
+//     request per edge (what the original service did), over loopback to the
+//     Gremlin test server (or any server given with --url);
+//  2. client overhead: writing and reading a 1,000-vertex GraphSON 3 result,
+//     this client against the official JavaScript driver (npm "gremlin") in
+//     the same run.
+//   gremlin_bench [--url ws://...] [--interactions N] [--launcher PATH] [--node-modules DIR]
+// Defaults: starts build/tests/scripts/gremlin_test_server_launcher next to
+// this binary; node modules from build/gremlin-js (made by the JS driver test).
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "store/gremlin/gremlin_store.hpp"
+#include "util/log.hpp"
+
+using namespace tlflow;
+using namespace tlflow::gremlin;
+using graphson::value;
+using clk = std::chrono::steady_clock;
+
+namespace {
+
+std::string self_dir() {
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return ".";
+  std::string p(buf, static_cast<std::size_t>(n));
+  return p.substr(0, p.rfind('/'));
+}
+
+struct launched {
+  pid_t pid = -1;
+  std::string url;
+};
+
+launched launch(const std::string& path) {
+  int out[2], in[2];
+  if (::pipe(out) != 0 || ::pipe(in) != 0) return {};
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(out[1], 1);
+    ::dup2(in[0], 0);
+    ::close(out[0]);
+    ::close(in[1]);
+    ::execl(path.c_str(), path.c_str(), static_cast<char*>(nullptr));
+    std::_Exit(127);
+  }
+  ::close(out[1]);
+  ::close(in[0]);
+  std::string line;
+  char c;
+  while (::read(out[0], &c, 1) == 1 && c != '\n') line += c;
+  launched l;
+  l.pid = pid;
+  if (line.rfind("PORT ", 0) == 0) l.url = "ws://127.0.0.1:" + line.substr(5) + "/gremlin";
+  return l;
+}
+
+interaction make(int i, int accounts) {
+  interaction x;
+  x.post_id = "p" + std::to_string(i);
+  x.from.id = "bench:" + std::to_string(i % accounts);
+  x.from.platform = "bench";
+  x.from.handle = "user" + std::to_string(i % accounts);
+  x.to.id = "bench:" + std::to_string((i * 7 + 1) % accounts);
+  x.kind = static_cast<edge_kind>(i % 4);
+  x.hashtags = {"tag" + std::to_string(i % 5)};
+  x.at = "2026-11-22T07:00:00Z";
+  return x;
+}
+
+double run_per_edge(gremlin_store& s, int n, int accounts, const std::string& prefix) {
+  auto t0 = clk::now();
+  for (int i = 0; i < n; ++i) {
+    interaction x = make(i, accounts);
+    add_edge_request r;
+    r.key = {prefix + x.from.id, prefix + x.to.id, x.kind};
+    r.at = x.at;
+    if (!s.add_edge(r).ok()) {
+      std::fprintf(stderr, "add_edge failed\n");
+      std::exit(1);
+    }
+  }
+  return std::chrono::duration<double>(clk::now() - t0).count();
+}
+
+double run_batched(gremlin_store& s, int n, int accounts, const std::string& prefix, int batch) {
+  auto t0 = clk::now();
+  std::vector<interaction> b;
+  for (int i = 0; i < n; ++i) {
+    interaction x = make(i, accounts);
+    x.from.id = prefix + x.from.id;
+    x.to.id = prefix + x.to.id;
+    b.push_back(std::move(x));
+    if (static_cast<int>(b.size()) == batch || i + 1 == n) {
+      if (!s.apply(b).ok()) {
+        std::fprintf(stderr, "apply failed\n");
+        std::exit(1);
+      }
+      b.clear();
+    }
+  }
+  if (s.queued() > 0) {
+    std::fprintf(stderr, "writes were queued: the server was not keeping up\n");
+    s.drain(std::chrono::seconds(60));
+  }
+  return std::chrono::duration<double>(clk::now() - t0).count();
+}
+
+graphson::response thousand_vertices() {
+  graphson::response r;
+  r.request_id = "41d2e28a-20a4-4ab0-b379-d810dede3786";
+  r.code = 200;
+  std::vector<value> vs;
+  for (std::int64_t i = 0; i < 1000; ++i) {
+    auto vp = [&](std::int64_t id, const char* key, std::string v) {
+      return value::array({value::vertex_property(value::int64(id), value::string(std::move(v)), key)});
+    };
+    value props = value::object({{"vid", vp(i * 10, "vid", "twitter:" + std::to_string(i))},
+                                 {"handle", vp(i * 10 + 1, "handle", "user" + std::to_string(i))},
+                                 {"location", vp(i * 10 + 2, "location", "City " + std::to_string(i % 50))}});
+    vs.push_back(value::vertex(value::int64(i), "account", std::move(props)));
+  }
+  r.data = value::list(std::move(vs));
+  return r;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  log::set_level(log::level::warn);
+  std::string url, launcher = self_dir() + "/../tests/scripts/gremlin_test_server_launcher";
+  std::string node_modules = self_dir() + "/../gremlin-js/node_modules";
+  int n = 2000;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string a = argv[i];
+    if (a == "--url") url = argv[i + 1];
+    else if (a == "--interactions") n = std::atoi(argv[i + 1]);
+    else if (a == "--launcher") launcher = argv[i + 1];
+    else if (a == "--node-modules") node_modules = argv[i + 1];
+  }
+
+  // ---- 1. batched upserts vs one request per edge ----
+  launched srv;
+  if (url.empty()) {
+    srv = launch(launcher);
+    if (srv.url.empty()) {
+      std::fprintf(stderr, "cannot start %s (build the tests first, or pass --url)\n", launcher.c_str());
+      return 1;
+    }
+    url = srv.url;
+  }
+  gremlin_store_options o;
+  o.client.url = url;
+  o.client.pool_size = 1;
+  auto st = gremlin_store::open(o);
+  if (!st) {
+    std::fprintf(stderr, "%s\n", st.err().message.c_str());
+    return 1;
+  }
+  const int accounts = 500;
+  const std::string tag = std::to_string(::getpid()) + ":";
+  (*st)->count_vertices(); // connect outside the timing
+  double per_edge = run_per_edge(**st, n, accounts, "e" + tag);
+  double batched = run_batched(**st, n, accounts, "b" + tag, 500);
+  std::printf("gremlin ingestion, %d interactions over %d accounts, %s\n", n, accounts, url.c_str());
+  std::printf("  %-38s %10.0f interactions/s  (%.3f s)\n", "one request per edge (baseline)", n / per_edge, per_edge);
+  std::printf("  %-38s %10.0f interactions/s  (%.3f s)\n", "batched apply(), 500 per call", n / batched, batched);
+  std::printf("  speed-up: %.1fx (target >= 10x)\n\n", per_edge / batched);
+  (*st)->close();
+  if (srv.pid > 0) {
+    ::kill(srv.pid, SIGTERM);
+    ::waitpid(srv.pid, nullptr, 0);
+  }
+
+  // ---- 2. GraphSON 3: write + read a 1,000-vertex result ----
+  graphson::response resp = thousand_vertices();
+  std::string json = graphson::write_response(resp, graphson::version::v3);
+  const int iters = 200;
+  std::size_t sink = 0;
+  auto t0 = clk::now();
+  for (int i = 0; i < iters; ++i) {
+    auto parsed = graphson::read_response(json, graphson::version::v3);
+    std::string again = graphson::write_response(*parsed, graphson::version::v3);
+    sink += again.size() + parsed->data.items().size();
+  }
+  double cpp_ms = std::chrono::duration<double, std::milli>(clk::now() - t0).count() / iters;
+  std::printf("GraphSON 3, 1,000 vertices (%zu bytes): read + write per result\n", json.size());
+  std::printf("  %-38s %10.3f ms  (checksum %zu)\n", "tlflow C++ client", cpp_ms, sink % 7);
+
+  std::string js_path = std::string(__FILE__);
+  js_path = js_path.substr(0, js_path.rfind('/')) + "/gremlin_graphson_bench.js";
+  std::string tmp = "/tmp/tlflow-gremlin-bench-" + std::to_string(::getpid()) + ".json";
+  std::ofstream(tmp) << json;
+  std::string cmd = "NODE_PATH='" + node_modules + "' node '" + js_path + "' '" + tmp + "' " +
+                    std::to_string(iters) + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  std::string out;
+  if (p) {
+    char buf[512];
+    while (std::fgets(buf, sizeof buf, p)) out += buf;
+    ::pclose(p);
+  }
+  ::unlink(tmp.c_str());
+  double js_ms = std::atof(out.c_str());
+  if (js_ms > 0) {
+    std::printf("  %-38s %10.3f ms\n", "official JS driver (gremlin 3.7, node)", js_ms);
+    std::printf("  speed-up: %.1fx (target >= 5x)\n", js_ms / cpp_ms);
+  } else {
+    std::printf("  official JS driver: unavailable (%s)\n", out.empty() ? "node missing" : out.c_str());
+  }
+  return 0;
+}
