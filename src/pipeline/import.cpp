@@ -36,7 +36,8 @@ std::string format_summary(const import_summary& s) {
     }
     os << ')';
   }
-  if (st.store_errors) os << ", " << st.store_errors << " store errors";
+  if (st.store_errors) os << ", " << st.store_errors << " store errors (retried)";
+  if (st.lost) os << ", " << st.lost << " interactions LOST (the store refused them)";
   os << "; peak memory " << (s.peak_rss_kib / 1024) << " MiB";
   return os.str();
 }
@@ -122,7 +123,7 @@ int run_import(const config& cfg, graph_store& store, metrics_registry& metrics,
   }
   std::fprintf(stderr, "%s\n", format_summary(s).c_str());
   if (summary_out) *summary_out = s;
-  return s.stats.store_errors ? 2 : 0;
+  return s.stats.lost ? 2 : 0;
 }
 
 } // namespace tlflow

@@ -27,7 +27,7 @@ struct import_summary {
 
 // Runs the import of cfg.import_file; returns the process exit code: 0 done,
 // 1 the input could not be opened or the data dir failed, 2 the store
-// refused some batches. `summary` (optional) receives the figures.
+// still refused some batches when the input ended (they are lost). `summary` (optional) receives the figures.
 int run_import(const config& cfg, graph_store& store, metrics_registry& metrics,
                import_summary* summary = nullptr);
 

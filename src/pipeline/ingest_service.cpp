@@ -36,6 +36,7 @@ void write_ingest_members(rapidjson::Writer<rapidjson::StringBuffer>& w, const i
   w.EndObject();
   w.Key("batches"); w.Uint64(p.batches);
   w.Key("store_errors"); w.Uint64(p.store_errors);
+  w.Key("lost"); w.Uint64(p.lost);
   w.Key("queue");
   w.StartObject();
   w.Key("depth"); w.Uint64(p.queue_depth);

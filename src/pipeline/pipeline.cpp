@@ -230,6 +230,8 @@ bool pipeline::apply_batch(std::vector<interaction>& batch) {
       log::error("pipeline", "dropping a batch of ", batch.size(),
                  " interactions at shutdown: ", st.err().message);
       seen_.rollback();
+      std::lock_guard<std::mutex> lock(stats_mutex_);
+      stats_.lost += batch.size();
       return false;
     }
     log::warn("pipeline", "store apply failed (", st.err().message, "); retrying in ",

@@ -73,6 +73,7 @@ struct ingest_stats {
   std::map<std::string, std::uint64_t> malformed_by_reason;
   std::uint64_t batches = 0;
   std::uint64_t store_errors = 0;    // failed apply() calls (retried)
+  std::uint64_t lost = 0;            // interactions of batches the store still refused at shutdown
   std::uint64_t queue_depth = 0;
   std::uint64_t queue_capacity = 0;
   std::uint64_t seen_posts = 0;
