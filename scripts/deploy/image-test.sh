@@ -171,6 +171,12 @@ second_run() {
 }
 mkdir -m 0750 "$work/data"
 chown "$uid:$(crun "$ctr" -- id -g)" "$work/data"
+# buildah 1.28 with chroot isolation mounts the image's anonymous VOLUME over
+# an explicit --volume at the same path (seen here: /data came from
+# userdata/buildah-volumes, the host directory stayed empty). The VOLUME was
+# checked on the image above; the working container drops it so that the
+# host directory is what /data is, as with docker run -v.
+deploy_buildah config --volume /data- "$ctr"
 run_opts=(--volume "$work/data:/data:rw")
 serve_check image "$(deploy_free_port)" first_run "${entry[@]}"
 image_cold_start=$cold_start
