@@ -59,7 +59,7 @@ tlflow::result<std::unique_ptr<tlflow::graph_store>> open_store(const tlflow::co
     o.data_dir = cfg.data_dir;
     o.ephemeral = cfg.ephemeral;
     o.snapshot_interval_s = cfg.snapshot_interval_s;
-    o.metrics = &metrics;
+    // Store sizes are registered for every store by api::register_store_gauges.
     auto s = memory_store::open(o);
     if (!s) return std::move(s).err();
     log::info("main", "store memory ", cfg.ephemeral ? "(ephemeral)" : "in " + cfg.data_dir);
