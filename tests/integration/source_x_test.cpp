@@ -201,7 +201,11 @@ TEST_CASE("x source: rules synced with tracking, foreign rules untouched, re-syn
                                                      "cats -is:retweet|other-app", "dogs|"});
   int posts_before = rules.posts();
 
-  // Tracking changes while streaming: re-synced without reconnecting.
+  // Tracking changes while streaming: re-synced without reconnecting. Rules are
+  // synced before the stream is opened, so wait for the stream itself first.
+  REQUIRE(stream_server::wait_until([&] {
+    return src.state().connected && server.requests(stream_path).size() == 1;
+  }));
   std::size_t stream_requests = server.requests(stream_path).size();
   t.hashtags = {"go", "rust"};
   t.keywords = {"graph database"};
