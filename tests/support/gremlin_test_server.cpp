@@ -278,7 +278,20 @@ private:
     }
     value bindings = value::object();
     if (const value* b = req.args.get("bindings"); b && b->is_mapping()) bindings = *b;
-    auto res = st_->opts.evaluator(script->as_string(), bindings);
+    std::size_t n_bindings =
+        bindings.k() == gs::kind::map ? bindings.items().size() / 2 : bindings.keys().size();
+    if (!st_->opts.cosmos && st_->opts.max_parameters > 0 && n_bindings > st_->opts.max_parameters) {
+      send(status_only(req.request_id, 499,
+                       "The [eval] message contains " + std::to_string(n_bindings) +
+                           " bindings which is more than is allowed by the server " +
+                           std::to_string(st_->opts.max_parameters) + " configuration"),
+           v, binary);
+      return;
+    }
+    // A script that reads its bindings from one map (bb.b_x, as a Groovy
+    // engine would) is evaluated as the template it was made from.
+    gremlin::packed_request unpacked = gremlin::unpack_bindings(script->as_string(), bindings);
+    auto res = st_->opts.evaluator(unpacked.script, unpacked.bindings);
     if (!res) {
       send(status_only(req.request_id, 597, res.err().message), v, binary);
       return;

@@ -36,6 +36,10 @@ struct gremlin_test_server_options {
   std::string user;              // non-empty: SASL PLAIN required
   std::string password;
   bool cosmos = false;           // untyped replies with x-ms-* attributes
+  // As Gremlin Server's StandardOpProcessor maxParameters (default 16): an
+  // eval with more bindings fails with 499. 0: no limit. Not applied when
+  // cosmos is set (Cosmos DB is not a Gremlin Server).
+  std::size_t max_parameters = 16;
   gremlin_evaluator evaluator;   // empty: the GremlinStore template evaluator
 };
 

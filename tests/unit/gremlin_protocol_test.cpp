@@ -133,6 +133,28 @@ TEST_CASE("templates carry no data; Neptune inlines literals") {
   CHECK(t.put_vertex(1, 0).find(".property(single,b_k0,b_v0)") != std::string::npos);
 }
 
+TEST_CASE("many bindings travel as one map, and back") {
+  // Gremlin Server's default maxParameters is 16: more go in one map.
+  templates t(dialect::tinkerpop, "pk");
+  std::string script = t.add_edge(1) + ".has('note','b_not_a_name')";
+  value b = value::object({{"b_from", value::string("a")}, {"b_to", value::string("bb.b_to")}});
+  packed_request p = pack_bindings(script, b);
+  CHECK(p.script.find("has('account','vid',bb.b_from)") != std::string::npos);
+  CHECK(p.script.find("outE(bb.b_kind)") != std::string::npos);
+  CHECK(p.script.find("'b_not_a_name'") != std::string::npos); // quoted text untouched
+  CHECK(p.script.find("b_from") == p.script.find("bb.b_from") + 3);
+  REQUIRE(p.bindings.get("bb") != nullptr);
+  CHECK(p.bindings.keys().size() == 1);
+  CHECK(p.bindings.get("bb")->get("b_to")->as_string() == "bb.b_to");
+  packed_request u = unpack_bindings(p.script, p.bindings);
+  CHECK(u.script == script);
+  CHECK(u.bindings.get("b_from")->as_string() == "a");
+  // Not packed: unchanged.
+  packed_request same = unpack_bindings(script, b);
+  CHECK(same.script == script);
+  CHECK(same.bindings.keys().size() == 2);
+}
+
 TEST_CASE("stored property keys never collide with the layout") {
   CHECK(encode_vertex_key("handle", "pk") == "handle");
   CHECK(encode_vertex_key("vid", "pk") == "u_vid");

@@ -79,7 +79,15 @@ struct gremlin_store::impl {
     submit_options so;
     so.idempotent = idempotent;
     result<reply> r = [&]() -> result<reply> {
-      if (t.uses_bindings()) return cl->execute(script, bindings, so);
+      if (t.uses_bindings()) {
+        bool groovy = d == dialect::tinkerpop || d == dialect::janusgraph;
+        std::size_t n = bindings.k() == graphson::kind::map ? bindings.items().size() / 2 : bindings.keys().size();
+        if (groovy && opts.max_bindings > 0 && n > opts.max_bindings) {
+          packed_request p = pack_bindings(script, bindings);
+          return cl->execute(p.script, p.bindings, so);
+        }
+        return cl->execute(script, bindings, so);
+      }
       auto text = inline_bindings(script, bindings);
       if (!text) return std::move(text).err();
       return cl->execute(*text, value::object(), so);

@@ -35,6 +35,10 @@ struct gremlin_store_options {
   std::string data_dir;                  // queue in <data_dir>/gremlin-queue; empty: in memory
   std::size_t max_queued_requests = 100000;
   std::size_t max_request_bytes = 60000; // script + bindings per batched request
+  // tinkerpop/janusgraph: a request with more bindings than this sends them
+  // as one map (pack_bindings in scripts.hpp); Gremlin Server's default
+  // maxParameters is 16. 0: never pack.
+  std::size_t max_bindings = gremlin_server_default_max_parameters;
   std::chrono::milliseconds close_drain_timeout{5000}; // close() waits this long for the queue
   metrics_registry* metrics = nullptr;   // optional
 };

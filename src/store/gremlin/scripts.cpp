@@ -77,6 +77,13 @@ std::string templates::new_vertex(std::string_view tok) const {
 std::string templates::upsert_mid(std::string_view tok) const {
   return vmid(tok) + ".fold().coalesce(unfold()," + new_vertex(tok) + ")";
 }
+// The second vertex of an edge upsert. Not upsert_mid: fold() is a
+// reducing barrier and drops the path, so a label set before it (as('a'))
+// is gone after it on a real server ("The provided traverser does not map
+// to a value"). A coalesce of two child traversals keeps the path.
+std::string templates::upsert_next(std::string_view tok) const {
+  return "coalesce(" + vmid(tok) + "," + new_vertex(tok) + ")";
+}
 std::string templates::vprop(std::string_view k, std::string_view v) const {
   // Cosmos DB has no cardinality argument worth relying on; everyone else
   // gets single (Neptune's default is set).
@@ -151,7 +158,7 @@ std::string templates::list_edges(bool from, bool to, bool kind, bool after) con
 }
 
 std::string templates::add_edge(std::size_t n_props) const {
-  std::string t = "g." + upsert_mid("b_from") + ".as('a')." + upsert_mid("b_to") + ".as('b')" +
+  std::string t = "g." + upsert_mid("b_from") + ".as('a')." + upsert_next("b_to") + ".as('b')" +
                   ".coalesce(select('a').outE(b_kind).where(inV().as('b')),addE(b_kind).from('a').to('b')"
                   ".property('weight',b_zero).property('kr',b_kr).property('first_seen',b_at)"
                   ".property('last_seen',b_at))"
@@ -180,7 +187,7 @@ std::string templates::restore_vertex(std::size_t n_props) const {
 }
 
 std::string templates::restore_edge(std::size_t n_props) const {
-  std::string t = "g." + upsert_mid("b_from") + ".as('a')." + upsert_mid("b_to") + ".as('b')" +
+  std::string t = "g." + upsert_mid("b_from") + ".as('a')." + upsert_next("b_to") + ".as('b')" +
                   ".coalesce(select('a').outE(b_kind).where(inV().as('b')),addE(b_kind).from('a').to('b'))"
                   ".sideEffect(properties().drop())"
                   ".property('weight',b_w).property('kr',b_kr).property('first_seen',b_fs).property('last_seen',b_ls)";
@@ -288,6 +295,63 @@ result<std::string> inline_bindings(std::string_view s, const graphson::value& b
     i = j;
   }
   return out;
+}
+
+namespace {
+
+// Calls f(word, out) for each identifier outside quoted strings; anything
+// else is copied to out unchanged.
+template <typename F> std::string rewrite_words(std::string_view s, F&& f) {
+  std::string out;
+  out.reserve(s.size() + s.size() / 4);
+  for (std::size_t i = 0; i < s.size();) {
+    char c = s[i];
+    if (c == '\'') {
+      std::size_t j = i + 1;
+      while (j < s.size() && s[j] != '\'') j += s[j] == '\\' ? 2 : 1;
+      out.append(s.substr(i, std::min(j + 1, s.size()) - i));
+      i = j + 1;
+      continue;
+    }
+    if (!(std::isalpha(static_cast<unsigned char>(c)) || c == '_')) {
+      out += c;
+      ++i;
+      continue;
+    }
+    std::size_t j = i;
+    while (j < s.size() && (std::isalnum(static_cast<unsigned char>(s[j])) || s[j] == '_')) ++j;
+    f(s.substr(i, j - i), out);
+    i = j;
+  }
+  return out;
+}
+
+} // namespace
+
+packed_request pack_bindings(std::string_view s, const graphson::value& bindings) {
+  packed_request p;
+  p.script = rewrite_words(s, [](std::string_view w, std::string& out) {
+    if (w.substr(0, 2) == "b_") out += "bb.";
+    out.append(w);
+  });
+  p.bindings = graphson::value::object();
+  p.bindings.put("bb", bindings);
+  return p;
+}
+
+packed_request unpack_bindings(std::string_view s, const graphson::value& bindings) {
+  const graphson::value* inner = bindings.get("bb");
+  if (!inner || !inner->is_mapping()) return {std::string(s), bindings};
+  packed_request p;
+  p.bindings = *inner;
+  bool skip = false; // the word just seen was "bb"
+  p.script = rewrite_words(s, [&](std::string_view w, std::string& out) {
+    if (skip && w.substr(0, 2) == "b_" && out.size() >= 3 && out.compare(out.size() - 3, 3, "bb.") == 0)
+      out.resize(out.size() - 3);
+    skip = w == "bb";
+    out.append(w);
+  });
+  return p;
 }
 
 } // namespace tlflow::gremlin

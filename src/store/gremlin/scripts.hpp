@@ -79,6 +79,7 @@ private:
   std::string vmid(std::string_view tok) const;
   std::string new_vertex(std::string_view tok) const;
   std::string upsert_mid(std::string_view tok) const;
+  std::string upsert_next(std::string_view tok) const;
   std::string vprop(std::string_view k, std::string_view v) const;
   std::string keep_keys() const;
 
@@ -91,5 +92,19 @@ private:
 // (strings via gremlin_string_literal, longs as 12L, doubles as 1.5d,
 // booleans). invalid_argument if a name has no binding.
 result<std::string> inline_bindings(std::string_view script, const graphson::value& bindings);
+
+// Gremlin Server (and JanusGraph) refuse an eval with more bindings than the
+// StandardOpProcessor's maxParameters (default 16) with a 499. A Groovy
+// script can read them from one map instead: pack_bindings turns each b_ name
+// outside quoted strings into bb.b_name and returns {"bb": bindings}; the
+// text still depends only on the shape, so the server's script cache works.
+// unpack_bindings is its inverse (the test server uses it).
+struct packed_request {
+  std::string script;
+  graphson::value bindings;
+};
+packed_request pack_bindings(std::string_view script, const graphson::value& bindings);
+packed_request unpack_bindings(std::string_view script, const graphson::value& bindings);
+constexpr std::size_t gremlin_server_default_max_parameters = 16;
 
 } // namespace tlflow::gremlin
