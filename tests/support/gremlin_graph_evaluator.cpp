@@ -165,6 +165,11 @@ public:
       return one(value::int64(1));
     }
     if (s.rfind("g.inject(0)", 0) == 0) return apply_batch(s, b);
+    if (s == gremlin::templates::groovy_batch()) {
+      auto u = gremlin::batch_from_groovy(bindings);
+      if (!u) return std::move(u).err();
+      return apply_batch(t_.apply_batch(u->shapes), binding_index(u->bindings));
+    }
     if (s == t_.location_flows()) {
       std::vector<value> out;
       for (const auto& [k, p] : e_) {

@@ -155,6 +155,34 @@ TEST_CASE("many bindings travel as one map, and back") {
   CHECK(same.bindings.keys().size() == 2);
 }
 
+TEST_CASE("a batch for a Groovy server: one constant script over one list binding, and back") {
+  value b = value::object({{"b_a0", value::string("x:1")}, {"b_h0", value::string("hx")},
+                           {"b_s0", value::string("2026-01-01")}, {"b_e0", value::string("2026-01-02")},
+                           {"b_f1", value::string("x:1")}, {"b_t1", value::string("x:2")},
+                           {"b_k1", value::string("mention")}, {"b_r1", value::int64(1)},
+                           {"b_w1", value::int64(3)}, {"b_s1", value::string("2026-01-01")},
+                           {"b_e1", value::string("2026-01-02")}, {"b_h1_0", value::string("ht_a')//")},
+                           {"b_zero", value::int64(0)}});
+  value g = batch_to_groovy(b);
+  CHECK(g.keys().size() == 1);
+  REQUIRE(g.get("b_items") != nullptr);
+  REQUIRE(g.get("b_items")->items().size() == 2);
+  CHECK(g.get("b_items")->items()[1].get("h")->items().size() == 1);
+  auto u = batch_from_groovy(g);
+  REQUIRE(u.ok());
+  REQUIRE(u->shapes.size() == 2);
+  CHECK(u->shapes[0].handle);
+  CHECK_FALSE(u->shapes[0].platform);
+  CHECK(u->shapes[0].has_time);
+  CHECK(u->shapes[1].is_edge);
+  CHECK(u->shapes[1].hashtags == 1);
+  for (const auto& k : b.keys()) {
+    REQUIRE(u->bindings.get(k) != nullptr);
+    CHECK(*u->bindings.get(k) == *b.get(k));
+  }
+  CHECK(templates::groovy_batch().find("b_items") != std::string::npos);
+}
+
 TEST_CASE("stored property keys never collide with the layout") {
   CHECK(encode_vertex_key("handle", "pk") == "handle");
   CHECK(encode_vertex_key("vid", "pk") == "u_vid");

@@ -243,7 +243,10 @@ struct gremlin_store::impl {
     auto flush = [&] {
       if (shapes.empty()) return;
       b.put("b_zero", value::int64(0));
-      out.push_back(queued_write{t.apply_batch(shapes), std::move(b)});
+      if (d == dialect::tinkerpop || d == dialect::janusgraph) // one cached script on a Groovy server
+        out.push_back(queued_write{templates::groovy_batch(), batch_to_groovy(b)});
+      else
+        out.push_back(queued_write{t.apply_batch(shapes), std::move(b)});
       shapes.clear();
       b = value::object();
       bytes = 0;

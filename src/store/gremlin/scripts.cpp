@@ -1,9 +1,11 @@
 #include "store/gremlin/scripts.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <unordered_map>
+#include <utility>
 
 #include "store/gremlin/escape.hpp"
 
@@ -233,6 +235,32 @@ std::string templates::apply_batch(const std::vector<batch_shape>& items) const 
   return t + ".count()";
 }
 
+std::string templates::groovy_batch() {
+  return "for (m in b_items) {\n"
+         "  if (m.containsKey('a')) {\n"
+         "    def t = g.V().has('account','vid',m.a).fold().coalesce(unfold(),addV('account').property('vid',m.a))\n"
+         "    if (m.containsKey('p')) t = t.property(single,'platform',m.p)\n"
+         "    if (m.containsKey('h')) t = t.property(single,'handle',m.h)\n"
+         "    if (m.containsKey('n')) t = t.property(single,'name',m.n)\n"
+         "    if (m.containsKey('l')) t = t.property(single,'location',m.l)\n"
+         "    if (m.containsKey('s')) t = t.sideEffect(coalesce(values('first_seen').is(lte(m.s)),"
+         "property(single,'first_seen',m.s))).sideEffect(coalesce(values('last_seen').is(gte(m.e)),"
+         "property(single,'last_seen',m.e)))\n"
+         "    t.iterate()\n"
+         "  } else {\n"
+         "    def t = g.V().has('account','vid',m.f).as('a').V().has('account','vid',m.t)"
+         ".coalesce(inE(m.k).where(outV().as('a')),addE(m.k).from('a').property('weight',0L).property('kr',m.r)"
+         ".property('first_seen',m.s).property('last_seen',m.e))"
+         ".property('weight',union(values('weight'),constant(m.w)).sum())"
+         ".sideEffect(coalesce(values('first_seen').is(lte(m.s)),property('first_seen',m.s)))"
+         ".sideEffect(coalesce(values('last_seen').is(gte(m.e)),property('last_seen',m.e)))\n"
+         "    for (h in m.h) t = t.property(h,true)\n"
+         "    t.iterate()\n"
+         "  }\n"
+         "}\n"
+         "b_items.size()";
+}
+
 std::string templates::location_flows() const {
   return "g.E().project('a','b','w').by(outV().coalesce(values('location'),constant('')))"
          ".by(inV().coalesce(values('location'),constant(''))).by(values('weight'))";
@@ -327,6 +355,72 @@ template <typename F> std::string rewrite_words(std::string_view s, F&& f) {
 }
 
 } // namespace
+
+graphson::value batch_to_groovy(const graphson::value& b) {
+  using graphson::value;
+  using name = std::pair<const char*, const char*>;
+  static const name account_keys[] = {{"a", "b_a"}, {"p", "b_p"}, {"h", "b_h"}, {"n", "b_n"},
+                                      {"l", "b_l"}, {"s", "b_s"}, {"e", "b_e"}};
+  static const name edge_keys[] = {{"f", "b_f"}, {"t", "b_t"}, {"k", "b_k"}, {"r", "b_r"},
+                                   {"w", "b_w"}, {"s", "b_s"}, {"e", "b_e"}};
+  value items = value::list();
+  auto copy = [&](value& m, const char* key, const std::string& name) {
+    if (const value* v = b.get(name)) m.put(key, *v);
+  };
+  for (std::size_t i = 0;; ++i) {
+    std::string n = std::to_string(i);
+    value m = value::map();
+    if (b.get("b_a" + n)) {
+      for (const auto& [key, base] : account_keys) copy(m, key, base + n);
+    } else if (b.get("b_f" + n)) {
+      for (const auto& [key, base] : edge_keys) copy(m, key, base + n);
+      value tags = value::list();
+      for (std::size_t j = 0;; ++j) {
+        const value* h = b.get("b_h" + n + "_" + std::to_string(j));
+        if (!h) break;
+        tags.items().push_back(*h);
+      }
+      m.put("h", std::move(tags));
+    } else {
+      break;
+    }
+    items.items().push_back(std::move(m));
+  }
+  value out = value::object();
+  out.put("b_items", std::move(items));
+  return out;
+}
+
+result<unpacked_batch> batch_from_groovy(const graphson::value& bindings) {
+  using graphson::value;
+  const value* items = bindings.get("b_items");
+  if (!items || !items->is_sequence()) return error{errc::invalid_argument, "no b_items list"};
+  unpacked_batch u;
+  u.bindings = value::object();
+  u.bindings.put("b_zero", value::int64(0));
+  for (std::size_t i = 0; i < items->items().size(); ++i) {
+    const value& m = items->items()[i];
+    if (!m.is_mapping()) return error{errc::invalid_argument, "b_items: not a map"};
+    std::string n = std::to_string(i);
+    batch_shape s;
+    s.is_edge = m.get("a") == nullptr;
+    for (const auto& [k, v] : m.entries()) {
+      const std::string& key = k.as_string();
+      if (key == "h" && s.is_edge) {
+        for (const value& h : v.items()) u.bindings.put("b_h" + n + "_" + std::to_string(s.hashtags++), h);
+        continue;
+      }
+      u.bindings.put("b_" + key + n, v);
+      if (key == "p") s.platform = true;
+      if (key == "h") s.handle = true;
+      if (key == "n") s.name = true;
+      if (key == "l") s.location = true;
+      if (key == "s") s.has_time = true;
+    }
+    u.shapes.push_back(s);
+  }
+  return u;
+}
 
 packed_request pack_bindings(std::string_view s, const graphson::value& bindings) {
   packed_request p;
