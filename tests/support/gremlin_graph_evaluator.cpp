@@ -168,7 +168,7 @@ public:
     if (s == gremlin::templates::groovy_batch()) {
       auto u = gremlin::batch_from_groovy(bindings);
       if (!u) return std::move(u).err();
-      return apply_batch(t_.apply_batch(u->shapes), binding_index(u->bindings));
+      return run_batch(u->shapes, binding_index(u->bindings));
     }
     if (s == t_.location_flows()) {
       std::vector<value> out;
@@ -352,6 +352,11 @@ private:
     }
     if (s != t_.apply_batch(shapes))
       return error{errc::internal, "test server: unknown script: " + s.substr(0, 200)};
+    return run_batch(shapes, b);
+  }
+
+  // The meaning of apply_batch(shapes) (and of groovy_batch) with bindings b.
+  result<std::vector<value>> run_batch(const std::vector<gremlin::batch_shape>& shapes, const binding_index& b) {
     auto str = [&](const std::string& k) { return b.get(k)->as_string(); };
     for (std::size_t i = 0; i < shapes.size(); ++i) {
       std::string n = std::to_string(i);

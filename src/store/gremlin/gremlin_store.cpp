@@ -255,7 +255,9 @@ struct gremlin_store::impl {
       bytes += name.size() + v.size() * 2 + 16; // JSON escaping headroom
       b.put(std::move(name), value::string(std::move(v)));
     };
-    constexpr std::size_t fragment_text = 700; // upper bound of one fragment's template text
+    // upper bound of one fragment's template text; groovy_batch has none
+    // per item, only the item's map keys
+    const std::size_t fragment_text = (d == dialect::tinkerpop || d == dialect::janusgraph) ? 64 : 700;
     auto room = [&](std::size_t extra) {
       return bytes + (shapes.size() + 1) * fragment_text + extra < opts.max_request_bytes;
     };

@@ -363,20 +363,27 @@ graphson::value batch_to_groovy(const graphson::value& b) {
                                       {"l", "b_l"}, {"s", "b_s"}, {"e", "b_e"}};
   static const name edge_keys[] = {{"f", "b_f"}, {"t", "b_t"}, {"k", "b_k"}, {"r", "b_r"},
                                    {"w", "b_w"}, {"s", "b_s"}, {"e", "b_e"}};
+  // value::get is a linear search: index the thousands of names once.
+  std::unordered_map<std::string_view, const value*> by_name;
+  for (std::size_t i = 0; i < b.keys().size(); ++i) by_name.emplace(b.keys()[i], &b.items()[i]);
+  auto find = [&](const std::string& name) -> const value* {
+    auto it = by_name.find(name);
+    return it == by_name.end() ? nullptr : it->second;
+  };
   value items = value::list();
   auto copy = [&](value& m, const char* key, const std::string& name) {
-    if (const value* v = b.get(name)) m.put(key, *v);
+    if (const value* v = find(name)) m.put(key, *v);
   };
   for (std::size_t i = 0;; ++i) {
     std::string n = std::to_string(i);
     value m = value::map();
-    if (b.get("b_a" + n)) {
+    if (find("b_a" + n)) {
       for (const auto& [key, base] : account_keys) copy(m, key, base + n);
-    } else if (b.get("b_f" + n)) {
+    } else if (find("b_f" + n)) {
       for (const auto& [key, base] : edge_keys) copy(m, key, base + n);
       value tags = value::list();
       for (std::size_t j = 0;; ++j) {
-        const value* h = b.get("b_h" + n + "_" + std::to_string(j));
+        const value* h = find("b_h" + n + "_" + std::to_string(j));
         if (!h) break;
         tags.items().push_back(*h);
       }
