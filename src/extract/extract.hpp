@@ -69,6 +69,10 @@ struct extracted_post {
   std::string at;                     // ISO-8601 UTC, YYYY-MM-DDTHH:MM:SSZ
   std::vector<std::string> hashtags;  // sorted, unique, lower-case, no '#'
   std::vector<std::string> rule_tags; // X v2 matching_rules[].tag (as sent)
+  // A Bluesky repost: the reposted post, "bluesky:at://<did>/app.bsky.feed.post/<rkey>".
+  // A repost record carries no text, so the local hashtag filter keeps it when
+  // the reposted post was a tracked one (docs/extraction-rules.md).
+  std::string reposted_post_id;
 };
 
 struct extraction {

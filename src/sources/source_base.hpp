@@ -27,6 +27,7 @@ struct source_context {
   millis stall_timeout{90000};           // no byte at all for this long -> reconnect
   millis connect_timeout{10000};
   std::string user_agent = "tlflow/" TLFLOW_VERSION;
+  std::string ca_file;                   // extra trusted CA certificates (PEM), --ca-file
 };
 
 class source_base : public source {

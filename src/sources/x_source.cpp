@@ -104,6 +104,7 @@ void x_source::stream_loop() {
       req.url += "&backfill_minutes=" + std::to_string(std::min(5u, opts_.backfill_minutes));
     if (!opts_.bearer_token.empty()) req.headers.push_back("Authorization: Bearer " + opts_.bearer_token);
     req.user_agent = ctx_.user_agent;
+    req.ca_file = ctx_.ca_file;
     first = false;
 
     line_splitter lines;
@@ -173,6 +174,7 @@ status x_source::sync_rules(const tracking_set& want) {
     http_request req;
     if (!opts_.bearer_token.empty()) req.headers.push_back("Authorization: Bearer " + opts_.bearer_token);
     req.user_agent = ctx_.user_agent;
+    req.ca_file = ctx_.ca_file;
     return req;
   };
   // 1. read every rule (paginated)
@@ -344,9 +346,15 @@ void twitter_v1_source::loop() {
     req.method = "POST";
     req.url = opts_.url + "/1.1/statuses/filter.json";
     req.headers.push_back("Content-Type: application/x-www-form-urlencoded");
-    if (!opts_.bearer_token.empty()) req.headers.push_back("Authorization: Bearer " + opts_.bearer_token);
     req.body = "track=" + url_encode(track) + "&stall_warning=true";
+    if (opts_.oauth.complete())
+      req.headers.push_back("Authorization: " +
+                            oauth1_authorization(opts_.oauth, req.method, req.url,
+                                                 {{"track", track}, {"stall_warning", "true"}}));
+    else if (!opts_.bearer_token.empty())
+      req.headers.push_back("Authorization: Bearer " + opts_.bearer_token);
     req.user_agent = ctx_.user_agent;
+    req.ca_file = ctx_.ca_file;
 
     line_splitter lines;
     bool connected = false, refused = false;

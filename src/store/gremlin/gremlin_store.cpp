@@ -335,6 +335,7 @@ gremlin_store_options options_from_config(const config& cfg) {
   o.client.url = cfg.gremlin_url;
   o.client.user = cfg.gremlin_user;
   o.client.password = cfg.gremlin_password;
+  o.client.ca_file = cfg.ca_file;
   o.dialect = cfg.gremlin_dialect;
   o.partition_key = cfg.gremlin_partition_key;
   if (!cfg.ephemeral) o.data_dir = cfg.data_dir;
