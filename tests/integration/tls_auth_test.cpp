@@ -9,6 +9,7 @@
 #include <atomic>
 #include <ctime>
 #include <map>
+#include <mutex>
 
 #include "sources/http_client.hpp"
 #include "sources/jetstream_source.hpp"
@@ -187,6 +188,7 @@ TEST_CASE("twitter v1.1 source: OAuth 1.0a signed request, checked by the server
   stream_server server;
   const std::string path = "/1.1/statuses/filter.json";
   const oauth1_credentials cred{"ck", "cs&secret", "at-123", "ats+x"};
+  std::mutex nonces_mutex;
   std::vector<std::string> nonces;
   std::atomic<int> accepted{0};
   std::string line = twitter_v1_line("1127000000000000901", 1, {2}, {"graphs"});
@@ -199,7 +201,10 @@ TEST_CASE("twitter v1.1 source: OAuth 1.0a signed request, checked by the server
       p[auth.substr(i, eq - i)] = auth.substr(eq + 2, end - eq - 2);
       i = end;
     }
-    nonces.push_back(p["oauth_nonce"]);
+    {
+      std::lock_guard<std::mutex> lock(nonces_mutex);
+      nonces.push_back(p["oauth_nonce"]);
+    }
     const std::string expected = oauth1_header(
         cred, "POST", server.http_url() + path, {{"track", "#graphs"}, {"stall_warning", "true"}},
         p["oauth_nonce"], std::stoull(p["oauth_timestamp"].empty() ? "0" : p["oauth_timestamp"]));
@@ -229,7 +234,8 @@ TEST_CASE("twitter v1.1 source: OAuth 1.0a signed request, checked by the server
   t.hashtags = {"graphs"};
   src.on_tracking_changed(t);
   src.start();
-  REQUIRE(stream_server::wait_until([&] { return accepted >= 2; }));
+  // Both connections served their line (the second repeats the first).
+  REQUIRE(stream_server::wait_until([&] { return accepted >= 2 && h.stats().posts >= 2; }));
   h.pipe->drain();
   src.stop();
   auto reqs = server.requests(path);
