@@ -5,6 +5,7 @@
 // per-thread memory pool that is reset, not freed, between messages.
 #include "extract/detail.hpp"
 #include "util/civil_date.hpp"
+#include "util/utf8.hpp"
 
 #include <rapidjson/error/en.h>
 
@@ -435,35 +436,7 @@ format detect_format(std::string_view raw) {
   return out.detected;
 }
 
-bool matches_tracking(const extracted_post& post, const std::vector<std::string>& tags) {
-  if (tags.empty()) return true;
-  for (const auto& t : tags) {
-    // post.hashtags is sorted and normalised.
-    if (std::binary_search(post.hashtags.begin(), post.hashtags.end(), t)) return true;
-  }
-  return false;
-}
-
 namespace {
-// Appends code point cp as UTF-8.
-void put_utf8(std::string& out, std::uint32_t cp) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
-
 std::uint32_t lower_cp(std::uint32_t c) noexcept {
   if (c >= 'A' && c <= 'Z') return c + 32;
   if (c < 0xC0) return c;
@@ -500,7 +473,7 @@ std::string normalize_hashtag(std::string_view tag) {
           (static_cast<std::uint32_t>(c & 0x1F) << 6) | (static_cast<unsigned char>(tag[i + 1]) & 0x3Fu);
       const std::uint32_t lo = lower_cp(cp);
       if (lo != cp && cp >= 0x80) {
-        put_utf8(out, lo);
+        util::append_utf8(out, static_cast<char32_t>(lo));
       } else {
         out.append(tag.data() + i, 2);
       }

@@ -112,11 +112,6 @@ void extract(format f, std::string_view raw, extraction& out);
 // none fits (including malformed input).
 format detect_format(std::string_view raw);
 
-// Local hashtag filter for sources that cannot filter server-side (Jetstream,
-// files). `tags` are normalised tracked hashtags. An empty list matches every
-// post (no filter configured).
-bool matches_tracking(const extracted_post& post, const std::vector<std::string>& tags);
-
 // Hashtag normalisation used everywhere: strips one leading '#' (or U+FF03),
 // lower-cases ASCII, Latin-1, Latin Extended-A, Greek and Cyrillic letters;
 // other code points are kept as they are.
