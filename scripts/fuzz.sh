@@ -10,6 +10,10 @@ cd "$(dirname "$0")/.."
 secs=${1:-60}
 shift || true
 build=${TLFLOW_FUZZ_BUILD_DIR:-build-fuzz}
+if ! command -v "${CXX:-clang++}" >/dev/null; then
+  echo "SKIPPED: ${CXX:-clang++} not found (scripts/install-deps.sh installs clang)"
+  exit 77
+fi
 CC=${CC:-clang} CXX=${CXX:-clang++} cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DTLFLOW_BUILD_FUZZ=ON -DTLFLOW_BUILD_TESTS=OFF -DTLFLOW_BUILD_BENCH=OFF >/dev/null
 targets=("$@")

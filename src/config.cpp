@@ -213,10 +213,43 @@ const option_def options[] = {
        c.x_bearer_token = v;
        return {};
      }},
+    {"x-backfill-minutes", "TLFLOW_X_BACKFILL_MINUTES", "N", "0",
+     "X v2: minutes of posts (0-5) the stream re-sends after a reconnect (Pro/Enterprise access)",
+     false, false,
+     [](config& c, const std::string& v) -> std::string {
+       if (v.size() != 1 || v[0] < '0' || v[0] > '5') return "must be a whole number from 0 to 5";
+       c.x_backfill_minutes = static_cast<unsigned>(v[0] - '0');
+       return {};
+     }},
     {"twitter-v1-url", "TLFLOW_TWITTER_V1_URL", "URL", "https://stream.twitter.com",
      "base URL of the v1.1 stream", false, false,
      [](config& c, const std::string& v) -> std::string {
        c.twitter_v1_url = v;
+       return {};
+     }},
+    {"twitter-v1-consumer-key", "TLFLOW_TWITTER_V1_CONSUMER_KEY", "SECRET", "none",
+     "v1.1 OAuth 1.0a: the app's API key", true, false,
+     [](config& c, const std::string& v) -> std::string {
+       c.twitter_v1_consumer_key = v;
+       return {};
+     }},
+    {"twitter-v1-consumer-secret", "TLFLOW_TWITTER_V1_CONSUMER_SECRET", "SECRET", "none",
+     "v1.1 OAuth 1.0a: the app's API key secret", true, false,
+     [](config& c, const std::string& v) -> std::string {
+       c.twitter_v1_consumer_secret = v;
+       return {};
+     }},
+    {"twitter-v1-access-token", "TLFLOW_TWITTER_V1_ACCESS_TOKEN", "SECRET", "none",
+     "v1.1 OAuth 1.0a: the user's access token", true, false,
+     [](config& c, const std::string& v) -> std::string {
+       c.twitter_v1_access_token = v;
+       return {};
+     }},
+    {"twitter-v1-access-token-secret", "TLFLOW_TWITTER_V1_ACCESS_TOKEN_SECRET", "SECRET", "none",
+     "v1.1 OAuth 1.0a: the access token secret (all four set: OAuth 1.0a, else the X bearer token)",
+     true, false,
+     [](config& c, const std::string& v) -> std::string {
+       c.twitter_v1_access_token_secret = v;
        return {};
      }},
     {"mastodon-url", "TLFLOW_MASTODON_URL", "URL", "none",
@@ -235,6 +268,12 @@ const option_def options[] = {
      "wss://jetstream2.us-east.bsky.network/subscribe", "Bluesky Jetstream endpoint", false, false,
      [](config& c, const std::string& v) -> std::string {
        c.jetstream_url = v;
+       return {};
+     }},
+    {"ca-file", "TLFLOW_CA_FILE", "FILE", "none",
+     "extra trusted CA certificates (PEM) for TLS peers: sources and Gremlin", false, false,
+     [](config& c, const std::string& v) -> std::string {
+       c.ca_file = v;
        return {};
      }},
     {"log-level", "TLFLOW_LOG_LEVEL", "LEVEL", "info", "trace, debug, info, warn, error or off",

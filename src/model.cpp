@@ -2,6 +2,8 @@
 #include "tlflow/graph_store.hpp"
 #include "tlflow/model.hpp"
 
+#include <algorithm>
+
 #include <array>
 #include <chrono>
 #include <ctime>
@@ -116,6 +118,21 @@ std::string normalize_location(std::string_view text) {
     out.push_back((c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : ch);
   }
   return out;
+}
+
+void order_location_flows(std::vector<location_flow>& flows, std::size_t limit) {
+  // nullopt (unknown) sorts after every known location.
+  auto less = [](const std::optional<std::string>& a, const std::optional<std::string>& b) {
+    if (a.has_value() != b.has_value()) return a.has_value();
+    return a.has_value() && *a < *b;
+  };
+  std::sort(flows.begin(), flows.end(), [&](const location_flow& a, const location_flow& b) {
+    if (a.weight != b.weight) return a.weight > b.weight;
+    if (a.edges != b.edges) return a.edges > b.edges;
+    if (a.from_location != b.from_location) return less(a.from_location, b.from_location);
+    return less(a.to_location, b.to_location);
+  });
+  if (flows.size() > limit) flows.resize(limit);
 }
 
 } // namespace tlflow

@@ -40,10 +40,15 @@ struct config {
   std::vector<std::string> track;     // initial hashtags
   std::string x_api_url = "https://api.x.com";
   std::string x_bearer_token;         // secret
+  unsigned x_backfill_minutes = 0;    // 0-5: X v2 recovers posts missed while disconnected
   std::string twitter_v1_url = "https://stream.twitter.com";
+  // secrets: OAuth 1.0a user context for v1.1 (all four, else the X bearer token)
+  std::string twitter_v1_consumer_key, twitter_v1_consumer_secret;
+  std::string twitter_v1_access_token, twitter_v1_access_token_secret;
   std::string mastodon_url;
   std::string mastodon_token;         // secret
   std::string jetstream_url = "wss://jetstream2.us-east.bsky.network/subscribe";
+  std::string ca_file;                // extra trusted CA certificates (PEM) for every TLS peer
 
   std::string log_level = "info";     // trace | debug | info | warn | error
   std::string config_file;

@@ -177,4 +177,9 @@ public:
 // collapsed to one space, ASCII lower-cased. Empty result = unknown.
 std::string normalize_location(std::string_view text);
 
+// The order every store returns flows in, then cut to `limit`: heaviest
+// first; on equal weight more edges first; then by from, then to location
+// (unknown after every known one).
+void order_location_flows(std::vector<location_flow>& flows, std::size_t limit);
+
 } // namespace tlflow

@@ -4,6 +4,8 @@
 // situ (strings stay in that buffer, no per-string allocation), with a
 // per-thread memory pool that is reset, not freed, between messages.
 #include "extract/detail.hpp"
+#include "util/civil_date.hpp"
+#include "util/utf8.hpp"
 
 #include <rapidjson/error/en.h>
 
@@ -113,29 +115,6 @@ bool clean_id(std::string_view s) noexcept {
   return true;
 }
 
-namespace {
-// Howard Hinnant's civil-from-days, for the epoch -> calendar direction.
-void civil_from_days(std::int64_t z, std::int64_t& y, unsigned& m, unsigned& d) noexcept {
-  z += 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const auto doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  y = static_cast<std::int64_t>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  d = doy - (153 * mp + 2) / 5 + 1;
-  m = mp < 10 ? mp + 3 : mp - 9;
-  if (m <= 2) ++y;
-}
-std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
-  y -= m <= 2;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-} // namespace
 
 std::string iso_from_unix_seconds(std::int64_t secs) {
   // Years 0000..9999 only: anything else is not a post time.
@@ -145,7 +124,7 @@ std::string iso_from_unix_seconds(std::int64_t secs) {
   if (rem < 0) { rem += 86400; --days; }
   std::int64_t y = 0;
   unsigned m = 0, d = 0;
-  civil_from_days(days, y, m, d);
+  util::civil_from_days(days, y, m, d);
   // Hand-formatted: snprintf showed up in the extraction profile.
   std::string out = "0000-00-00T00:00:00Z";
   auto put2 = [&out](std::size_t at, unsigned v) {
@@ -457,35 +436,7 @@ format detect_format(std::string_view raw) {
   return out.detected;
 }
 
-bool matches_tracking(const extracted_post& post, const std::vector<std::string>& tags) {
-  if (tags.empty()) return true;
-  for (const auto& t : tags) {
-    // post.hashtags is sorted and normalised.
-    if (std::binary_search(post.hashtags.begin(), post.hashtags.end(), t)) return true;
-  }
-  return false;
-}
-
 namespace {
-// Appends code point cp as UTF-8.
-void put_utf8(std::string& out, std::uint32_t cp) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
-
 std::uint32_t lower_cp(std::uint32_t c) noexcept {
   if (c >= 'A' && c <= 'Z') return c + 32;
   if (c < 0xC0) return c;
@@ -522,7 +473,7 @@ std::string normalize_hashtag(std::string_view tag) {
           (static_cast<std::uint32_t>(c & 0x1F) << 6) | (static_cast<unsigned char>(tag[i + 1]) & 0x3Fu);
       const std::uint32_t lo = lower_cp(cp);
       if (lo != cp && cp >= 0x80) {
-        put_utf8(out, lo);
+        util::append_utf8(out, static_cast<char32_t>(lo));
       } else {
         out.append(tag.data() + i, 2);
       }
@@ -552,7 +503,7 @@ std::string compose(int y, int mo, int d, int h, int mi, int s, int offset_minut
   if (d > mdays[mo - 1]) return {};
   if (s == 60) s = 59; // leap second: keep within the minute
   const std::int64_t days =
-      detail::days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
+      util::days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
   const std::int64_t secs = days * 86400 + h * 3600 + mi * 60 + s - offset_minutes * 60LL;
   return detail::iso_from_unix_seconds(secs);
 }

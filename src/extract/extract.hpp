@@ -69,6 +69,10 @@ struct extracted_post {
   std::string at;                     // ISO-8601 UTC, YYYY-MM-DDTHH:MM:SSZ
   std::vector<std::string> hashtags;  // sorted, unique, lower-case, no '#'
   std::vector<std::string> rule_tags; // X v2 matching_rules[].tag (as sent)
+  // A Bluesky repost: the reposted post, "bluesky:at://<did>/app.bsky.feed.post/<rkey>".
+  // A repost record carries no text, so the local hashtag filter keeps it when
+  // the reposted post was a tracked one (docs/extraction-rules.md).
+  std::string reposted_post_id;
 };
 
 struct extraction {
@@ -107,11 +111,6 @@ void extract(format f, std::string_view raw, extraction& out);
 // The format a message looks like, from its top-level keys; auto_detect when
 // none fits (including malformed input).
 format detect_format(std::string_view raw);
-
-// Local hashtag filter for sources that cannot filter server-side (Jetstream,
-// files). `tags` are normalised tracked hashtags. An empty list matches every
-// post (no filter configured).
-bool matches_tracking(const extracted_post& post, const std::vector<std::string>& tags);
 
 // Hashtag normalisation used everywhere: strips one leading '#' (or U+FF03),
 // lower-cases ASCII, Latin-1, Latin Extended-A, Greek and Cyrillic letters;

@@ -107,6 +107,16 @@ void post_record(const json& rec, post_builder& b) {
   }
 }
 
+// app.bsky.feed.repost: {"subject": {"uri": "at://<did>/app.bsky.feed.post/<rkey>", "cid"}}
+void repost_record(const json& rec, post_builder& b) {
+  const json* subject = get_obj(&rec, "subject");
+  account to = ref_author(subject, true);
+  if (to.id.empty()) return;
+  const std::string_view uri = get_str(subject, "uri");
+  b.reposts(std::string("bluesky:").append(uri));
+  b.interact(std::move(to), edge_kind::repost);
+}
+
 } // namespace
 
 void extract_jetstream(const json& root, extraction& out) {
@@ -166,7 +176,7 @@ void extract_jetstream(const json& root, extraction& out) {
     return;
   }
   if (collection == post_nsid) post_record(*rec, b);
-  else b.interact(ref_author(get_obj(rec, "subject"), true), edge_kind::repost);
+  else repost_record(*rec, b);
   b.finish();
 }
 

@@ -29,6 +29,10 @@ extracted extract_message(const raw_message& msg) {
   }
   out.notice = ex.is_notice();
   out.posts = static_cast<std::uint32_t>(ex.posts.size());
+  if (ex.detected == extract::format::jetstream) {
+    for (auto& p : ex.posts)
+      out.post_refs.push_back({p.post_id, p.reposted_post_id, p.hashtags});
+  }
   out.interactions = std::move(ex.interactions);
   ex.interactions.clear();
   return out;

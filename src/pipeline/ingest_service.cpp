@@ -95,6 +95,7 @@ status ingest_service::start() {
   ctx.backoff = opts_.backoff;
   ctx.stall_timeout = opts_.stall_timeout;
   ctx.connect_timeout = opts_.connect_timeout;
+  ctx.ca_file = cfg_.ca_file;
   for (const auto& name : cfg_.sources) {  // validate before anything starts
     if (name == "mastodon" && cfg_.mastodon_url.empty())
       return error{errc::invalid_argument, "source mastodon needs --mastodon-url"};
@@ -114,7 +115,7 @@ status ingest_service::start() {
       x_source_options o;
       o.api_url = cfg_.x_api_url;
       o.bearer_token = cfg_.x_bearer_token;
-      o.backfill_minutes = opts_.x_backfill_minutes;
+      o.backfill_minutes = cfg_.x_backfill_minutes;
       if (o.bearer_token.empty())
         log::warn("ingest", "source x: TLFLOW_X_BEARER_TOKEN is not set; the API will refuse");
       sources_.push_back(std::make_unique<x_source>(ctx, o));
@@ -122,6 +123,8 @@ status ingest_service::start() {
       twitter_v1_options o;
       o.url = cfg_.twitter_v1_url;
       o.bearer_token = cfg_.x_bearer_token;
+      o.oauth = {cfg_.twitter_v1_consumer_key, cfg_.twitter_v1_consumer_secret,
+                 cfg_.twitter_v1_access_token, cfg_.twitter_v1_access_token_secret};
       sources_.push_back(std::make_unique<twitter_v1_source>(ctx, o));
     } else if (name == "mastodon") {
       mastodon_options o;
@@ -132,7 +135,6 @@ status ingest_service::start() {
       jetstream_options o;
       o.url = cfg_.jetstream_url;
       o.rewind = opts_.jetstream_rewind;
-      o.ca_file = opts_.jetstream_ca_file;
       sources_.push_back(std::make_unique<jetstream_source>(ctx, o));
     } else {
       sources_.push_back(std::make_unique<file_source>(ctx, name.substr(5)));

@@ -38,9 +38,7 @@ struct ingest_options {
   backoff_policy backoff;
   millis stall_timeout{90000};
   millis connect_timeout{10000};
-  unsigned x_backfill_minutes = 0;
   millis jetstream_rewind{5000};
-  std::string jetstream_ca_file;
 };
 
 struct ingest_status {

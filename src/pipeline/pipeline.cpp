@@ -98,7 +98,8 @@ void pipeline::worker_loop() {
     if (!msg) break;
     work w;
     w.source = std::move(msg->source);
-    w.filter_locally = msg->format == wire_format::jetstream;
+    if (msg->format == wire_format::jetstream) w.local = work::filter::always;
+    else if (w.source.compare(0, 5, "file:") == 0) w.local = work::filter::while_tracking;
     try {
       w.result = extract_(*msg);
     } catch (const std::exception& e) {
@@ -122,19 +123,10 @@ void pipeline::handle(work& w, std::vector<interaction>& batch, std::uint64_t& b
   const auto& tracked = tracked_local_;
   std::uint64_t filtered = 0, duplicates = 0;
 
+  if (r.malformed.empty() && (w.local == work::filter::always ||
+                              (w.local == work::filter::while_tracking && !tracked->empty())))
+    filtered = filter_locally(r, *tracked);
   if (r.malformed.empty() && !r.interactions.empty()) {
-    // Local filter: a post is kept if any of its interactions carries a
-    // tracked hashtag (all interactions of one post carry the same tags).
-    if (w.filter_locally) {
-      auto keep = [&](const interaction& i) {
-        for (const auto& h : i.hashtags)
-          if (tracked->count(h)) return true;
-        return false;
-      };
-      auto end = std::stable_partition(r.interactions.begin(), r.interactions.end(), keep);
-      filtered = static_cast<std::uint64_t>(r.interactions.end() - end);
-      r.interactions.erase(end, r.interactions.end());
-    }
     if (!tracked->empty()) {
       for (auto& i : r.interactions) {
         auto end = std::remove_if(i.hashtags.begin(), i.hashtags.end(),
@@ -174,6 +166,43 @@ void pipeline::handle(work& w, std::vector<interaction>& batch, std::uint64_t& b
   c.posts += r.posts;
   c.filtered += filtered;
   c.duplicates += duplicates;
+}
+
+// Keeps the interactions whose post carries a tracked hashtag, or that repost
+// a recent tracked post (taking its tags); returns how many were dropped.
+std::uint64_t pipeline::filter_locally(extracted& r, const std::unordered_set<std::string>& tracked) {
+  auto is_tracked = [&](const std::vector<std::string>& tags) {
+    return std::any_of(tags.begin(), tags.end(),
+                       [&](const std::string& h) { return tracked.count(h) != 0; });
+  };
+  for (const auto& p : r.post_refs) {
+    if (!is_tracked(p.hashtags) || recent_tracked_.count(p.post_id)) continue;
+    if (recent_order_.size() >= opts_.recent_tracked_posts && !recent_order_.empty()) {
+      recent_tracked_.erase(recent_order_.front());
+      recent_order_.pop_front();
+    }
+    std::vector<std::string> tags;
+    for (const auto& h : p.hashtags)
+      if (tracked.count(h)) tags.push_back(h);
+    recent_tracked_.emplace(p.post_id, std::move(tags));
+    recent_order_.push_back(p.post_id);
+  }
+  auto keep = [&](interaction& i) {
+    if (is_tracked(i.hashtags)) return true;
+    if (i.kind != edge_kind::repost) return false;
+    for (const auto& p : r.post_refs) {
+      if (p.post_id != i.post_id || p.reposted_post_id.empty()) continue;
+      auto it = recent_tracked_.find(p.reposted_post_id);
+      if (it == recent_tracked_.end()) return false;
+      i.hashtags = it->second;
+      return true;
+    }
+    return false;
+  };
+  auto end = std::stable_partition(r.interactions.begin(), r.interactions.end(), keep);
+  auto dropped = static_cast<std::uint64_t>(r.interactions.end() - end);
+  r.interactions.erase(end, r.interactions.end());
+  return dropped;
 }
 
 void pipeline::publish_counts() {

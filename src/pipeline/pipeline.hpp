@@ -15,22 +15,27 @@
 //
 // Tracking: when hashtags are tracked, each interaction's hashtags are
 // reduced to the tracked ones (an edge's `hashtags` are the tracked hashtags
-// seen on its posts, DESIGN §2). Messages of formats that cannot be filtered
-// by the platform (Jetstream) are also filtered locally: an interaction is
-// kept only if its post carries a tracked hashtag. Files are never filtered:
-// what a file holds was selected when it was recorded.
+// seen on its posts, DESIGN §2). Messages the platform did not filter are
+// filtered locally (DESIGN §5): an interaction is kept only if its post
+// carries a tracked hashtag, or is a repost of a recent tracked post (a
+// Bluesky repost record has no text; it inherits the reposted post's tags).
+// Jetstream is always filtered (with nothing tracked, nothing is kept: the
+// unfiltered network is not a conversation); files only while hashtags are
+// tracked (`tlflow import` without --track brings a whole archive).
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -48,6 +53,13 @@ struct extracted {
   std::uint32_t posts = 0;   // posts the message carried (0 for a notice)
   bool notice = false;       // a stream notice: delete, limit, disconnect, heartbeat
   std::string malformed;     // non-empty: the reason code (not_json, invalid_utf8, ...)
+  // Filled for Jetstream messages only (the local filter needs them): each
+  // post with its hashtags and, for a repost, the reposted post's id.
+  struct post_ref {
+    std::string post_id, reposted_post_id;
+    std::vector<std::string> hashtags;
+  };
+  std::vector<post_ref> post_refs;
 };
 using extract_fn = std::function<extracted(const raw_message&)>;
 
@@ -55,6 +67,7 @@ struct pipeline_options {
   std::size_t queue_capacity = 10000;        // raw messages
   unsigned workers = 1;                      // extract threads
   std::size_t batch_max = 2000;              // interactions per apply()
+  std::size_t recent_tracked_posts = 100000; // remembered for reposts of them
   std::chrono::milliseconds batch_interval{100}; // longest a batch waits
   std::string seen_path;                     // empty: de-dup in memory only
   std::chrono::milliseconds retry_initial{100};  // apply() retry backoff
@@ -111,11 +124,12 @@ private:
   struct work {
     std::string source;
     extracted result;
-    bool filter_locally = false;
+    enum class filter : std::uint8_t { none, while_tracking, always } local = filter::none;
   };
   void worker_loop();
   void writer_loop();
   void handle(work& w, std::vector<interaction>& batch, std::uint64_t& batch_msgs);
+  std::uint64_t filter_locally(extracted& r, const std::unordered_set<std::string>& tracked);
   bool apply_batch(std::vector<interaction>& batch);
   void publish_counts();
   counter_metric& malformed_counter(const std::string& reason);
@@ -154,6 +168,10 @@ private:
   };
   pending_counts counts_;
   std::shared_ptr<const std::unordered_set<std::string>> tracked_local_;
+  // writer thread only: recent posts that carried a tracked hashtag -> those
+  // tags (oldest forgotten first), so that reposts of them pass the filter
+  std::unordered_map<std::string, std::vector<std::string>> recent_tracked_;
+  std::deque<std::string> recent_order_;
 
   // counters
   mutable std::mutex stats_mutex_;

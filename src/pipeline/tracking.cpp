@@ -56,24 +56,6 @@ bool decode(std::string_view s, std::u32string& out) {
   return true;
 }
 
-void encode(char32_t cp, std::string& out) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
-
 // glibc classes combining marks as punctuation; hashtags in Indic and other
 // scripts need them (the Devanagari virama in "हिन्दी"), and ZWNJ/ZWJ occur
 // in Persian and Indic tags.
@@ -133,17 +115,14 @@ result<std::string> normalize_hashtag(std::string_view text) {
   if (cps.empty()) return error{errc::invalid_argument, "hashtag is empty"};
   if (cps.size() > max_chars)
     return error{errc::invalid_argument, "hashtag is longer than 100 characters"};
-  std::string out;
-  out.reserve(s.size());
   for (char32_t cp : cps) {
     if (!is_word_char(cp))
       return error{errc::invalid_argument,
                    "hashtag may hold only letters, digits and '_': " + std::string(s)};
-    encode(cp, out);
   }
   // Lower-case with the extractors' own function, so that a tracked tag and
   // the tags read off posts compare byte for byte.
-  return extract::normalize_hashtag(out);
+  return extract::normalize_hashtag(s);
 }
 
 result<std::string> normalize_keyword(std::string_view text) {

@@ -90,6 +90,8 @@ void common_options(CURL* easy, const http_request& req, curl_headers& headers) 
   curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, ""); // gzip if the server offers it
   curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
   if (!req.user_agent.empty()) curl_easy_setopt(easy, CURLOPT_USERAGENT, req.user_agent.c_str());
+  // CAINFO replaces the bundle file; the system directory (CAPATH) stays.
+  if (!req.ca_file.empty()) curl_easy_setopt(easy, CURLOPT_CAINFO, req.ca_file.c_str());
   for (const auto& h : req.headers) headers.add(h);
   if (req.method == "POST") {
     curl_easy_setopt(easy, CURLOPT_POST, 1L);

@@ -26,6 +26,7 @@ struct http_request {
   std::vector<std::string> headers;   // "Name: value"
   std::string body;
   std::string user_agent;
+  std::string ca_file;   // extra trusted CA certificates (PEM); the system's stay trusted
 };
 
 struct stream_result {

@@ -175,10 +175,10 @@ void jetstream_source::loop() {
       net::io_context ioc;
       ssl::context tls_ctx(ssl::context::tls_client);
       tls_ctx.set_default_verify_paths();
-      if (!opts_.ca_file.empty()) {
+      if (!ctx_.ca_file.empty()) {
         beast::error_code ec;
-        tls_ctx.load_verify_file(opts_.ca_file, ec);
-        if (ec) on_error("cannot load CA file " + opts_.ca_file + ": " + ec.message());
+        tls_ctx.load_verify_file(ctx_.ca_file, ec);
+        if (ec) on_error("cannot load CA file " + ctx_.ca_file + ": " + ec.message());
       }
       tls_ctx.set_verify_mode(ssl::verify_peer);
       using plain_ws = websocket::stream<beast::tcp_stream>;

@@ -30,7 +30,6 @@ struct jetstream_options {
   std::string url = "wss://jetstream2.us-east.bsky.network/subscribe";
   millis rewind{5000};                 // resume this far before the saved cursor
   millis cursor_save_interval{1000};
-  std::string ca_file;                 // extra trusted CA (PEM), e.g. for tests
 };
 
 class jetstream_source final : public source_base {

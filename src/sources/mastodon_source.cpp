@@ -112,6 +112,7 @@ void mastodon_source::run(stream_worker& w) {
     req.headers.push_back("Accept: text/event-stream");
     if (!opts_.token.empty()) req.headers.push_back("Authorization: Bearer " + opts_.token);
     req.user_agent = ctx_.user_agent;
+    req.ca_file = ctx_.ca_file;
 
     sse_parser sse;
     bool connected = false, refused = false;

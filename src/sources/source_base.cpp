@@ -1,5 +1,6 @@
 #include "sources/source_base.hpp"
 
+#include "sources/framing.hpp"
 #include "tlflow/model.hpp"
 #include "util/log.hpp"
 
@@ -163,6 +164,37 @@ void source_base::set_finished() {
 source_state source_base::state() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return state_;
+}
+
+stream_result source_base::stream_ndjson(const http_request& req, const stream_options& so,
+                                         const std::atomic<bool>& abort, wire_format f,
+                                         bool& refused) {
+  line_splitter lines;
+  bool connected = false;
+  refused = false;
+  stream_result r = http_stream(
+      req, so, abort,
+      [&](std::string_view bytes) {
+        on_bytes(bytes.size());
+        lines.feed(
+            bytes,
+            [&](std::string_view line) {
+              if (!refused && !deliver(f, std::string(line))) refused = true;
+            },
+            [&] { on_error("line longer than the limit; discarded"); });
+        return !refused;
+      },
+      [&](long code) {
+        if (code >= 200 && code < 300) {
+          connected = true;
+          on_connected();
+        }
+      });
+  if (connected) on_disconnected();
+  if (lines.pending() > 0)
+    on_error("connection ended mid-message; " + std::to_string(lines.pending()) +
+             " bytes of an incomplete line discarded");
+  return r;
 }
 
 } // namespace tlflow

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "sources/backoff.hpp"
+#include "sources/http_client.hpp"
 #include "tlflow/source.hpp"
 #include "util/metrics.hpp"
 
@@ -27,6 +28,7 @@ struct source_context {
   millis stall_timeout{90000};           // no byte at all for this long -> reconnect
   millis connect_timeout{10000};
   std::string user_agent = "tlflow/" TLFLOW_VERSION;
+  std::string ca_file;                   // extra trusted CA certificates (PEM), --ca-file
 };
 
 class source_base : public source {
@@ -67,6 +69,13 @@ protected:
   void set_finished();
 
   void spawn(std::function<void()> fn);
+
+  // One HTTP NDJSON stream (X v2, Twitter v1.1): every complete line is
+  // delivered as `f`, connection state and bytes are reported, a line cut
+  // off by the end of the connection is reported and dropped. `refused` is
+  // set when the pipeline refused a message (it is shutting down).
+  stream_result stream_ndjson(const http_request& req, const stream_options& so,
+                              const std::atomic<bool>& abort, wire_format f, bool& refused);
 
   source_context ctx_;
 

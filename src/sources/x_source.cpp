@@ -8,7 +8,6 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include "sources/framing.hpp"
 #include "sources/http_client.hpp"
 #include "sources/reconnect.hpp"
 #include "util/log.hpp"
@@ -104,33 +103,11 @@ void x_source::stream_loop() {
       req.url += "&backfill_minutes=" + std::to_string(std::min(5u, opts_.backfill_minutes));
     if (!opts_.bearer_token.empty()) req.headers.push_back("Authorization: Bearer " + opts_.bearer_token);
     req.user_agent = ctx_.user_agent;
+    req.ca_file = ctx_.ca_file;
     first = false;
 
-    line_splitter lines;
-    bool connected = false;
     bool refused = false;
-    stream_result r = http_stream(
-        req, so, abort_,
-        [&](std::string_view bytes) {
-          on_bytes(bytes.size());
-          lines.feed(
-              bytes,
-              [&](std::string_view line) {
-                if (!refused && !deliver(wire_format::x_v2, std::string(line))) refused = true;
-              },
-              [&] { on_error("line longer than the limit; discarded"); });
-          return !refused;
-        },
-        [&](long code) {
-          if (code >= 200 && code < 300) {
-            connected = true;
-            on_connected();
-          }
-        });
-    if (connected) on_disconnected();
-    if (lines.pending() > 0)
-      on_error("connection ended mid-message; " + std::to_string(lines.pending()) +
-               " bytes of an incomplete line discarded");
+    stream_result r = stream_ndjson(req, so, abort_, wire_format::x_v2, refused);
     if (r.what == stream_result::outcome::stopped || refused) break;
     if (r.what != stream_result::outcome::ended || !r.established) on_error(describe(r));
     else log::info("source", name(), ": ", r.message);
@@ -173,6 +150,7 @@ status x_source::sync_rules(const tracking_set& want) {
     http_request req;
     if (!opts_.bearer_token.empty()) req.headers.push_back("Authorization: Bearer " + opts_.bearer_token);
     req.user_agent = ctx_.user_agent;
+    req.ca_file = ctx_.ca_file;
     return req;
   };
   // 1. read every rule (paginated)
@@ -344,34 +322,18 @@ void twitter_v1_source::loop() {
     req.method = "POST";
     req.url = opts_.url + "/1.1/statuses/filter.json";
     req.headers.push_back("Content-Type: application/x-www-form-urlencoded");
-    if (!opts_.bearer_token.empty()) req.headers.push_back("Authorization: Bearer " + opts_.bearer_token);
     req.body = "track=" + url_encode(track) + "&stall_warning=true";
+    if (opts_.oauth.complete())
+      req.headers.push_back("Authorization: " +
+                            oauth1_authorization(opts_.oauth, req.method, req.url,
+                                                 {{"track", track}, {"stall_warning", "true"}}));
+    else if (!opts_.bearer_token.empty())
+      req.headers.push_back("Authorization: Bearer " + opts_.bearer_token);
     req.user_agent = ctx_.user_agent;
+    req.ca_file = ctx_.ca_file;
 
-    line_splitter lines;
-    bool connected = false, refused = false;
-    stream_result r = http_stream(
-        req, so, abort_,
-        [&](std::string_view bytes) {
-          on_bytes(bytes.size());
-          lines.feed(
-              bytes,
-              [&](std::string_view line) {
-                if (!refused && !deliver(wire_format::twitter_v1, std::string(line))) refused = true;
-              },
-              [&] { on_error("line longer than the limit; discarded"); });
-          return !refused;
-        },
-        [&](long code) {
-          if (code >= 200 && code < 300) {
-            connected = true;
-            on_connected();
-          }
-        });
-    if (connected) on_disconnected();
-    if (lines.pending() > 0)
-      on_error("connection ended mid-message; " + std::to_string(lines.pending()) +
-               " bytes of an incomplete line discarded");
+    bool refused = false;
+    stream_result r = stream_ndjson(req, so, abort_, wire_format::twitter_v1, refused);
     if (refused || stopping()) break;
     if (r.what == stream_result::outcome::stopped) {
       b.reset();  // tracking changed: reconnect at once

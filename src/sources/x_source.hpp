@@ -19,6 +19,8 @@
 // compatible archives/mirrors).
 #pragma once
 
+#include "sources/oauth1.hpp"
+
 #include <atomic>
 #include <mutex>
 #include <string>
@@ -70,7 +72,8 @@ private:
 
 struct twitter_v1_options {
   std::string url = "https://stream.twitter.com";
-  std::string bearer_token;        // secret; empty: no Authorization header
+  std::string bearer_token;        // secret; used when `oauth` is incomplete
+  oauth1_credentials oauth;        // secrets; all four set: OAuth 1.0a user context
 };
 
 class twitter_v1_source final : public source_base {

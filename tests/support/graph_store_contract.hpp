@@ -661,11 +661,19 @@ TEST_CASE_TEMPLATE_DEFINE("graph_store contract", Fixture, graph_store_contract)
     };
     REQUIRE(s.apply({mk("1", "a", "Paris", "b", "Berlin"), mk("2", "a", "Paris", "b", "Berlin"),
                      mk("3", "c", " PARIS ", "d", "berlin"), mk("4", "e", "", "a", ""),
-                     mk("5", "f", "Rome", "g", "")})
+                     mk("5", "f", "Rome", "g", ""), mk("6", "h", "", "i", "")})
                 .ok());
     auto flows = s.location_flows(10);
     REQUIRE(flows.ok());
-    REQUIRE(flows->size() == 3);
+    REQUIRE(flows->size() == 4);
+    // Ties (weight, then edges) by from, then to; unknown after known.
+    using loc = std::optional<std::string>;
+    CHECK((*flows)[1].from_location == loc("rome"));
+    CHECK((*flows)[1].to_location == std::nullopt);
+    CHECK((*flows)[2].from_location == std::nullopt);
+    CHECK((*flows)[2].to_location == loc("paris"));
+    CHECK((*flows)[3].from_location == std::nullopt);  // unknown to unknown is a flow too
+    CHECK((*flows)[3].to_location == std::nullopt);
     CHECK((*flows)[0].from_location == std::optional<std::string>("paris"));
     CHECK((*flows)[0].to_location == std::optional<std::string>("berlin"));
     CHECK((*flows)[0].weight == 3);

@@ -141,6 +141,30 @@ TEST_CASE("config: secrets never come from flags and are never echoed") {
   CHECK(r.err().message.find("hunter2") == std::string::npos);
   r = parse({"--x-bearer-token=abc"});
   REQUIRE_FALSE(r.ok());
+  r = parse({"--twitter-v1-consumer-secret=abc"});
+  REQUIRE_FALSE(r.ok());
+  fake_env env;
+  env.vars = {{"TLFLOW_TWITTER_V1_CONSUMER_KEY", "ck"},
+              {"TLFLOW_TWITTER_V1_CONSUMER_SECRET", "cs"},
+              {"TLFLOW_TWITTER_V1_ACCESS_TOKEN", "at"},
+              {"TLFLOW_TWITTER_V1_ACCESS_TOKEN_SECRET", "ats"}};
+  r = parse({}, env);
+  REQUIRE(r.ok());
+  CHECK(r->cfg.twitter_v1_consumer_key == "ck");
+  CHECK(r->cfg.twitter_v1_access_token_secret == "ats");
+}
+
+TEST_CASE("config: X backfill minutes 0-5, CA file") {
+  auto r = parse({"--x-backfill-minutes", "5", "--ca-file", "/etc/tlflow/ca.pem"});
+  REQUIRE(r.ok());
+  CHECK(r->cfg.x_backfill_minutes == 5);
+  CHECK(r->cfg.ca_file == "/etc/tlflow/ca.pem");
+  CHECK(parse({}).value().cfg.x_backfill_minutes == 0);
+  for (const char* bad : {"6", "-1", "", "05"}) {
+    auto e = parse({"--x-backfill-minutes", bad});
+    REQUIRE_FALSE(e.ok());
+    CHECK(e.err().message.find("0 to 5") != std::string::npos);
+  }
 }
 
 TEST_CASE("config: import subcommand, help and version") {
@@ -168,7 +192,8 @@ TEST_CASE("config: --help lists every flag with its environment variable") {
         "--source", "TLFLOW_SOURCES", "--track", "--x-api-url", "TLFLOW_X_BEARER_TOKEN",
         "--twitter-v1-url", "--mastodon-url", "TLFLOW_MASTODON_TOKEN", "--jetstream-url",
         "--api-token", "--log-level", "--http-threads", "TLFLOW_SNAPSHOT_INTERVAL",
-        "TLFLOW_MAX_BODY", "TLFLOW_GREMLIN_PARTITION_KEY", "--config", "--auth-reads"}) {
+        "TLFLOW_MAX_BODY", "TLFLOW_GREMLIN_PARTITION_KEY", "--config", "--auth-reads",
+        "--x-backfill-minutes", "--ca-file", "TLFLOW_TWITTER_V1_ACCESS_TOKEN_SECRET"}) {
     INFO(needle);
     CHECK(h.find(needle) != std::string::npos);
   }

@@ -191,17 +191,6 @@ TEST_CASE("normalize_hashtag") {
   CHECK(normalize_hashtag("").empty());
 }
 
-TEST_CASE("matches_tracking") {
-  extract::extracted_post p;
-  p.hashtags = {"climate", "cop29"};
-  CHECK(extract::matches_tracking(p, {}));
-  CHECK(extract::matches_tracking(p, {"cop29"}));
-  CHECK(extract::matches_tracking(p, {"election", "climate"}));
-  CHECK_FALSE(extract::matches_tracking(p, {"election"}));
-  extract::extracted_post none;
-  CHECK_FALSE(extract::matches_tracking(none, {"climate"}));
-}
-
 TEST_CASE("format and reason names are stable") {
   CHECK(extract::parse_format("x") == format::x_v2);
   CHECK(extract::parse_format("twarc2") == format::x_v2);

@@ -29,6 +29,11 @@ TEST_CASE("jetstream: repost") {
       "account bluesky:did:plc:aaaaaaaaaaaaaaaaaaaaaaaa platform=bluesky",
       "account bluesky:did:plc:bbbbbbbbbbbbbbbbbbbbbbbb platform=bluesky"
   });
+  // The reposted post is named, so the local filter can follow it.
+  auto ex = js("repost.json");
+  REQUIRE(ex.posts.size() == 1);
+  CHECK(ex.posts[0].reposted_post_id ==
+        "bluesky:at://did:plc:bbbbbbbbbbbbbbbbbbbbbbbb/app.bsky.feed.post/3ksparent000a");
 }
 TEST_CASE("jetstream: emoji and multi-byte facet offsets; misaligned facets ignored") {
   TLFLOW_CHECK_RECORDING(js("emoji_facets.json"), {

@@ -6,6 +6,7 @@
 #include <sstream>
 #include <thread>
 
+#include "pipeline/extract_adapter.hpp"
 #include "pipeline/pipeline.hpp"
 #include "support/recording_store.hpp"
 #include "support/temp_dir.hpp"
@@ -247,7 +248,7 @@ TEST_CASE("pipeline: tracked hashtags only on edges; Jetstream filtered locally"
   p.push(msg("3 e f graphs", wire_format::jetstream));      // kept
   p.push(msg("4 g h other", wire_format::jetstream));       // dropped locally
   p.push(msg("5 i j", wire_format::jetstream));             // dropped locally
-  p.push(msg("6 k l other", wire_format::detect));          // file: not filtered
+  p.push(msg("6 k l other", wire_format::detect));          // not a file: not filtered
   p.drain();
   CHECK(store.dump() == std::vector<std::string>{
                             "test:a -mention-> test:b x1 [graphs]",
@@ -261,6 +262,75 @@ TEST_CASE("pipeline: tracked hashtags only on edges; Jetstream filtered locally"
   p.push(msg("7 g h other", wire_format::jetstream));
   p.drain();
   CHECK(store.total_weight() == 5);
+}
+
+TEST_CASE("pipeline: files are filtered locally while hashtags are tracked") {
+  recording_store store;
+  metrics_registry metrics;
+  pipeline p(store, metrics, fake_extract);
+  REQUIRE(p.start().ok());
+  auto file_msg = [](const std::string& bytes) {
+    raw_message m = msg(bytes, wire_format::detect);
+    m.source = "file:archive.ndjson";
+    return m;
+  };
+  p.push(file_msg("1 a b other"));  // nothing tracked: a whole archive is kept
+  p.drain();
+  tracking_set t;
+  t.hashtags = {"graphs"};
+  p.set_tracking(t);
+  p.push(file_msg("2 c d other"));  // dropped
+  p.push(file_msg("3 e f graphs"));
+  p.drain();
+  CHECK(store.dump() == std::vector<std::string>{"test:a -mention-> test:b x1 [other]",
+                                                  "test:e -mention-> test:f x1 [graphs]"});
+  CHECK(p.stats().filtered == 1);
+}
+
+TEST_CASE("pipeline: a Bluesky repost of a tracked post is kept with the post's tags") {
+  recording_store store;
+  metrics_registry metrics;
+  pipeline_options o;
+  o.recent_tracked_posts = 2;
+  pipeline p(store, metrics, default_extractor(), o);
+  REQUIRE(p.start().ok());
+  tracking_set t;
+  t.hashtags = {"graphs"};
+  p.set_tracking(t);
+  auto did = [](char c) { return "did:plc:" + std::string(24, c); };
+  // A post by `a` with tags (and no interaction), then a repost of it by `r`.
+  auto post = [&](char author, const std::string& rkey, const std::string& tags) {
+    return msg(R"({"did":")" + did(author) +
+                   R"(","time_us":1715594400000000,"kind":"commit","commit":{"operation":"create","collection":"app.bsky.feed.post","rkey":")" +
+                   rkey + R"(","record":{"text":"hello","createdAt":"2024-05-13T10:00:00Z","tags":[)" +
+                   tags + "]}}}",
+               wire_format::jetstream);
+  };
+  auto repost = [&](char author, const std::string& rkey, char subject_author,
+                    const std::string& subject_rkey) {
+    return msg(R"({"did":")" + did(author) +
+                   R"(","time_us":1715594401000000,"kind":"commit","commit":{"operation":"create","collection":"app.bsky.feed.repost","rkey":")" +
+                   rkey + R"(","record":{"subject":{"uri":"at://)" + did(subject_author) +
+                   "/app.bsky.feed.post/" + subject_rkey + R"(","cid":"bafy"}}}})",
+               wire_format::jetstream);
+  };
+  p.push(post('a', "post1", R"("Graphs","other")"));
+  p.push(post('b', "post2", R"("other")"));
+  p.push(repost('r', "rp1", 'a', "post1"));  // kept: post1 was tracked
+  p.push(repost('r', "rp2", 'b', "post2"));  // dropped: post2 was not
+  p.push(repost('s', "rp3", 'c', "never"));  // dropped: never seen
+  p.drain();
+  CHECK(store.dump() == std::vector<std::string>{"bluesky:" + did('r') + " -repost-> bluesky:" +
+                                                 did('a') + " x1 [graphs]"});
+  CHECK(p.stats().filtered == 2);
+  // Only the most recent tracked posts are remembered.
+  p.push(post('c', "post3", R"("graphs")"));
+  p.push(post('d', "post4", R"("graphs")"));
+  p.push(repost('s', "rp4", 'a', "post1"));  // post1 forgotten (capacity 2)
+  p.push(repost('s', "rp5", 'd', "post4"));
+  p.drain();
+  CHECK(store.total_weight() == 2);
+  CHECK(p.stats().filtered == 3);
 }
 
 TEST_CASE("pipeline: push after stop is refused; stop is idempotent") {

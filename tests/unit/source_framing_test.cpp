@@ -117,7 +117,7 @@ TEST_CASE("sources: request shapes") {
         1715594400123456);
   CHECK(jetstream_source::time_us_of(R"({"kind":"commit"})") == 0);
   source_context ctx;
-  jetstream_source js(ctx, jetstream_options{"ws://127.0.0.1:9/subscribe?compress=false", {}, {}, {}});
+  jetstream_source js(ctx, jetstream_options{"ws://127.0.0.1:9/subscribe?compress=false", {}, {}});
   CHECK(js.target_for(0) ==
         "/subscribe?compress=false&wantedCollections=app.bsky.feed.post&wantedCollections=app.bsky.feed.repost");
   CHECK(js.target_for(42) ==

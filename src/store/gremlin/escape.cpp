@@ -1,5 +1,7 @@
 #include "store/gremlin/escape.hpp"
 
+#include "util/utf8.hpp"
+
 #include <cstdint>
 #include <cstdio>
 
@@ -41,23 +43,6 @@ void put_u(std::string& out, unsigned unit) {
   char buf[8];
   std::snprintf(buf, sizeof buf, "\\u%04x", unit & 0xFFFFu);
   out += buf;
-}
-
-void put_utf8(std::string& out, char32_t cp) {
-  if (cp < 0x80) out += static_cast<char>(cp);
-  else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
 }
 
 } // namespace
@@ -126,7 +111,7 @@ std::optional<std::string> parse_gremlin_string_literal(std::string_view t) {
     } else if (u >= 0xDC00 && u <= 0xDFFF) {
       return std::nullopt;
     }
-    put_utf8(out, cp);
+    util::append_utf8(out, cp);
   }
   return out;
 }

@@ -335,6 +335,7 @@ gremlin_store_options options_from_config(const config& cfg) {
   o.client.url = cfg.gremlin_url;
   o.client.user = cfg.gremlin_user;
   o.client.password = cfg.gremlin_password;
+  o.client.ca_file = cfg.ca_file;
   o.dialect = cfg.gremlin_dialect;
   o.partition_key = cfg.gremlin_partition_key;
   if (!cfg.ephemeral) o.data_dir = cfg.data_dir;
@@ -652,14 +653,9 @@ result<std::vector<location_flow>> gremlin_store::location_flows(std::size_t lim
     f.edges += 1;
   }
   std::vector<location_flow> out;
-  for (auto& [k, f] : agg) {
-    if (!f.from_location && !f.to_location) continue; // nothing known about either end
-    out.push_back(std::move(f));
-  }
-  std::stable_sort(out.begin(), out.end(), [](const location_flow& x, const location_flow& y) {
-    return x.weight > y.weight;
-  });
-  if (out.size() > limit) out.resize(limit);
+  out.reserve(agg.size());
+  for (auto& [k, f] : agg) out.push_back(std::move(f));
+  order_location_flows(out, limit);
   return out;
 }
 

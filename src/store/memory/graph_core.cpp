@@ -767,12 +767,7 @@ std::vector<location_flow> graph_core::location_flows(std::size_t limit) const {
     f.edges = a.second;
     out.push_back(std::move(f));
   }
-  std::sort(out.begin(), out.end(), [](const location_flow& a, const location_flow& b) {
-    if (a.weight != b.weight) return a.weight > b.weight;
-    if (a.edges != b.edges) return a.edges > b.edges;
-    return std::tie(a.from_location, a.to_location) < std::tie(b.from_location, b.to_location);
-  });
-  if (out.size() > limit) out.resize(limit);
+  order_location_flows(out, limit);
   return out;
 }
 

@@ -3,31 +3,10 @@
 #include <chrono>
 #include <cstdio>
 
+#include "util/civil_date.hpp"
+
 namespace tlflow::mem {
 namespace {
-
-// Howard Hinnant's days_from_civil / civil_from_days.
-std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
-  y -= m <= 2;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
-void civil_from_days(std::int64_t z, std::int64_t& y, unsigned& m, unsigned& d) noexcept {
-  z += 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const auto doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  y = static_cast<std::int64_t>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  d = doy - (153 * mp + 2) / 5 + 1;
-  m = mp < 10 ? mp + 3 : mp - 9;
-  y += m <= 2;
-}
 
 bool digits(std::string_view s, std::size_t pos, std::size_t n, int& out) noexcept {
   if (pos + n > s.size()) return false;
@@ -77,7 +56,7 @@ std::optional<std::uint32_t> parse_iso8601(std::string_view s) noexcept {
   }
   if (i != s.size()) return std::nullopt;
   const std::int64_t days =
-      days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
+      util::days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
   const std::int64_t t = days * 86400 + h * 3600 + mi * 60 + se - offset;
   if (t < 0 || t > static_cast<std::int64_t>(UINT32_MAX)) return std::nullopt;
   return static_cast<std::uint32_t>(t);
@@ -87,7 +66,7 @@ std::string format_iso8601(std::uint32_t seconds) {
   const std::int64_t t = seconds;
   std::int64_t y = 0;
   unsigned m = 0, d = 0;
-  civil_from_days(t / 86400, y, m, d);
+  util::civil_from_days(t / 86400, y, m, d);
   const std::int64_t rem = t % 86400;
   char buf[32];
   std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lldZ",
