@@ -14,7 +14,8 @@
 #include <rapidjson/reader.h>
 #include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
+#include <rapidjson/internal/dtoa.h>
+#include <rapidjson/internal/itoa.h>
 
 namespace tlflow::gremlin::graphson {
 
@@ -241,16 +242,31 @@ struct sax_access {
 namespace {
 
 struct sax_builder : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, sax_builder> {
+  // Children of every open container sit on one flat stack (and object keys
+  // on another); a container's closing event moves its range into an exactly
+  // sized vector. {"@type": tag, "@value": payload} objects are never built:
+  // the payload is converted straight from the stack.
+  struct frame {
+    std::size_t base;      // first child in vals
+    std::size_t key_base;  // first key in keys
+    bool object;
+  };
   version ver;
-  std::vector<value> stack;
+  std::vector<value> vals;
+  std::vector<std::string> keys;
+  std::vector<frame> frames;
   value root;
   std::string error;
 
-  explicit sax_builder(version v) : ver(v) { stack.reserve(32); }
+  explicit sax_builder(version v) : ver(v) {
+    vals.reserve(64);
+    keys.reserve(64);
+    frames.reserve(32);
+  }
 
   bool add(value&& v) {
-    if (stack.empty()) root = std::move(v);
-    else stack.back().items().push_back(std::move(v));
+    if (frames.empty()) root = std::move(v);
+    else vals.push_back(std::move(v));
     return true;
   }
   bool fail(std::string why) {
@@ -270,34 +286,50 @@ struct sax_builder : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, sax_builder
   bool Double(double d) { return add(value::number(d)); }
   bool String(const char* s, rapidjson::SizeType n, bool) { return add(value::string(std::string(s, n))); }
   bool StartObject() {
-    stack.push_back(value::object());
+    frames.push_back({vals.size(), keys.size(), true});
     return true;
   }
   bool Key(const char* s, rapidjson::SizeType n, bool) {
-    sax_access::keys(stack.back()).emplace_back(s, n);
+    keys.emplace_back(s, n);
     return true;
   }
+  // Moves the children of the innermost frame into `into` and pops it.
+  void collect(value& into) {
+    const frame f = frames.back();
+    frames.pop_back();
+    auto& items = into.items();
+    items.reserve(vals.size() - f.base);
+    for (std::size_t i = f.base; i < vals.size(); ++i) items.push_back(std::move(vals[i]));
+    vals.resize(f.base);
+    if (f.object) {
+      auto& ks = sax_access::keys(into);
+      ks.reserve(keys.size() - f.key_base);
+      for (std::size_t i = f.key_base; i < keys.size(); ++i) ks.push_back(std::move(keys[i]));
+      keys.resize(f.key_base);
+    }
+  }
   bool EndObject(rapidjson::SizeType) {
-    value v = std::move(stack.back());
-    stack.pop_back();
-    const auto& ks = v.keys();
-    if (ver != version::v1 && ks.size() == 2 && ks[0] == "@type" && ks[1] == "@value" &&
-        v.items()[0].is_string()) {
-      std::string tag = v.items()[0].as_string();
-      value payload = std::move(v.items()[1]);
+    const frame f = frames.back();
+    if (ver != version::v1 && vals.size() - f.base == 2 && keys.size() - f.key_base == 2 &&
+        keys[f.key_base] == "@type" && keys[f.key_base + 1] == "@value" && vals[f.base].is_string()) {
       value out;
-      if (!typed(tag, std::move(payload), out)) return false;
+      if (!typed(vals[f.base].as_string(), std::move(vals[f.base + 1]), out)) return false;
+      frames.pop_back();
+      vals.resize(f.base);
+      keys.resize(f.key_base);
       return add(std::move(out));
     }
+    value v = value::object();
+    collect(v);
     return add(std::move(v));
   }
   bool StartArray() {
-    stack.push_back(ver == version::v3 ? value::array() : value::list());
+    frames.push_back({vals.size(), keys.size(), false});
     return true;
   }
   bool EndArray(rapidjson::SizeType) {
-    value v = std::move(stack.back());
-    stack.pop_back();
+    value v = ver == version::v3 ? value::array() : value::list();
+    collect(v);
     return add(std::move(v));
   }
 
@@ -339,6 +371,12 @@ struct sax_builder : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, sax_builder
     std::int64_t i = 0;
     double d = 0;
     std::string s;
+    if (tag.size() < 3 || tag[0] != 'g' || tag[1] != ':') { out = value::typed(tag, std::move(p)); return true; }
+    // The most frequent tags first.
+    if (tag == "g:Int64") { if (!int_of(p, i)) return false; out = value::int64(i); return true; }
+    if (tag == "g:List") return seq_of(std::move(p), value::list(), out, false);
+    if (tag == "g:VertexProperty") return element(kind::vertex_property, std::move(p), out);
+    if (tag == "g:Vertex") return element(kind::vertex, std::move(p), out);
     if (tag == "g:Int32") { if (!int_of(p, i)) return false; out = value::int32(static_cast<std::int32_t>(i)); return true; }
     if (tag == "g:Int64") { if (!int_of(p, i)) return false; out = value::int64(i); return true; }
     if (tag == "g:Double") { if (!double_of(p, d)) return false; out = value::float64(d); return true; }
@@ -366,9 +404,13 @@ struct sax_builder : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, sax_builder
 result<value> parse_value(std::string_view text, version ver) {
   sax_builder b(ver);
   rapidjson::Reader reader;
-  rapidjson::MemoryStream ms(text.data(), text.size());
-  rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> is(ms);
-  reader.Parse<rapidjson::kParseFullPrecisionFlag>(is, b);
+  // Parsed in place in a per-thread, null-terminated copy: strings are
+  // unescaped where they lie instead of char by char through a stack.
+  thread_local std::string buf;
+  buf.assign(text.data(), text.size());
+  rapidjson::InsituStringStream is(buf.data());
+  reader.Parse<rapidjson::kParseFullPrecisionFlag | rapidjson::kParseInsituFlag>(is, b);
+  if (buf.capacity() > (std::size_t{4} << 20)) std::string().swap(buf); // keep at most 4 MB
   if (reader.HasParseError()) {
     if (!b.error.empty()) return error{errc::invalid_argument, "GraphSON: " + b.error};
     return error{errc::malformed_json, std::string("GraphSON: ") + rapidjson::GetParseError_En(reader.GetParseErrorCode()) +
@@ -391,7 +433,80 @@ value take(value& obj, std::string_view key) {
 
 namespace {
 
-using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
+// Compact JSON appended to one std::string, byte-for-byte what
+// rapidjson::Writer produces (same escapes, same integer and Grisu double
+// text), without its per-call bookkeeping: one comma/colon decision per value.
+class json_writer {
+public:
+  explicit json_writer(std::string& out) : out_(out) { levels_.reserve(32); }
+
+  void Null() { prefix(); out_.append("null", 4); }
+  void Bool(bool b) { prefix(); if (b) out_.append("true", 4); else out_.append("false", 5); }
+  void Int(int i) { Int64(i); }
+  void Int64(std::int64_t i) {
+    prefix();
+    char buf[24];
+    char* end = rapidjson::internal::i64toa(i, buf);
+    out_.append(buf, static_cast<std::size_t>(end - buf));
+  }
+  void Double(double d) {
+    prefix();
+    char buf[32];
+    char* end = rapidjson::internal::dtoa(d, buf, 324);
+    out_.append(buf, static_cast<std::size_t>(end - buf));
+  }
+  void String(const char* s) { String(s, std::strlen(s)); }
+  void String(const char* s, std::size_t n) { prefix(); quoted(s, n); }
+  void Key(const char* s) { Key(s, std::strlen(s)); }
+  void Key(const char* s, std::size_t n) { prefix(); quoted(s, n); }
+  // A key that needs no escaping, given with its quotes.
+  template <std::size_t N> void RawKey(const char (&k)[N]) {
+    prefix();
+    out_.append(k, N - 1);
+  }
+  void StartObject() { prefix(); out_.push_back('{'); levels_.push_back(0); }
+  void EndObject() { levels_.pop_back(); out_.push_back('}'); }
+  void StartArray() { prefix(); out_.push_back('['); levels_.push_back(array_mark); }
+  void EndArray() { levels_.pop_back(); out_.push_back(']'); }
+
+private:
+  static constexpr std::uint32_t array_mark = 0x80000000u; // high bit: array; low bits: count
+  void prefix() {
+    if (levels_.empty()) return;
+    std::uint32_t& l = levels_.back();
+    std::uint32_t n = l & ~array_mark;
+    if (n > 0) out_.push_back((l & array_mark) || n % 2 == 0 ? ',' : ':');
+    ++l;
+  }
+  void quoted(const char* s, std::size_t n) {
+    static const char hex[] = "0123456789ABCDEF";
+    out_.push_back('"');
+    std::size_t run = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      unsigned char c = static_cast<unsigned char>(s[i]);
+      if (c >= 0x20 && c != '"' && c != '\\') continue;
+      out_.append(s + run, i - run);
+      run = i + 1;
+      char e[6] = {'\\', 0, 0, 0, 0, 0};
+      std::size_t len = 2;
+      switch (c) {
+      case '"': e[1] = '"'; break;
+      case '\\': e[1] = '\\'; break;
+      case '\b': e[1] = 'b'; break;
+      case '\t': e[1] = 't'; break;
+      case '\n': e[1] = 'n'; break;
+      case '\f': e[1] = 'f'; break;
+      case '\r': e[1] = 'r'; break;
+      default: e[1] = 'u'; e[2] = '0'; e[3] = '0'; e[4] = hex[c >> 4]; e[5] = hex[c & 0xF]; len = 6;
+      }
+      out_.append(e, len);
+    }
+    out_.append(s + run, n - run);
+    out_.push_back('"');
+  }
+  std::string& out_;
+  std::vector<std::uint32_t> levels_;
+};
 
 // The shortest decimal that reads back as the same float, as a double, so
 // that the JSON shows 0.1 (as Java's Float.toString does), not 0.100000001.
@@ -408,13 +523,13 @@ struct writer {
   version ver;
   json_writer& w;
 
-  void str(const std::string& s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
-  void key(const std::string& s) { w.Key(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
+  void str(const std::string& s) { w.String(s.data(), s.size()); }
+  void key(const std::string& s) { w.Key(s.data(), s.size()); }
   void open(const char* tag) {
     w.StartObject();
-    w.Key("@type");
+    w.RawKey("\"@type\"");
     w.String(tag);
-    w.Key("@value");
+    w.RawKey("\"@value\"");
   }
   void close() { w.EndObject(); }
 
@@ -536,11 +651,12 @@ struct writer {
 };
 
 std::string render(version ver, const std::function<void(writer&)>& body) {
-  rapidjson::StringBuffer buf;
-  json_writer w(buf);
+  std::string out;
+  out.reserve(256);
+  json_writer w(out);
   writer wr{ver, w};
   body(wr);
-  return std::string(buf.GetString(), buf.GetSize());
+  return out;
 }
 
 // GraphSON 3 requests carry their argument objects as g:Map.
