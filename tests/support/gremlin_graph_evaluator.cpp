@@ -192,10 +192,10 @@ private:
       auto vp = [&](std::int64_t id, const char* key, std::string v) {
         return value::array({value::vertex_property(value::int64(id), value::string(std::move(v)), key)});
       };
-      value props = value::object({{"vid", vp(i * 10, "vid", "twitter:" + std::to_string(i))},
+      value vprops = value::object({{"vid", vp(i * 10, "vid", "twitter:" + std::to_string(i))},
                                    {"handle", vp(i * 10 + 1, "handle", "user" + std::to_string(i))},
                                    {"location", vp(i * 10 + 2, "location", "City " + std::to_string(i % 50))}});
-      out.push_back(value::vertex(value::int64(i), "account", std::move(props)));
+      out.push_back(value::vertex(value::int64(i), "account", std::move(vprops)));
     }
     return out;
   }

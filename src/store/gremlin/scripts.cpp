@@ -366,13 +366,13 @@ graphson::value batch_to_groovy(const graphson::value& b) {
   // value::get is a linear search: index the thousands of names once.
   std::unordered_map<std::string_view, const value*> by_name;
   for (std::size_t i = 0; i < b.keys().size(); ++i) by_name.emplace(b.keys()[i], &b.items()[i]);
-  auto find = [&](const std::string& name) -> const value* {
-    auto it = by_name.find(name);
+  auto find = [&](const std::string& binding) -> const value* {
+    auto it = by_name.find(binding);
     return it == by_name.end() ? nullptr : it->second;
   };
   value items = value::list();
-  auto copy = [&](value& m, const char* key, const std::string& name) {
-    if (const value* v = find(name)) m.put(key, *v);
+  auto copy = [&](value& m, const char* key, const std::string& binding) {
+    if (const value* v = find(binding)) m.put(key, *v);
   };
   for (std::size_t i = 0;; ++i) {
     std::string n = std::to_string(i);
