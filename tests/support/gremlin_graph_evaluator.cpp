@@ -164,11 +164,10 @@ public:
         p[b.get("b_k" + std::to_string(i))->as_string()] = *b.get("b_v" + std::to_string(i));
       return one(value::int64(1));
     }
-    if (s.rfind("g.inject(0)", 0) == 0) return apply_batch(s, b);
-    if (s == gremlin::templates::groovy_batch()) {
-      auto u = gremlin::batch_from_groovy(bindings);
-      if (!u) return std::move(u).err();
-      return run_batch(u->shapes, binding_index(u->bindings));
+    if (s == gremlin::templates::groovy_batch() || s.rfind("g.inject(0)", 0) == 0) {
+      auto items = t_.read_batch(s, bindings);
+      if (!items) return error{errc::internal, "test server: unknown script: " + s.substr(0, 200)};
+      return run_batch(*items);
     }
     if (s == t_.location_flows()) {
       std::vector<value> out;
@@ -330,60 +329,31 @@ private:
     return {};
   }
 
-  result<std::vector<value>> apply_batch(const std::string& s, const binding_index& b) {
-    auto has = [&](const std::string& k) { return b.get(k) != nullptr; };
-    std::vector<gremlin::batch_shape> shapes;
-    for (std::size_t i = 0;; ++i) {
-      std::string n = std::to_string(i);
-      gremlin::batch_shape sh;
-      if (has("b_a" + n)) {
-        sh.platform = has("b_p" + n);
-        sh.handle = has("b_h" + n);
-        sh.name = has("b_n" + n);
-        sh.location = has("b_l" + n);
-        sh.has_time = has("b_s" + n);
-      } else if (has("b_f" + n)) {
-        sh.is_edge = true;
-        while (has("b_h" + n + "_" + std::to_string(sh.hashtags))) ++sh.hashtags;
-      } else {
-        break;
+  // The meaning of a batch (templates::batch): both the Groovy script and
+  // the cosmos/neptune traversal.
+  result<std::vector<value>> run_batch(const std::vector<gremlin::batch_item>& items) {
+    for (const auto& x : items) {
+      if (!x.is_edge) {
+        props& p = upsert(x.id);
+        if (!x.platform.empty()) p["platform"] = value::string(x.platform);
+        if (!x.handle.empty()) p["handle"] = value::string(x.handle);
+        if (!x.name.empty()) p["name"] = value::string(x.name);
+        if (!x.location.empty()) p["location"] = value::string(x.location);
+        if (!x.first.empty()) widen(p, x.first, x.last);
+        continue;
       }
-      shapes.push_back(sh);
-    }
-    if (s != t_.apply_batch(shapes))
-      return error{errc::internal, "test server: unknown script: " + s.substr(0, 200)};
-    return run_batch(shapes, b);
-  }
-
-  // The meaning of apply_batch(shapes) (and of groovy_batch) with bindings b.
-  result<std::vector<value>> run_batch(const std::vector<gremlin::batch_shape>& shapes, const binding_index& b) {
-    auto str = [&](const std::string& k) { return b.get(k)->as_string(); };
-    for (std::size_t i = 0; i < shapes.size(); ++i) {
-      std::string n = std::to_string(i);
-      const auto& sh = shapes[i];
-      if (!sh.is_edge) {
-        props& p = upsert(str("b_a" + n));
-        if (sh.platform) p["platform"] = *b.get("b_p" + n);
-        if (sh.handle) p["handle"] = *b.get("b_h" + n);
-        if (sh.name) p["name"] = *b.get("b_n" + n);
-        if (sh.location) p["location"] = *b.get("b_l" + n);
-        if (sh.has_time) widen(p, str("b_s" + n), str("b_e" + n));
-      } else {
-        ekey key{str("b_f" + n), str("b_t" + n), str("b_k" + n)};
-        if (!v_.count(key.f) || !v_.count(key.t)) continue; // V() found nothing: no edge
-        auto [it, created] = e_.try_emplace(key);
-        props& p = it->second;
-        if (created) {
-          p["weight"] = *b.get("b_zero");
-          p["kr"] = *b.get("b_r" + n);
-          p["first_seen"] = *b.get("b_s" + n);
-          p["last_seen"] = *b.get("b_e" + n);
-        }
-        p["weight"] = value::int64(p["weight"].as_int() + b.get("b_w" + n)->as_int());
-        widen(p, str("b_s" + n), str("b_e" + n));
-        for (std::size_t j = 0; j < sh.hashtags; ++j)
-          p[str("b_h" + n + "_" + std::to_string(j))] = value::boolean(true);
+      if (!v_.count(x.from) || !v_.count(x.to)) continue; // V() found nothing: no edge
+      auto [it, created] = e_.try_emplace(ekey{x.from, x.to, x.kind});
+      props& p = it->second;
+      if (created) {
+        p["weight"] = value::int64(0);
+        p["kr"] = value::int64(x.rank);
+        p["first_seen"] = value::string(x.first);
+        p["last_seen"] = value::string(x.last);
       }
+      p["weight"] = value::int64(p["weight"].as_int() + x.increment);
+      widen(p, x.first, x.last);
+      for (const auto& h : x.hashtag_keys) p[h] = value::boolean(true);
     }
     return one(value::int64(1));
   }

@@ -290,7 +290,7 @@ private:
     }
     // A script that reads its bindings from one map (bb.b_x, as a Groovy
     // engine would) is evaluated as the template it was made from.
-    gremlin::packed_request unpacked = gremlin::unpack_bindings(script->as_string(), bindings);
+    gremlin::script_request unpacked = gremlin::unpack_bindings(script->as_string(), bindings);
     auto res = st_->opts.evaluator(unpacked.script, unpacked.bindings);
     if (!res) {
       send(status_only(req.request_id, 597, res.err().message), v, binary);

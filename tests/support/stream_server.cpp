@@ -451,9 +451,9 @@ x_rules_emulator::x_rules_emulator(stream_server& s) {
     if (auto d = doc.FindMember("delete"); d != doc.MemberEnd() && d->value.IsObject()) {
       if (auto ids = d->value.FindMember("ids"); ids != d->value.MemberEnd()) {
         for (const auto& id : ids->value.GetArray()) {
-          std::string s = id.GetString();
+          std::string wanted = id.GetString();
           auto before = rules_.size();
-          rules_.erase(std::remove_if(rules_.begin(), rules_.end(), [&](const rule& x) { return x.id == s; }),
+          rules_.erase(std::remove_if(rules_.begin(), rules_.end(), [&](const rule& x) { return x.id == wanted; }),
                        rules_.end());
           deleted += static_cast<int>(before - rules_.size());
         }

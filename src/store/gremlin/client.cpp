@@ -490,7 +490,7 @@ result<reply> client::execute(std::string_view script, const value& bindings, co
     for (const auto& [k, v] : so.aliases) al.put(k, value::string(v));
     args.put("aliases", std::move(al));
   }
-  if (bindings.is_mapping() && !bindings.items().empty()) args.put("bindings", bindings);
+  if (bindings.is_mapping() && !bindings.items().empty()) req.bindings = &bindings;
   if (so.evaluation_timeout_ms) args.put("evaluationTimeout", value::int64(*so.evaluation_timeout_ms));
   if (so.batch_size) args.put("batchSize", value::int32(*so.batch_size));
   req.args = std::move(args);

@@ -7,6 +7,7 @@
 #include <functional>
 #include <cctype>
 #include <random>
+#include <utility>
 
 #include <rapidjson/document.h>
 #include <rapidjson/encodedstream.h>
@@ -522,6 +523,7 @@ double float_as_decimal(float f) {
 struct writer {
   version ver;
   json_writer& w;
+  bool objects_as_maps = false; // GraphSON 3 requests: every object as g:Map
 
   void str(const std::string& s) { w.String(s.data(), s.size()); }
   void key(const std::string& s) { w.Key(s.data(), s.size()); }
@@ -592,8 +594,10 @@ struct writer {
   }
 
   void element(const char* tag, const value& v, const char* v1_type = nullptr, bool v1_skip_label = false) {
+    bool maps = std::exchange(objects_as_maps, false); // an element's payload stays an object
     if (typed_mode()) { open(tag); members(v); close(); }
     else members(v, v1_type, v1_skip_label);
+    objects_as_maps = maps;
   }
 
   void any(const value& v) {
@@ -628,7 +632,20 @@ struct writer {
       }
       w.EndObject();
       return;
-    case kind::object: members(v); return;
+    case kind::object:
+      if (objects_as_maps && ver == version::v3) {
+        open("g:Map");
+        w.StartArray();
+        for (std::size_t i = 0; i < v.keys().size(); ++i) {
+          str(v.keys()[i]);
+          any(v.items()[i]);
+        }
+        w.EndArray();
+        close();
+        return;
+      }
+      members(v);
+      return;
     case kind::bulkset:
       if (ver == version::v3) { open("g:BulkSet"); array(v.items()); close(); return; }
       w.StartArray();
@@ -642,10 +659,13 @@ struct writer {
     case kind::property: element("g:Property", v); return;
     case kind::path: element("g:Path", v); return;
     case kind::traverser: element("g:Traverser", v); return;
-    case kind::typed:
+    case kind::typed: {
+      bool maps = std::exchange(objects_as_maps, false); // kept verbatim
       if (typed_mode()) { open(v.as_string().c_str()); any(v.payload()); close(); }
       else any(v.payload());
+      objects_as_maps = maps;
       return;
+    }
     }
   }
 };
@@ -657,21 +677,6 @@ std::string render(version ver, const std::function<void(writer&)>& body) {
   writer wr{ver, w};
   body(wr);
   return out;
-}
-
-// GraphSON 3 requests carry their argument objects as g:Map.
-value objects_to_maps(const value& v) {
-  if (v.k() == kind::object) {
-    value m = value::map();
-    for (std::size_t i = 0; i < v.keys().size(); ++i) m.put(v.keys()[i], objects_to_maps(v.items()[i]));
-    return m;
-  }
-  if (v.k() == kind::list || v.k() == kind::set || v.k() == kind::map) {
-    value c = v;
-    for (auto& x : c.items()) x = objects_to_maps(x);
-    return c;
-  }
-  return v;
 }
 
 std::optional<std::string> id_text(const value& v) {
@@ -696,7 +701,20 @@ std::string write_request(const request& req, version ver) {
     w.w.Key("op"); w.str(req.op);
     w.w.Key("processor"); w.str(req.processor);
     w.w.Key("args");
-    w.any(ver == version::v3 ? objects_to_maps(req.args) : req.args);
+    w.objects_as_maps = true;
+    const bool v3 = ver == version::v3;
+    auto member = [&](const std::string& k, const value& v) {
+      if (v3) w.str(k); else w.key(k);
+      w.any(v);
+    };
+    if (v3) { w.open("g:Map"); w.w.StartArray(); } else { w.w.StartObject(); }
+    const auto& a = req.args.items();
+    if (req.args.k() == kind::map) // as read_request gives GraphSON 3 args
+      for (std::size_t i = 0; i + 1 < a.size(); i += 2) member(writer::key_text(a[i]), a[i + 1]);
+    else
+      for (std::size_t i = 0; i < req.args.keys().size(); ++i) member(req.args.keys()[i], a[i]);
+    if (req.bindings) member("bindings", *req.bindings);
+    if (v3) { w.w.EndArray(); w.close(); } else { w.w.EndObject(); }
     w.w.EndObject();
   });
 }
@@ -750,13 +768,16 @@ std::string write_response(const response& resp, version ver) {
     w.w.Key("message"); w.str(resp.message);
     w.w.Key("code"); w.w.Int(resp.code);
     w.w.Key("attributes");
-    w.any(ver == version::v3 ? objects_to_maps(resp.attributes) : resp.attributes);
+    w.objects_as_maps = true;
+    w.any(resp.attributes);
+    w.objects_as_maps = false;
     w.w.EndObject();
     w.w.Key("result");
     w.w.StartObject();
     w.w.Key("data"); w.any(resp.data);
     w.w.Key("meta");
-    w.any(ver == version::v3 ? objects_to_maps(resp.meta) : resp.meta);
+    w.objects_as_maps = true;
+    w.any(resp.meta);
     w.w.EndObject();
     w.w.EndObject();
   });

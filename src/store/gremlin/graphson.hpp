@@ -154,6 +154,9 @@ struct request {
   std::string op = "eval";
   std::string processor;      // "" = standard sessionless processor
   value args = value::object();
+  // Written as args "bindings" after the members of `args`, without copying
+  // them (a batch's bindings are large). read_request leaves it null.
+  const value* bindings = nullptr;
 };
 
 // Request as TinkerPop's GraphSON serializers write it: v3 sends `args` (and

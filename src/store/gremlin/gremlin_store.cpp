@@ -83,7 +83,7 @@ struct gremlin_store::impl {
         bool groovy = d == dialect::tinkerpop || d == dialect::janusgraph;
         std::size_t n = bindings.k() == graphson::kind::map ? bindings.items().size() / 2 : bindings.keys().size();
         if (groovy && opts.max_bindings > 0 && n > opts.max_bindings) {
-          packed_request p = pack_bindings(script, bindings);
+          script_request p = pack_bindings(script, bindings);
           return cl->execute(p.script, p.bindings, so);
         }
         return cl->execute(script, bindings, so);
@@ -199,7 +199,7 @@ struct gremlin_store::impl {
 
   // Builds the requests for one apply(): accounts first, then edges, each
   // request below max_request_bytes.
-  std::vector<queued_write> build_batches(const std::vector<interaction>& batch) {
+  std::vector<script_request> build_batches(const std::vector<interaction>& batch) {
     std::map<std::string, acct> accounts;
     std::vector<std::string> order;
     std::map<edge_key, agg_edge> edges;
@@ -236,75 +236,54 @@ struct gremlin_store::impl {
       widen(it->second.first, it->second.last, at);
     }
 
-    std::vector<queued_write> out;
-    std::vector<batch_shape> shapes;
-    value b = value::object();
+    std::vector<script_request> out;
+    std::vector<batch_item> chunk;
     std::size_t bytes = 0;
     auto flush = [&] {
-      if (shapes.empty()) return;
-      b.put("b_zero", value::int64(0));
-      if (d == dialect::tinkerpop || d == dialect::janusgraph) // one cached script on a Groovy server
-        out.push_back(queued_write{templates::groovy_batch(), batch_to_groovy(b)});
-      else
-        out.push_back(queued_write{t.apply_batch(shapes), std::move(b)});
-      shapes.clear();
-      b = value::object();
+      if (chunk.empty()) return;
+      out.push_back(t.batch(chunk));
+      chunk.clear();
       bytes = 0;
     };
-    auto put = [&](std::string name, std::string v) {
-      bytes += name.size() + v.size() * 2 + 16; // JSON escaping headroom
-      b.put(std::move(name), value::string(std::move(v)));
-    };
-    // upper bound of one fragment's template text; groovy_batch has none
-    // per item, only the item's map keys
-    const std::size_t fragment_text = (d == dialect::tinkerpop || d == dialect::janusgraph) ? 64 : 700;
-    auto room = [&](std::size_t extra) {
-      return bytes + (shapes.size() + 1) * fragment_text + extra < opts.max_request_bytes;
+    auto add = [&](batch_item x) {
+      std::size_t need = t.request_bytes(x);
+      if (!chunk.empty() && bytes + need > opts.max_request_bytes) flush();
+      bytes += need;
+      chunk.push_back(std::move(x));
     };
     for (const auto& id : order) {
-      const acct& a = accounts[id];
-      std::size_t need = id.size() + a.platform.size() + a.handle.size() + a.name.size() + a.location.size();
-      if (!room(need * 2 + 200)) flush();
-      std::string n = std::to_string(shapes.size());
-      batch_shape s;
-      put("b_a" + n, id);
-      if ((s.platform = !a.platform.empty())) put("b_p" + n, a.platform);
-      if ((s.handle = !a.handle.empty())) put("b_h" + n, a.handle);
-      if ((s.name = !a.name.empty())) put("b_n" + n, a.name);
-      if ((s.location = !a.location.empty())) put("b_l" + n, a.location);
-      if ((s.has_time = !a.first.empty())) {
-        put("b_s" + n, a.first);
-        put("b_e" + n, a.last);
-      }
-      shapes.push_back(s);
+      acct& a = accounts[id];
+      batch_item x;
+      x.id = id;
+      x.platform = std::move(a.platform);
+      x.handle = std::move(a.handle);
+      x.name = std::move(a.name);
+      x.location = std::move(a.location);
+      x.first = std::move(a.first);
+      x.last = std::move(a.last);
+      add(std::move(x));
     }
     flush(); // endpoints exist before any edge request runs
     for (const auto& k : edge_order) {
-      const agg_edge& e = edges[k];
-      std::size_t need = k.from.size() + k.to.size() + 100;
-      for (const auto& h : e.tags) need += h.size() + 60;
-      if (!room(need * 2)) flush();
-      std::string n = std::to_string(shapes.size());
-      batch_shape s;
-      s.is_edge = true;
-      put("b_f" + n, k.from);
-      put("b_t" + n, k.to);
-      put("b_k" + n, std::string(to_string(k.kind)));
-      b.put("b_r" + n, value::int64(kind_rank(k.kind)));
-      b.put("b_w" + n, value::int64(static_cast<std::int64_t>(e.n)));
-      put("b_s" + n, e.first);
-      put("b_e" + n, e.last);
-      std::size_t j = 0;
-      for (const auto& h : e.tags) put("b_h" + n + "_" + std::to_string(j++), "ht_" + h);
-      s.hashtags = e.tags.size();
-      shapes.push_back(s);
+      agg_edge& e = edges[k];
+      batch_item x;
+      x.is_edge = true;
+      x.from = k.from;
+      x.to = k.to;
+      x.kind = std::string(to_string(k.kind));
+      x.rank = kind_rank(k.kind);
+      x.increment = static_cast<std::int64_t>(e.n);
+      x.first = std::move(e.first);
+      x.last = std::move(e.last);
+      for (const auto& h : e.tags) x.hashtag_keys.push_back("ht_" + h);
+      add(std::move(x));
     }
     flush();
     return out;
   }
 
   // Sends one queued request as it is.
-  status send(const queued_write& w) {
+  status send(const script_request& w) {
     auto r = run(w.script, w.bindings, /*idempotent=*/false);
     if (!r) return std::move(r).err();
     return ok_v;

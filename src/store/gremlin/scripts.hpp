@@ -18,6 +18,7 @@
 // exactly these texts; keep both in step.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,12 +43,23 @@ std::optional<std::string> decode_vertex_key(std::string_view stored, std::strin
 std::optional<std::string> decode_edge_key(std::string_view stored);
 int kind_rank(edge_kind k) noexcept;
 
-// One item of a batched apply(): an account upsert or an edge increment.
-struct batch_shape {
+// One upsert of a batched apply(): an account, or an increment of an
+// aggregated edge. Empty strings are "not set" (an account's properties
+// stay as they are; an account without first/last has no time).
+struct batch_item {
   bool is_edge = false;
-  // account: which of platform, handle, name, location are set; has_time
-  bool platform = false, handle = false, name = false, location = false, has_time = false;
-  std::size_t hashtags = 0; // edge
+  std::string id, platform, handle, name, location;  // account
+  std::string from, to, kind;                         // edge
+  std::int64_t rank = 0, increment = 0;               // edge: kind_rank, weight added
+  std::vector<std::string> hashtag_keys;              // edge: stored keys "ht_<tag>"
+  std::string first, last;                            // first / last seen
+  friend bool operator==(const batch_item& a, const batch_item& b);
+};
+
+// A script and its bindings, ready to send (or to queue).
+struct script_request {
+  std::string script;
+  graphson::value bindings = graphson::value::object();
 };
 
 class templates {
@@ -71,13 +83,21 @@ public:
   std::string shortest_path(bool directed, bool kind) const;        // b_from b_to b_kind b_depth
   std::string restore_vertex(std::size_t n_props) const;            // b_vid b_k<i> b_v<i>
   std::string restore_edge(std::size_t n_props) const;              // b_from b_to b_kind b_kr b_w b_fs b_ls b_k<i> b_v<i>
-  std::string apply_batch(const std::vector<batch_shape>& items) const; // see scripts.cpp
   std::string location_flows() const;
-  // tinkerpop/janusgraph (Groovy engines): the same batch as apply_batch, but
-  // one constant script that loops over one list binding b_items, so the
-  // server compiles it once (apply_batch's text changes with every batch's
-  // shape, and compiling a 60 KB Groovy script costs a real server ~0.5 s).
-  // Bindings: batch_to_groovy(apply_batch's bindings).
+
+  // Many upserts in one request. tinkerpop/janusgraph (Groovy engines): one
+  // constant script (groovy_batch) looping over one list binding b_items,
+  // so the server compiles it once. cosmos/neptune (no Groovy): one
+  // traversal g.inject(0).sideEffect(...)... whose text depends on the
+  // items' shapes (which properties are set, how many hashtags), never on
+  // their values. Accounts must come before the edges that need them.
+  script_request batch(const std::vector<batch_item>& items) const;
+  // Upper bound of what an item adds to a batch request, in bytes: its
+  // values with JSON escaping, and for cosmos/neptune its traversal text.
+  std::size_t request_bytes(const batch_item& item) const;
+  // The inverse: the items of a batch request, or invalid_argument when the
+  // text is not one batch() writes. The test server runs batches with it.
+  result<std::vector<batch_item>> read_batch(std::string_view script, const graphson::value& bindings) const;
   static std::string groovy_batch();
 
 private:
@@ -88,6 +108,9 @@ private:
   std::string upsert_next(std::string_view tok) const;
   std::string vprop(std::string_view k, std::string_view v) const;
   std::string keep_keys() const;
+  std::string batch_text(const std::vector<batch_item>& items) const;
+  script_request groovy_request(const std::vector<batch_item>& items) const;
+  script_request traversal_request(const std::vector<batch_item>& items) const;
 
   dialect d_;
   std::string pk_;       // Cosmos DB partition key property name
@@ -105,23 +128,8 @@ result<std::string> inline_bindings(std::string_view script, const graphson::val
 // outside quoted strings into bb.b_name and returns {"bb": bindings}; the
 // text still depends only on the shape, so the server's script cache works.
 // unpack_bindings is its inverse (the test server uses it).
-struct packed_request {
-  std::string script;
-  graphson::value bindings;
-};
-packed_request pack_bindings(std::string_view script, const graphson::value& bindings);
-packed_request unpack_bindings(std::string_view script, const graphson::value& bindings);
+script_request pack_bindings(std::string_view script, const graphson::value& bindings);
+script_request unpack_bindings(std::string_view script, const graphson::value& bindings);
 constexpr std::size_t gremlin_server_default_max_parameters = 16;
-
-// apply_batch's bindings (b_a<i>..., b_f<i>..., b_zero) as groovy_batch's
-// {b_items: [item, ...]}: an account {a, p?, h?, n?, l?, s?, e?}, an edge
-// {f, t, k, r, w, s, e, h: [hashtag keys]}. batch_from_groovy is the inverse
-// (the test server uses it), with the shapes apply_batch needs.
-graphson::value batch_to_groovy(const graphson::value& bindings);
-struct unpacked_batch {
-  graphson::value bindings;
-  std::vector<batch_shape> shapes;
-};
-result<unpacked_batch> batch_from_groovy(const graphson::value& bindings);
 
 } // namespace tlflow::gremlin

@@ -26,16 +26,16 @@ bool make_dir(const std::string& d) {
 }
 
 // Entry file: the script, a NUL byte, the bindings as GraphSON 3.
-std::string encode(const queued_write& w) {
+std::string encode(const script_request& w) {
   return w.script + std::string(1, '\0') + graphson::write(w.bindings, graphson::version::v3);
 }
 
-std::optional<queued_write> decode(const std::string& bytes) {
+std::optional<script_request> decode(const std::string& bytes) {
   auto nul = bytes.find('\0');
   if (nul == std::string::npos) return std::nullopt;
   auto b = graphson::read(std::string_view(bytes).substr(nul + 1), graphson::version::v3);
   if (!b) return std::nullopt;
-  return queued_write{bytes.substr(0, nul), std::move(*b)};
+  return script_request{bytes.substr(0, nul), std::move(*b)};
 }
 
 bool write_file_synced(const std::string& path, const std::string& bytes) {
@@ -89,7 +89,7 @@ std::string write_spool::path_of(std::uint64_t seq) const {
   return dir_ + "/" + buf;
 }
 
-status write_spool::push(const queued_write& w) {
+status write_spool::push(const script_request& w) {
   std::lock_guard<std::mutex> lock(mu_);
   if (seqs_.size() >= max_) return error{errc::store_unavailable, "gremlin write queue is full"};
   std::uint64_t seq = next_++;
@@ -102,7 +102,7 @@ status write_spool::push(const queued_write& w) {
   return ok_v;
 }
 
-std::optional<queued_write> write_spool::front() {
+std::optional<script_request> write_spool::front() {
   std::lock_guard<std::mutex> lock(mu_);
   while (!seqs_.empty()) {
     if (dir_.empty()) return mem_.front();

@@ -15,23 +15,18 @@
 #include <optional>
 #include <string>
 
-#include "store/gremlin/graphson.hpp"
+#include "store/gremlin/scripts.hpp"
 #include "tlflow/error.hpp"
 
 namespace tlflow::gremlin {
-
-struct queued_write {
-  std::string script;
-  graphson::value bindings = graphson::value::object();
-};
 
 class write_spool {
 public:
   // Creates `dir` if needed and loads what a previous run left there.
   static result<std::unique_ptr<write_spool>> open(const std::string& dir, std::size_t max_entries);
 
-  status push(const queued_write& w);
-  std::optional<queued_write> front();  // nullopt when empty
+  status push(const script_request& w);
+  std::optional<script_request> front();  // nullopt when empty
   void pop();                           // drops the front entry
   void pop_to_dead_letter();            // keeps the front entry aside (dir/dead/), drops it from the queue
   std::size_t size() const;
@@ -44,7 +39,7 @@ private:
   std::string dir_;
   std::size_t max_;
   std::deque<std::uint64_t> seqs_;
-  std::deque<queued_write> mem_; // ephemeral mode only
+  std::deque<script_request> mem_; // ephemeral mode only
   std::uint64_t next_ = 1;
 };
 
