@@ -86,8 +86,8 @@ double run_per_edge(gremlin_store& s, int n, int accounts, const std::string& pr
     add_edge_request r;
     r.key = {prefix + x.from.id, prefix + x.to.id, x.kind};
     r.at = x.at;
-    if (!s.add_edge(r).ok()) {
-      std::fprintf(stderr, "add_edge failed\n");
+    if (auto st = s.add_edge(r); !st.ok()) {
+      std::fprintf(stderr, "add_edge failed: %s\n", st.err().message.c_str());
       std::exit(1);
     }
   }
@@ -103,8 +103,8 @@ double run_batched(gremlin_store& s, int n, int accounts, const std::string& pre
     x.to.id = prefix + x.to.id;
     b.push_back(std::move(x));
     if (static_cast<int>(b.size()) == batch || i + 1 == n) {
-      if (!s.apply(b).ok()) {
-        std::fprintf(stderr, "apply failed\n");
+      if (auto st = s.apply(b); !st.ok()) {
+        std::fprintf(stderr, "apply failed: %s\n", st.err().message.c_str());
         std::exit(1);
       }
       b.clear();

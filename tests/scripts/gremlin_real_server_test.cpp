@@ -13,6 +13,7 @@
 
 #include "store/gremlin/client.hpp"
 #include "store/gremlin/gremlin_store.hpp"
+#include "store/gremlin/scripts.hpp"
 #include "support/graph_store_contract.hpp"
 
 namespace {
@@ -49,6 +50,53 @@ struct real_gremlin_fixture {
 } // namespace
 
 TEST_CASE_TEMPLATE_INVOKE(graph_store_contract, real_gremlin_fixture);
+
+// What GremlinStore does when a batch's reply was lost: it sends the same
+// request again. The server must apply it once.
+TEST_CASE("a batch request sent twice is applied once") {
+  real_gremlin_fixture f;
+  auto d = gremlin::parse_dialect(env("TLFLOW_TEST_GREMLIN_DIALECT", "tinkerpop"));
+  REQUIRE(d.has_value());
+  gremlin::templates t(*d, "pk");
+  gremlin::write_batch b;
+  b.id = gremlin::graphson::random_uuid();
+  for (const char* id : {"twice:a", "twice:b"}) {
+    gremlin::batch_item a;
+    a.id = id;
+    b.items.push_back(a);
+  }
+  gremlin::batch_item e;
+  e.is_edge = true;
+  e.from = "twice:a";
+  e.to = "twice:b";
+  e.kind = "mention";
+  e.rank = gremlin::kind_rank(edge_kind::mention);
+  e.increment = 3;
+  e.first = e.last = "2026-12-06T10:00:00Z";
+  b.items.push_back(e);
+  gremlin::script_request r = t.batch(b);
+  std::string script = r.script;
+  gremlin::graphson::value bindings = r.bindings;
+  if (!t.uses_bindings()) {
+    auto text = gremlin::inline_bindings(r.script, r.bindings);
+    REQUIRE(text.ok());
+    script = *text;
+    bindings = gremlin::graphson::value::object();
+  }
+  gremlin::client_options co;
+  co.url = env("TLFLOW_TEST_GREMLIN_URL");
+  co.user = env("TLFLOW_TEST_GREMLIN_USER");
+  co.password = env("TLFLOW_TEST_GREMLIN_PASSWORD");
+  if (*d == gremlin::dialect::cosmos) co.serializer = gremlin::graphson::version::v2;
+  auto c = gremlin::client::create(co);
+  REQUIRE(c.ok());
+  for (int i = 0; i < 2; ++i) {
+    auto sent = (*c)->submit(script, bindings);
+    REQUIRE_MESSAGE(sent.ok(), (sent.ok() ? "" : sent.err().message));
+  }
+  CHECK(contract::get_edge(f.store(), "twice:a", "twice:b", edge_kind::mention).weight == 3);
+  CHECK(*f.store().count_vertices() == 2); // the marker is no account
+}
 
 int main(int argc, char** argv) {
   if (env("TLFLOW_TEST_GREMLIN_URL").empty()) {

@@ -276,8 +276,9 @@ private:
       send(r, v, binary);
       return;
     }
-    value bindings = value::object();
-    if (const value* b = req.args.get("bindings"); b && b->is_mapping()) bindings = *b;
+    static const value no_bindings = value::object();
+    const value* found = req.args.get("bindings");
+    const value& bindings = found && found->is_mapping() ? *found : no_bindings;
     std::size_t n_bindings =
         bindings.k() == gs::kind::map ? bindings.items().size() / 2 : bindings.keys().size();
     if (!st_->opts.cosmos && st_->opts.max_parameters > 0 && n_bindings > st_->opts.max_parameters) {
@@ -290,8 +291,13 @@ private:
     }
     // A script that reads its bindings from one map (bb.b_x, as a Groovy
     // engine would) is evaluated as the template it was made from.
-    gremlin::script_request unpacked = gremlin::unpack_bindings(script->as_string(), bindings);
-    auto res = st_->opts.evaluator(unpacked.script, unpacked.bindings);
+    result<std::vector<value>> res = error{errc::internal, ""};
+    if (bindings.get("bb")) {
+      gremlin::script_request unpacked = gremlin::unpack_bindings(script->as_string(), bindings);
+      res = st_->opts.evaluator(unpacked.script, unpacked.bindings);
+    } else {
+      res = st_->opts.evaluator(script->as_string(), bindings);
+    }
     if (!res) {
       send(status_only(req.request_id, 597, res.err().message), v, binary);
       return;

@@ -156,7 +156,7 @@ TEST_CASE("many bindings travel as one map, and back") {
 }
 
 namespace {
-std::vector<batch_item> sample_batch() {
+std::vector<batch_item> sample_items() {
   batch_item acct;
   acct.id = "x:1";
   acct.handle = "hx";
@@ -176,57 +176,71 @@ std::vector<batch_item> sample_batch() {
   edge.hashtag_keys = {"ht_a')//", "ht_b"};
   return {acct, bare, edge};
 }
+write_batch sample_batch() { return {"5a2c7a0e-5f0b-4bd4-9d43-0ef7f2b4a6a1", sample_items()}; }
 } // namespace
 
 TEST_CASE("a batch request reads back as the same items, in every dialect") {
-  const auto items = sample_batch();
+  const write_batch batch = sample_batch();
   for (auto d : {dialect::tinkerpop, dialect::janusgraph, dialect::cosmos, dialect::neptune}) {
     CAPTURE(to_string(d));
     templates t(d, "pk");
-    script_request r = t.batch(items);
+    script_request r = t.batch(batch);
     bool groovy = d == dialect::tinkerpop || d == dialect::janusgraph;
-    // Groovy engines: one constant script and one list binding, whatever the
+    // Groovy engines: one constant script and two bindings, whatever the
     // items; otherwise a traversal whose text follows the items' shapes.
     CHECK((r.script == templates::groovy_batch()) == groovy);
-    if (groovy) CHECK(r.bindings.keys() == std::vector<std::string>{"b_items"});
-    for (const auto& it : items) { // values only ever in bindings
+    if (groovy) CHECK(r.bindings.keys() == std::vector<std::string>{"b_id", "b_items"});
+    for (const auto& it : batch.items) { // values only ever in bindings
       CHECK(r.script.find(it.is_edge ? it.from : it.id) == std::string::npos);
     }
+    CHECK(r.script.find(batch.id) == std::string::npos);
     auto back = t.read_batch(r.script, r.bindings);
     REQUIRE(back.ok());
-    CHECK(*back == items);
+    CHECK(*back == batch);
     // The same shapes with other values: the same text.
-    auto other = items;
-    other[0].handle = "someone else";
-    other[2].increment = 9;
+    auto other = batch;
+    other.id = graphson::random_uuid();
+    other.items[0].handle = "someone else";
+    other.items[2].increment = 9;
     CHECK(t.batch(other).script == r.script);
+    // Without its marker id, a batch is refused.
+    graphson::value no_id = r.bindings;
+    no_id.items()[0] = graphson::value::string("");
+    CHECK_FALSE(t.read_batch(r.script, no_id).ok());
     // A text that is not a batch is refused.
     CHECK_FALSE(t.read_batch(r.script + " ", r.bindings).ok());
   }
 }
 
 TEST_CASE("a batch's size stays under the sum of its items' request_bytes") {
-  std::vector<batch_item> items;
-  for (int i = 0; i < 200; ++i) {
-    batch_item x = sample_batch()[i % 3];
-    x.name = std::string(static_cast<std::size_t>(i % 7) * 10, '\x01'); // escapes to \u0001
-    items.push_back(x);
-  }
-  for (auto d : {dialect::tinkerpop, dialect::cosmos, dialect::neptune}) {
-    CAPTURE(to_string(d));
-    templates t(d, "pk");
-    std::size_t bound = 0;
-    for (const auto& x : items) bound += t.request_bytes(x);
-    script_request r = t.batch(items);
-    std::size_t sent;
-    if (t.uses_bindings()) {
-      sent = r.script.size() + graphson::write(r.bindings, graphson::version::v3).size();
-    } else {
-      auto text = inline_bindings(r.script, r.bindings);
-      REQUIRE(text.ok());
-      sent = text->size();
+  for (std::size_t n : {1, 200}) {
+    write_batch b{graphson::random_uuid(), {}};
+    for (std::size_t i = 0; i < n; ++i) {
+      batch_item x = sample_items()[i % 3];
+      x.name = std::string((i % 7) * 10, '\x01'); // escapes to \u0001
+      b.items.push_back(x);
     }
-    CHECK(sent <= bound);
+    for (auto d : {dialect::tinkerpop, dialect::cosmos, dialect::neptune}) {
+      CAPTURE(to_string(d));
+      CAPTURE(n);
+      templates t(d, "pk");
+      std::size_t bound = t.request_bytes_base();
+      for (const auto& x : b.items) bound += t.request_bytes(x);
+      script_request r = t.batch(b);
+      graphson::request req;
+      req.request_id = graphson::random_uuid();
+      if (t.uses_bindings()) {
+        req.args.put("gremlin", graphson::value::string(r.script));
+        req.bindings = &r.bindings;
+      } else {
+        auto text = inline_bindings(r.script, r.bindings);
+        REQUIRE(text.ok());
+        req.args.put("gremlin", graphson::value::string(*text));
+      }
+      req.args.put("language", graphson::value::string("gremlin-groovy"));
+      CHECK(graphson::write_request(req, d == dialect::cosmos ? graphson::version::v2 : graphson::version::v3).size() <=
+            bound);
+    }
   }
 }
 

@@ -236,20 +236,25 @@ struct gremlin_store::impl {
       widen(it->second.first, it->second.last, at);
     }
 
+    // Accounts first, then edges, cut into requests under max_request_bytes
+    // and sent in this order: every edge's endpoints were upserted earlier
+    // in its request or in an earlier one.
     std::vector<script_request> out;
-    std::vector<batch_item> chunk;
-    std::size_t bytes = 0;
+    write_batch chunk;
+    const std::size_t base = t.request_bytes_base();
+    std::size_t bytes = base;
     auto flush = [&] {
-      if (chunk.empty()) return;
+      if (chunk.items.empty()) return;
+      chunk.id = graphson::random_uuid();
       out.push_back(t.batch(chunk));
-      chunk.clear();
-      bytes = 0;
+      chunk.items.clear();
+      bytes = base;
     };
     auto add = [&](batch_item x) {
       std::size_t need = t.request_bytes(x);
-      if (!chunk.empty() && bytes + need > opts.max_request_bytes) flush();
+      if (!chunk.items.empty() && bytes + need > opts.max_request_bytes) flush();
       bytes += need;
-      chunk.push_back(std::move(x));
+      chunk.items.push_back(std::move(x));
     };
     for (const auto& id : order) {
       acct& a = accounts[id];
@@ -263,7 +268,6 @@ struct gremlin_store::impl {
       x.last = std::move(a.last);
       add(std::move(x));
     }
-    flush(); // endpoints exist before any edge request runs
     for (const auto& k : edge_order) {
       agg_edge& e = edges[k];
       batch_item x;

@@ -230,6 +230,13 @@ std::size_t templates::request_bytes(const batch_item& x) const {
   return n;
 }
 
+std::size_t templates::request_bytes_base() const {
+  // The request envelope (requestId, op, processor, args) and the marker id
+  // take under 400 bytes.
+  bool groovy = d_ == dialect::tinkerpop || d_ == dialect::janusgraph;
+  return (groovy ? groovy_batch().size() + 64 : batch_text({}).size() + pk_lit_.size()) + 400;
+}
+
 bool operator==(const batch_item& a, const batch_item& b) {
   return std::tie(a.is_edge, a.id, a.platform, a.handle, a.name, a.location, a.from, a.to, a.kind, a.rank,
                   a.increment, a.hashtag_keys, a.first, a.last) ==
@@ -237,89 +244,96 @@ bool operator==(const batch_item& a, const batch_item& b) {
                   b.increment, b.hashtag_keys, b.first, b.last);
 }
 
-script_request templates::batch(const std::vector<batch_item>& items) const {
-  if (d_ == dialect::tinkerpop || d_ == dialect::janusgraph) return groovy_request(items);
-  return traversal_request(items);
+namespace {
+constexpr std::string_view marker_prefix = "tlflow-batch:";
+std::string marker_vid(const std::string& id) { return std::string(marker_prefix) + id; }
+} // namespace
+
+script_request templates::batch(const write_batch& b) const {
+  if (d_ == dialect::tinkerpop || d_ == dialect::janusgraph) return groovy_request(b);
+  return traversal_request(b);
 }
 
-// Groovy engines: after the two index lookups, the upsert works on the
-// elements themselves (Vertex.property, Vertex.edges, addEdge) instead of
-// building a traversal per item: on TinkerPop 3.6 an edge upsert written as
-// one traversal (coalesce/union/sum) costs ~0.5 ms of strategy work, this
-// ~0.1 ms. Same meaning as the cosmos/neptune traversal below.
+// Groovy engines: after the index lookups, the upsert works on the elements
+// themselves (Vertex.property, Vertex.edges, addEdge) instead of building a
+// traversal per item: on TinkerPop 3.6 an edge upsert written as one
+// traversal (coalesce/union/sum) costs ~0.5 ms of strategy work, this
+// ~0.1 ms. Vertices upserted earlier in the batch are reused by its edges.
+// Same meaning as the cosmos/neptune traversal below.
 std::string templates::groovy_batch() {
-  return "for (m in b_items) {\n"
-         "  if (m.containsKey('a')) {\n"
-         "    def v = g.V().has('account','vid',m.a).tryNext().orElse(null)\n"
-         "    if (v == null) v = g.addV('account').property('vid',m.a).next()\n"
-         "    if (m.containsKey('p')) v.property(single,'platform',m.p)\n"
-         "    if (m.containsKey('h')) v.property(single,'handle',m.h)\n"
-         "    if (m.containsKey('n')) v.property(single,'name',m.n)\n"
-         "    if (m.containsKey('l')) v.property(single,'location',m.l)\n"
-         "    if (m.containsKey('s')) {\n"
+  return "if (g.V().has('batch','vid',b_id).hasNext()) return 0\n"
+         "def vs = [:]\n"
+         "def vertex = { id -> vs.containsKey(id) ? vs[id] : g.V().has('account','vid',id).tryNext().orElse(null) }\n"
+         "for (m in b_items) {\n"
+         "  if (m[0] == 'a') {\n"
+         "    def v = vertex(m[1])\n"
+         "    if (v == null) v = g.addV('account').property('vid',m[1]).next()\n"
+         "    vs[m[1]] = v\n"
+         "    if (m[2]) v.property(single,'platform',m[2])\n"
+         "    if (m[3]) v.property(single,'handle',m[3])\n"
+         "    if (m[4]) v.property(single,'name',m[4])\n"
+         "    if (m[5]) v.property(single,'location',m[5])\n"
+         "    if (m[6]) {\n"
          "      def f = v.property('first_seen')\n"
-         "      if (!f.isPresent() || m.s < f.value()) v.property(single,'first_seen',m.s)\n"
+         "      if (!f.isPresent() || m[6] < f.value()) v.property(single,'first_seen',m[6])\n"
          "      def l = v.property('last_seen')\n"
-         "      if (!l.isPresent() || m.e > l.value()) v.property(single,'last_seen',m.e)\n"
+         "      if (!l.isPresent() || m[7] > l.value()) v.property(single,'last_seen',m[7])\n"
          "    }\n"
          "  } else {\n"
-         "    def a = g.V().has('account','vid',m.f).tryNext().orElse(null)\n"
-         "    def b = g.V().has('account','vid',m.t).tryNext().orElse(null)\n"
+         "    def a = vertex(m[1])\n"
+         "    def b = vertex(m[2])\n"
          "    if (a == null || b == null) continue\n"
          "    def e = null\n"
-         "    def out = a.edges(Direction.OUT, m.k)\n"
+         "    def out = a.edges(Direction.OUT, m[3])\n"
          "    while (e == null && out.hasNext()) { def x = out.next(); if (x.inVertex().id() == b.id()) e = x }\n"
-         "    if (e == null) e = a.addEdge(m.k, b, 'weight', 0L, 'kr', m.r, 'first_seen', m.s, 'last_seen', m.e)\n"
-         "    e.property('weight', e.value('weight') + m.w)\n"
+         "    if (e == null) e = a.addEdge(m[3], b, 'weight', 0L, 'kr', m[4], 'first_seen', m[6], 'last_seen', m[7])\n"
+         "    e.property('weight', e.value('weight') + m[5])\n"
          "    def f = e.property('first_seen')\n"
-         "    if (!f.isPresent() || m.s < f.value()) e.property('first_seen', m.s)\n"
+         "    if (!f.isPresent() || m[6] < f.value()) e.property('first_seen', m[6])\n"
          "    def l = e.property('last_seen')\n"
-         "    if (!l.isPresent() || m.e > l.value()) e.property('last_seen', m.e)\n"
-         "    for (h in m.h) e.property(h, true)\n"
+         "    if (!l.isPresent() || m[7] > l.value()) e.property('last_seen', m[7])\n"
+         "    for (h in m[8]) e.property(h, true)\n"
          "  }\n"
          "}\n"
+         "g.addV('batch').property('vid',b_id).iterate()\n"
          "b_items.size()";
 }
 
-// b_items: an account {a, p?, h?, n?, l?, s?, e?}, an edge
-// {f, t, k, r, w, s, e, h: [hashtag keys]}.
-script_request templates::groovy_request(const std::vector<batch_item>& items) const {
+// b_id: the marker's vid. b_items, positional lists: an account
+// ['a', id, platform, handle, name, location, first, last], an edge
+// ['e', from, to, kind, rank, increment, first, last, [hashtag keys]];
+// "" is "not set".
+script_request templates::groovy_request(const write_batch& b) const {
   using graphson::value;
   std::vector<value> list;
-  list.reserve(items.size());
-  for (const auto& x : items) {
-    value m = value::map();
-    m.items().reserve(16);
-    auto opt = [&](const char* k, const std::string& v) {
-      if (!v.empty()) m.put(k, value::string(v));
-    };
+  list.reserve(b.items.size());
+  for (const auto& x : b.items) {
+    std::vector<value> m;
     if (!x.is_edge) {
-      m.put("a", value::string(x.id));
-      opt("p", x.platform);
-      opt("h", x.handle);
-      opt("n", x.name);
-      opt("l", x.location);
-      if (!x.first.empty()) {
-        m.put("s", value::string(x.first));
-        m.put("e", value::string(x.last));
-      }
+      m.reserve(8);
+      m.push_back(value::string("a"));
+      for (const std::string* v : {&x.id, &x.platform, &x.handle, &x.name, &x.location, &x.first, &x.last})
+        m.push_back(value::string(*v));
     } else {
-      m.put("f", value::string(x.from));
-      m.put("t", value::string(x.to));
-      m.put("k", value::string(x.kind));
-      m.put("r", value::int64(x.rank));
-      m.put("w", value::int64(x.increment));
-      m.put("s", value::string(x.first));
-      m.put("e", value::string(x.last));
+      m.reserve(9);
+      m.push_back(value::string("e"));
+      m.push_back(value::string(x.from));
+      m.push_back(value::string(x.to));
+      m.push_back(value::string(x.kind));
+      m.push_back(value::int64(x.rank));
+      m.push_back(value::int64(x.increment));
+      m.push_back(value::string(x.first));
+      m.push_back(value::string(x.last));
       std::vector<value> tags;
       tags.reserve(x.hashtag_keys.size());
       for (const auto& h : x.hashtag_keys) tags.push_back(value::string(h));
-      m.put("h", value::list(std::move(tags)));
+      m.push_back(value::list(std::move(tags)));
     }
-    list.push_back(std::move(m));
+    list.push_back(value::list(std::move(m)));
   }
   script_request r;
   r.script = groovy_batch();
+  r.bindings.put("b_id", value::string(marker_vid(b.id)));
   r.bindings.put("b_items", value::list(std::move(list)));
   return r;
 }
@@ -327,9 +341,10 @@ script_request templates::groovy_request(const std::vector<batch_item>& items) c
 // Traversal bindings, item i: account b_a<i> (id), b_p<i> platform, b_h<i>
 // handle, b_n<i> name, b_l<i> location, b_s<i>/b_e<i> first/last seen;
 // edge b_f<i> from, b_t<i> to, b_k<i> kind, b_r<i> kind rank, b_w<i>
-// increment, b_s<i>/b_e<i> times, b_h<i>_<j> hashtag keys; b_zero = 0.
+// increment, b_s<i>/b_e<i> times, b_h<i>_<j> hashtag keys; b_zero = 0;
+// b_id the marker's vid.
 std::string templates::batch_text(const std::vector<batch_item>& items) const {
-  std::string t = "g.inject(0)";
+  std::string t = "g.inject(0).not(V().has('batch','vid',b_id))";
   for (std::size_t i = 0; i < items.size(); ++i) {
     const batch_item& b = items[i];
     std::string n = std::to_string(i);
@@ -359,17 +374,21 @@ std::string templates::batch_text(const std::vector<batch_item>& items) const {
       t += ")";
     }
   }
-  return t + ".count()";
+  std::string marker = "addV('batch').property('vid',b_id)";
+  if (d_ == dialect::cosmos) marker += ".property('id',b_id).property(" + pk_lit_ + ",b_id)";
+  return t + ".sideEffect(" + marker + ").count()";
 }
 
-script_request templates::traversal_request(const std::vector<batch_item>& items) const {
+script_request templates::traversal_request(const write_batch& wb) const {
   using graphson::value;
+  const auto& items = wb.items;
   script_request r;
   r.script = batch_text(items);
   value& b = r.bindings;
   auto opt = [&](const std::string& k, const std::string& v) {
     if (!v.empty()) b.put(k, value::string(v));
   };
+  b.put("b_id", value::string(marker_vid(wb.id)));
   for (std::size_t i = 0; i < items.size(); ++i) {
     const batch_item& x = items[i];
     std::string n = std::to_string(i);
@@ -399,37 +418,42 @@ script_request templates::traversal_request(const std::vector<batch_item>& items
   return r;
 }
 
-result<std::vector<batch_item>> templates::read_batch(std::string_view script,
-                                                      const graphson::value& bindings) const {
+result<write_batch> templates::read_batch(std::string_view script, const graphson::value& bindings) const {
   using graphson::value;
-  std::vector<batch_item> out;
+  write_batch out;
   auto str = [](const value* v) { return v && v->is_string() ? v->as_string() : std::string(); };
   auto num = [](const value* v) { return v && v->is_integral() ? v->as_int() : std::int64_t{0}; };
+  std::string marker = str(bindings.get("b_id"));
+  if (marker.compare(0, marker_prefix.size(), marker_prefix) != 0 || marker.size() == marker_prefix.size())
+    return error{errc::invalid_argument, "batch: no b_id marker"};
+  out.id = marker.substr(marker_prefix.size());
   if (script == groovy_batch()) {
     const value* items = bindings.get("b_items");
     if (!items || !items->is_sequence()) return error{errc::invalid_argument, "batch: no b_items list"};
     for (const value& m : items->items()) {
-      if (!m.is_mapping()) return error{errc::invalid_argument, "batch: an item is not a map"};
+      const auto& f = m.items();
+      bool account = m.is_sequence() && f.size() == 8 && str(&f[0]) == "a";
+      bool edge = m.is_sequence() && f.size() == 9 && str(&f[0]) == "e" && f[8].is_sequence();
+      if (!account && !edge) return error{errc::invalid_argument, "batch: an item is not an account or an edge"};
       batch_item x;
-      x.is_edge = m.get("a") == nullptr;
-      if (!x.is_edge) {
-        x.id = str(m.get("a"));
-        x.platform = str(m.get("p"));
-        x.handle = str(m.get("h"));
-        x.name = str(m.get("n"));
-        x.location = str(m.get("l"));
+      x.is_edge = edge;
+      if (account) {
+        x.id = str(&f[1]);
+        x.platform = str(&f[2]);
+        x.handle = str(&f[3]);
+        x.name = str(&f[4]);
+        x.location = str(&f[5]);
       } else {
-        x.from = str(m.get("f"));
-        x.to = str(m.get("t"));
-        x.kind = str(m.get("k"));
-        x.rank = num(m.get("r"));
-        x.increment = num(m.get("w"));
-        if (const value* h = m.get("h"))
-          for (const value& k : h->items()) x.hashtag_keys.push_back(str(&k));
+        x.from = str(&f[1]);
+        x.to = str(&f[2]);
+        x.kind = str(&f[3]);
+        x.rank = num(&f[4]);
+        x.increment = num(&f[5]);
+        for (const value& k : f[8].items()) x.hashtag_keys.push_back(str(&k));
       }
-      x.first = str(m.get("s"));
-      x.last = str(m.get("e"));
-      out.push_back(std::move(x));
+      x.first = str(&f[6]);
+      x.last = str(&f[7]);
+      out.items.push_back(std::move(x));
     }
     return out;
   }
@@ -467,9 +491,9 @@ result<std::vector<batch_item>> templates::read_batch(std::string_view script,
     }
     x.first = str(get("b_s" + n));
     x.last = str(get("b_e" + n));
-    out.push_back(std::move(x));
+    out.items.push_back(std::move(x));
   }
-  if (out.empty() || script != batch_text(out)) return error{errc::invalid_argument, "not a batch script"};
+  if (out.items.empty() || script != batch_text(out.items)) return error{errc::invalid_argument, "not a batch script"};
   return out;
 }
 

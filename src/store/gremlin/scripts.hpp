@@ -56,6 +56,18 @@ struct batch_item {
   friend bool operator==(const batch_item& a, const batch_item& b);
 };
 
+// The items of one batch request and its id. The request applies its items
+// only if no marker vertex (label 'batch', vid "tlflow-batch:<id>") exists,
+// and writes that marker in the same request: a batch re-sent after its
+// reply was lost (queued, replayed after a restart) adds nothing twice.
+struct write_batch {
+  std::string id;                 // random UUID
+  std::vector<batch_item> items;
+  friend bool operator==(const write_batch& a, const write_batch& b) {
+    return a.id == b.id && a.items == b.items;
+  }
+};
+
 // A script and its bindings, ready to send (or to queue).
 struct script_request {
   std::string script;
@@ -88,16 +100,19 @@ public:
   // Many upserts in one request. tinkerpop/janusgraph (Groovy engines): one
   // constant script (groovy_batch) looping over one list binding b_items,
   // so the server compiles it once. cosmos/neptune (no Groovy): one
-  // traversal g.inject(0).sideEffect(...)... whose text depends on the
-  // items' shapes (which properties are set, how many hashtags), never on
-  // their values. Accounts must come before the edges that need them.
-  script_request batch(const std::vector<batch_item>& items) const;
+  // traversal g.inject(0).not(marker).sideEffect(...)... whose text depends
+  // on the items' shapes (which properties are set, how many hashtags),
+  // never on their values. Accounts must come before the edges that need
+  // them (earlier in the same batch, or in an earlier batch).
+  script_request batch(const write_batch& b) const;
   // Upper bound of what an item adds to a batch request, in bytes: its
-  // values with JSON escaping, and for cosmos/neptune its traversal text.
+  // values with JSON escaping, and for cosmos/neptune its traversal text;
+  // and of a batch request without items (script, marker, envelope).
   std::size_t request_bytes(const batch_item& item) const;
+  std::size_t request_bytes_base() const;
   // The inverse: the items of a batch request, or invalid_argument when the
   // text is not one batch() writes. The test server runs batches with it.
-  result<std::vector<batch_item>> read_batch(std::string_view script, const graphson::value& bindings) const;
+  result<write_batch> read_batch(std::string_view script, const graphson::value& bindings) const;
   static std::string groovy_batch();
 
 private:
@@ -109,8 +124,8 @@ private:
   std::string vprop(std::string_view k, std::string_view v) const;
   std::string keep_keys() const;
   std::string batch_text(const std::vector<batch_item>& items) const;
-  script_request groovy_request(const std::vector<batch_item>& items) const;
-  script_request traversal_request(const std::vector<batch_item>& items) const;
+  script_request groovy_request(const write_batch& b) const;
+  script_request traversal_request(const write_batch& b) const;
 
   dialect d_;
   std::string pk_;       // Cosmos DB partition key property name
