@@ -11,7 +11,7 @@
 #include <string>
 
 #include "store/gremlin/escape.hpp"
-#include "store/gremlin/graphson.hpp"
+#include "tlflow/gremlin/graphson.hpp"
 #include "store/gremlin/scripts.hpp"
 #include "tlflow/model.hpp"
 

@@ -6,7 +6,7 @@
 #include <atomic>
 #include <thread>
 
-#include "store/gremlin/client.hpp"
+#include "tlflow/gremlin/client.hpp"
 #include "support/gremlin_test_server.hpp"
 
 using namespace tlflow;

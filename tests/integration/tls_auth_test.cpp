@@ -15,7 +15,7 @@
 #include "sources/jetstream_source.hpp"
 #include "sources/oauth1.hpp"
 #include "sources/x_source.hpp"
-#include "store/gremlin/client.hpp"
+#include "tlflow/gremlin/client.hpp"
 #include "support/gremlin_test_server.hpp"
 #include "support/source_harness.hpp"
 #include "support/stream_fixtures.hpp"

@@ -15,3 +15,12 @@ target_link_libraries(gremlin_real_server_tests PRIVATE tlflow_test_support tlfl
 add_test(NAME integration.gremlin_real_server COMMAND gremlin_real_server_tests)
 set_tests_properties(integration.gremlin_real_server PROPERTIES
   LABELS integration SKIP_RETURN_CODE 77 TIMEOUT 900)
+
+# The client's documented example, built against the public headers only
+# (tlflow_core's include/), run against the test server.
+add_executable(gremlin_client_example ${PROJECT_SOURCE_DIR}/docs/examples/gremlin_client.cpp)
+target_link_libraries(gremlin_client_example PRIVATE tlflow_core tlflow_warnings)
+add_test(NAME integration.gremlin_client_example
+         COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/gremlin_example_test.sh
+                 $<TARGET_FILE:gremlin_test_server_launcher> $<TARGET_FILE:gremlin_client_example>)
+set_tests_properties(integration.gremlin_client_example PROPERTIES LABELS integration TIMEOUT 120)

@@ -11,7 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "store/gremlin/client.hpp"
+#include "tlflow/gremlin/client.hpp"
 #include "store/gremlin/gremlin_store.hpp"
 #include "store/gremlin/scripts.hpp"
 #include "support/graph_store_contract.hpp"

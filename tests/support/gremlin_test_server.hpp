@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "store/gremlin/graphson.hpp"
+#include "tlflow/gremlin/graphson.hpp"
 #include "tlflow/error.hpp"
 
 namespace tlflow::test {

@@ -16,7 +16,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include "store/gremlin/graphson.hpp"
+#include "tlflow/gremlin/graphson.hpp"
 
 namespace gs = tlflow::gremlin::graphson;
 using gs::value;

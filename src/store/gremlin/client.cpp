@@ -2,7 +2,7 @@
 // connection does all its work on its own strand. Callers of submit() block
 // on a future that a connection completes from the I/O thread. The pool's
 // slot table is guarded by impl::mu_ (copied under the lock, used outside).
-#include "store/gremlin/client.hpp"
+#include "tlflow/gremlin/client.hpp"
 
 #include <atomic>
 #include <deque>

@@ -1,4 +1,4 @@
-#include "store/gremlin/graphson.hpp"
+#include "tlflow/gremlin/graphson.hpp"
 
 #include <cmath>
 #include <cstdio>

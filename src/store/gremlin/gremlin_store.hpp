@@ -17,7 +17,7 @@
 #include <memory>
 #include <string>
 
-#include "store/gremlin/client.hpp"
+#include "tlflow/gremlin/client.hpp"
 #include "store/gremlin/scripts.hpp"
 #include "tlflow/config.hpp"
 #include "tlflow/graph_store.hpp"

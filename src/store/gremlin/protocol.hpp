@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "store/gremlin/graphson.hpp"
+#include "tlflow/gremlin/graphson.hpp"
 #include "tlflow/error.hpp"
 
 namespace tlflow::gremlin {

@@ -24,7 +24,7 @@
 #include <string_view>
 #include <vector>
 
-#include "store/gremlin/graphson.hpp"
+#include "tlflow/gremlin/graphson.hpp"
 #include "tlflow/error.hpp"
 #include "tlflow/graph_store.hpp"
 

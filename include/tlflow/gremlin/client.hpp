@@ -27,7 +27,7 @@
 #include <string_view>
 #include <vector>
 
-#include "store/gremlin/graphson.hpp"
+#include "tlflow/gremlin/graphson.hpp"
 #include "tlflow/error.hpp"
 
 namespace tlflow::gremlin {
