@@ -16,6 +16,7 @@
 #include "store/gremlin/gremlin_store.hpp"
 #include "store/memory/memory_store.hpp"
 #include "tlflow/config.hpp"
+#include "util/allocator.hpp"
 #include "util/log.hpp"
 #include "util/metrics.hpp"
 
@@ -89,6 +90,7 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
+  keep_freed_memory();
 
   if (argc == 2 && std::strcmp(argv[1], "--list-routes") == 0) return list_routes();
 

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "support/gremlin_test_server.hpp"
+#include "util/allocator.hpp"
 
 int main(int argc, char** argv) {
   tlflow::test::gremlin_test_server_options o;
@@ -24,6 +25,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  tlflow::keep_freed_memory(); // as the service does (and as a JVM keeps its heap)
   tlflow::test::gremlin_test_server srv(o);
   std::printf("PORT %u\n", static_cast<unsigned>(srv.port()));
   std::fflush(stdout);

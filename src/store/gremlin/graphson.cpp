@@ -670,12 +670,16 @@ struct writer {
   }
 };
 
-std::string render(version ver, const std::function<void(writer&)>& body) {
-  std::string out;
-  out.reserve(256);
+void render_into(std::string& out, version ver, const std::function<void(writer&)>& body) {
+  out.clear();
   json_writer w(out);
   writer wr{ver, w};
   body(wr);
+}
+std::string render(version ver, const std::function<void(writer&)>& body) {
+  std::string out;
+  out.reserve(256);
+  render_into(out, ver, body);
   return out;
 }
 
@@ -759,7 +763,14 @@ result<response> read_response(std::string_view text, version ver) {
 }
 
 std::string write_response(const response& resp, version ver) {
-  return render(ver, [&](writer& w) {
+  std::string out;
+  out.reserve(256);
+  write_response(resp, ver, out);
+  return out;
+}
+
+void write_response(const response& resp, version ver, std::string& out) {
+  render_into(out, ver, [&](writer& w) {
     w.w.StartObject();
     w.w.Key("requestId");
     if (resp.request_id) w.str(*resp.request_id); else w.w.Null();

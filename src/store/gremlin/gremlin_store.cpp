@@ -9,7 +9,8 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
-#include <set>
+#include <string_view>
+#include <unordered_map>
 #include <thread>
 
 #include "store/gremlin/spool.hpp"
@@ -188,52 +189,69 @@ struct gremlin_store::impl {
 
   // ---- batched apply -------------------------------------------------------
 
-  struct acct {
-    std::string platform, handle, name, location, first, last;
+  struct edge_ref { // an edge_key whose strings live in apply()'s batch
+    std::string_view from, to;
+    edge_kind kind;
+    bool operator==(const edge_ref& o) const { return from == o.from && to == o.to && kind == o.kind; }
   };
-  struct agg_edge {
-    std::uint64_t n = 0;
-    std::set<std::string> tags;
-    std::string first, last;
+  struct edge_ref_hash {
+    std::size_t operator()(const edge_ref& e) const noexcept {
+      std::hash<std::string_view> h;
+      return h(e.from) * 31 + h(e.to) * 7 + static_cast<std::size_t>(e.kind);
+    }
   };
 
-  // Builds the requests for one apply(): accounts first, then edges, each
-  // request below max_request_bytes.
+  // Builds the requests for one apply(): each account and each (from, to,
+  // kind) once, merged over the batch (last non-empty property wins, times
+  // widened, edge increments summed, hashtags united).
   std::vector<script_request> build_batches(const std::vector<interaction>& batch) {
-    std::map<std::string, acct> accounts;
-    std::vector<std::string> order;
-    std::map<edge_key, agg_edge> edges;
-    std::vector<edge_key> edge_order;
+    std::vector<batch_item> account_items, edge_items;
+    std::unordered_map<std::string_view, std::size_t> account_at;
+    std::unordered_map<edge_ref, std::size_t, edge_ref_hash> edge_at;
+    account_at.reserve(batch.size() * 2);
+    edge_at.reserve(batch.size());
     std::string now;
-    auto widen = [](std::string& first, std::string& last, const std::string& at) {
-      if (first.empty() || at < first) first = at;
-      if (last.empty() || at > last) last = at;
+    auto widen = [](batch_item& x, const std::string& at) {
+      if (x.first.empty() || at < x.first) x.first = at;
+      if (x.last.empty() || at > x.last) x.last = at;
     };
     auto merge = [&](const account& a, const std::string& at) {
-      auto [it, fresh] = accounts.try_emplace(a.id);
-      if (fresh) order.push_back(a.id);
-      acct& x = it->second;
+      auto [it, fresh] = account_at.try_emplace(a.id, account_items.size());
+      if (fresh) {
+        account_items.emplace_back();
+        account_items.back().id = a.id;
+      }
+      batch_item& x = account_items[it->second];
       if (!a.platform.empty()) x.platform = a.platform;
       if (!a.handle.empty()) x.handle = a.handle;
       if (!a.name.empty()) x.name = a.name;
       if (!a.location.empty()) x.location = a.location;
-      widen(x.first, x.last, at);
+      widen(x, at);
     };
     for (const auto& in : batch) {
-      std::string at = in.at;
-      if (at.empty()) {
-        if (now.empty()) now = now_iso8601();
-        at = now;
-      }
+      if (in.at.empty() && now.empty()) now = now_iso8601();
+      const std::string& at = in.at.empty() ? now : in.at;
       merge(in.from, at);
       merge(in.to, at);
-      edge_key k{in.from.id, in.to.id, in.kind};
-      auto [it, fresh] = edges.try_emplace(k);
-      if (fresh) edge_order.push_back(k);
-      it->second.n += 1;
-      for (const auto& h : in.hashtags)
-        if (!h.empty()) it->second.tags.insert(h);
-      widen(it->second.first, it->second.last, at);
+      auto [it, fresh] = edge_at.try_emplace(edge_ref{in.from.id, in.to.id, in.kind}, edge_items.size());
+      if (fresh) {
+        batch_item x;
+        x.is_edge = true;
+        x.from = in.from.id;
+        x.to = in.to.id;
+        x.kind = std::string(to_string(in.kind));
+        x.rank = kind_rank(in.kind);
+        edge_items.push_back(std::move(x));
+      }
+      batch_item& e = edge_items[it->second];
+      e.increment += 1;
+      for (const auto& h : in.hashtags) {
+        if (h.empty()) continue;
+        std::string key = "ht_" + h;
+        if (std::find(e.hashtag_keys.begin(), e.hashtag_keys.end(), key) == e.hashtag_keys.end())
+          e.hashtag_keys.push_back(std::move(key));
+      }
+      widen(e, at);
     }
 
     // Accounts first, then edges, cut into requests under max_request_bytes
@@ -256,30 +274,9 @@ struct gremlin_store::impl {
       bytes += need;
       chunk.items.push_back(std::move(x));
     };
-    for (const auto& id : order) {
-      acct& a = accounts[id];
-      batch_item x;
-      x.id = id;
-      x.platform = std::move(a.platform);
-      x.handle = std::move(a.handle);
-      x.name = std::move(a.name);
-      x.location = std::move(a.location);
-      x.first = std::move(a.first);
-      x.last = std::move(a.last);
-      add(std::move(x));
-    }
-    for (const auto& k : edge_order) {
-      agg_edge& e = edges[k];
-      batch_item x;
-      x.is_edge = true;
-      x.from = k.from;
-      x.to = k.to;
-      x.kind = std::string(to_string(k.kind));
-      x.rank = kind_rank(k.kind);
-      x.increment = static_cast<std::int64_t>(e.n);
-      x.first = std::move(e.first);
-      x.last = std::move(e.last);
-      for (const auto& h : e.tags) x.hashtag_keys.push_back("ht_" + h);
+    for (auto& x : account_items) add(std::move(x));
+    for (auto& x : edge_items) {
+      std::sort(x.hashtag_keys.begin(), x.hashtag_keys.end());
       add(std::move(x));
     }
     flush();

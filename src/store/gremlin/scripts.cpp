@@ -218,15 +218,22 @@ std::size_t sent_size(std::string_view s, bool literal) {
 } // namespace
 
 std::size_t templates::request_bytes(const batch_item& x) const {
-  // Besides the values: map keys and type wrappers (~20 bytes a value), or
-  // a traversal fragment's text (under 800 characters) for cosmos/neptune.
-  bool text = d_ != dialect::tinkerpop && d_ != dialect::janusgraph;
+  const std::string* fields[] = {&x.id, &x.platform, &x.handle, &x.name, &x.location,
+                                 &x.from, &x.to, &x.kind, &x.first, &x.last};
+  if (d_ == dialect::tinkerpop || d_ == dialect::janusgraph) {
+    // One g:List item (~30 bytes of wrapper), its strings and commas, for
+    // an edge two g:Int64 (~50 bytes each) and the hashtag g:List.
+    std::size_t n = 48 + (x.is_edge ? 140 : 0);
+    for (const std::string* v : fields) n += sent_size(*v, false) + 1;
+    for (const auto& h : x.hashtag_keys) n += sent_size(h, false) + 1;
+    return n;
+  }
+  // Cosmos/Neptune: the item's traversal fragment (under 800 characters)
+  // and its bindings (~20 bytes of wrapper a value) or literals.
   bool literal = d_ == dialect::neptune;
-  std::size_t n = text ? 800 : 160;
-  for (const std::string* v : {&x.id, &x.platform, &x.handle, &x.name, &x.location, &x.from, &x.to, &x.kind,
-                               &x.first, &x.last})
-    n += sent_size(*v, literal) + 20;
-  for (const auto& h : x.hashtag_keys) n += sent_size(h, literal) + (text ? 40 : 20);
+  std::size_t n = 800;
+  for (const std::string* v : fields) n += sent_size(*v, literal) + 20;
+  for (const auto& h : x.hashtag_keys) n += sent_size(h, literal) + 40;
   return n;
 }
 
