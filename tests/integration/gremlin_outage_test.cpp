@@ -3,6 +3,8 @@
 // after the store itself restarted. Reads answer store_unavailable meanwhile.
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
+
 #include <cstdlib>
 #include <string>
 
@@ -120,4 +122,15 @@ TEST_CASE("a connection dropped before or after a batch ran: nothing lost, nothi
   CHECK(s->queued() == 0);
   CHECK(weight(*s, "d", "e") == 12);
   CHECK(weight(*s, "e", "f") == 12);
+}
+
+TEST_CASE("a data directory that does not exist yet is created, with its parents") {
+  test::gremlin_test_server srv;
+  const std::string dir = temp_dir() + "/first/start";
+  auto s = open_store(srv.url(), dir);
+  srv.stop();
+  REQUIRE(s->apply({ix(1, "n1", "n2", "")}).ok());
+  CHECK(s->queued() > 0);
+  struct stat st{};
+  CHECK(::stat((dir + "/gremlin-queue").c_str(), &st) == 0);
 }

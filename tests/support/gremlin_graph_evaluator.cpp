@@ -246,16 +246,17 @@ private:
   }
 
   std::vector<value> neighbors(const std::string& id, bool out, const std::string& kind, std::int64_t lim) {
-    struct row { std::int64_t w; std::string other, k; };
+    struct row { std::int64_t w; std::string other, k; std::int64_t kr; };
     std::vector<row> rows;
     for (const auto& [k, p] : e_) {
       if ((out ? k.f : k.t) != id) continue;
       if (!kind.empty() && k.k != kind) continue;
-      rows.push_back({p.at("weight").as_int(), out ? k.t : k.f, k.k});
+      rows.push_back({p.at("weight").as_int(), out ? k.t : k.f, k.k, p.at("kr").as_int()});
     }
-    std::stable_sort(rows.begin(), rows.end(), [](const row& a, const row& b) {
+    // order().by(weight, desc).by(other vid).by(kr)
+    std::sort(rows.begin(), rows.end(), [](const row& a, const row& b) {
       if (a.w != b.w) return a.w > b.w;
-      return a.other < b.other;
+      return std::tie(a.other, a.kr) < std::tie(b.other, b.kr);
     });
     std::vector<value> res;
     for (const auto& r : rows) {

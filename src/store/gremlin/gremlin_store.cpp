@@ -12,6 +12,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <thread>
+#include <tuple>
 
 #include "store/gremlin/spool.hpp"
 #include "util/log.hpp"
@@ -481,9 +482,10 @@ result<std::vector<neighbor>> gremlin_store::neighbors(std::string_view id, cons
     if (!e) return std::move(e).err();
     if (!*e) return error{errc::vertex_not_found, "no vertex " + std::string(id)};
   }
-  std::stable_sort(out.begin(), out.end(), [](const neighbor& a, const neighbor& b) {
+  // As the memory store: heaviest first, then id, kind, direction.
+  std::sort(out.begin(), out.end(), [](const neighbor& a, const neighbor& b) {
     if (a.weight != b.weight) return a.weight > b.weight;
-    return a.id < b.id;
+    return std::tie(a.id, a.kind, a.dir) < std::tie(b.id, b.kind, b.dir);
   });
   if (out.size() > limit) out.resize(limit);
   return out;

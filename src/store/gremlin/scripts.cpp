@@ -136,7 +136,7 @@ std::string templates::neighbors(bool out, bool kind) const {
   std::string k = kind ? "b_kind" : "";
   std::string other = out ? "inV()" : "outV()";
   return vstart("b_vid") + (out ? ".outE(" : ".inE(") + k + ")" + ".order().by(values('weight'),desc).by(" +
-         other + ".values('vid'),asc).limit(b_limit).project('n','k','w').by(" + other +
+         other + ".values('vid'),asc).by(values('kr'),asc).limit(b_limit).project('n','k','w').by(" + other +
          ".values('vid')).by(label()).by(values('weight'))";
 }
 

@@ -20,9 +20,13 @@ namespace {
 
 using graphson::value;
 
+// mkdir -p: the data directory may not exist yet on a first start.
 bool make_dir(const std::string& d) {
-  if (::mkdir(d.c_str(), 0700) == 0 || errno == EEXIST) return true;
-  return false;
+  for (std::size_t i = d.find('/', 1); i != std::string::npos; i = d.find('/', i + 1)) {
+    std::string parent = d.substr(0, i);
+    if (::mkdir(parent.c_str(), 0700) != 0 && errno != EEXIST) return false;
+  }
+  return ::mkdir(d.c_str(), 0700) == 0 || errno == EEXIST;
 }
 
 // Entry file: the script, a NUL byte, the bindings as GraphSON 3.
