@@ -180,8 +180,14 @@ response shortest_path(api_context& ctx, const request& q, const std::string& fr
 
 response get_status(api_context& ctx) {
   const store_health health = ctx.store.health();
-  auto vertices = ctx.store.count_vertices();
-  auto edges = ctx.store.count_edges();
+  // Counts only from a reachable store: a health check must not wait for
+  // the store's retries (seconds) to learn what store_ok already says.
+  result<std::uint64_t> vertices = error{errc::store_unavailable, ""};
+  result<std::uint64_t> edges = error{errc::store_unavailable, ""};
+  if (health.ok) {
+    vertices = ctx.store.count_vertices();
+    edges = ctx.store.count_edges();
+  }
   const auto uptime =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - ctx.started);
   rapidjson::StringBuffer sb;

@@ -227,6 +227,9 @@ pid_t spawn(const std::vector<std::string>& args, const header_pairs& env_extra,
       ::dup2(fd, 2);
       if (merge_stdout) ::dup2(fd, 1);
     }
+    // Nothing else of the test process: an inherited listening socket (a
+    // test server's) would keep its port accepting after the test stops it.
+    ::close_range(3, ~0U, 0);
     ::execve(argv[0], argv.data(), envp.data());
     ::_exit(127);
   }
