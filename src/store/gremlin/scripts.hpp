@@ -8,7 +8,8 @@
 // gremlin_string_literal() (escape.hpp) — the one place values enter text.
 //
 // Graph layout: vertices labelled 'account' with the tlflow id in property
-// 'vid' (Cosmos DB: also the element id and the partition key property);
+// 'vid' (Cosmos DB: also the element id and the partition key property),
+// and one marker vertex labelled 'batch' per applied batch request;
 // one edge per (from, to, kind) labelled with the kind, with 'weight' (long),
 // 'kr' (kind rank, for ordering), 'first_seen', 'last_seen', one property
 // 'ht_<tag>' = true per hashtag, and user properties (keys encoded by
