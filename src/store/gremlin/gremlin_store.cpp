@@ -10,9 +10,9 @@
 #include <map>
 #include <mutex>
 #include <string_view>
-#include <unordered_map>
 #include <thread>
 #include <tuple>
+#include <unordered_map>
 
 #include "store/gremlin/spool.hpp"
 #include "util/log.hpp"
