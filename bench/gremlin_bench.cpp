@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -183,11 +184,19 @@ int main(int argc, char** argv) {
   const std::string tag = std::to_string(::getpid()) + ":";
   (void)(*st)->count_vertices(); // connect outside the timing
   double per_edge = run_per_edge(**st, n, accounts, "e" + tag);
-  double batched = run_batched(**st, n, accounts, "b" + tag, 500);
+  // A batched run is ~10x shorter than the baseline's: the median of five
+  // (each on its own accounts) keeps one scheduler hiccup from deciding it.
+  std::vector<double> runs;
+  for (int r = 0; r < 5; ++r) runs.push_back(run_batched(**st, n, accounts, "b" + std::to_string(r) + tag, 500));
+  std::vector<double> sorted = runs;
+  std::sort(sorted.begin(), sorted.end());
+  const double batched = sorted[2];
   std::printf("gremlin ingestion, %d interactions over %d accounts, %s\n", n, accounts, url.c_str());
   std::printf("  %-38s %10.0f interactions/s  (%.3f s)\n", "one request per edge (baseline)", n / per_edge, per_edge);
   std::printf("    (add_edge(): one upsert script per interaction, waiting for each reply)\n");
-  std::printf("  %-38s %10.0f interactions/s  (%.3f s)\n", "batched apply(), 500 per call", n / batched, batched);
+  std::printf("  %-38s %10.0f interactions/s  (median of 5 runs:", "batched apply(), 500 per call", n / batched);
+  for (double t : runs) std::printf(" %.0f", n / t);
+  std::printf(")\n");
   std::printf("    (accounts and edges merged client-side, many upserts per request under 60,000 bytes,\n"
               "     requests sent one after another, each waiting for its reply)\n");
   std::printf("  speed-up: %.1fx (target >= 10x)\n\n", per_edge / batched);
@@ -265,8 +274,8 @@ int main(int argc, char** argv) {
   if (js_ok) {
     std::printf("  %-40s %8.3f %8.3f %8.3f\n", "official JS driver (gremlin 3.7, node)", js_read, js_write,
                 js_read + js_write);
-    std::printf("    (JSON.parse + GraphSONReader.read; GraphSONWriter.write, %lu bytes: it writes a vertex as\n"
-                "     id and label only, without its properties)\n",
+    std::printf("    (GraphSONReader.readResponse of the message bytes; GraphSONWriter.write, %lu bytes: it\n"
+                "     writes a vertex as id and label only, without its properties)\n",
                 js_bytes);
   } else {
     std::printf("  official JS driver: unavailable (%s)\n", js_out.empty() ? "node missing" : js_out.c_str());
