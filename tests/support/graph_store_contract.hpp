@@ -449,21 +449,21 @@ TEST_CASE_TEMPLATE_DEFINE("graph_store contract", Fixture, graph_store_contract)
     add(s, "t", "u", edge_kind::reply);
     add(s, "u", "t", edge_kind::mention);
     add(s, "t", "u", edge_kind::mention);
-    auto all = s.neighbors("t", {});
-    REQUIRE(all.ok());
-    std::vector<std::pair<edge_kind, direction>> got;
-    for (const auto& n : *all) got.emplace_back(n.kind, n.dir);
-    const std::vector<std::pair<edge_kind, direction>> want = {
-        {edge_kind::mention, direction::out}, {edge_kind::mention, direction::in},
-        {edge_kind::reply, direction::out}, {edge_kind::quote, direction::in}, {edge_kind::link, direction::out}};
-    CHECK(got == want);
+    using kd = std::vector<std::pair<edge_kind, direction>>;
+    auto kinds_dirs = [&](const neighbor_query& q) {
+      auto r = s.neighbors("t", q);
+      REQUIRE(r.ok());
+      kd out;
+      for (const auto& n : *r) out.emplace_back(n.kind, n.dir);
+      return out;
+    };
+    const kd want = {{edge_kind::mention, direction::out}, {edge_kind::mention, direction::in},
+                     {edge_kind::reply, direction::out}, {edge_kind::quote, direction::in},
+                     {edge_kind::link, direction::out}};
+    CHECK(kinds_dirs({}) == want);
     neighbor_query q;
     q.limit = 3;
-    auto cut = s.neighbors("t", q);
-    REQUIRE(cut.ok());
-    got.clear();
-    for (const auto& n : *cut) got.emplace_back(n.kind, n.dir);
-    CHECK(got == std::vector<std::pair<edge_kind, direction>>(want.begin(), want.begin() + 3));
+    CHECK(kinds_dirs(q) == kd(want.begin(), want.begin() + 3));
   }
 
   SUBCASE("shortest_path: undirected, directed, kind, max_depth, same vertex") {
