@@ -109,6 +109,12 @@ TEST_CASE("typed samples decode to the right kinds and values") {
   // The response writer gives the sample back.
   std::string text = slurp(data_dir() + "v3/standardresult-v3.json");
   CHECK(gs::write_response(*r, gs::version::v3) == canonical(text));
+  // Into a reused buffer: replaced, not appended.
+  std::string buf = "left over from an earlier message";
+  gs::write_response(*r, gs::version::v3, buf);
+  CHECK(buf == canonical(text));
+  gs::write_response(*r, gs::version::v3, buf);
+  CHECK(buf == canonical(text));
 
   auto m = gs::read(slurp(data_dir() + "v3/map-v3.json"), gs::version::v3);
   REQUIRE(m.ok());
