@@ -21,12 +21,8 @@ using props = std::map<std::string, value>;
 class binding_index {
 public:
   explicit binding_index(const value& b) {
-    if (b.k() == gs::kind::map) {
-      for (std::size_t i = 0; i + 1 < b.items().size(); i += 2)
-        if (b.items()[i].is_string()) m_.emplace(b.items()[i].as_string(), &b.items()[i + 1]);
-    } else {
-      for (std::size_t i = 0; i < b.keys().size(); ++i) m_.emplace(b.keys()[i], &b.items()[i]);
-    }
+    for (std::size_t i = 0; i + 1 < b.items().size(); i += 2) // map or object: key, value pairs
+      if (b.items()[i].is_string()) m_.emplace(b.items()[i].as_string(), &b.items()[i + 1]);
   }
   const value* get(std::string_view k) const {
     auto it = m_.find(k);

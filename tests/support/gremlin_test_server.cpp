@@ -279,8 +279,7 @@ private:
     static const value no_bindings = value::object();
     const value* found = req.args.get("bindings");
     const value& bindings = found && found->is_mapping() ? *found : no_bindings;
-    std::size_t n_bindings =
-        bindings.k() == gs::kind::map ? bindings.items().size() / 2 : bindings.keys().size();
+    std::size_t n_bindings = bindings.items().size() / 2; // key, value pairs
     if (!st_->opts.cosmos && st_->opts.max_parameters > 0 && n_bindings > st_->opts.max_parameters) {
       send(status_only(req.request_id, 499,
                        "The [eval] message contains " + std::to_string(n_bindings) +

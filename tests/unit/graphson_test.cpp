@@ -225,7 +225,29 @@ TEST_CASE("the request writer produces TinkerPop's request samples") {
 TEST_CASE("malformed GraphSON is an error value, never a crash") {
   CHECK_FALSE(gs::read("{", gs::version::v3).ok());
   CHECK_FALSE(gs::read(R"({"@type":"g:Int32","@value":"x"})", gs::version::v3).ok());
+  // A number too big for an integer type saturates (found by graphson_fuzz).
+  auto huge = gs::read(R"({"@type":"g:Int64","@value":1e300})", gs::version::v3);
+  REQUIRE(huge.ok());
+  CHECK(huge->as_int() == INT64_MAX);
+  CHECK(value::number(-1e300).as_int() == INT64_MIN);
   CHECK_FALSE(gs::read(R"({"@type":"g:Map","@value":[1]})", gs::version::v3).ok());
+  // A bulk set's counts are bounded, as the client expands them (found by
+  // graphson_fuzz: a bulk of 44,444,444,444,422 ran out of memory).
+  CHECK_FALSE(gs::read(R"({"@type":"g:BulkSet","@value":["a",{"@type":"g:Int64","@value":44444444444422}]})",
+                       gs::version::v3).ok());
+  CHECK_FALSE(gs::read(R"({"@type":"g:BulkSet","@value":["a",{"@type":"g:Int64","@value":-1}]})",
+                       gs::version::v3).ok());
+  CHECK_FALSE(gs::read(R"({"@type":"g:BulkSet","@value":["a",{"@type":"g:Float","@value":2}]})",
+                       gs::version::v3).ok());
+  CHECK(gs::read(R"({"@type":"g:BulkSet","@value":["a",{"@type":"g:Int64","@value":16777216}]})",
+                 gs::version::v3).ok());
+  // Nesting is bounded (found by graphson_fuzz: 10,000 brackets overflowed
+  // the stack): 256 levels read, 257 are an error.
+  CHECK(gs::read(std::string(256, '[') + std::string(256, ']'), gs::version::v3).ok());
+  auto deep = gs::read(std::string(10000, '[') + std::string(10000, ']'), gs::version::v3);
+  REQUIRE_FALSE(deep.ok());
+  CHECK(deep.err().message.find("nested deeper") != std::string::npos);
+  CHECK_FALSE(gs::read(std::string(257, '[') + std::string(257, ']'), gs::version::v3).ok());
   CHECK_FALSE(gs::read_response(R"({"requestId":null})", gs::version::v3).ok());
   auto r = gs::read_response(R"({"requestId":null,"status":{"code":498,"message":"bad"},"result":{"data":null}})",
                              gs::version::v3);
@@ -244,4 +266,35 @@ TEST_CASE("mime types and uuids") {
   CHECK(u.size() == 36);
   CHECK(u[14] == '4');
   CHECK(u != gs::random_uuid());
+}
+
+TEST_CASE("objects that only look like {\"@type\", \"@value\"} stay objects, in order") {
+  // The reader recognises a wrapper as its keys arrive; each of these turns
+  // out to be something else half-way and must come back as written.
+  for (const char* json : {
+           R"({"@type":"g:Int64"})",                                        // no @value
+           R"({"@type":5,"@value":1})",                                     // tag not a string
+           R"({"@type":{"a":[1]},"@value":1})",                             // tag an object
+           R"({"@type":"g:Int64","@value":1,"x":2})",                       // a third member
+           R"({"@type":"g:List","@value":[1,{"@type":"g:Int32","@value":2}],"more":[]})",
+           R"({"@value":1,"@type":"g:Int64"})",                             // other order
+           R"({"a":1,"@type":"g:Int64","@value":2})",                       // not first
+           R"({"@type":"g:Int64","@type":"g:Int32","@value":1})",           // repeated key
+           R"({"@type":"g:Int64","x":1})",
+       }) {
+    CAPTURE(json);
+    auto v = gs::read(json, gs::version::v3);
+    REQUIRE(v.ok());
+    CHECK(v->k() == gs::kind::object);
+    CHECK(gs::write(*v, gs::version::v3) == json);
+  }
+  auto nested = gs::read(R"({"@type":"g:Int64","@value":1,"x":2})", gs::version::v3);
+  REQUIRE(nested.ok());
+  CHECK(nested->get("@type")->as_string() == "g:Int64");
+  CHECK(nested->get("@value")->k() == gs::kind::integer);
+  CHECK(nested->get("x")->as_int() == 2);
+  // GraphSON 1.0 has no wrappers at all.
+  auto v1 = gs::read(R"({"@type":"g:Int64","@value":1})", gs::version::v1);
+  REQUIRE(v1.ok());
+  CHECK(v1->k() == gs::kind::object);
 }

@@ -46,7 +46,12 @@ enum class kind : std::uint8_t {
 
 class value {
 public:
-  value() = default; // null
+  value() noexcept : i_(0) {} // null
+  value(const value& o);
+  value(value&& o) noexcept;
+  value& operator=(const value& o);
+  value& operator=(value&& o) noexcept;
+  ~value();
 
   // Scalars.
   static value boolean(bool b);
@@ -99,26 +104,34 @@ public:
   bool is_numeric() const noexcept;    // integral or float32, float64, number
   bool is_sequence() const noexcept;   // list, set, array
   bool is_mapping() const noexcept;    // map, object
+  bool keyed() const noexcept;         // map, object or an element: items() are key, value pairs
 
-  bool as_bool() const noexcept { return b_; }
+  bool as_bool() const noexcept { return kind_ == kind::boolean && b_; }
   std::int64_t as_int() const noexcept;   // numeric kinds (doubles truncated)
   double as_double() const noexcept;
   // string, uuid, t, direction: the text; typed: the tag.
-  const std::string& as_string() const noexcept { return s_; }
+  const std::string& as_string() const noexcept {
+    return storage_of(kind_) == storage::text ? s_ : text_of_other();
+  }
 
-  // list, set, array, bulkset (flat), map (flat k,v,k,v), object/element values.
-  const std::vector<value>& items() const noexcept { return items_; }
-  std::vector<value>& items() noexcept { return items_; }
-  // object and element payloads: the member names, parallel to items().
-  const std::vector<std::string>& keys() const noexcept { return keys_; }
+  // list, set, array: the items. bulkset: value, bulk, value, bulk, ...
+  // map, object and element payloads: key, value, key, value, ... (object
+  // and element keys are strings). typed: the tag as a string, the payload.
+  // Other kinds: empty (and what is added to it is dropped).
+  const std::vector<value>& items() const noexcept {
+    return storage_of(kind_) == storage::children ? items_ : no_items();
+  }
+  std::vector<value>& items() noexcept {
+    return storage_of(kind_) == storage::children ? items_ : dropped_items();
+  }
 
   // Member of an object or element payload, or value of a map entry whose
   // key is that string. nullptr when absent.
   const value* get(std::string_view key) const noexcept;
   // typed: the payload.
-  const value& payload() const noexcept { return items_.front(); }
+  const value& payload() const noexcept { return items().back(); }
 
-  // Map entries (map: pairs of items; object: keys as strings).
+  // Map, object and element entries as pairs.
   std::vector<std::pair<value, value>> entries() const;
 
   // Adds a member (object) or entry (map).
@@ -129,13 +142,41 @@ public:
 
 private:
   friend struct sax_access;
+  // What a kind keeps: nothing but the scalars, text (s_), or children (items_).
+  enum class storage : std::uint8_t { none, text, children };
+  static constexpr storage storage_of(kind k) noexcept {
+    switch (k) {
+    case kind::string: case kind::uuid: case kind::t: case kind::direction:
+      return storage::text;
+    case kind::list: case kind::set: case kind::map: case kind::array: case kind::object:
+    case kind::vertex: case kind::edge: case kind::vertex_property: case kind::property:
+    case kind::path: case kind::traverser: case kind::bulkset: case kind::typed:
+      return storage::children;
+    default:
+      return storage::none;
+    }
+  }
+  static const std::vector<value>& no_items() noexcept;
+  static std::vector<value>& dropped_items() noexcept;
+  void destroy() noexcept; // ends s_ or items_, as kind_ says
+  // Becomes a value of kind k with empty storage of its class.
+  void reset(kind k) noexcept;
+  const std::string& text_of_other() const noexcept;
+  // Takes o's kind and contents; *this holds no storage.
+  void steal(value& o) noexcept;
+
+  // 48 bytes, as text and children share their space (72 otherwise): a
+  // result of 1,000 vertices is about 34,000 values.
   kind kind_ = kind::null;
   bool b_ = false;
-  std::int64_t i_ = 0;
-  double d_ = 0;
-  std::string s_;
-  std::vector<value> items_;
-  std::vector<std::string> keys_;
+  union {
+    std::int64_t i_; // integral kinds
+    double d_;       // float32, float64, number
+  };
+  union {
+    std::string s_;              // storage::text
+    std::vector<value> items_;   // storage::children
+  };
 };
 
 // Parses one GraphSON document of the given version. malformed_json with the

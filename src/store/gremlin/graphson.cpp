@@ -1,10 +1,14 @@
 #include "tlflow/gremlin/graphson.hpp"
 
+#include <algorithm>
+#include <array>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <iterator>
 #include <cctype>
 #include <random>
 #include <utility>
@@ -17,6 +21,13 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/internal/dtoa.h>
 #include <rapidjson/internal/itoa.h>
+
+// For the few helpers on the hot path of reading and writing.
+#if defined(__GNUC__)
+#define TLFLOW_INLINE inline __attribute__((always_inline))
+#else
+#define TLFLOW_INLINE inline
+#endif
 
 namespace tlflow::gremlin::graphson {
 
@@ -48,6 +59,98 @@ std::optional<version> version_from_mime(std::string_view mime) noexcept {
 
 // ---- value ----------------------------------------------------------------
 
+// Builds values in place: for the reader, and the factories below.
+struct sax_access {
+  static void retype(value& v, kind k) { v.kind_ = k; }
+  static void set_int(value& v, kind k, std::int64_t i) { v.kind_ = k; v.i_ = i; }
+  static void set_double(value& v, kind k, double d) { v.kind_ = k; v.d_ = d; }
+  static void set_bool(value& v, bool b) { v.kind_ = kind::boolean; v.b_ = b; }
+  // v holds no storage (a fresh slot).
+  static void set_string(value& v, const char* s, std::size_t n) {
+    v.kind_ = kind::string;
+    new (&v.s_) std::string(s, n);
+  }
+  static void set_items(value& v, kind k, std::vector<value>&& items) {
+    v.kind_ = k;
+    new (&v.items_) std::vector<value>(std::move(items));
+  }
+};
+
+void value::destroy() noexcept {
+  switch (storage_of(kind_)) {
+  case storage::text: s_.~basic_string(); break;
+  case storage::children: items_.~vector(); break;
+  case storage::none: break;
+  }
+}
+
+void value::reset(kind k) noexcept {
+  destroy();
+  kind_ = k;
+  switch (storage_of(k)) {
+  case storage::text: new (&s_) std::string(); break;
+  case storage::children: new (&items_) std::vector<value>(); break;
+  case storage::none: break;
+  }
+}
+
+void value::steal(value& o) noexcept {
+  kind_ = o.kind_;
+  b_ = o.b_;
+  std::memcpy(&i_, &o.i_, sizeof i_); // i_ or d_
+  switch (storage_of(kind_)) {
+  case storage::text: new (&s_) std::string(std::move(o.s_)); break;
+  case storage::children: new (&items_) std::vector<value>(std::move(o.items_)); break;
+  case storage::none: break;
+  }
+}
+
+value::value(const value& o) : kind_(o.kind_), b_(o.b_) {
+  std::memcpy(&i_, &o.i_, sizeof i_);
+  switch (storage_of(kind_)) {
+  case storage::text: new (&s_) std::string(o.s_); break;
+  case storage::children: new (&items_) std::vector<value>(o.items_); break;
+  case storage::none: break;
+  }
+}
+
+value::value(value&& o) noexcept { steal(o); }
+
+value& value::operator=(const value& o) {
+  if (this != &o) {
+    value copy(o);
+    *this = std::move(copy);
+  }
+  return *this;
+}
+
+value& value::operator=(value&& o) noexcept {
+  if (this == &o) return *this;
+  value moved(std::move(o)); // o may live inside *this
+  reset(kind::null);
+  steal(moved);
+  return *this;
+}
+
+value::~value() { destroy(); }
+
+const std::string& value::text_of_other() const noexcept {
+  static const std::string none;
+  if (kind_ == kind::typed && !items_.empty()) return items_.front().as_string();
+  return none;
+}
+
+const std::vector<value>& value::no_items() noexcept {
+  static const std::vector<value> none;
+  return none;
+}
+
+std::vector<value>& value::dropped_items() noexcept {
+  thread_local std::vector<value> dropped;
+  dropped.clear();
+  return dropped;
+}
+
 value value::boolean(bool b) { value v; v.kind_ = kind::boolean; v.b_ = b; return v; }
 value value::int32(std::int32_t i) { value v; v.kind_ = kind::int32; v.i_ = i; return v; }
 value value::int64(std::int64_t i) { value v; v.kind_ = kind::int64; v.i_ = i; return v; }
@@ -55,46 +158,63 @@ value value::float32(float f) { value v; v.kind_ = kind::float32; v.d_ = f; retu
 value value::float64(double d) { value v; v.kind_ = kind::float64; v.d_ = d; return v; }
 value value::integer(std::int64_t i) { value v; v.kind_ = kind::integer; v.i_ = i; return v; }
 value value::number(double d) { value v; v.kind_ = kind::number; v.d_ = d; return v; }
-value value::string(std::string s) { value v; v.kind_ = kind::string; v.s_ = std::move(s); return v; }
-value value::uuid(std::string s) { value v; v.kind_ = kind::uuid; v.s_ = std::move(s); return v; }
 value value::date(std::int64_t ms) { value v; v.kind_ = kind::date; v.i_ = ms; return v; }
 value value::timestamp(std::int64_t ms) { value v; v.kind_ = kind::timestamp; v.i_ = ms; return v; }
-value value::t(std::string s) { value v; v.kind_ = kind::t; v.s_ = std::move(s); return v; }
-value value::direction(std::string s) { value v; v.kind_ = kind::direction; v.s_ = std::move(s); return v; }
 
-value value::list() { value v; v.kind_ = kind::list; return v; }
-value value::set() { value v; v.kind_ = kind::set; return v; }
-value value::array() { value v; v.kind_ = kind::array; return v; }
-value value::map() { value v; v.kind_ = kind::map; return v; }
-value value::object() { value v; v.kind_ = kind::object; return v; }
+namespace {
+value text_of(kind k, std::string s) {
+  value v = value::string(std::move(s));
+  sax_access::retype(v, k);
+  return v;
+}
+value children_of(kind k, std::vector<value> items) {
+  value v = value::list(std::move(items));
+  sax_access::retype(v, k);
+  return v;
+}
+} // namespace
+
+value value::string(std::string s) { value v; v.reset(kind::string); v.s_ = std::move(s); return v; }
+value value::uuid(std::string s) { return text_of(kind::uuid, std::move(s)); }
+value value::t(std::string s) { return text_of(kind::t, std::move(s)); }
+value value::direction(std::string s) { return text_of(kind::direction, std::move(s)); }
+
+value value::list(std::vector<value> items) { value v; v.reset(kind::list); v.items_ = std::move(items); return v; }
+value value::set(std::vector<value> items) { return children_of(kind::set, std::move(items)); }
+value value::array(std::vector<value> items) { return children_of(kind::array, std::move(items)); }
+value value::list() { return list({}); }
+value value::set() { return set({}); }
+value value::array() { return array({}); }
+value value::map() { return children_of(kind::map, {}); }
+value value::object() { return children_of(kind::object, {}); }
 value value::vertex(value id, std::string label) { return vertex(std::move(id), std::move(label), value()); }
 value value::vertex_property(value id, value x, std::string label) {
   return vertex_property(std::move(id), std::move(x), std::move(label), value());
 }
-value value::list(std::vector<value> items) { value v; v.kind_ = kind::list; v.items_ = std::move(items); return v; }
-value value::set(std::vector<value> items) { value v; v.kind_ = kind::set; v.items_ = std::move(items); return v; }
-value value::array(std::vector<value> items) { value v; v.kind_ = kind::array; v.items_ = std::move(items); return v; }
 
 value value::map(std::vector<std::pair<value, value>> entries) {
-  value v; v.kind_ = kind::map;
-  v.items_.reserve(entries.size() * 2);
-  for (auto& [k, x] : entries) { v.items_.push_back(std::move(k)); v.items_.push_back(std::move(x)); }
-  return v;
+  std::vector<value> items;
+  items.reserve(entries.size() * 2);
+  for (auto& [k, x] : entries) { items.push_back(std::move(k)); items.push_back(std::move(x)); }
+  return children_of(kind::map, std::move(items));
 }
 
 value value::object(std::vector<std::pair<std::string, value>> members) {
-  value v; v.kind_ = kind::object;
-  for (auto& [k, x] : members) { v.keys_.push_back(std::move(k)); v.items_.push_back(std::move(x)); }
-  return v;
+  std::vector<value> items;
+  items.reserve(members.size() * 2);
+  for (auto& [k, x] : members) { items.push_back(value::string(std::move(k))); items.push_back(std::move(x)); }
+  return children_of(kind::object, std::move(items));
 }
 
 value value::bulkset(std::vector<std::pair<value, std::int64_t>> entries) {
-  value v; v.kind_ = kind::bulkset;
-  for (auto& [x, n] : entries) { v.items_.push_back(std::move(x)); v.items_.push_back(value::int64(n)); }
-  return v;
+  std::vector<value> items;
+  items.reserve(entries.size() * 2);
+  for (auto& [x, n] : entries) { items.push_back(std::move(x)); items.push_back(value::int64(n)); }
+  return children_of(kind::bulkset, std::move(items));
 }
 
 value value::element_of(kind k, value obj) {
+  if (storage_of(obj.kind_) != storage::children) obj = value::object();
   obj.kind_ = k;
   return obj;
 }
@@ -154,8 +274,11 @@ value value::traverser(std::int64_t bulk, value x) {
 #undef TLFLOW_ELEMENT
 
 value value::typed(std::string tag, value payload) {
-  value v; v.kind_ = kind::typed; v.s_ = std::move(tag); v.items_.push_back(std::move(payload));
-  return v;
+  std::vector<value> items;
+  items.reserve(2);
+  items.push_back(value::string(std::move(tag)));
+  items.push_back(std::move(payload));
+  return children_of(kind::typed, std::move(items));
 }
 
 bool value::is_integral() const noexcept {
@@ -174,6 +297,9 @@ std::int64_t value::as_int() const noexcept {
   if (is_integral()) return i_;
   if (kind_ == kind::float32 || kind_ == kind::float64 || kind_ == kind::number) {
     if (!std::isfinite(d_)) return 0;
+    // Saturates: converting a double out of the range is undefined.
+    if (d_ >= 0x1p63) return INT64_MAX;
+    if (d_ < -0x1p63) return INT64_MIN;
     return static_cast<std::int64_t>(d_);
   }
   return 0;
@@ -184,35 +310,33 @@ double value::as_double() const noexcept {
   return d_;
 }
 
-const value* value::get(std::string_view key) const noexcept {
-  if (kind_ == kind::map) {
-    for (std::size_t i = 0; i + 1 < items_.size(); i += 2)
-      if (items_[i].kind_ == kind::string && items_[i].s_ == key) return &items_[i + 1];
-    return nullptr;
+bool value::keyed() const noexcept {
+  switch (kind_) {
+  case kind::map: case kind::object: case kind::vertex: case kind::edge: case kind::vertex_property:
+  case kind::property: case kind::path: case kind::traverser:
+    return true;
+  default:
+    return false;
   }
-  for (std::size_t i = 0; i < keys_.size(); ++i)
-    if (keys_[i] == key) return &items_[i];
+}
+
+const value* value::get(std::string_view key) const noexcept {
+  if (!keyed()) return nullptr;
+  for (std::size_t i = 0; i + 1 < items_.size(); i += 2)
+    if (items_[i].kind_ == kind::string && items_[i].s_ == key) return &items_[i + 1];
   return nullptr;
 }
 
 std::vector<std::pair<value, value>> value::entries() const {
   std::vector<std::pair<value, value>> out;
-  if (kind_ == kind::map) {
-    for (std::size_t i = 0; i + 1 < items_.size(); i += 2) out.emplace_back(items_[i], items_[i + 1]);
-  } else {
-    for (std::size_t i = 0; i < keys_.size(); ++i) out.emplace_back(value::string(keys_[i]), items_[i]);
-  }
+  if (!keyed()) return out;
+  for (std::size_t i = 0; i + 1 < items_.size(); i += 2) out.emplace_back(items_[i], items_[i + 1]);
   return out;
 }
 
 void value::put(std::string key, value v) {
-  if (kind_ == kind::map) {
-    items_.push_back(value::string(std::move(key)));
-    items_.push_back(std::move(v));
-  } else {
-    keys_.push_back(std::move(key));
-    items_.push_back(std::move(v));
-  }
+  items_.push_back(value::string(std::move(key)));
+  items_.push_back(std::move(v));
 }
 
 bool operator==(const value& a, const value& b) {
@@ -227,190 +351,274 @@ bool operator==(const value& a, const value& b) {
   case kind::string: case kind::uuid: case kind::t: case kind::direction:
     return a.s_ == b.s_;
   default:
-    return a.s_ == b.s_ && a.keys_ == b.keys_ && a.items_ == b.items_;
+    return a.items_ == b.items_; // children (a typed value's tag is its first)
   }
 }
 
 // ---- reader ---------------------------------------------------------------
-// RapidJSON SAX events build the value tree directly (no DOM in between):
-// every object is built as an object, and one that turns out to be exactly
-// {"@type": tag, "@value": payload} is converted on its closing brace.
+// RapidJSON SAX events build the value tree directly (no DOM in between).
+// A {"@type": tag, "@value": payload} wrapper is recognised as its keys
+// arrive and never built: its tag is remembered, its payload is built as the
+// wrapper's value, and on the closing brace the payload is retyped where it
+// lies (a g:List's array becomes the list, a g:Int64's number the int64).
+// An object that turns out to be something else is rebuilt as an object.
 
-struct sax_access {
-  static std::vector<std::string>& keys(value& v) { return v.keys_; }
-};
 
 namespace {
 
+// s == literal, compared inline (a known length lets the compiler unroll it).
+template <std::size_t N> bool is(std::string_view s, const char (&lit)[N]) {
+  return s.size() == N - 1 && std::memcmp(s.data(), lit, N - 1) == 0;
+}
+
 struct sax_builder : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, sax_builder> {
-  // Children of every open container sit on one flat stack (and object keys
-  // on another); a container's closing event moves its range into an exactly
-  // sized vector. {"@type": tag, "@value": payload} objects are never built:
-  // the payload is converted straight from the stack.
+  // Children of every open container (an object's keys as strings, each
+  // before its value) sit on one flat stack; a container's closing event
+  // moves its range into an exactly sized vector.
+  enum class wrap : std::uint8_t {
+    none,      // a plain object (or not yet known)
+    type_key,  // its first key was "@type"
+    tag,       // ... then a string: the tag
+    value_key, // ... then "@value": what follows is the payload
+  };
   struct frame {
     std::size_t base;      // first child in vals
-    std::size_t key_base;  // first key in keys
-    bool object;
+    wrap w;
+    std::string_view tag;  // points into the parsed buffer
   };
+  using access = sax_access;
   version ver;
-  std::vector<value> vals;
-  std::vector<std::string> keys;
-  std::vector<frame> frames;
+  // Per thread, so that their capacity outlives one parse.
+  std::vector<value>& vals;
+  std::vector<frame>& frames;
   value root;
   std::string error;
 
-  explicit sax_builder(version v) : ver(v) {
-    vals.reserve(64);
-    keys.reserve(64);
-    frames.reserve(32);
+  sax_builder(version v, std::vector<value>& stack, std::vector<frame>& open_frames)
+      : ver(v), vals(stack), frames(open_frames) {}
+  ~sax_builder() { // left over after an error
+    vals.clear();
+    frames.clear();
+    if (vals.capacity() > 4096) std::vector<value>().swap(vals);
   }
+  sax_builder(const sax_builder&) = delete;
+  sax_builder& operator=(const sax_builder&) = delete;
 
-  bool add(value&& v) {
-    if (frames.empty()) root = std::move(v);
-    else vals.push_back(std::move(v));
-    return true;
-  }
   bool fail(std::string why) {
     if (error.empty()) error = std::move(why);
     return false;
   }
 
-  bool Null() { return add(value()); }
-  bool Bool(bool b) { return add(value::boolean(b)); }
-  bool Int(int i) { return add(value::integer(i)); }
-  bool Uint(unsigned u) { return add(value::integer(u)); }
-  bool Int64(std::int64_t i) { return add(value::integer(i)); }
-  bool Uint64(std::uint64_t u) {
-    if (u <= static_cast<std::uint64_t>(INT64_MAX)) return add(value::integer(static_cast<std::int64_t>(u)));
-    return add(value::number(static_cast<double>(u)));
+  // A wrapper that turned out to be a plain object: its suppressed "@type"
+  // key, tag and "@value" key are put back where they belong.
+  void unwrap(frame& f) {
+    if (f.w == wrap::none) return;
+    value put_back[3];
+    std::size_t n = 0;
+    access::set_string(put_back[n++], "@type", 5);
+    if (f.w != wrap::type_key) access::set_string(put_back[n++], f.tag.data(), f.tag.size());
+    if (f.w == wrap::value_key) access::set_string(put_back[n++], "@value", 6);
+    f.w = wrap::none;
+    // Before the payload, if it has been read already.
+    vals.insert(vals.begin() + static_cast<std::ptrdiff_t>(f.base), std::make_move_iterator(put_back),
+                std::make_move_iterator(put_back + n));
   }
-  bool Double(double d) { return add(value::number(d)); }
-  bool String(const char* s, rapidjson::SizeType n, bool) { return add(value::string(std::string(s, n))); }
-  bool StartObject() {
-    frames.push_back({vals.size(), keys.size(), true});
+  // Where the next value goes: the root, or the innermost container.
+  TLFLOW_INLINE value& slot() {
+    if (frames.empty()) return root;
+    if (frames.back().w == wrap::type_key) unwrap(frames.back()); // a tag that is not a string
+    return vals.emplace_back();
+  }
+
+  bool Null() { slot(); return true; }
+  bool Bool(bool b) { access::set_bool(slot(), b); return true; }
+  // Numbers arrive as their text (RapidJSON has checked the grammar) and
+  // are converted here: RapidJSON 1.1's full-precision conversion gets a
+  // zero with an exponent wrong ("0E47" read as 4.8e111, found by
+  // graphson_fuzz), and its fast one is not exact. from_chars is both.
+  bool RawNumber(const char* s, rapidjson::SizeType n, bool) {
+    const char* end = s + n;
+    std::int64_t i = 0;
+    if (auto r = std::from_chars(s, end, i); r.ec == std::errc() && r.ptr == end) { // an integer that fits
+      access::set_int(slot(), kind::integer, i);
+      return true;
+    }
+    double d = 0;
+    auto [ptr, ec] = std::from_chars(s, end, d);
+    if (ec == std::errc::result_out_of_range) {
+      // Too small: zero (as RapidJSON and Java read it). Too big: an error.
+      const char* e = std::find_if(s, end, [](char c) { return c == 'e' || c == 'E'; });
+      if (e + 1 < end && e[1] == '-') d = *s == '-' ? -0.0 : 0.0;
+      else return fail("number out of range: " + std::string(s, std::min<std::size_t>(n, 40)));
+    } else if (ec != std::errc() || ptr != end) {
+      return fail("not a number: " + std::string(s, std::min<std::size_t>(n, 40)));
+    }
+    access::set_double(slot(), kind::number, d);
+    return true;
+  }
+  bool String(const char* s, rapidjson::SizeType n, bool) {
+    if (!frames.empty() && frames.back().w == wrap::type_key) {
+      frames.back().w = wrap::tag;
+      frames.back().tag = std::string_view(s, n);
+      return true;
+    }
+    access::set_string(slot(), s, n);
     return true;
   }
   bool Key(const char* s, rapidjson::SizeType n, bool) {
-    keys.emplace_back(s, n);
+    frame& f = frames.back();
+    const std::string_view k(s, n);
+    if (f.w == wrap::none) {
+      if (ver != version::v1 && is(k, "@type") && vals.size() == f.base) {
+        f.w = wrap::type_key;
+        return true;
+      }
+    } else if (f.w == wrap::tag && is(k, "@value")) {
+      f.w = wrap::value_key;
+      return true;
+    } else {
+      unwrap(f);
+    }
+    access::set_string(vals.emplace_back(), s, n);
     return true;
   }
-  // Moves the children of the innermost frame into `into` and pops it.
-  void collect(value& into) {
+  bool StartObject() { return open(); }
+  bool StartArray() { return open(); }
+  // Deeper input is refused before RapidJSON's recursion (and then this
+  // tree's destructor and writer) can run out of stack; Gremlin results
+  // nest a few dozen levels at most.
+  static constexpr std::size_t max_depth = 256;
+  bool open() {
+    if (frames.size() >= max_depth) return fail("nested deeper than " + std::to_string(max_depth) + " levels");
+    if (!frames.empty() && frames.back().w == wrap::type_key) unwrap(frames.back());
+    frames.push_back({vals.size(), wrap::none, {}});
+    return true;
+  }
+
+  // Closes the innermost container as a value of kind `k`.
+  bool close(kind k) {
     const frame f = frames.back();
     frames.pop_back();
-    auto& items = into.items();
-    items.reserve(vals.size() - f.base);
-    for (std::size_t i = f.base; i < vals.size(); ++i) items.push_back(std::move(vals[i]));
+    std::vector<value> items(std::make_move_iterator(vals.begin() + static_cast<std::ptrdiff_t>(f.base)),
+                             std::make_move_iterator(vals.end()));
     vals.resize(f.base);
-    if (f.object) {
-      auto& ks = sax_access::keys(into);
-      ks.reserve(keys.size() - f.key_base);
-      for (std::size_t i = f.key_base; i < keys.size(); ++i) ks.push_back(std::move(keys[i]));
-      keys.resize(f.key_base);
-    }
+    access::set_items(slot(), k, std::move(items));
+    return true;
   }
   bool EndObject(rapidjson::SizeType) {
-    const frame f = frames.back();
-    if (ver != version::v1 && vals.size() - f.base == 2 && keys.size() - f.key_base == 2 &&
-        keys[f.key_base] == "@type" && keys[f.key_base + 1] == "@value" && vals[f.base].is_string()) {
-      value out;
-      if (!typed(vals[f.base].as_string(), std::move(vals[f.base + 1]), out)) return false;
+    frame& f = frames.back();
+    if (f.w == wrap::value_key && vals.size() == f.base + 1) {
+      const std::string_view tag = f.tag;
       frames.pop_back();
-      vals.resize(f.base);
-      keys.resize(f.key_base);
-      return add(std::move(out));
+      if (frames.empty()) { // the payload was the root's only child
+        root = std::move(vals.back());
+        vals.pop_back();
+        return retyped(tag, root);
+      }
+      return retyped(tag, vals.back());
     }
-    value v = value::object();
-    collect(v);
-    return add(std::move(v));
+    unwrap(f);
+    return close(kind::object);
   }
-  bool StartArray() {
-    frames.push_back({vals.size(), keys.size(), false});
-    return true;
-  }
-  bool EndArray(rapidjson::SizeType) {
-    value v = ver == version::v3 ? value::array() : value::list();
-    collect(v);
-    return add(std::move(v));
-  }
+  bool EndArray(rapidjson::SizeType) { return close(ver == version::v3 ? kind::array : kind::list); }
 
-  bool int_of(const value& p, std::int64_t& out) {
+  bool int_payload(value& p, kind k) {
     if (!p.is_numeric()) return fail("expected an integer payload");
-    out = p.as_int();
+    std::int64_t i = p.as_int();
+    if (k == kind::int32) i = static_cast<std::int32_t>(i);
+    access::set_int(p, k, i);
     return true;
   }
-  bool double_of(const value& p, double& out) {
-    if (p.is_numeric()) { out = p.as_double(); return true; }
-    if (p.is_string()) {
+  bool double_payload(value& p, kind k) {
+    double d = 0;
+    if (p.is_numeric()) {
+      d = p.as_double();
+    } else if (p.is_string()) {
       std::string s = p.as_string();
       for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      if (s == "nan") { out = std::nan(""); return true; }
-      if (s == "infinity" || s == "inf") { out = HUGE_VAL; return true; }
-      if (s == "-infinity" || s == "-inf") { out = -HUGE_VAL; return true; }
+      if (s == "nan") d = std::nan("");
+      else if (s == "infinity" || s == "inf") d = HUGE_VAL;
+      else if (s == "-infinity" || s == "-inf") d = -HUGE_VAL;
+      else return fail("expected a number payload");
+      p = value();
+    } else {
+      return fail("expected a number payload");
     }
-    return fail("expected a number payload");
-  }
-  bool string_of(const value& p, std::string& out) {
-    if (!p.is_string()) return fail("expected a string payload");
-    out = p.as_string();
+    if (k == kind::float32) d = static_cast<float>(d);
+    access::set_double(p, k, d);
     return true;
   }
-  bool seq_of(value&& p, value&& into, value& out, bool pairs) {
+  bool string_payload(value& p, kind k) {
+    if (!p.is_string()) return fail("expected a string payload");
+    access::retype(p, k);
+    return true;
+  }
+  bool seq_payload(value& p, kind k, bool pairs) {
     if (!p.is_sequence()) return fail("expected an array payload");
     if (pairs && p.items().size() % 2 != 0) return fail("odd number of items in a g:Map or g:BulkSet");
-    into.items() = std::move(p.items());
-    out = std::move(into);
+    access::retype(p, k);
     return true;
   }
-  bool element(kind k, value&& p, value& out) {
+  // A bulk set stands for its items repeated; the client expands it, so a
+  // hostile bulk of 10^13 must not become 10^13 copies.
+  static constexpr std::int64_t max_bulk_total = std::int64_t{1} << 24;
+  bool bulks_bounded(const value& p) {
+    std::int64_t total = 0;
+    for (std::size_t i = 1; i < p.items().size(); i += 2) {
+      const value& b = p.items()[i];
+      if (!b.is_integral() || b.as_int() < 0) return fail("a g:BulkSet bulk is not a count");
+      total += b.as_int();
+      if (total > max_bulk_total) return fail("a g:BulkSet of more than 2^24 items");
+    }
+    return true;
+  }
+  bool element_payload(value& p, kind k) {
     if (p.k() != kind::object) return fail("expected an object payload");
-    out = value::element_of(k, std::move(p));
+    access::retype(p, k);
     return true;
   }
 
-  bool typed(const std::string& tag, value&& p, value& out) {
-    std::int64_t i = 0;
-    double d = 0;
-    std::string s;
-    if (tag.size() < 3 || tag[0] != 'g' || tag[1] != ':') { out = value::typed(tag, std::move(p)); return true; }
-    // The most frequent tags first.
-    if (tag == "g:Int64") { if (!int_of(p, i)) return false; out = value::int64(i); return true; }
-    if (tag == "g:List") return seq_of(std::move(p), value::list(), out, false);
-    if (tag == "g:VertexProperty") return element(kind::vertex_property, std::move(p), out);
-    if (tag == "g:Vertex") return element(kind::vertex, std::move(p), out);
-    if (tag == "g:Int32") { if (!int_of(p, i)) return false; out = value::int32(static_cast<std::int32_t>(i)); return true; }
-    if (tag == "g:Int64") { if (!int_of(p, i)) return false; out = value::int64(i); return true; }
-    if (tag == "g:Double") { if (!double_of(p, d)) return false; out = value::float64(d); return true; }
-    if (tag == "g:Float") { if (!double_of(p, d)) return false; out = value::float32(static_cast<float>(d)); return true; }
-    if (tag == "g:UUID") { if (!string_of(p, s)) return false; out = value::uuid(std::move(s)); return true; }
-    if (tag == "g:Date") { if (!int_of(p, i)) return false; out = value::date(i); return true; }
-    if (tag == "g:Timestamp") { if (!int_of(p, i)) return false; out = value::timestamp(i); return true; }
-    if (tag == "g:T") { if (!string_of(p, s)) return false; out = value::t(std::move(s)); return true; }
-    if (tag == "g:Direction") { if (!string_of(p, s)) return false; out = value::direction(std::move(s)); return true; }
-    if (tag == "g:List") return seq_of(std::move(p), value::list(), out, false);
-    if (tag == "g:Set") return seq_of(std::move(p), value::set(), out, false);
-    if (tag == "g:Map") return seq_of(std::move(p), value::map(), out, true);
-    if (tag == "g:BulkSet") return seq_of(std::move(p), value::bulkset({}), out, true);
-    if (tag == "g:Vertex") return element(kind::vertex, std::move(p), out);
-    if (tag == "g:Edge") return element(kind::edge, std::move(p), out);
-    if (tag == "g:VertexProperty") return element(kind::vertex_property, std::move(p), out);
-    if (tag == "g:Property") return element(kind::property, std::move(p), out);
-    if (tag == "g:Path") return element(kind::path, std::move(p), out);
-    if (tag == "g:Traverser") return element(kind::traverser, std::move(p), out);
-    out = value::typed(tag, std::move(p));
+  // Turns payload `p` of a wrapper tagged `tag` into the value it stands for.
+  bool retyped(std::string_view tag, value& p) {
+    if (tag.size() > 2 && tag[0] == 'g' && tag[1] == ':') {
+      const std::string_view t = tag.substr(2);
+      // The most frequent tags first.
+      if (is(t, "Int64")) return int_payload(p, kind::int64);
+      if (is(t, "List")) return seq_payload(p, kind::list, false);
+      if (is(t, "VertexProperty")) return element_payload(p, kind::vertex_property);
+      if (is(t, "Vertex")) return element_payload(p, kind::vertex);
+      if (is(t, "Int32")) return int_payload(p, kind::int32);
+      if (is(t, "Double")) return double_payload(p, kind::float64);
+      if (is(t, "Float")) return double_payload(p, kind::float32);
+      if (is(t, "UUID")) return string_payload(p, kind::uuid);
+      if (is(t, "Date")) return int_payload(p, kind::date);
+      if (is(t, "Timestamp")) return int_payload(p, kind::timestamp);
+      if (is(t, "T")) return string_payload(p, kind::t);
+      if (is(t, "Direction")) return string_payload(p, kind::direction);
+      if (is(t, "Set")) return seq_payload(p, kind::set, false);
+      if (is(t, "Map")) return seq_payload(p, kind::map, true);
+      if (is(t, "BulkSet")) return seq_payload(p, kind::bulkset, true) && bulks_bounded(p);
+      if (is(t, "Edge")) return element_payload(p, kind::edge);
+      if (is(t, "Property")) return element_payload(p, kind::property);
+      if (is(t, "Path")) return element_payload(p, kind::path);
+      if (is(t, "Traverser")) return element_payload(p, kind::traverser);
+    }
+    p = value::typed(std::string(tag), std::move(p));
     return true;
   }
 };
 
 result<value> parse_value(std::string_view text, version ver) {
-  sax_builder b(ver);
+  thread_local std::vector<value> stack;
+  thread_local std::vector<sax_builder::frame> frames;
+  sax_builder b(ver, stack, frames);
   rapidjson::Reader reader;
   // Parsed in place in a per-thread, null-terminated copy: strings are
   // unescaped where they lie instead of char by char through a stack.
   thread_local std::string buf;
   buf.assign(text.data(), text.size());
   rapidjson::InsituStringStream is(buf.data());
-  reader.Parse<rapidjson::kParseFullPrecisionFlag | rapidjson::kParseInsituFlag>(is, b);
+  reader.Parse<rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseInsituFlag>(is, b);
   if (buf.capacity() > (std::size_t{4} << 20)) std::string().swap(buf); // keep at most 4 MB
   if (reader.HasParseError()) {
     if (!b.error.empty()) return error{errc::invalid_argument, "GraphSON: " + b.error};
@@ -422,9 +630,9 @@ result<value> parse_value(std::string_view text, version ver) {
 
 // Moves a member out of an object (leaving null behind).
 value take(value& obj, std::string_view key) {
-  const auto& ks = obj.keys();
-  for (std::size_t i = 0; i < ks.size(); ++i)
-    if (ks[i] == key) return std::move(obj.items()[i]);
+  auto& it = obj.items();
+  for (std::size_t i = 0; i + 1 < it.size(); i += 2)
+    if (it[i].is_string() && it[i].as_string() == key) return std::move(it[i + 1]);
   return {};
 }
 
@@ -439,22 +647,28 @@ namespace {
 // text), without its per-call bookkeeping: one comma/colon decision per value.
 class json_writer {
 public:
-  explicit json_writer(std::string& out) : out_(out) { levels_.reserve(32); }
+  // Writes into `out` from its start, sized up front and trimmed by the
+  // destructor, so that each piece is a bounds check and a memcpy.
+  explicit json_writer(std::string& out) : out_(out) {
+    levels_.reserve(32);
+    out_.resize(std::max<std::size_t>(out_.capacity(), 256));
+  }
+  ~json_writer() { out_.resize(n_); }
+  json_writer(const json_writer&) = delete;
+  json_writer& operator=(const json_writer&) = delete;
 
-  void Null() { prefix(); out_.append("null", 4); }
-  void Bool(bool b) { prefix(); if (b) out_.append("true", 4); else out_.append("false", 5); }
+  void Null() { prefix(); put("null"); }
+  void Bool(bool b) { prefix(); if (b) put("true"); else put("false"); }
   void Int(int i) { Int64(i); }
   void Int64(std::int64_t i) {
     prefix();
-    char buf[24];
-    char* end = rapidjson::internal::i64toa(i, buf);
-    out_.append(buf, static_cast<std::size_t>(end - buf));
+    char* p = room(24);
+    n_ += static_cast<std::size_t>(rapidjson::internal::i64toa(i, p) - p);
   }
   void Double(double d) {
     prefix();
-    char buf[32];
-    char* end = rapidjson::internal::dtoa(d, buf, 324);
-    out_.append(buf, static_cast<std::size_t>(end - buf));
+    char* p = room(32);
+    n_ += static_cast<std::size_t>(rapidjson::internal::dtoa(d, p, 324) - p);
   }
   void String(const char* s) { String(s, std::strlen(s)); }
   void String(const char* s, std::size_t n) { prefix(); quoted(s, n); }
@@ -463,30 +677,68 @@ public:
   // A key that needs no escaping, given with its quotes.
   template <std::size_t N> void RawKey(const char (&k)[N]) {
     prefix();
-    out_.append(k, N - 1);
+    put(k);
   }
-  void StartObject() { prefix(); out_.push_back('{'); levels_.push_back(0); }
-  void EndObject() { levels_.pop_back(); out_.push_back('}'); }
-  void StartArray() { prefix(); out_.push_back('['); levels_.push_back(array_mark); }
-  void EndArray() { levels_.pop_back(); out_.push_back(']'); }
+  // {"@type":"tag","@value" for a tag that needs no escaping; the payload
+  // that follows brings its colon, EndObject the closing brace.
+  template <std::size_t N> void StartTyped(const char (&tag)[N]) {
+    prefix();
+    put("{\"@type\":\"");
+    put(tag);
+    put("\",\"@value\"");
+    levels_.push_back(3);
+  }
+  void StartObject() { prefix(); put("{"); levels_.push_back(0); }
+  void EndObject() { levels_.pop_back(); put("}"); }
+  void StartArray() { prefix(); put("["); levels_.push_back(array_mark); }
+  void EndArray() { levels_.pop_back(); put("]"); }
 
 private:
   static constexpr std::uint32_t array_mark = 0x80000000u; // high bit: array; low bits: count
-  void prefix() {
+  TLFLOW_INLINE char* room(std::size_t n) {
+    if (n_ + n > out_.size()) out_.resize(std::max(out_.size() * 2, n_ + n));
+    return &out_[n_];
+  }
+  TLFLOW_INLINE void put(const char* s, std::size_t n) {
+    std::memcpy(room(n), s, n);
+    n_ += n;
+  }
+  template <std::size_t N> TLFLOW_INLINE void put(const char (&lit)[N]) { put(lit, N - 1); }
+  TLFLOW_INLINE void prefix() {
     if (levels_.empty()) return;
     std::uint32_t& l = levels_.back();
     std::uint32_t n = l & ~array_mark;
-    if (n > 0) out_.push_back((l & array_mark) || n % 2 == 0 ? ',' : ':');
+    if (n > 0) put((l & array_mark) || n % 2 == 0 ? "," : ":");
     ++l;
   }
+  static bool needs_escape(unsigned char c) {
+    static constexpr auto table = [] {
+      std::array<bool, 256> t{};
+      for (std::size_t i = 0; i < 0x20; ++i) t[i] = true;
+      t['"'] = t['\\'] = true;
+      return t;
+    }();
+    return table[c];
+  }
   void quoted(const char* s, std::size_t n) {
+    std::size_t clean = 0;
+    while (clean < n && !needs_escape(static_cast<unsigned char>(s[clean]))) ++clean;
+    if (clean == n) { // the usual case: one copy
+      char* p = room(n + 2);
+      p[0] = '"';
+      std::memcpy(p + 1, s, n);
+      p[n + 1] = '"';
+      n_ += n + 2;
+      return;
+    }
     static const char hex[] = "0123456789ABCDEF";
-    out_.push_back('"');
-    std::size_t run = 0;
-    for (std::size_t i = 0; i < n; ++i) {
+    put("\"");
+    put(s, clean);
+    std::size_t run = clean;
+    for (std::size_t i = clean; i < n; ++i) {
       unsigned char c = static_cast<unsigned char>(s[i]);
-      if (c >= 0x20 && c != '"' && c != '\\') continue;
-      out_.append(s + run, i - run);
+      if (!needs_escape(c)) continue;
+      put(s + run, i - run);
       run = i + 1;
       char e[6] = {'\\', 0, 0, 0, 0, 0};
       std::size_t len = 2;
@@ -500,12 +752,13 @@ private:
       case '\r': e[1] = 'r'; break;
       default: e[1] = 'u'; e[2] = '0'; e[3] = '0'; e[4] = hex[c >> 4]; e[5] = hex[c & 0xF]; len = 6;
       }
-      out_.append(e, len);
+      put(e, len);
     }
-    out_.append(s + run, n - run);
-    out_.push_back('"');
+    put(s + run, n - run);
+    put("\"");
   }
   std::string& out_;
+  std::size_t n_ = 0; // bytes written; out_ is longer until the destructor
   std::vector<std::uint32_t> levels_;
 };
 
@@ -527,10 +780,11 @@ struct writer {
 
   void str(const std::string& s) { w.String(s.data(), s.size()); }
   void key(const std::string& s) { w.Key(s.data(), s.size()); }
-  void open(const char* tag) {
+  template <std::size_t N> void open(const char (&tag)[N]) { w.StartTyped(tag); }
+  void open(const std::string& tag) { // any tag, escaped
     w.StartObject();
     w.RawKey("\"@type\"");
-    w.String(tag);
+    str(tag);
     w.RawKey("\"@value\"");
   }
   void close() { w.EndObject(); }
@@ -547,7 +801,7 @@ struct writer {
 
   bool typed_mode() const { return ver != version::v1; }
 
-  template <class F> void wrap(const char* tag, F&& body) {
+  template <std::size_t N, class F> void wrap(const char (&tag)[N], F&& body) {
     if (typed_mode()) { open(tag); body(); close(); } else body();
   }
 
@@ -571,29 +825,32 @@ struct writer {
 
   void members(const value& v, const char* type_name = nullptr, bool skip_label = false) {
     w.StartObject();
-    const auto& ks = v.keys();
-    for (std::size_t i = 0; i < ks.size(); ++i) {
-      if (skip_label && ks[i] == "label") continue;
-      key(ks[i]);
-      if (v.k() == kind::edge && !typed_mode() && ks[i] == "properties" && v.items()[i].k() == kind::object) {
+    const auto& it = v.items();
+    for (std::size_t i = 0; i + 1 < it.size(); i += 2) {
+      const std::string& k = it[i].as_string();
+      if (skip_label && k == "label") continue;
+      key(k);
+      const value& x = it[i + 1];
+      if (v.k() == kind::edge && !typed_mode() && k == "properties" && x.k() == kind::object) {
         // GraphSON 1.0 edges carry bare property values.
-        const value& props = v.items()[i];
         w.StartObject();
-        for (std::size_t j = 0; j < props.keys().size(); ++j) {
-          key(props.keys()[j]);
-          const value* pv = props.items()[j].k() == kind::property ? props.items()[j].get("value") : nullptr;
-          any(pv ? *pv : props.items()[j]);
+        for (std::size_t j = 0; j + 1 < x.items().size(); j += 2) {
+          const value& p = x.items()[j + 1];
+          key(x.items()[j].as_string());
+          const value* pv = p.k() == kind::property ? p.get("value") : nullptr;
+          any(pv ? *pv : p);
         }
         w.EndObject();
       } else {
-        any(v.items()[i]);
+        any(x);
       }
-      if (type_name && ks[i] == "label") { w.Key("type"); w.String(type_name); }
+      if (type_name && k == "label") { w.Key("type"); w.String(type_name); }
     }
     w.EndObject();
   }
 
-  void element(const char* tag, const value& v, const char* v1_type = nullptr, bool v1_skip_label = false) {
+  template <std::size_t N>
+  void element(const char (&tag)[N], const value& v, const char* v1_type = nullptr, bool v1_skip_label = false) {
     bool maps = std::exchange(objects_as_maps, false); // an element's payload stays an object
     if (typed_mode()) { open(tag); members(v); close(); }
     else members(v, v1_type, v1_skip_label);
@@ -635,12 +892,7 @@ struct writer {
     case kind::object:
       if (objects_as_maps && ver == version::v3) {
         open("g:Map");
-        w.StartArray();
-        for (std::size_t i = 0; i < v.keys().size(); ++i) {
-          str(v.keys()[i]);
-          any(v.items()[i]);
-        }
-        w.EndArray();
+        array(v.items());
         close();
         return;
       }
@@ -661,7 +913,7 @@ struct writer {
     case kind::traverser: element("g:Traverser", v); return;
     case kind::typed: {
       bool maps = std::exchange(objects_as_maps, false); // kept verbatim
-      if (typed_mode()) { open(v.as_string().c_str()); any(v.payload()); close(); }
+      if (typed_mode()) { open(v.as_string()); any(v.payload()); close(); }
       else any(v.payload());
       objects_as_maps = maps;
       return;
@@ -713,10 +965,7 @@ std::string write_request(const request& req, version ver) {
     };
     if (v3) { w.open("g:Map"); w.w.StartArray(); } else { w.w.StartObject(); }
     const auto& a = req.args.items();
-    if (req.args.k() == kind::map) // as read_request gives GraphSON 3 args
-      for (std::size_t i = 0; i + 1 < a.size(); i += 2) member(writer::key_text(a[i]), a[i + 1]);
-    else
-      for (std::size_t i = 0; i < req.args.keys().size(); ++i) member(req.args.keys()[i], a[i]);
+    for (std::size_t i = 0; i + 1 < a.size(); i += 2) member(writer::key_text(a[i]), a[i + 1]);
     if (req.bindings) member("bindings", *req.bindings);
     if (v3) { w.w.EndArray(); w.close(); } else { w.w.EndObject(); }
     w.w.EndObject();

@@ -83,7 +83,7 @@ struct gremlin_store::impl {
     result<reply> r = [&]() -> result<reply> {
       if (t.uses_bindings()) {
         bool groovy = d == dialect::tinkerpop || d == dialect::janusgraph;
-        std::size_t n = bindings.k() == graphson::kind::map ? bindings.items().size() / 2 : bindings.keys().size();
+        std::size_t n = bindings.items().size() / 2; // key, value pairs
         if (groovy && opts.max_bindings > 0 && n > opts.max_bindings) {
           script_request p = pack_bindings(script, bindings);
           return cl->execute(p.script, p.bindings, so);

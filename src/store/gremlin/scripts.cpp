@@ -467,7 +467,8 @@ result<write_batch> templates::read_batch(std::string_view script, const graphso
   // A traversal batch: items from the bindings, then the text must be the
   // one batch_text writes for them.
   std::unordered_map<std::string_view, const value*> by_name;
-  for (std::size_t i = 0; i < bindings.keys().size(); ++i) by_name.emplace(bindings.keys()[i], &bindings.items()[i]);
+  for (std::size_t i = 0; i + 1 < bindings.items().size(); i += 2)
+    if (bindings.items()[i].is_string()) by_name.emplace(bindings.items()[i].as_string(), &bindings.items()[i + 1]);
   auto get = [&](const std::string& k) -> const value* {
     auto it = by_name.find(k);
     return it == by_name.end() ? nullptr : it->second;
@@ -533,10 +534,8 @@ result<std::string> literal_of(const graphson::value& v) {
 
 result<std::string> inline_bindings(std::string_view s, const graphson::value& bindings) {
   std::unordered_map<std::string_view, const graphson::value*> by_name;
-  for (std::size_t i = 0; i < bindings.keys().size(); ++i) by_name.emplace(bindings.keys()[i], &bindings.items()[i]);
-  if (bindings.k() == graphson::kind::map)
-    for (std::size_t i = 0; i + 1 < bindings.items().size(); i += 2)
-      if (bindings.items()[i].is_string()) by_name.emplace(bindings.items()[i].as_string(), &bindings.items()[i + 1]);
+  for (std::size_t i = 0; i + 1 < bindings.items().size(); i += 2)
+    if (bindings.items()[i].is_string()) by_name.emplace(bindings.items()[i].as_string(), &bindings.items()[i + 1]);
   std::string out;
   out.reserve(s.size() * 2);
   for (std::size_t i = 0; i < s.size();) {
