@@ -363,7 +363,6 @@ bool operator==(const value& a, const value& b) {
 // lies (a g:List's array becomes the list, a g:Int64's number the int64).
 // An object that turns out to be something else is rebuilt as an object.
 
-
 namespace {
 
 // s == literal, compared inline (a known length lets the compiler unroll it).
