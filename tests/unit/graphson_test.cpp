@@ -239,8 +239,10 @@ TEST_CASE("malformed GraphSON is an error value, never a crash") {
                        gs::version::v3).ok());
   CHECK_FALSE(gs::read(R"({"@type":"g:BulkSet","@value":["a",{"@type":"g:Float","@value":2}]})",
                        gs::version::v3).ok());
-  CHECK(gs::read(R"({"@type":"g:BulkSet","@value":["a",{"@type":"g:Int64","@value":16777216}]})",
+  CHECK(gs::read(R"({"@type":"g:BulkSet","@value":["a",{"@type":"g:Int64","@value":1048575},"b",{"@type":"g:Int64","@value":1}]})",
                  gs::version::v3).ok());
+  CHECK_FALSE(gs::read(R"({"@type":"g:BulkSet","@value":["a",{"@type":"g:Int64","@value":1048576},"b",{"@type":"g:Int64","@value":1}]})",
+                       gs::version::v3).ok());
   // Nesting is bounded (found by graphson_fuzz: 10,000 brackets overflowed
   // the stack): 256 levels read, 257 are an error.
   CHECK(gs::read(std::string(256, '[') + std::string(256, ']'), gs::version::v3).ok());

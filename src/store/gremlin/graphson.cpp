@@ -558,16 +558,18 @@ struct sax_builder : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, sax_builder
     access::retype(p, k);
     return true;
   }
-  // A bulk set stands for its items repeated; the client expands it, so a
-  // hostile bulk of 10^13 must not become 10^13 copies.
-  static constexpr std::int64_t max_bulk_total = std::int64_t{1} << 24;
+  // A bulk set stands for its items repeated and the client expands it: a
+  // few bytes with a bulk of 10^13 must not become 10^13 copies. 2^20
+  // copies of a 48-byte value are ~50 MB, on the order of the largest
+  // message the client accepts (64 MB).
+  static constexpr std::int64_t max_bulk_total = std::int64_t{1} << 20;
   bool bulks_bounded(const value& p) {
     std::int64_t total = 0;
     for (std::size_t i = 1; i < p.items().size(); i += 2) {
       const value& b = p.items()[i];
       if (!b.is_integral() || b.as_int() < 0) return fail("a g:BulkSet bulk is not a count");
       total += b.as_int();
-      if (total > max_bulk_total) return fail("a g:BulkSet of more than 2^24 items");
+      if (total > max_bulk_total) return fail("a g:BulkSet of more than 2^20 items");
     }
     return true;
   }
