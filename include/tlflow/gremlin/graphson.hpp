@@ -159,8 +159,6 @@ private:
   static const std::vector<value>& no_items() noexcept;
   static std::vector<value>& dropped_items() noexcept;
   void destroy() noexcept; // ends s_ or items_, as kind_ says
-  // Becomes a value of kind k with empty storage of its class.
-  void reset(kind k) noexcept;
   const std::string& text_of_other() const noexcept;
   // Takes o's kind and contents; *this holds no storage.
   void steal(value& o) noexcept;

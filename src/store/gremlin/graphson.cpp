@@ -70,6 +70,10 @@ struct sax_access {
     v.kind_ = kind::string;
     new (&v.s_) std::string(s, n);
   }
+  static void set_text(value& v, kind k, std::string&& s) {
+    v.kind_ = k;
+    new (&v.s_) std::string(std::move(s));
+  }
   static void set_items(value& v, kind k, std::vector<value>&& items) {
     v.kind_ = k;
     new (&v.items_) std::vector<value>(std::move(items));
@@ -80,16 +84,6 @@ void value::destroy() noexcept {
   switch (storage_of(kind_)) {
   case storage::text: s_.~basic_string(); break;
   case storage::children: items_.~vector(); break;
-  case storage::none: break;
-  }
-}
-
-void value::reset(kind k) noexcept {
-  destroy();
-  kind_ = k;
-  switch (storage_of(k)) {
-  case storage::text: new (&s_) std::string(); break;
-  case storage::children: new (&items_) std::vector<value>(); break;
   case storage::none: break;
   }
 }
@@ -127,7 +121,7 @@ value& value::operator=(const value& o) {
 value& value::operator=(value&& o) noexcept {
   if (this == &o) return *this;
   value moved(std::move(o)); // o may live inside *this
-  reset(kind::null);
+  destroy();
   steal(moved);
   return *this;
 }
@@ -163,23 +157,23 @@ value value::timestamp(std::int64_t ms) { value v; v.kind_ = kind::timestamp; v.
 
 namespace {
 value text_of(kind k, std::string s) {
-  value v = value::string(std::move(s));
-  sax_access::retype(v, k);
+  value v;
+  sax_access::set_text(v, k, std::move(s));
   return v;
 }
 value children_of(kind k, std::vector<value> items) {
-  value v = value::list(std::move(items));
-  sax_access::retype(v, k);
+  value v;
+  sax_access::set_items(v, k, std::move(items));
   return v;
 }
 } // namespace
 
-value value::string(std::string s) { value v; v.reset(kind::string); v.s_ = std::move(s); return v; }
+value value::string(std::string s) { return text_of(kind::string, std::move(s)); }
 value value::uuid(std::string s) { return text_of(kind::uuid, std::move(s)); }
 value value::t(std::string s) { return text_of(kind::t, std::move(s)); }
 value value::direction(std::string s) { return text_of(kind::direction, std::move(s)); }
 
-value value::list(std::vector<value> items) { value v; v.reset(kind::list); v.items_ = std::move(items); return v; }
+value value::list(std::vector<value> items) { return children_of(kind::list, std::move(items)); }
 value value::set(std::vector<value> items) { return children_of(kind::set, std::move(items)); }
 value value::array(std::vector<value> items) { return children_of(kind::array, std::move(items)); }
 value value::list() { return list({}); }
