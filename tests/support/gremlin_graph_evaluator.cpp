@@ -17,20 +17,7 @@ namespace {
 
 using props = std::map<std::string, value>;
 
-// Bindings by name: batched writes carry thousands of them.
-class binding_index {
-public:
-  explicit binding_index(const value& b) {
-    for (std::size_t i = 0; i + 1 < b.items().size(); i += 2) // map or object: key, value pairs
-      if (b.items()[i].is_string()) m_.emplace(b.items()[i].as_string(), &b.items()[i + 1]);
-  }
-  const value* get(std::string_view k) const {
-    auto it = m_.find(k);
-    return it == m_.end() ? nullptr : it->second;
-  }
-private:
-  std::unordered_map<std::string_view, const value*> m_;
-};
+using gremlin::binding_index;
 
 struct ekey {
   std::string f, t, k;

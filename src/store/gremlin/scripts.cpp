@@ -466,13 +466,8 @@ result<write_batch> templates::read_batch(std::string_view script, const graphso
   }
   // A traversal batch: items from the bindings, then the text must be the
   // one batch_text writes for them.
-  std::unordered_map<std::string_view, const value*> by_name;
-  for (std::size_t i = 0; i + 1 < bindings.items().size(); i += 2)
-    if (bindings.items()[i].is_string()) by_name.emplace(bindings.items()[i].as_string(), &bindings.items()[i + 1]);
-  auto get = [&](const std::string& k) -> const value* {
-    auto it = by_name.find(k);
-    return it == by_name.end() ? nullptr : it->second;
-  };
+  const binding_index by_name(bindings);
+  auto get = [&](const std::string& k) { return by_name.get(k); };
   for (std::size_t i = 0;; ++i) {
     std::string n = std::to_string(i);
     batch_item x;
@@ -532,10 +527,19 @@ result<std::string> literal_of(const graphson::value& v) {
 
 } // namespace
 
+binding_index::binding_index(const graphson::value& bindings) {
+  const auto& it = bindings.items(); // map or object: key, value pairs
+  for (std::size_t i = 0; i + 1 < it.size(); i += 2)
+    if (it[i].is_string()) by_name_.emplace(it[i].as_string(), &it[i + 1]);
+}
+
+const graphson::value* binding_index::get(std::string_view name) const {
+  auto found = by_name_.find(name);
+  return found == by_name_.end() ? nullptr : found->second;
+}
+
 result<std::string> inline_bindings(std::string_view s, const graphson::value& bindings) {
-  std::unordered_map<std::string_view, const graphson::value*> by_name;
-  for (std::size_t i = 0; i + 1 < bindings.items().size(); i += 2)
-    if (bindings.items()[i].is_string()) by_name.emplace(bindings.items()[i].as_string(), &bindings.items()[i + 1]);
+  const binding_index by_name(bindings);
   std::string out;
   out.reserve(s.size() * 2);
   for (std::size_t i = 0; i < s.size();) {
@@ -553,8 +557,7 @@ result<std::string> inline_bindings(std::string_view s, const graphson::value& b
     while (j < s.size() && (std::isalnum(static_cast<unsigned char>(s[j])) || s[j] == '_')) ++j;
     std::string_view word = s.substr(i, j - i);
     if (word.substr(0, 2) == "b_") {
-      auto found = by_name.find(word);
-      const graphson::value* v = found == by_name.end() ? nullptr : found->second;
+      const graphson::value* v = by_name.get(word);
       if (!v) return error{errc::invalid_argument, "no binding for " + std::string(word)};
       auto lit = literal_of(*v);
       if (!lit) return std::move(lit).err();

@@ -23,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "tlflow/gremlin/graphson.hpp"
@@ -131,6 +132,17 @@ private:
   dialect d_;
   std::string pk_;       // Cosmos DB partition key property name
   std::string pk_lit_;   // as a quoted literal
+};
+
+// Bindings by name, for a look-up per name (batched writes carry thousands):
+// the string keys of a map or object. Points into `bindings`.
+class binding_index {
+public:
+  explicit binding_index(const graphson::value& bindings);
+  const graphson::value* get(std::string_view name) const;
+
+private:
+  std::unordered_map<std::string_view, const graphson::value*> by_name_;
 };
 
 // Replaces each b_ name outside quoted strings by the literal of its binding
