@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -20,12 +21,11 @@ namespace {
 
 using graphson::value;
 
-// mkdir -p: the data directory may not exist yet on a first start.
+// The data directory may not exist yet on a first start: made as the other
+// parts make it; the queue directory itself is private.
 bool make_dir(const std::string& d) {
-  for (std::size_t i = d.find('/', 1); i != std::string::npos; i = d.find('/', i + 1)) {
-    std::string parent = d.substr(0, i);
-    if (::mkdir(parent.c_str(), 0700) != 0 && errno != EEXIST) return false;
-  }
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(d).parent_path(), ec);
   return ::mkdir(d.c_str(), 0700) == 0 || errno == EEXIST;
 }
 
