@@ -220,6 +220,25 @@ TEST_CASE("per-request timeout") {
   CHECK((*ok)[0].as_int() == 2);
 }
 
+TEST_CASE("healthy() wants a pong: a server hung with its connection open is not healthy") {
+  gremlin_test_server srv;
+  client_options o;
+  o.max_retries = 0;
+  o.request_timeout = std::chrono::milliseconds(300);
+  o.connect_timeout = std::chrono::milliseconds(500);
+  auto c = connect(srv.url(), o);
+  REQUIRE(c->submit("g.inject(x)", value::object({{"x", value::int32(1)}})).ok());
+  CHECK(c->healthy());
+  srv.stall(true);
+  CHECK_FALSE(c->submit("g.inject(x)", value::object({{"x", value::int32(2)}})).ok()); // read, never answered
+  auto t0 = std::chrono::steady_clock::now();
+  CHECK_FALSE(c->healthy()); // the connection is still open: only the missing pong tells
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(2));
+  srv.stall(false);
+  CHECK(c->healthy());
+  CHECK(c->submit("g.inject(x)", value::object({{"x", value::int32(3)}})).ok());
+}
+
 TEST_CASE("server down: store_unavailable quickly; back up: reconnects") {
   gremlin_test_server srv;
   client_options o;

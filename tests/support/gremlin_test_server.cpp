@@ -38,6 +38,7 @@ struct gremlin_test_server::state : std::enable_shared_from_this<gremlin_test_se
   std::unique_ptr<tcp::acceptor> acceptor;
   std::uint16_t port = 0;
   std::set<std::shared_ptr<gremlin_session>> sessions; // I/O thread only
+  bool stalled = false;                                 // I/O thread only
 
   std::mutex mu; // fault knobs and last script
   std::chrono::milliseconds delay{0};
@@ -81,6 +82,11 @@ public:
     beast::get_lowest_layer(ws_).socket().close(ec);
   }
 
+  // After stall(false): reads again if a stall stopped it.
+  void resume() {
+    if (std::exchange(stopped_reading_, false)) do_read();
+  }
+
 private:
   struct out_msg { std::string bytes; bool binary; bool close_after; };
 
@@ -100,6 +106,11 @@ private:
 
   void on_read(beast::error_code ec, std::size_t) {
     if (ec) return finish();
+    if (st_->stalled) { // the message goes unanswered, and no read answers pings
+      buf_.consume(buf_.size());
+      stopped_reading_ = true;
+      return;
+    }
     std::string payload = beast::buffers_to_string(buf_.data());
     buf_.consume(buf_.size());
     bool binary = ws_.got_binary();
@@ -295,7 +306,7 @@ private:
       gremlin::script_request unpacked = gremlin::unpack_bindings(script->as_string(), bindings);
       res = st_->opts.evaluator(unpacked.script, unpacked.bindings);
     } else {
-      res = st_->opts.evaluator(script->as_string(), bindings);
+      res = st_->opts.evaluator(std::string(script->as_string()), bindings);
     }
     if (!res) {
       send(status_only(req.request_id, 597, res.err().message), v, binary);
@@ -333,6 +344,7 @@ private:
   std::deque<out_msg> queue_;
   bool writing_ = false;
   bool authenticated_ = false;
+  bool stopped_reading_ = false;
   std::unordered_map<std::string, gs::request> saved_;
   std::string last_saved_;
 };
@@ -364,6 +376,12 @@ gremlin_test_server::~gremlin_test_server() {
   st_->guard.reset();
   st_->ioc.stop();
   if (st_->thread.joinable()) st_->thread.join();
+  // The handlers of the operations stop() aborted hold the state (which
+  // owns the io_context that holds them), and so do the sessions: run the
+  // handlers here and drop the sessions, or the state is never freed.
+  st_->ioc.restart();
+  st_->ioc.poll();
+  st_->sessions.clear();
 }
 
 void gremlin_test_server::start() {
@@ -401,6 +419,17 @@ void gremlin_test_server::stop() {
 std::uint16_t gremlin_test_server::port() const { return st_->port; }
 std::string gremlin_test_server::url() const {
   return "ws://127.0.0.1:" + std::to_string(st_->port) + "/gremlin";
+}
+
+void gremlin_test_server::stall(bool on) {
+  std::promise<void> done;
+  net::post(st_->ioc, [this, on, &done] {
+    st_->stalled = on;
+    if (!on)
+      for (auto& s : st_->sessions) s->resume();
+    done.set_value();
+  });
+  done.get_future().get();
 }
 
 void gremlin_test_server::set_delay(std::chrono::milliseconds d) {

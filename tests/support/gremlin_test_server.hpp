@@ -64,6 +64,10 @@ public:
   void throttle_next(unsigned n, std::string retry_after = "00:00:00.0150000");
   void fail_next(unsigned n, int code);            // 499, 597, 598, 596, ...
   void drop_connection_after(unsigned n);          // close after n more eval requests (no reply)
+  // While stalled, each connection stops reading after its next message: no
+  // reply to it, and no pong to pings (a server hung with its connections
+  // open). Unstalled, they read on.
+  void stall(bool on);
 
   std::uint64_t eval_requests() const;             // eval requests received
   std::uint64_t auth_challenges() const;           // 407s sent

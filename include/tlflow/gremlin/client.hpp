@@ -86,7 +86,8 @@ public:
                         const submit_options& so = {});
 
   // True when a connection is open or can be opened now (one connect attempt
-  // at most, bounded by connect_timeout).
+  // at most, bounded by connect_timeout) and the server answers a WebSocket
+  // ping on it within min(connect_timeout, 1 s).
   bool healthy();
   client_stats stats() const;
   // Fails what is in flight with store_unavailable and closes every connection.

@@ -70,6 +70,9 @@ public:
   virtual void send(std::string id, std::shared_ptr<const std::string> frame, bool idempotent,
                     std::chrono::milliseconds timeout, done_fn done) = 0;
   virtual void shutdown() = 0;
+  // Calls done(true) when the server answers a ping within `timeout`; an
+  // "open" state alone may be stale (a close not yet read).
+  virtual void check(std::chrono::milliseconds timeout, std::function<void(bool)> done) = 0;
   state get_state() const noexcept { return state_.load(); }
   bool ever_opened() const noexcept { return ever_opened_.load(); }
   std::size_t load() const noexcept { return inflight_.load(); }
@@ -138,6 +141,23 @@ public:
     net::post(strand_, [self = self()] { self->fail_all("client closed"); });
   }
 
+  void check(std::chrono::milliseconds timeout, std::function<void(bool)> done) override {
+    net::post(strand_, [self = self(), timeout, done = std::move(done)]() mutable {
+      if (self->state_ != state::open) return done(false);
+      auto timer = std::make_shared<net::steady_timer>(self->strand_, timeout);
+      timer->async_wait([self, timer](beast::error_code ec) {
+        if (!ec) self->answer_checks(false, timer.get());
+      });
+      self->checks_.push_back({std::move(timer), std::move(done)});
+      if (self->pinging_) return; // one ping at a time; its pong answers every check
+      self->pinging_ = true;
+      self->ws_->async_ping({}, [self](beast::error_code ec) {
+        self->pinging_ = false;
+        if (ec) self->fail_all("ping: " + ec.message());
+      });
+    });
+  }
+
 private:
   std::shared_ptr<ws_connection> self() {
     return std::static_pointer_cast<ws_connection>(shared_from_this());
@@ -191,6 +211,9 @@ private:
     ws_->set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
       req.set(http::field::user_agent, std::string("tlflow/") + TLFLOW_VERSION + " Gremlin-Cpp");
     }));
+    ws_->control_callback([this](websocket::frame_type kind, beast::string_view) {
+      if (kind == websocket::frame_type::pong) answer_checks(true); // on the strand, in a read
+    });
     ws_->read_message_max(64u << 20);
     ws_->write_buffer_bytes(64u << 10); // masked client frames go out in 64 KiB writes
     std::string host = cfg_->ep.host;
@@ -225,6 +248,7 @@ private:
   void on_write(beast::error_code ec, std::size_t) {
     writing_ = false;
     if (ec) return fail_all("write: " + ec.message());
+    if (writes_.empty()) return; // fail_all emptied it while this write was completing
     if (auto it = pending_.find(writes_.front().id); it != pending_.end()) it->second.sent = true;
     writes_.pop_front();
     if (!writes_.empty() && state_ == state::open) do_write();
@@ -322,7 +346,23 @@ private:
     complete(id, std::move(o));
   }
 
+  // Answers the liveness checks waiting: all of them, or only the one whose
+  // timer is `only`.
+  void answer_checks(bool alive, const net::steady_timer* only = nullptr) {
+    auto waiting = std::move(checks_);
+    checks_.clear();
+    for (auto& c : waiting) {
+      if (only && c.timer.get() != only) {
+        checks_.push_back(std::move(c));
+        continue;
+      }
+      c.timer->cancel();
+      c.done(alive);
+    }
+  }
+
   void fail_all(const std::string& why) {
+    answer_checks(false);
     bool was_dead = state_ == state::dead;
     state_ = state::dead;
     if (!was_dead) log::debug(component, "connection ", cfg_->ep.host, ":", cfg_->ep.port, " closed: ", why);
@@ -346,6 +386,12 @@ private:
   std::deque<queued> writes_;
   bool writing_ = false;
   std::unordered_map<std::string, pending> pending_;
+  struct liveness_check {
+    std::shared_ptr<net::steady_timer> timer;
+    std::function<void(bool)> done;
+  };
+  std::vector<liveness_check> checks_;
+  bool pinging_ = false;
 };
 
 } // namespace
@@ -540,7 +586,14 @@ bool client::healthy() {
   if (!c) return false;
   while (c->get_state() == connection::state::connecting && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  return c->get_state() == connection::state::open;
+  if (c->get_state() != connection::state::open) return false;
+  // Open may be stale: a server that just closed the connection is noticed
+  // when the close is read. A pong is proof.
+  const auto timeout = std::min<std::chrono::milliseconds>(impl_->opts().connect_timeout, std::chrono::seconds(1));
+  auto answer = std::make_shared<std::promise<bool>>();
+  auto alive = answer->get_future();
+  c->check(timeout, [answer](bool ok) { answer->set_value(ok); });
+  return alive.wait_for(timeout + std::chrono::seconds(1)) == std::future_status::ready && alive.get();
 }
 
 client_stats client::stats() const {
