@@ -43,8 +43,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "inject failed: %s\n", echoed ? "wrong size" : echoed.err().message.c_str());
     return 1;
   }
-  std::printf("echoed: %s (%s)\n", echoed->front().as_string().c_str(),
-              echoed->front().as_string() == hostile ? "unchanged" : "CHANGED");
+  const std::string_view text = echoed->front().as_string(); // valid while the value lives
+  std::printf("echoed: %.*s (%s)\n", static_cast<int>(text.size()), text.data(),
+              text == hostile ? "unchanged" : "CHANGED");
 
   // execute() returns the whole reply: status, attributes, attempts. With a
   // batch size the server streams 206 partial batches; the client joins them.

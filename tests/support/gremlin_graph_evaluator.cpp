@@ -19,6 +19,9 @@ using props = std::map<std::string, value>;
 
 using gremlin::binding_index;
 
+// A string value's text as the std::string the graph's maps are keyed by.
+std::string text(const value& v) { return std::string(v.as_string()); }
+
 struct ekey {
   std::string f, t, k;
   bool operator<(const ekey& o) const { return std::tie(f, t, k) < std::tie(o.f, o.t, o.k); }
@@ -31,7 +34,7 @@ public:
   result<std::vector<value>> eval(const std::string& s, const value& bindings) {
     std::lock_guard<std::mutex> lock(mu_);
     const binding_index b(bindings);
-    auto str = [&](const char* k) { const value* v = b.get(k); return v ? v->as_string() : std::string(); };
+    auto str = [&](const char* k) { const value* v = b.get(k); return v ? text(*v) : std::string(); };
     auto num = [&](const char* k) { const value* v = b.get(k); return v ? v->as_int() : 0; };
     auto has = [&](const std::string& k) { return b.get(k) != nullptr; };
     auto count_idx = [&](const std::string& base) {
@@ -43,7 +46,7 @@ public:
     if (s == "g.inject(x)") return std::vector<value>{b.get("x") ? *b.get("x") : value()};
     if (s == "g.inject(x).unfold()") {
       const value* x = b.get("x");
-      return x ? x->items() : std::vector<value>{};
+      return x ? std::vector<value>(x->items().begin(), x->items().end()) : std::vector<value>{};
     }
     if (s == "tlflow_test_vertices(n)") return synthetic_vertices(num("n"));
     if (s == t_.get_vertex()) {
@@ -56,9 +59,9 @@ public:
       std::string id = str("b_vid");
       bool existed = v_.count(id) > 0;
       props& p = upsert(id);
-      for (std::size_t i = 0; has("b_u" + std::to_string(i)); ++i) p.erase(b.get("b_u" + std::to_string(i))->as_string());
+      for (std::size_t i = 0; has("b_u" + std::to_string(i)); ++i) p.erase(text(*b.get("b_u" + std::to_string(i))));
       for (std::size_t i = 0; has("b_k" + std::to_string(i)); ++i)
-        p[b.get("b_k" + std::to_string(i))->as_string()] = *b.get("b_v" + std::to_string(i));
+        p[text(*b.get("b_k" + std::to_string(i)))] = *b.get("b_v" + std::to_string(i));
       value r = vproj(id);
       value out = value::map({{value::string("c"), value::int64(existed ? 1 : 0)}});
       for (auto& [k, v] : r.entries()) out.put(k.as_string(), v);
@@ -106,7 +109,7 @@ public:
       p["weight"] = value::int64(p["weight"].as_int() + num("b_one"));
       widen(p, at, at);
       for (std::size_t i = 0; has("b_k" + std::to_string(i)); ++i)
-        p[b.get("b_k" + std::to_string(i))->as_string()] = *b.get("b_v" + std::to_string(i));
+        p[text(*b.get("b_k" + std::to_string(i)))] = *b.get("b_v" + std::to_string(i));
       return one(eproj(key));
     }
     for (bool kind : {true, false})
@@ -130,7 +133,7 @@ public:
       if (d_ == gremlin::dialect::cosmos) keep[pk_] = p[pk_];
       p = keep;
       for (std::size_t i = 0; has("b_k" + std::to_string(i)); ++i)
-        p[b.get("b_k" + std::to_string(i))->as_string()] = *b.get("b_v" + std::to_string(i));
+        p[text(*b.get("b_k" + std::to_string(i)))] = *b.get("b_v" + std::to_string(i));
       return one(value::int64(1));
     }
     if (s == t_.restore_edge(count_idx("b_k"))) {
@@ -144,7 +147,7 @@ public:
       p["first_seen"] = *b.get("b_fs");
       p["last_seen"] = *b.get("b_ls");
       for (std::size_t i = 0; has("b_k" + std::to_string(i)); ++i)
-        p[b.get("b_k" + std::to_string(i))->as_string()] = *b.get("b_v" + std::to_string(i));
+        p[text(*b.get("b_k" + std::to_string(i)))] = *b.get("b_v" + std::to_string(i));
       return one(value::int64(1));
     }
     if (s == gremlin::templates::groovy_batch() || s.rfind("g.inject(0)", 0) == 0) {
@@ -197,7 +200,7 @@ private:
     auto it = v_.find(id);
     if (it == v_.end()) return "";
     auto l = it->second.find("location");
-    return l != it->second.end() && l->second.is_string() ? l->second.as_string() : "";
+    return l != it->second.end() && l->second.is_string() ? text(l->second) : "";
   }
 
   static void widen(props& p, const std::string& first, const std::string& last) {
@@ -251,7 +254,7 @@ private:
   }
 
   std::vector<value> list_edges(const binding_index& b, bool f, bool t, bool k, bool after) {
-    auto str = [&](const char* n) { return b.get(n)->as_string(); };
+    auto str = [&](const char* n) { return text(*b.get(n)); };
     std::vector<std::tuple<std::string, std::string, std::int64_t, ekey>> rows;
     for (const auto& [key, p] : e_) {
       if (f && key.f != str("b_from")) continue;

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -44,14 +45,36 @@ enum class kind : std::uint8_t {
   typed,                            // any other @type, kept verbatim
 };
 
+// A view of contiguous values (C++17 has no std::span).
+template <class T> class span {
+public:
+  span() noexcept = default;
+  span(T* p, std::size_t n) noexcept : p_(p), n_(n) {}
+  T* begin() const noexcept { return p_; }
+  T* end() const noexcept { return p_ + n_; }
+  std::size_t size() const noexcept { return n_; }
+  bool empty() const noexcept { return n_ == 0; }
+  T& operator[](std::size_t i) const noexcept { return p_[i]; }
+  T& at(std::size_t i) const {
+    if (i >= n_) throw std::out_of_range("graphson::span::at");
+    return p_[i];
+  }
+  T& front() const noexcept { return p_[0]; }
+  T& back() const noexcept { return p_[n_ - 1]; }
+
+private:
+  T* p_ = nullptr;
+  std::size_t n_ = 0;
+};
+
 class value {
 public:
   value() noexcept : i_(0) {} // null
   value(const value& o);
-  value(value&& o) noexcept;
+  value(value&& o) noexcept { steal(o); }
   value& operator=(const value& o);
   value& operator=(value&& o) noexcept;
-  ~value();
+  ~value() { destroy(); }
 
   // Scalars.
   static value boolean(bool b);
@@ -61,12 +84,12 @@ public:
   static value float64(double d);
   static value integer(std::int64_t i);   // untyped JSON integer
   static value number(double d);          // untyped JSON double
-  static value string(std::string s);
-  static value uuid(std::string text);
+  static value string(std::string_view s);
+  static value uuid(std::string_view text);
   static value date(std::int64_t epoch_ms);
   static value timestamp(std::int64_t epoch_ms);
-  static value t(std::string token);              // id, label, key, value
-  static value direction(std::string dir);        // OUT, IN, BOTH
+  static value t(std::string_view token);         // id, label, key, value
+  static value direction(std::string_view dir);   // OUT, IN, BOTH
 
   // Collections.
   static value list();
@@ -84,16 +107,16 @@ public:
 
   // Elements. `properties` is an object: vertex key -> array of
   // vertex_property; edge key -> property; null omits it.
-  static value vertex(value id, std::string label);
-  static value vertex(value id, std::string label, value properties);
-  static value vertex_property(value id, value v, std::string label);
-  static value vertex_property(value id, value v, std::string label, value meta);
-  static value property(std::string key, value v);
-  static value edge(value id, std::string label, std::string in_label, std::string out_label,
+  static value vertex(value id, std::string_view label);
+  static value vertex(value id, std::string_view label, value properties);
+  static value vertex_property(value id, value v, std::string_view label);
+  static value vertex_property(value id, value v, std::string_view label, value meta);
+  static value property(std::string_view key, value v);
+  static value edge(value id, std::string_view label, std::string_view in_label, std::string_view out_label,
                     value in_v, value out_v, value properties);
   static value path(value labels, value objects);
   static value traverser(std::int64_t bulk, value v);
-  static value typed(std::string tag, value payload);
+  static value typed(std::string_view tag, value payload);
   // An object payload re-tagged as an element kind (vertex, edge, ...).
   static value element_of(kind k, value object_payload);
 
@@ -109,21 +132,26 @@ public:
   bool as_bool() const noexcept { return kind_ == kind::boolean && b_; }
   std::int64_t as_int() const noexcept;   // numeric kinds (doubles truncated)
   double as_double() const noexcept;
-  // string, uuid, t, direction: the text; typed: the tag.
-  const std::string& as_string() const noexcept {
-    return storage_of(kind_) == storage::text ? s_ : text_of_other();
+  // string, uuid, t, direction: the text; typed: the tag. Valid while the
+  // value lives unchanged.
+  std::string_view as_string() const noexcept {
+    if (storage_of(kind_) == storage::text) return {n_ <= small_max ? small_ : big_, n_};
+    return text_of_other();
   }
 
   // list, set, array: the items. bulkset: value, bulk, value, bulk, ...
   // map, object and element payloads: key, value, key, value, ... (object
   // and element keys are strings). typed: the tag as a string, the payload.
-  // Other kinds: empty (and what is added to it is dropped).
-  const std::vector<value>& items() const noexcept {
-    return storage_of(kind_) == storage::children ? items_ : no_items();
+  // Other kinds: empty.
+  // (An empty span still points somewhere: at this value.)
+  span<const value> items() const noexcept {
+    return storage_of(kind_) == storage::children ? span<const value>{items_.p, n_} : span<const value>{this, 0};
   }
-  std::vector<value>& items() noexcept {
-    return storage_of(kind_) == storage::children ? items_ : dropped_items();
+  span<value> items() noexcept {
+    return storage_of(kind_) == storage::children ? span<value>{items_.p, n_} : span<value>{this, 0};
   }
+  // Appends an item (children kinds; dropped by the others).
+  void push(value v);
 
   // Member of an object or element payload, or value of a map entry whose
   // key is that string. nullptr when absent.
@@ -135,14 +163,14 @@ public:
   std::vector<std::pair<value, value>> entries() const;
 
   // Adds a member (object) or entry (map).
-  void put(std::string key, value v);
+  void put(std::string_view key, value v);
 
   friend bool operator==(const value& a, const value& b);
   friend bool operator!=(const value& a, const value& b) { return !(a == b); }
 
 private:
   friend struct sax_access;
-  // What a kind keeps: nothing but the scalars, text (s_), or children (items_).
+  // What a kind keeps: nothing but the scalars, text, or children.
   enum class storage : std::uint8_t { none, text, children };
   static constexpr storage storage_of(kind k) noexcept {
     switch (k) {
@@ -156,24 +184,27 @@ private:
       return storage::none;
     }
   }
-  static const std::vector<value>& no_items() noexcept;
-  static std::vector<value>& dropped_items() noexcept;
-  void destroy() noexcept; // ends s_ or items_, as kind_ says
-  const std::string& text_of_other() const noexcept;
-  // Takes o's kind and contents; *this holds no storage.
+  static constexpr std::uint32_t small_max = 24; // text up to this long is kept inline
+  std::string_view text_of_other() const noexcept;
+  void destroy() noexcept { if (storage_of(kind_) != storage::none) release(); }
+  void release() noexcept; // frees the text or children
+  // Takes o's contents (o is left null): a value holds no pointer into
+  // itself, so its bytes can move (see sax_access::relocate).
   void steal(value& o) noexcept;
 
-  // 48 bytes, as text and children share their space (72 otherwise): a
-  // result of 1,000 vertices is about 34,000 values.
+  // 32 bytes: a result of 1,000 vertices is about 38,000 values.
   kind kind_ = kind::null;
   bool b_ = false;
+  std::uint32_t n_ = 0; // text length, or number of items
   union {
-    std::int64_t i_; // integral kinds
-    double d_;       // float32, float64, number
-  };
-  union {
-    std::string s_;              // storage::text
-    std::vector<value> items_;   // storage::children
+    std::int64_t i_;          // integral kinds
+    double d_;                // float32, float64, number
+    char small_[small_max];   // text of at most small_max bytes
+    char* big_;               // longer text
+    struct {
+      value* p;
+      std::uint32_t cap;
+    } items_;                 // children: n_ of cap constructed
   };
 };
 

@@ -13,14 +13,22 @@
 #include <random>
 #include <utility>
 
-#include <rapidjson/document.h>
-#include <rapidjson/encodedstream.h>
-#include <rapidjson/memorystream.h>
+// RapidJSON with its SSE2 string and whitespace scans, in a namespace of
+// this file's own: those scans load 16 aligned bytes at a time and may read
+// up to 15 bytes past the end of the text, which parse_value's buffer pads
+// with zeros; the other parsers of tlflow read unpadded buffers and use the
+// plain `rapidjson` namespace without them.
+#if defined(__SSE2__)
+#define RAPIDJSON_SSE2
+#endif
+#define RAPIDJSON_NAMESPACE tlflow_graphson_rapidjson
+#define RAPIDJSON_NAMESPACE_BEGIN namespace tlflow_graphson_rapidjson {
+#define RAPIDJSON_NAMESPACE_END }
 #include <rapidjson/reader.h>
 #include <rapidjson/error/en.h>
-#include <rapidjson/stringbuffer.h>
 #include <rapidjson/internal/dtoa.h>
 #include <rapidjson/internal/itoa.h>
+namespace rapidjson = tlflow_graphson_rapidjson;
 
 // For the few helpers on the hot path of reading and writing.
 #if defined(__GNUC__)
@@ -58,6 +66,83 @@ std::optional<version> version_from_mime(std::string_view mime) noexcept {
 }
 
 // ---- value ----------------------------------------------------------------
+// A value owns its text (inline up to small_max bytes) or its children (one
+// block of exactly constructed values) and holds no pointer into itself: its
+// 32 bytes can be moved with memcpy, which is how the reader moves a
+// container's children from its stack into their block and how blocks grow.
+
+namespace {
+// Children blocks of up to 16 values, kept for reuse per thread: a result
+// is thousands of small blocks, freed together and soon allocated again
+// (glibc keeps 7 of a size per thread; past them, reading 1,000 vertices
+// spent a sixth of its time in malloc and free). At most 2 MB per thread,
+// given back when the thread ends.
+class block_cache {
+public:
+  static constexpr std::size_t max_values = 16;
+  static TLFLOW_INLINE value* get(std::size_t n) {
+    lists& c = cache;
+    if (n <= max_values && c.free[n]) {
+      void* p = c.free[n];
+      c.free[n] = *static_cast<void**>(p);
+      c.bytes -= n * sizeof(value);
+      return static_cast<value*>(p);
+    }
+    return static_cast<value*>(::operator new(n * sizeof(value)));
+  }
+  static TLFLOW_INLINE void put(value* p, std::size_t n) noexcept {
+    lists& c = cache;
+    const std::size_t size = n * sizeof(value);
+    if (n <= max_values && kept(c)) {
+      // Full: the blocks of other sizes go (what an earlier kind of work
+      // left must not keep this one from being kept).
+      if (c.bytes + size > max_bytes) drop_all_but(c, n);
+      if (c.bytes + size <= max_bytes) {
+        *reinterpret_cast<void**>(p) = c.free[n];
+        c.free[n] = p;
+        c.bytes += size;
+        return;
+      }
+    }
+    ::operator delete(p);
+  }
+
+private:
+  static constexpr std::size_t max_bytes = std::size_t{2} << 20;
+  // Trivial, so that its use needs no check that it was constructed.
+  struct lists {
+    void* free[max_values + 1]; // by size in values; each block links to the next
+    std::size_t bytes;
+    enum : std::uint8_t { unused, in_use, ended } state;
+  };
+  static thread_local lists cache;
+  static void drop_all_but(lists& c, std::size_t keep) noexcept {
+    for (std::size_t n = 1; n <= max_values; ++n) {
+      if (n == keep) continue;
+      for (void*& head = c.free[n]; head;) {
+        ::operator delete(std::exchange(head, *static_cast<void**>(head)));
+        c.bytes -= n * sizeof(value);
+      }
+    }
+  }
+  // Empties the lists at the thread's end; after that, blocks are deleted.
+  struct flush {
+    ~flush() {
+      drop_all_but(cache, 0);
+      cache.state = lists::ended;
+    }
+  };
+  static bool kept(lists& c) noexcept {
+    if (c.state == lists::unused) {
+      thread_local flush at_exit; // registered on first use
+      (void)at_exit;
+      c.state = lists::in_use;
+    }
+    return c.state == lists::in_use;
+  }
+};
+thread_local block_cache::lists block_cache::cache{};
+} // namespace
 
 // Builds values in place: for the reader, and the factories below.
 struct sax_access {
@@ -65,50 +150,94 @@ struct sax_access {
   static void set_int(value& v, kind k, std::int64_t i) { v.kind_ = k; v.i_ = i; }
   static void set_double(value& v, kind k, double d) { v.kind_ = k; v.d_ = d; }
   static void set_bool(value& v, bool b) { v.kind_ = kind::boolean; v.b_ = b; }
-  // v holds no storage (a fresh slot).
-  static void set_string(value& v, const char* s, std::size_t n) {
+  // The set_* below expect v to hold no storage (null or a scalar).
+  static std::uint32_t checked_size(std::size_t n) {
+    if (n > UINT32_MAX) throw std::length_error("graphson: a string or collection of 4 GiB or more");
+    return static_cast<std::uint32_t>(n);
+  }
+  static TLFLOW_INLINE void set_text(value& v, kind k, const char* s, std::size_t n) {
+    v.n_ = checked_size(n);
+    char* to = v.small_;
+    if (n > value::small_max) to = v.big_ = new char[n];
+    if (n > 0) std::memcpy(to, s, n);
+    v.kind_ = k;
+  }
+  static void set_string(value& v, const char* s, std::size_t n) { set_text(v, kind::string, s, n); }
+  // Empty children with room for `cap`.
+  static void set_children(value& v, kind k, std::size_t cap) {
+    v.items_.cap = checked_size(cap);
+    v.items_.p = new_block(cap);
+    v.n_ = 0;
+    v.kind_ = k;
+  }
+  // Moves n values from `from` to uninitialised `to`; `from` is then
+  // uninitialised too (nothing there is destroyed).
+  static void relocate(value* to, value* from, std::size_t n) noexcept {
+    if (n > 0) std::memcpy(static_cast<void*>(to), static_cast<const void*>(from), n * sizeof(value));
+  }
+  // What parse_value's buffer has after the text, so that a short text is
+  // copied with one fixed-size copy, and RapidJSON's SSE2 scans, which load
+  // 16 aligned bytes at a time, may read up to 15 bytes past the end.
+  static constexpr std::size_t padding = value::small_max;
+  static_assert(padding >= 15, "the SSE2 scans read up to 15 bytes past the end");
+  // Text from that buffer.
+  static TLFLOW_INLINE void set_padded_string(value& v, const char* s, std::size_t n) {
+    if (n > value::small_max) return set_text(v, kind::string, s, n);
+    std::memcpy(v.small_, s, value::small_max);
+    v.n_ = static_cast<std::uint32_t>(n);
     v.kind_ = kind::string;
-    new (&v.s_) std::string(s, n);
   }
-  static void set_text(value& v, kind k, std::string&& s) {
-    v.kind_ = k;
-    new (&v.s_) std::string(std::move(s));
+  static value* new_block(std::size_t n) { return n > 0 ? block_cache::get(n) : nullptr; }
+  static void free_block(value* p, std::size_t n) noexcept {
+    if (p) block_cache::put(p, n);
   }
-  static void set_items(value& v, kind k, std::vector<value>&& items) {
+  // Children of kind k: the n values in `block` (from new_block).
+  static void adopt(value& v, kind k, value* block, std::size_t n) noexcept {
+    v.items_.p = block;
+    v.items_.cap = v.n_ = static_cast<std::uint32_t>(n);
     v.kind_ = k;
-    new (&v.items_) std::vector<value>(std::move(items));
   }
 };
 
-void value::destroy() noexcept {
-  switch (storage_of(kind_)) {
-  case storage::text: s_.~basic_string(); break;
-  case storage::children: items_.~vector(); break;
-  case storage::none: break;
+void value::release() noexcept {
+  if (storage_of(kind_) == storage::text) {
+    if (n_ > small_max) delete[] big_;
+  } else {
+    for (std::uint32_t i = 0; i < n_; ++i) items_.p[i].destroy();
+    sax_access::free_block(items_.p, items_.cap);
   }
 }
 
 void value::steal(value& o) noexcept {
-  kind_ = o.kind_;
-  b_ = o.b_;
-  std::memcpy(&i_, &o.i_, sizeof i_); // i_ or d_
-  switch (storage_of(kind_)) {
-  case storage::text: new (&s_) std::string(std::move(o.s_)); break;
-  case storage::children: new (&items_) std::vector<value>(std::move(o.items_)); break;
-  case storage::none: break;
-  }
+  sax_access::relocate(this, &o, 1);
+  o.kind_ = kind::null;
+  o.n_ = 0;
 }
 
-value::value(const value& o) : kind_(o.kind_), b_(o.b_) {
-  std::memcpy(&i_, &o.i_, sizeof i_);
+value::value(const value& o) : kind_(o.kind_), b_(o.b_), n_(0) {
   switch (storage_of(kind_)) {
-  case storage::text: new (&s_) std::string(o.s_); break;
-  case storage::children: new (&items_) std::vector<value>(o.items_); break;
-  case storage::none: break;
+  case storage::text: {
+    std::string_view t = o.as_string();
+    sax_access::set_text(*this, kind_, t.data(), t.size());
+    break;
+  }
+  case storage::children:
+    sax_access::set_children(*this, kind_, o.n_);
+    try {
+      for (const value& x : o.items()) {
+        new (items_.p + n_) value(x);
+        ++n_;
+      }
+    } catch (...) { // out of memory: what was copied is freed
+      release();
+      throw;
+    }
+    break;
+  case storage::none:
+    std::memcpy(&i_, &o.i_, sizeof i_);
+    break;
   }
 }
-
-value::value(value&& o) noexcept { steal(o); }
 
 value& value::operator=(const value& o) {
   if (this != &o) {
@@ -126,23 +255,23 @@ value& value::operator=(value&& o) noexcept {
   return *this;
 }
 
-value::~value() { destroy(); }
-
-const std::string& value::text_of_other() const noexcept {
-  static const std::string none;
-  if (kind_ == kind::typed && !items_.empty()) return items_.front().as_string();
-  return none;
+void value::push(value v) {
+  if (storage_of(kind_) != storage::children) return;
+  if (n_ == items_.cap) {
+    const std::uint32_t cap = sax_access::checked_size(std::max<std::size_t>(4, std::size_t{items_.cap} * 2));
+    value* p = sax_access::new_block(cap);
+    sax_access::relocate(p, items_.p, n_);
+    sax_access::free_block(items_.p, items_.cap);
+    items_.p = p;
+    items_.cap = cap;
+  }
+  new (items_.p + n_) value(std::move(v));
+  ++n_;
 }
 
-const std::vector<value>& value::no_items() noexcept {
-  static const std::vector<value> none;
-  return none;
-}
-
-std::vector<value>& value::dropped_items() noexcept {
-  thread_local std::vector<value> dropped;
-  dropped.clear();
-  return dropped;
+std::string_view value::text_of_other() const noexcept {
+  if (kind_ == kind::typed && n_ > 0) return items_.p[0].as_string();
+  return {};
 }
 
 value value::boolean(bool b) { value v; v.kind_ = kind::boolean; v.b_ = b; return v; }
@@ -156,55 +285,57 @@ value value::date(std::int64_t ms) { value v; v.kind_ = kind::date; v.i_ = ms; r
 value value::timestamp(std::int64_t ms) { value v; v.kind_ = kind::timestamp; v.i_ = ms; return v; }
 
 namespace {
-value text_of(kind k, std::string s) {
+value text_of(kind k, std::string_view s) {
   value v;
-  sax_access::set_text(v, k, std::move(s));
+  sax_access::set_text(v, k, s.data(), s.size());
   return v;
 }
-value children_of(kind k, std::vector<value> items) {
+value children_of(kind k, std::size_t cap = 0) {
   value v;
-  sax_access::set_items(v, k, std::move(items));
+  sax_access::set_children(v, k, cap);
+  return v;
+}
+value children_of(kind k, std::vector<value>&& items) {
+  value v = children_of(k, items.size());
+  for (value& x : items) v.push(std::move(x));
   return v;
 }
 } // namespace
 
-value value::string(std::string s) { return text_of(kind::string, std::move(s)); }
-value value::uuid(std::string s) { return text_of(kind::uuid, std::move(s)); }
-value value::t(std::string s) { return text_of(kind::t, std::move(s)); }
-value value::direction(std::string s) { return text_of(kind::direction, std::move(s)); }
+value value::string(std::string_view s) { return text_of(kind::string, s); }
+value value::uuid(std::string_view s) { return text_of(kind::uuid, s); }
+value value::t(std::string_view s) { return text_of(kind::t, s); }
+value value::direction(std::string_view s) { return text_of(kind::direction, s); }
 
 value value::list(std::vector<value> items) { return children_of(kind::list, std::move(items)); }
 value value::set(std::vector<value> items) { return children_of(kind::set, std::move(items)); }
 value value::array(std::vector<value> items) { return children_of(kind::array, std::move(items)); }
-value value::list() { return list({}); }
-value value::set() { return set({}); }
-value value::array() { return array({}); }
-value value::map() { return children_of(kind::map, {}); }
-value value::object() { return children_of(kind::object, {}); }
-value value::vertex(value id, std::string label) { return vertex(std::move(id), std::move(label), value()); }
-value value::vertex_property(value id, value x, std::string label) {
-  return vertex_property(std::move(id), std::move(x), std::move(label), value());
+value value::list() { return children_of(kind::list); }
+value value::set() { return children_of(kind::set); }
+value value::array() { return children_of(kind::array); }
+value value::map() { return children_of(kind::map); }
+value value::object() { return children_of(kind::object); }
+value value::vertex(value id, std::string_view label) { return vertex(std::move(id), label, value()); }
+value value::vertex_property(value id, value x, std::string_view label) {
+  return vertex_property(std::move(id), std::move(x), label, value());
 }
 
 value value::map(std::vector<std::pair<value, value>> entries) {
-  std::vector<value> items;
-  items.reserve(entries.size() * 2);
-  for (auto& [k, x] : entries) { items.push_back(std::move(k)); items.push_back(std::move(x)); }
-  return children_of(kind::map, std::move(items));
+  value v = children_of(kind::map, entries.size() * 2);
+  for (auto& [k, x] : entries) { v.push(std::move(k)); v.push(std::move(x)); }
+  return v;
 }
 
 value value::object(std::vector<std::pair<std::string, value>> members) {
-  std::vector<value> items;
-  items.reserve(members.size() * 2);
-  for (auto& [k, x] : members) { items.push_back(value::string(std::move(k))); items.push_back(std::move(x)); }
-  return children_of(kind::object, std::move(items));
+  value v = children_of(kind::object, members.size() * 2);
+  for (auto& [k, x] : members) v.put(k, std::move(x));
+  return v;
 }
 
 value value::bulkset(std::vector<std::pair<value, std::int64_t>> entries) {
-  std::vector<value> items;
-  items.reserve(entries.size() * 2);
-  for (auto& [x, n] : entries) { items.push_back(std::move(x)); items.push_back(value::int64(n)); }
-  return children_of(kind::bulkset, std::move(items));
+  value v = children_of(kind::bulkset, entries.size() * 2);
+  for (auto& [x, n] : entries) { v.push(std::move(x)); v.push(value::int64(n)); }
+  return v;
 }
 
 value value::element_of(kind k, value obj) {
@@ -213,66 +344,62 @@ value value::element_of(kind k, value obj) {
   return obj;
 }
 
-#define TLFLOW_ELEMENT(k_, members_) return element_of((k_), value::object(members_))
-
-value value::vertex(value id, std::string label, value properties) {
-  std::vector<std::pair<std::string, value>> m;
-  m.emplace_back("id", std::move(id));
-  m.emplace_back("label", value::string(std::move(label)));
-  if (!properties.is_null()) m.emplace_back("properties", std::move(properties));
-  TLFLOW_ELEMENT(kind::vertex, std::move(m));
+value value::vertex(value id, std::string_view label, value properties) {
+  value v = children_of(kind::vertex, 6);
+  v.put("id", std::move(id));
+  v.put("label", value::string(label));
+  if (!properties.is_null()) v.put("properties", std::move(properties));
+  return v;
 }
 
-value value::vertex_property(value id, value x, std::string label, value meta) {
-  std::vector<std::pair<std::string, value>> m;
-  m.emplace_back("id", std::move(id));
-  m.emplace_back("value", std::move(x));
-  m.emplace_back("label", value::string(std::move(label)));
-  if (!meta.is_null()) m.emplace_back("properties", std::move(meta));
-  TLFLOW_ELEMENT(kind::vertex_property, std::move(m));
+value value::vertex_property(value id, value x, std::string_view label, value meta) {
+  value v = children_of(kind::vertex_property, 8);
+  v.put("id", std::move(id));
+  v.put("value", std::move(x));
+  v.put("label", value::string(label));
+  if (!meta.is_null()) v.put("properties", std::move(meta));
+  return v;
 }
 
-value value::property(std::string key, value x) {
-  std::vector<std::pair<std::string, value>> m;
-  m.emplace_back("key", value::string(std::move(key)));
-  m.emplace_back("value", std::move(x));
-  TLFLOW_ELEMENT(kind::property, std::move(m));
+value value::property(std::string_view key, value x) {
+  value v = children_of(kind::property, 4);
+  v.put("key", value::string(key));
+  v.put("value", std::move(x));
+  return v;
 }
 
-value value::edge(value id, std::string label, std::string in_label, std::string out_label,
+value value::edge(value id, std::string_view label, std::string_view in_label, std::string_view out_label,
                   value in_v, value out_v, value properties) {
-  std::vector<std::pair<std::string, value>> m;
-  m.emplace_back("id", std::move(id));
-  m.emplace_back("label", value::string(std::move(label)));
-  m.emplace_back("inVLabel", value::string(std::move(in_label)));
-  m.emplace_back("outVLabel", value::string(std::move(out_label)));
-  m.emplace_back("inV", std::move(in_v));
-  m.emplace_back("outV", std::move(out_v));
-  if (!properties.is_null()) m.emplace_back("properties", std::move(properties));
-  TLFLOW_ELEMENT(kind::edge, std::move(m));
+  value v = children_of(kind::edge, 14);
+  v.put("id", std::move(id));
+  v.put("label", value::string(label));
+  v.put("inVLabel", value::string(in_label));
+  v.put("outVLabel", value::string(out_label));
+  v.put("inV", std::move(in_v));
+  v.put("outV", std::move(out_v));
+  if (!properties.is_null()) v.put("properties", std::move(properties));
+  return v;
 }
 
 value value::path(value labels, value objects) {
-  std::vector<std::pair<std::string, value>> m;
-  m.emplace_back("labels", std::move(labels));
-  m.emplace_back("objects", std::move(objects));
-  TLFLOW_ELEMENT(kind::path, std::move(m));
+  value v = children_of(kind::path, 4);
+  v.put("labels", std::move(labels));
+  v.put("objects", std::move(objects));
+  return v;
 }
 
 value value::traverser(std::int64_t bulk, value x) {
-  std::vector<std::pair<std::string, value>> m;
-  m.emplace_back("bulk", value::int64(bulk));
-  m.emplace_back("value", std::move(x));
-  TLFLOW_ELEMENT(kind::traverser, std::move(m));
+  value v = children_of(kind::traverser, 4);
+  v.put("bulk", value::int64(bulk));
+  v.put("value", std::move(x));
+  return v;
 }
-#undef TLFLOW_ELEMENT
 
-value value::typed(std::string tag, value payload) {
-  std::vector<value> items;
-  items.reserve(2);
-  items.push_back(value::string(std::move(tag)));
-  items.push_back(std::move(payload));
-  return children_of(kind::typed, std::move(items));
+value value::typed(std::string_view tag, value payload) {
+  value v = children_of(kind::typed, 2);
+  v.push(value::string(tag));
+  v.push(std::move(payload));
+  return v;
 }
 
 bool value::is_integral() const noexcept {
@@ -316,21 +443,21 @@ bool value::keyed() const noexcept {
 
 const value* value::get(std::string_view key) const noexcept {
   if (!keyed()) return nullptr;
-  for (std::size_t i = 0; i + 1 < items_.size(); i += 2)
-    if (items_[i].kind_ == kind::string && items_[i].s_ == key) return &items_[i + 1];
+  for (std::uint32_t i = 0; i + 1 < n_; i += 2)
+    if (items_.p[i].kind_ == kind::string && items_.p[i].as_string() == key) return &items_.p[i + 1];
   return nullptr;
 }
 
 std::vector<std::pair<value, value>> value::entries() const {
   std::vector<std::pair<value, value>> out;
   if (!keyed()) return out;
-  for (std::size_t i = 0; i + 1 < items_.size(); i += 2) out.emplace_back(items_[i], items_[i + 1]);
+  for (std::uint32_t i = 0; i + 1 < n_; i += 2) out.emplace_back(items_.p[i], items_.p[i + 1]);
   return out;
 }
 
-void value::put(std::string key, value v) {
-  items_.push_back(value::string(std::move(key)));
-  items_.push_back(std::move(v));
+void value::put(std::string_view key, value v) {
+  push(value::string(key));
+  push(std::move(v));
 }
 
 bool operator==(const value& a, const value& b) {
@@ -343,9 +470,13 @@ bool operator==(const value& a, const value& b) {
   case kind::float32: case kind::float64: case kind::number:
     return a.d_ == b.d_ || (std::isnan(a.d_) && std::isnan(b.d_));
   case kind::string: case kind::uuid: case kind::t: case kind::direction:
-    return a.s_ == b.s_;
-  default:
-    return a.items_ == b.items_; // children (a typed value's tag is its first)
+    return a.as_string() == b.as_string();
+  default: { // children (a typed value's tag is its first)
+    if (a.n_ != b.n_) return false;
+    for (std::uint32_t i = 0; i < a.n_; ++i)
+      if (a.items_.p[i] != b.items_.p[i]) return false;
+    return true;
+  }
   }
 }
 
@@ -364,10 +495,66 @@ template <std::size_t N> bool is(std::string_view s, const char (&lit)[N]) {
   return s.size() == N - 1 && std::memcmp(s.data(), lit, N - 1) == 0;
 }
 
+// The children of every open container, on one flat stack: a container's
+// closing event moves their bytes into its exactly sized block.
+class value_stack {
+public:
+  value_stack() = default;
+  ~value_stack() {
+    clear();
+    ::operator delete(p_);
+  }
+  value_stack(const value_stack&) = delete;
+  value_stack& operator=(const value_stack&) = delete;
+
+  std::size_t size() const noexcept { return n_; }
+  value& back() noexcept { return p_[n_ - 1]; }
+  TLFLOW_INLINE value& emplace_back() {
+    if (n_ == cap_) grow(n_ + 1);
+    return *new (p_ + n_++) value();
+  }
+  void pop_back() noexcept { p_[--n_].~value(); }
+  // The values from `base` on, moved into a new block (they leave).
+  std::pair<value*, std::size_t> take_from(std::size_t base) {
+    const std::size_t n = n_ - base;
+    value* block = sax_access::new_block(sax_access::checked_size(n));
+    sax_access::relocate(block, p_ + base, n);
+    n_ = base;
+    return {block, n};
+  }
+  // Puts n values (moved from `from`) at `pos`, after the values before it.
+  void insert(std::size_t pos, value* from, std::size_t n) {
+    if (n_ + n > cap_) grow(n_ + n);
+    std::memmove(static_cast<void*>(p_ + pos + n), static_cast<const void*>(p_ + pos), (n_ - pos) * sizeof(value));
+    for (std::size_t i = 0; i < n; ++i) new (p_ + pos + i) value(std::move(from[i]));
+    n_ += n;
+  }
+  // Empties the stack; above `keep` values of room, gives it back.
+  void clear(std::size_t keep = SIZE_MAX) noexcept {
+    while (n_ > 0) pop_back();
+    if (cap_ > keep) {
+      ::operator delete(p_);
+      p_ = nullptr;
+      cap_ = 0;
+    }
+  }
+
+private:
+  void grow(std::size_t need) {
+    std::size_t cap = std::max({need, cap_ * 2, std::size_t{256}});
+    auto* p = static_cast<value*>(::operator new(cap * sizeof(value)));
+    sax_access::relocate(p, p_, n_);
+    ::operator delete(p_);
+    p_ = p;
+    cap_ = cap;
+  }
+  value* p_ = nullptr;
+  std::size_t n_ = 0, cap_ = 0;
+};
+
 struct sax_builder : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, sax_builder> {
-  // Children of every open container (an object's keys as strings, each
-  // before its value) sit on one flat stack; a container's closing event
-  // moves its range into an exactly sized vector.
+  // Children of open containers (an object's keys as strings, each before
+  // its value) on the stack; each open container's frame.
   enum class wrap : std::uint8_t {
     none,      // a plain object (or not yet known)
     type_key,  // its first key was "@type"
@@ -382,17 +569,16 @@ struct sax_builder : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, sax_builder
   using access = sax_access;
   version ver;
   // Per thread, so that their capacity outlives one parse.
-  std::vector<value>& vals;
+  value_stack& vals;
   std::vector<frame>& frames;
   value root;
   std::string error;
 
-  sax_builder(version v, std::vector<value>& stack, std::vector<frame>& open_frames)
+  sax_builder(version v, value_stack& stack, std::vector<frame>& open_frames)
       : ver(v), vals(stack), frames(open_frames) {}
   ~sax_builder() { // left over after an error
-    vals.clear();
+    vals.clear(4096);
     frames.clear();
-    if (vals.capacity() > 4096) std::vector<value>().swap(vals);
   }
   sax_builder(const sax_builder&) = delete;
   sax_builder& operator=(const sax_builder&) = delete;
@@ -413,8 +599,7 @@ struct sax_builder : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, sax_builder
     if (f.w == wrap::value_key) access::set_string(put_back[n++], "@value", 6);
     f.w = wrap::none;
     // Before the payload, if it has been read already.
-    vals.insert(vals.begin() + static_cast<std::ptrdiff_t>(f.base), std::make_move_iterator(put_back),
-                std::make_move_iterator(put_back + n));
+    vals.insert(f.base, put_back, n);
   }
   // Where the next value goes: the root, or the innermost container.
   TLFLOW_INLINE value& slot() {
@@ -455,7 +640,7 @@ struct sax_builder : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, sax_builder
       frames.back().tag = std::string_view(s, n);
       return true;
     }
-    access::set_string(slot(), s, n);
+    access::set_padded_string(slot(), s, n);
     return true;
   }
   bool Key(const char* s, rapidjson::SizeType n, bool) {
@@ -472,7 +657,7 @@ struct sax_builder : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, sax_builder
     } else {
       unwrap(f);
     }
-    access::set_string(vals.emplace_back(), s, n);
+    access::set_padded_string(vals.emplace_back(), s, n);
     return true;
   }
   bool StartObject() { return open(); }
@@ -490,12 +675,10 @@ struct sax_builder : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, sax_builder
 
   // Closes the innermost container as a value of kind `k`.
   bool close(kind k) {
-    const frame f = frames.back();
+    const std::size_t base = frames.back().base;
     frames.pop_back();
-    std::vector<value> items(std::make_move_iterator(vals.begin() + static_cast<std::ptrdiff_t>(f.base)),
-                             std::make_move_iterator(vals.end()));
-    vals.resize(f.base);
-    access::set_items(slot(), k, std::move(items));
+    auto [block, n] = vals.take_from(base);
+    access::adopt(slot(), k, block, n); // where the values were: no allocation, no leak
     return true;
   }
   bool EndObject(rapidjson::SizeType) {
@@ -527,7 +710,7 @@ struct sax_builder : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, sax_builder
     if (p.is_numeric()) {
       d = p.as_double();
     } else if (p.is_string()) {
-      std::string s = p.as_string();
+      std::string s(p.as_string());
       for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       if (s == "nan") d = std::nan("");
       else if (s == "infinity" || s == "inf") d = HUGE_VAL;
@@ -598,20 +781,23 @@ struct sax_builder : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, sax_builder
       if (is(t, "Path")) return element_payload(p, kind::path);
       if (is(t, "Traverser")) return element_payload(p, kind::traverser);
     }
-    p = value::typed(std::string(tag), std::move(p));
+    p = value::typed(tag, std::move(p));
     return true;
   }
 };
 
 result<value> parse_value(std::string_view text, version ver) {
-  thread_local std::vector<value> stack;
+  thread_local value_stack stack;
   thread_local std::vector<sax_builder::frame> frames;
   sax_builder b(ver, stack, frames);
   rapidjson::Reader reader;
   // Parsed in place in a per-thread, null-terminated copy: strings are
-  // unescaped where they lie instead of char by char through a stack.
+  // unescaped where they lie instead of char by char through a stack. The
+  // zeros after it are for set_padded_string and the SSE2 scans (see the
+  // includes).
   thread_local std::string buf;
   buf.assign(text.data(), text.size());
+  buf.append(sax_access::padding, '\0');
   rapidjson::InsituStringStream is(buf.data());
   reader.Parse<rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseInsituFlag>(is, b);
   if (buf.capacity() > (std::size_t{4} << 20)) std::string().swap(buf); // keep at most 4 MB
@@ -625,7 +811,7 @@ result<value> parse_value(std::string_view text, version ver) {
 
 // Moves a member out of an object (leaving null behind).
 value take(value& obj, std::string_view key) {
-  auto& it = obj.items();
+  auto it = obj.items();
   for (std::size_t i = 0; i + 1 < it.size(); i += 2)
     if (it[i].is_string() && it[i].as_string() == key) return std::move(it[i + 1]);
   return {};
@@ -773,10 +959,10 @@ struct writer {
   json_writer& w;
   bool objects_as_maps = false; // GraphSON 3 requests: every object as g:Map
 
-  void str(const std::string& s) { w.String(s.data(), s.size()); }
-  void key(const std::string& s) { w.Key(s.data(), s.size()); }
+  void str(std::string_view s) { w.String(s.data(), s.size()); }
+  void key(std::string_view s) { w.Key(s.data(), s.size()); }
   template <std::size_t N> void open(const char (&tag)[N]) { w.StartTyped(tag); }
-  void open(const std::string& tag) { // any tag, escaped
+  void open(std::string_view tag) { // any tag, escaped
     w.StartObject();
     w.RawKey("\"@type\"");
     str(tag);
@@ -802,7 +988,7 @@ struct writer {
 
   static std::string key_text(const value& k) {
     switch (k.k()) {
-    case kind::string: case kind::uuid: case kind::t: case kind::direction: return k.as_string();
+    case kind::string: case kind::uuid: case kind::t: case kind::direction: return std::string(k.as_string());
     case kind::boolean: return k.as_bool() ? "true" : "false";
     case kind::null: return "null";
     default:
@@ -812,7 +998,7 @@ struct writer {
     }
   }
 
-  void array(const std::vector<value>& items) {
+  void array(span<const value> items) {
     w.StartArray();
     for (const auto& x : items) any(x);
     w.EndArray();
@@ -820,9 +1006,9 @@ struct writer {
 
   void members(const value& v, const char* type_name = nullptr, bool skip_label = false) {
     w.StartObject();
-    const auto& it = v.items();
+    const auto it = v.items();
     for (std::size_t i = 0; i + 1 < it.size(); i += 2) {
-      const std::string& k = it[i].as_string();
+      const std::string_view k = it[i].as_string();
       if (skip_label && k == "label") continue;
       key(k);
       const value& x = it[i + 1];
@@ -931,7 +1117,7 @@ std::string render(version ver, const std::function<void(writer&)>& body) {
 }
 
 std::optional<std::string> id_text(const value& v) {
-  if (v.k() == kind::string || v.k() == kind::uuid) return v.as_string();
+  if (v.k() == kind::string || v.k() == kind::uuid) return std::string(v.as_string());
   return std::nullopt;
 }
 
@@ -959,7 +1145,7 @@ std::string write_request(const request& req, version ver) {
       w.any(v);
     };
     if (v3) { w.open("g:Map"); w.w.StartArray(); } else { w.w.StartObject(); }
-    const auto& a = req.args.items();
+    const auto a = req.args.items();
     for (std::size_t i = 0; i + 1 < a.size(); i += 2) member(writer::key_text(a[i]), a[i + 1]);
     if (req.bindings) member("bindings", *req.bindings);
     if (v3) { w.w.EndArray(); w.close(); } else { w.w.EndObject(); }

@@ -36,7 +36,7 @@ value to_gs(const property_value& p) {
 std::optional<property_value> from_gs(const value& v) {
   using graphson::kind;
   switch (v.k()) {
-  case kind::string: case kind::uuid: return property_value{v.as_string()};
+  case kind::string: case kind::uuid: return property_value{std::string(v.as_string())};
   case kind::boolean: return property_value{v.as_bool()};
   case kind::int32: case kind::int64: case kind::integer: case kind::date: case kind::timestamp:
     return property_value{static_cast<std::int64_t>(v.as_int())};
@@ -51,7 +51,7 @@ const value& first_of(const value& v) {
   return v;
 }
 
-std::string str_of(const value* v) { return v ? first_of(*v).as_string() : std::string(); }
+std::string str_of(const value* v) { return v ? std::string(first_of(*v).as_string()) : std::string(); }
 std::uint64_t uint_of(const value* v) {
   if (!v) return 0;
   auto i = first_of(*v).as_int();
@@ -108,8 +108,10 @@ struct gremlin_store::impl {
   vertex_view decode_vertex(const value& row) const {
     vertex_view vv;
     if (const value* vm = row.get("v"); vm && vm->is_mapping()) {
-      for (const auto& [k, v] : vm->entries()) {
-        const std::string& key = k.as_string();
+      const auto m = vm->items(); // key, value pairs
+      for (std::size_t i = 0; i + 1 < m.size(); i += 2) {
+        const std::string_view key = m[i].as_string();
+        const value& v = m[i + 1];
         if (key == "vid") { vv.v.id = first_of(v).as_string(); continue; }
         auto user = decode_vertex_key(key, opts.partition_key);
         if (!user) continue;
@@ -129,13 +131,14 @@ struct gremlin_store::impl {
     if (!k) return std::nullopt; // an edge tlflow did not write
     e.key.kind = *k;
     if (const value* pm = row.get("p"); pm && pm->is_mapping()) {
-      for (const auto& [kk, v] : pm->entries()) {
-        const std::string& key = kk.as_string();
-        const value& x = first_of(v);
+      const auto m = pm->items(); // key, value pairs
+      for (std::size_t i = 0; i + 1 < m.size(); i += 2) {
+        const std::string_view key = m[i].as_string();
+        const value& x = first_of(m[i + 1]);
         if (key == "weight") e.weight = static_cast<std::uint64_t>(std::max<std::int64_t>(0, x.as_int()));
         else if (key == "first_seen") e.first_seen = x.as_string();
         else if (key == "last_seen") e.last_seen = x.as_string();
-        else if (key.rfind("ht_", 0) == 0) e.hashtags.push_back(key.substr(3));
+        else if (key.substr(0, 3) == "ht_") e.hashtags.emplace_back(key.substr(3));
         else if (auto user = decode_edge_key(key)) {
           if (auto p = from_gs(x)) e.props[*user] = *p;
         }
@@ -556,7 +559,7 @@ result<std::vector<std::string>> gremlin_store::shortest_path(std::string_view f
   const value* objects = r->front().get("objects");
   if (!objects) return error{errc::internal, "gremlin: path without objects"};
   std::vector<std::string> out;
-  for (const auto& o : objects->items()) out.push_back(first_of(o).as_string());
+  for (const auto& o : objects->items()) out.emplace_back(first_of(o).as_string());
   return out;
 }
 

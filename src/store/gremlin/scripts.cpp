@@ -428,7 +428,7 @@ script_request templates::traversal_request(const write_batch& wb) const {
 result<write_batch> templates::read_batch(std::string_view script, const graphson::value& bindings) const {
   using graphson::value;
   write_batch out;
-  auto str = [](const value* v) { return v && v->is_string() ? v->as_string() : std::string(); };
+  auto str = [](const value* v) { return v && v->is_string() ? std::string(v->as_string()) : std::string(); };
   auto num = [](const value* v) { return v && v->is_integral() ? v->as_int() : std::int64_t{0}; };
   std::string marker = str(bindings.get("b_id"));
   if (marker.compare(0, marker_prefix.size(), marker_prefix) != 0 || marker.size() == marker_prefix.size())
@@ -438,7 +438,7 @@ result<write_batch> templates::read_batch(std::string_view script, const graphso
     const value* items = bindings.get("b_items");
     if (!items || !items->is_sequence()) return error{errc::invalid_argument, "batch: no b_items list"};
     for (const value& m : items->items()) {
-      const auto& f = m.items();
+      const auto f = m.items();
       bool account = m.is_sequence() && f.size() == 8 && str(&f[0]) == "a";
       bool edge = m.is_sequence() && f.size() == 9 && str(&f[0]) == "e" && f[8].is_sequence();
       if (!account && !edge) return error{errc::invalid_argument, "batch: an item is not an account or an edge"};
@@ -528,7 +528,7 @@ result<std::string> literal_of(const graphson::value& v) {
 } // namespace
 
 binding_index::binding_index(const graphson::value& bindings) {
-  const auto& it = bindings.items(); // map or object: key, value pairs
+  const auto it = bindings.items(); // map or object: key, value pairs
   for (std::size_t i = 0; i + 1 < it.size(); i += 2)
     if (it[i].is_string()) by_name_.emplace(it[i].as_string(), &it[i + 1]);
 }
