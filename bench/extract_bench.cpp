@@ -4,7 +4,8 @@
 //   scripts/gen_sample.py --count 200000 --out build/x-v2-large.ndjson
 //   build/bench/extract_bench build/x-v2-large.ndjson [repeats]
 //
-// Targets (issue 3): >= 100 MB/s, and >= 50% of the RapidJSON DOM speed.
+// Extraction speed targets: >= 100 MB/s on one core, and >= 50% of the
+// RapidJSON DOM speed on the same bytes.
 // Each figure is the best of `repeats` passes over all lines, the two kinds
 // of pass alternating (the machine is shared; the best pass is the least
 // disturbed one).

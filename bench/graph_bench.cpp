@@ -1,4 +1,5 @@
-// MemoryStore benchmark (issue 2, items 7a and 7b). Not a test.
+// MemoryStore benchmark: memory per edge and shortest-path latency on a
+// 1M-vertex / 10M-edge graph. Not a test.
 //
 //   graph_bench [--vertices 1000000] [--edges 10000000] [--queries 1000]
 //               [--batch 10000] [--seed 42] [--max-depth 6] [--data-dir DIR]

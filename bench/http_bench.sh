@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # HTTP throughput of tlflow beside a minimal Boost.Beast server (the ceiling
-# for this machine), with wrk, in one run (issue 2, item 7c).
+# for this machine), with wrk, in one run: the HTTP throughput targets of
+# docs/api.md, "HTTP throughput".
 #
 #   bench/http_bench.sh [BUILD_DIR]      (default: build)
 #   DURATION=6 CONNS="16 64" bench/http_bench.sh
@@ -118,4 +119,4 @@ printf '%-34s %6s %12.0f %10s %9.2f\n' "tlflow GET /vertices/count" 1 "$t1" "$t1
 start_tlflow 40
 read -r t40 t40_lat < <(run_wrk 16 "http://127.0.0.1:$port/vertices/count")
 printf '%-34s %6s %12.0f %10s %9s\n' "tlflow /vertices/count, 40 threads" 16 "$t40" "$t40_lat" "-"
-printf '%-34s %6s %12s %10s %9s\n' "Flask original (MEASURED.md)" 16 "~5300" "-" "-"
+printf '%-34s %6s %12s %10s %9s\n' "Flask original (docs/api.md)" 16 "~5300" "-" "-"

@@ -1,4 +1,5 @@
-// Configuration: flags, environment, optional file, defaults (DESIGN §6).
+// Configuration: flags, environment, optional file, defaults
+// (docs/architecture.md, "Configuration").
 //
 // One table below describes every setting once: its flag (also its key in
 // the config file), its environment variable, its default as shown by

@@ -1,10 +1,12 @@
-// tlflow/config.hpp — every setting of the service (DESIGN.md §6).
+// tlflow/config.hpp — every setting of the service (docs/architecture.md,
+// "Configuration"; the table: README.md, "Running").
 //
 // Each setting is a command-line flag and an environment variable; an
 // optional file (`--config FILE`, lines `name = value` using the flag names
 // without dashes) may hold them too. Precedence: flag > environment > file >
 // default. Secrets (passwords, tokens) are read only from the environment or
-// the file, never from flags, and are never logged or shown in /status.
+// the file, never from flags (the one exception: --api-token, accepted with
+// a warning), and are never logged or shown in /status.
 #pragma once
 
 #include <cstdint>

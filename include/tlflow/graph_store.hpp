@@ -1,5 +1,5 @@
 // tlflow/graph_store.hpp — the only storage interface the REST API and the
-// ingestion pipeline see (DESIGN.md §4).
+// ingestion pipeline see (docs/architecture.md, "Store contract").
 //
 // Implementations: MemoryStore (src/store/memory/, Boost.Graph, WAL +
 // snapshot) and GremlinStore (src/store/gremlin/). Both pass the one contract

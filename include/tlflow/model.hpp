@@ -1,4 +1,5 @@
-// tlflow/model.hpp — the value types of the graph (DESIGN.md §2).
+// tlflow/model.hpp — the value types of the graph (docs/architecture.md,
+// "Graph model").
 //
 // A vertex is an account, id `<platform>:<account id>` (or any 1–256 byte
 // UTF-8 string without control characters when added by hand). An edge is the
@@ -30,9 +31,9 @@ inline constexpr edge_kind all_edge_kinds[] = {edge_kind::mention, edge_kind::re
 std::string_view to_string(edge_kind kind) noexcept;
 std::optional<edge_kind> parse_edge_kind(std::string_view text) noexcept;
 
-// Validation of a vertex id per DESIGN §2: 1–256 bytes, valid UTF-8, no
-// control characters (C0, DEL, C1). Returns an empty string when valid, else
-// the reason for a person.
+// Validation of a vertex id (docs/architecture.md, "Graph model"): 1–256
+// bytes, valid UTF-8, no control characters (C0, DEL, C1). Returns an empty
+// string when valid, else the reason for a person.
 std::string validate_vertex_id(std::string_view id);
 bool is_valid_utf8(std::string_view text) noexcept;
 

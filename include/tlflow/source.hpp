@@ -1,5 +1,5 @@
 // tlflow/source.hpp — the port between a source of posts and the pipeline
-// (DESIGN.md §1, §5).
+// (docs/architecture.md, "Data flow" and "Sources and tracking").
 //
 // A source only moves bytes: it connects, reconnects with backoff, and hands
 // complete raw messages (one JSON document each) to a `message_sink`. It never

@@ -1,5 +1,6 @@
-// api/routes.hpp — the routes of DESIGN §3 except /tracking* (those live in
-// src/api/tracking_routes.cpp and are added to the same router).
+// api/routes.hpp — the REST routes (docs/architecture.md, "REST API")
+// except /tracking* (those live in src/api/tracking_routes.cpp and are added
+// to the same router).
 //
 // Handlers run on cpprestsdk's pool threads, many at once; everything they
 // touch (graph_store, undo_tickets, metrics_registry) is thread-safe.

@@ -1,4 +1,4 @@
-// REST routes of the tracking configuration (DESIGN §3):
+// REST routes of the tracking configuration (docs/ingestion.md, "Tracking"):
 //   GET    /tracking                 -> 200 {"hashtags":[...],"keywords":[...]}
 //   PUT    /tracking                 body {"hashtags":[...],"keywords":[...]} -> 200 (the new set)
 //   POST   /tracking/hashtags        body {"hashtag":"..."} -> 201 added, 200 already tracked

@@ -1,4 +1,4 @@
-// api/undo.hpp — undo tickets for deletes (DESIGN §3: `X-Undo-Ticket`,
+// api/undo.hpp — undo tickets for deletes (docs/api.md: `X-Undo-Ticket`,
 // `POST /undo/{ticket}`).
 //
 // A ticket is 128 random bits from the OS (hex, 32 characters): unguessable,

@@ -1,5 +1,6 @@
 // The one ingestion object main owns: the pipeline plus every configured
-// source (DESIGN §5), wired to the tracking configuration.
+// source (docs/architecture.md, "Sources and tracking"), wired to the
+// tracking configuration.
 //
 //   tlflow::ingest_service ingest(cfg, store, metrics, tracking);
 //   if (auto st = ingest.start(); !st) { ... }   // after tracking.load()

@@ -15,8 +15,8 @@
 //
 // Tracking: when hashtags are tracked, each interaction's hashtags are
 // reduced to the tracked ones (an edge's `hashtags` are the tracked hashtags
-// seen on its posts, DESIGN §2). Messages the platform did not filter are
-// filtered locally (DESIGN §5): an interaction is kept only if its post
+// seen on its posts, docs/architecture.md). Messages the platform did not filter are
+// filtered locally (docs/ingestion.md): an interaction is kept only if its post
 // carries a tracked hashtag, or is a repost of a recent tracked post (a
 // Bluesky repost record has no text; it inherits the reposted post's tags).
 // Jetstream is always filtered (with nothing tracked, nothing is kept: the

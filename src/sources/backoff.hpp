@@ -1,5 +1,5 @@
-// Reconnect delays, per WIRE.md §4.4 (X's documented rules, which tlflow
-// applies to every network source):
+// Reconnect delays, per X's documented rules ("Handling disconnections"; tlflow
+// applies them to every network source):
 //   * an established connection that drops -> reconnect at once;
 //   * TCP/IP-level failure (refused, reset, timeout, TLS) -> linear: +250 ms
 //     per attempt, capped at 16 s;

@@ -1,4 +1,4 @@
-// Bluesky Jetstream over a Boost.Beast WebSocket (WIRE.md §6): `ws://` or
+// Bluesky Jetstream over a Boost.Beast WebSocket (Jetstream's README): `ws://` or
 // `wss://` (TLS with certificate and host-name verification, SNI),
 // `wantedCollections=app.bsky.feed.post&wantedCollections=app.bsky.feed.repost`.
 // Jetstream cannot filter by hashtag, so the pipeline filters these messages

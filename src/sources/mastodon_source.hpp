@@ -1,4 +1,4 @@
-// Mastodon hashtag streaming over Server-Sent Events (WIRE.md §5): one
+// Mastodon hashtag streaming over Server-Sent Events (Mastodon's streaming API docs): one
 // stream per tracked hashtag, `GET {mastodon_url}/api/v1/streaming/hashtag?tag=<tag>`
 // with `Authorization: Bearer <token>` (Mastodon 4.2+ wants a user token with
 // read:statuses). Streams are opened and closed live as tracking changes.

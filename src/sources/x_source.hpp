@@ -1,5 +1,5 @@
-// X API v2 filtered stream (WIRE.md §4.1–4.5) and Twitter v1.1
-// statuses/filter (§4.6), over libcurl.
+// X API v2 filtered stream and its rules endpoints, and Twitter v1.1
+// statuses/filter, over libcurl (as X's API documentation describes them).
 //
 // x_source: `GET {x_api_url}/2/tweets/search/stream` with the bearer token,
 // NDJSON lines (keep-alive blank lines every 20 s; a stall of `stall_timeout`

@@ -1,4 +1,4 @@
-// Every REST route of DESIGN §3 (except /tracking*) against the real binary
+// Every REST route (docs/architecture.md, "REST API"; except /tracking*) against the real binary
 // on loopback: happy paths and their errors.
 #include <set>
 #include <string>

@@ -1,4 +1,4 @@
-// The bad-input battery of issue 2 item 5: every request here is wrong in
+// The bad-input battery: every request here is wrong in
 // some way; each gets the error object with the right status, hostile ids
 // are stored verbatim, and afterwards the service still answers.
 #include <cstdlib>

@@ -1,4 +1,4 @@
-# Deployment tests (issue 5, docs/deployment.md): one CTest entry per check,
+# Deployment tests (docs/deployment.md): one CTest entry per check,
 # label `deploy`. They install their tools (scripts/install-deps.sh --deploy),
 # need root for image and playbook, and skip (exit 77) with the reason when
 # something they need is missing. image and playbook each build tlflow again

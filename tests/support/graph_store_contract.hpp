@@ -1,4 +1,4 @@
-// The one contract test suite every graph_store passes (DESIGN §4).
+// The one contract test suite every graph_store passes (docs/architecture.md, "Store contract").
 //
 // Usage, in a test .cpp file:
 //   #include "support/graph_store_contract.hpp"

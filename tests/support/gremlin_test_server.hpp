@@ -1,5 +1,5 @@
 // A Gremlin Server for tests, on 127.0.0.1: the real WebSocket protocol
-// (WIRE.md §1) — mime-prefixed binary frames and bare-JSON text frames,
+// (TinkerPop's provider documentation) — mime-prefixed binary frames and bare-JSON text frames,
 // GraphSON 3 or 2 replies per the request's mime type, 206 partial batches
 // honouring batchSize, 204 for empty results, SASL PLAIN behind a 407
 // challenge, 498/499/597 errors — plus fault injection (delay, close in the

@@ -1,4 +1,4 @@
-// Messages in the platforms' wire formats (WIRE.md §4–6) for the source and
+// Messages in the platforms' documented wire formats for the source and
 // pipeline tests, and the interactions the real extractors read from them.
 #pragma once
 

@@ -1,4 +1,4 @@
-// MemoryStore: the embedded, default graph_store (DESIGN §4).
+// MemoryStore: the embedded, default graph_store (docs/memory-store.md).
 //
 // A Boost.Graph bidirectional adjacency_list with an id -> vertex index and
 // interned strings; durable through a write-ahead log plus periodic snapshots
