@@ -101,6 +101,7 @@ public:
   void hashtag(std::string_view raw);
   void rule_tag(std::string_view tag);
   void reposts(std::string post_id) { post_.reposted_post_id = std::move(post_id); }
+  void quotes(std::string post_id) { post_.quoted_post_id = std::move(post_id); }
   // Drops self-interactions, duplicates and unusable account ids.
   void interact(account to, edge_kind kind);
   bool has(edge_kind kind) const noexcept;

@@ -67,12 +67,17 @@ struct extracted_post {
   std::string post_id;                // "<platform>:<post id>", the de-duplication key
   account author;
   std::string at;                     // ISO-8601 UTC, YYYY-MM-DDTHH:MM:SSZ
-  std::vector<std::string> hashtags;  // sorted, unique, lower-case, no '#'
+  // Sorted, unique, lower-case, no '#': the post's own hashtags plus those of
+  // the posts it quotes or reposts (as far as the message carries them) and,
+  // for X v2, the hashtags named by tlflow's matching rules — everything that
+  // can have made the platform match the post (docs/extraction-rules.md).
+  std::vector<std::string> hashtags;
   std::vector<std::string> rule_tags; // X v2 matching_rules[].tag (as sent)
-  // A Bluesky repost: the reposted post, "bluesky:at://<did>/app.bsky.feed.post/<rkey>".
-  // A repost record carries no text, so the local hashtag filter keeps it when
-  // the reposted post was a tracked one (docs/extraction-rules.md).
+  // Bluesky: the reposted / quoted post, "bluesky:at://<did>/app.bsky.feed.post/<rkey>".
+  // Jetstream carries only its URI, so the pipeline's local filter gives the
+  // post the tracked hashtags of that post when it saw it recently.
   std::string reposted_post_id;
+  std::string quoted_post_id;
 };
 
 struct extraction {

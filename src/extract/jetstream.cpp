@@ -103,7 +103,15 @@ void post_record(const json& rec, post_builder& b) {
     else if (type == "app.bsky.embed.recordWithMedia")
       ref = get_obj(get_obj(embed, "record"), "record");
     // Only an embedded post is a quote (lists, feeds, starter packs are not).
-    if (ref) b.interact(ref_author(ref, true), edge_kind::quote);
+    if (ref) {
+      account to = ref_author(ref, true);
+      if (!to.id.empty()) {
+        // The quoted post's tags are not in the event: the pipeline knows
+        // them when it saw that post (docs/extraction-rules.md).
+        b.quotes(std::string("bluesky:").append(get_str(ref, "uri")));
+        b.interact(std::move(to), edge_kind::quote);
+      }
+    }
   }
 }
 

@@ -96,6 +96,7 @@ void status(const json& s, extraction& out) {
   if (const json* reblog = get_obj(&s, "reblog")) {
     b.interact(account_of(get_obj(reblog, "account"), get_str(reblog, "uri")), edge_kind::repost);
     tags(*reblog, b);
+    if (const json* q = quoted_status(*reblog)) tags(*q, b);
     mentions(*reblog, b);
   } else {
     const std::string_view reply_acc = get_str(&s, "in_reply_to_account_id");
@@ -116,8 +117,10 @@ void status(const json& s, extraction& out) {
       }
       b.interact(std::move(to), edge_kind::reply);
     }
-    if (const json* q = quoted_status(s))
+    if (const json* q = quoted_status(s)) {
       b.interact(account_of(get_obj(q, "account"), get_str(q, "uri")), edge_kind::quote);
+      tags(*q, b);
+    }
     mentions(s, b);
   }
   b.finish();

@@ -119,6 +119,10 @@ void extract_twitter_v1(const json& root, extraction& out) {
     // retweets of quote tweets) and reply fields belong to the original.
     b.interact(v1_user(get_obj(rt, "user")), edge_kind::repost);
     hashtags(*rt, b);
+    // track= matches a retweet on the original and on the post it quotes
+    // (v1.1 puts that one inside the original and again at the root).
+    if (const json* q = get_obj(rt, "quoted_status")) hashtags(*q, b);
+    if (const json* q = get_obj(&root, "quoted_status")) hashtags(*q, b);
     mentions(entities_of(*rt), b, false);
     mentions(get_obj(&root, "entities"), b, true);
   } else {
@@ -133,8 +137,10 @@ void extract_twitter_v1(const json& root, extraction& out) {
     }
     // A deleted or withheld quoted post leaves only quoted_status_id_str:
     // without its author there is no one to credit.
-    if (const json* q = get_obj(&root, "quoted_status"))
+    if (const json* q = get_obj(&root, "quoted_status")) {
       b.interact(v1_user(get_obj(q, "user")), edge_kind::quote);
+      hashtags(*q, b); // track= matches a quote on the quoted post too
+    }
     mentions(entities_of(root), b, false);
   }
   b.finish();

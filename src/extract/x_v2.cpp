@@ -132,9 +132,31 @@ std::string place_of(const json& post, const context& ctx) {
   return clean_location(name);
 }
 
+// The X source tags the rule of a tracked hashtag `tlflow:<tag>` (a keyword:
+// `tlflow:kw:<keyword>`). Such a tag names the hashtag that made X deliver the
+// post even when the hashtag is not in the post's own entities (X also
+// matches on the quoted post), so it counts as one of the post's hashtags.
+constexpr std::string_view tracked_rule_prefix = "tlflow:";
+constexpr std::string_view keyword_rule_prefix = "tlflow:kw:";
+
 void rule_tags(const json* rules, post_builder& b) {
   if (!rules || !rules->IsArray()) return;
-  for (auto& r : rules->GetArray()) b.rule_tag(get_str(&r, "tag"));
+  for (auto& r : rules->GetArray()) {
+    const std::string_view tag = get_str(&r, "tag");
+    b.rule_tag(tag);
+    if (tag.substr(0, tracked_rule_prefix.size()) == tracked_rule_prefix &&
+        tag.substr(0, keyword_rule_prefix.size()) != keyword_rule_prefix)
+      b.hashtag(tag.substr(tracked_rule_prefix.size()));
+  }
+}
+
+// The post a post quotes, when the message carries it.
+const json* quoted_of(const json& p, const context& ctx) {
+  if (const json* refs = get_arr(&p, "referenced_tweets")) {
+    for (auto& r : refs->GetArray())
+      if (get_str(&r, "type") == "quoted") return referenced(r, ctx);
+  }
+  return nullptr;
 }
 
 bool one_post(const json& p, const context& ctx, extraction& out) {
@@ -171,6 +193,8 @@ bool one_post(const json& p, const context& ctx, extraction& out) {
     if (original) {
       b.interact(author_of(*original, ctx), edge_kind::repost);
       hashtags(*original, b); // the RT text is truncated; the original is not
+      // A retweet of a quote shows the quoted post too (when expanded).
+      if (const json* q = quoted_of(*original, ctx)) hashtags(*q, b);
       mentions(*original, ctx, b, false);
     }
     mentions(p, ctx, b, true);
@@ -188,7 +212,10 @@ bool one_post(const json& p, const context& ctx, extraction& out) {
       for (auto& r : refs->GetArray()) {
         const std::string_view type = get_str(&r, "type");
         if (type == "quoted") {
-          if (const json* q = referenced(r, ctx)) b.interact(author_of(*q, ctx), edge_kind::quote);
+          if (const json* q = referenced(r, ctx)) {
+            b.interact(author_of(*q, ctx), edge_kind::quote);
+            hashtags(*q, b); // X matches a quote on the quoted post's hashtags too
+          }
         } else if (type == "replied_to" && !b.has(edge_kind::reply)) {
           if (const json* q = referenced(r, ctx)) b.interact(author_of(*q, ctx), edge_kind::reply);
         }

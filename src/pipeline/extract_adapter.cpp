@@ -31,7 +31,7 @@ extracted extract_message(const raw_message& msg) {
   out.posts = static_cast<std::uint32_t>(ex.posts.size());
   if (ex.detected == extract::format::jetstream) {
     for (auto& p : ex.posts)
-      out.post_refs.push_back({p.post_id, p.reposted_post_id, p.hashtags});
+      out.post_refs.push_back({p.post_id, p.reposted_post_id, p.quoted_post_id, p.hashtags});
   }
   out.interactions = std::move(ex.interactions);
   ex.interactions.clear();

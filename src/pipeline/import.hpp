@@ -7,7 +7,10 @@
 // On a terminal (stderr is a tty) a progress line is updated in place four
 // times a second (lines, lines/s, posts, interactions); a summary is printed
 // to stderr at the end in any case. Edges keep only tracked hashtags when
-// --track is given; otherwise every hashtag. Lines are not filtered.
+// --track is given; otherwise every hashtag. With --track, lines are filtered
+// locally by the same rule as a live stream's edges (a post passes on its
+// own hashtags or on those of the post it quotes or reposts), so a recorded
+// stream imported gives the graph the stream gave.
 #pragma once
 
 #include "pipeline/pipeline.hpp"

@@ -37,7 +37,7 @@ namespace tlflow {
 struct ingest_options {
   pipeline_options pipeline;
   backoff_policy backoff;
-  millis stall_timeout{90000};
+  millis stall_timeout{0};   // 0: each source's platform default
   millis connect_timeout{10000};
   millis jetstream_rewind{5000};
 };

@@ -168,36 +168,53 @@ void pipeline::handle(work& w, std::vector<interaction>& batch, std::uint64_t& b
   c.duplicates += duplicates;
 }
 
-// Keeps the interactions whose post carries a tracked hashtag, or that repost
-// a recent tracked post (taking its tags); returns how many were dropped.
+// Keeps the interactions whose post carries a tracked hashtag (the
+// extractors already merged in those of the quoted or reposted post when the
+// message carries that post), or that repost or quote a recent tracked post
+// named only by its id (Jetstream): the post then takes that post's tracked
+// tags. Returns how many interactions were dropped.
 std::uint64_t pipeline::filter_locally(extracted& r, const std::unordered_set<std::string>& tracked) {
-  auto is_tracked = [&](const std::vector<std::string>& tags) {
-    return std::any_of(tags.begin(), tags.end(),
-                       [&](const std::string& h) { return tracked.count(h) != 0; });
+  auto tracked_of = [&](const std::vector<std::string>& tags) {
+    std::vector<std::string> out;
+    for (const auto& h : tags)
+      if (tracked.count(h)) out.push_back(h);
+    return out;
   };
+  // The tracked tags each post of the message ends with, by post id.
+  std::vector<std::pair<const std::string*, std::vector<std::string>>> inherited;
   for (const auto& p : r.post_refs) {
-    if (!is_tracked(p.hashtags) || recent_tracked_.count(p.post_id)) continue;
-    if (recent_order_.size() >= opts_.recent_tracked_posts && !recent_order_.empty()) {
-      recent_tracked_.erase(recent_order_.front());
-      recent_order_.pop_front();
+    std::vector<std::string> tags = tracked_of(p.hashtags);
+    for (const std::string* ref : {&p.reposted_post_id, &p.quoted_post_id}) {
+      if (ref->empty()) continue;
+      auto it = recent_tracked_.find(*ref);
+      if (it != recent_tracked_.end()) tags.insert(tags.end(), it->second.begin(), it->second.end());
     }
-    std::vector<std::string> tags;
-    for (const auto& h : p.hashtags)
-      if (tracked.count(h)) tags.push_back(h);
-    recent_tracked_.emplace(p.post_id, std::move(tags));
-    recent_order_.push_back(p.post_id);
+    std::sort(tags.begin(), tags.end());
+    tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
+    if (tags.empty()) continue;
+    // Remembered so that later reposts and quotes of it pass too (a quote
+    // that passed through the post it quotes can itself be quoted; a repost
+    // record cannot).
+    if (p.reposted_post_id.empty() && !recent_tracked_.count(p.post_id)) {
+      if (recent_order_.size() >= opts_.recent_tracked_posts && !recent_order_.empty()) {
+        recent_tracked_.erase(recent_order_.front());
+        recent_order_.pop_front();
+      }
+      recent_tracked_.emplace(p.post_id, tags);
+      recent_order_.push_back(p.post_id);
+    }
+    inherited.emplace_back(&p.post_id, std::move(tags));
   }
   auto keep = [&](interaction& i) {
-    if (is_tracked(i.hashtags)) return true;
-    if (i.kind != edge_kind::repost) return false;
-    for (const auto& p : r.post_refs) {
-      if (p.post_id != i.post_id || p.reposted_post_id.empty()) continue;
-      auto it = recent_tracked_.find(p.reposted_post_id);
-      if (it == recent_tracked_.end()) return false;
-      i.hashtags = it->second;
-      return true;
+    for (const auto& [post_id, tags] : inherited) {
+      if (*post_id != i.post_id) continue;
+      i.hashtags.insert(i.hashtags.end(), tags.begin(), tags.end());
+      std::sort(i.hashtags.begin(), i.hashtags.end());
+      i.hashtags.erase(std::unique(i.hashtags.begin(), i.hashtags.end()), i.hashtags.end());
+      break;
     }
-    return false;
+    return std::any_of(i.hashtags.begin(), i.hashtags.end(),
+                       [&](const std::string& h) { return tracked.count(h) != 0; });
   };
   auto end = std::stable_partition(r.interactions.begin(), r.interactions.end(), keep);
   auto dropped = static_cast<std::uint64_t>(r.interactions.end() - end);

@@ -17,8 +17,10 @@
 // reduced to the tracked ones (an edge's `hashtags` are the tracked hashtags
 // seen on its posts, docs/architecture.md). Messages the platform did not filter are
 // filtered locally (docs/ingestion.md): an interaction is kept only if its post
-// carries a tracked hashtag, or is a repost of a recent tracked post (a
-// Bluesky repost record has no text; it inherits the reposted post's tags).
+// carries a tracked hashtag — its own or one of the post it quotes or
+// reposts, the extractors' rule — or reposts or quotes a recent tracked post
+// (a Jetstream event names that post without its tags; the post inherits
+// the tracked tags the pipeline saw on it).
 // Jetstream is always filtered (with nothing tracked, nothing is kept: the
 // unfiltered network is not a conversation); files only while hashtags are
 // tracked (`tlflow import` without --track brings a whole archive).
@@ -54,9 +56,10 @@ struct extracted {
   bool notice = false;       // a stream notice: delete, limit, disconnect, heartbeat
   std::string malformed;     // non-empty: the reason code (not_json, invalid_utf8, ...)
   // Filled for Jetstream messages only (the local filter needs them): each
-  // post with its hashtags and, for a repost, the reposted post's id.
+  // post with its hashtags and the ids of the posts it reposts or quotes
+  // (a Jetstream event names them but does not carry their hashtags).
   struct post_ref {
-    std::string post_id, reposted_post_id;
+    std::string post_id, reposted_post_id, quoted_post_id;
     std::vector<std::string> hashtags;
   };
   std::vector<post_ref> post_refs;

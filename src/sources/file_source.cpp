@@ -13,7 +13,7 @@
 namespace tlflow {
 
 file_source::file_source(source_context ctx, std::string path)
-    : source_base("file:" + path, std::move(ctx)), path_(std::move(path)) {}
+    : source_base("file:" + path, std::move(ctx), millis(0)), path_(std::move(path)) {}
 
 file_source::~file_source() { stop(); }
 

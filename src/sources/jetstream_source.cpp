@@ -61,7 +61,7 @@ bool await(net::io_context& ioc, const bool& done, const std::atomic<bool>& stop
 } // namespace
 
 jetstream_source::jetstream_source(source_context ctx, jetstream_options opts)
-    : source_base("jetstream", std::move(ctx)), opts_(std::move(opts)) {
+    : source_base("jetstream", std::move(ctx), default_stall_timeout), opts_(std::move(opts)) {
   std::string_view u(opts_.url);
   if (u.rfind("wss://", 0) == 0) {
     tls_ = true;
@@ -293,10 +293,10 @@ void jetstream_source::loop() {
                 };
                 if (tls_) tws->async_read(buffer, on_read);
                 else pws->async_read(buffer, on_read);
-                auto deadline = std::chrono::steady_clock::now() + ctx_.stall_timeout;
+                auto deadline = std::chrono::steady_clock::now() + stall_timeout();
                 if (!await(ioc, done, stop_flag(), deadline, close_socket, timed_out)) {
                   res.what = stopping() ? conn_result::kind::stopped : conn_result::kind::dropped;
-                  res.message = timed_out ? "no event for " + std::to_string(ctx_.stall_timeout.count()) + " ms"
+                  res.message = timed_out ? "no event for " + std::to_string(stall_timeout().count()) + " ms"
                                           : "stopped";
                   break;
                 }

@@ -34,6 +34,13 @@ struct jetstream_options {
 
 class jetstream_source final : public source_base {
 public:
+  // Jetstream documents no client timeout; its server pings every 30 s
+  // (WebSocket ping frames, which answer themselves and never complete a
+  // read), and the followed collections of the whole network carry events
+  // every second. No event for two ping periods means a dead connection;
+  // the cursor rewind makes the reconnect lose nothing.
+  static constexpr millis default_stall_timeout{60000};
+
   jetstream_source(source_context ctx, jetstream_options opts);
   ~jetstream_source() override;
 

@@ -10,7 +10,7 @@
 namespace tlflow {
 
 mastodon_source::mastodon_source(source_context ctx, mastodon_options opts)
-    : source_base("mastodon", std::move(ctx)), opts_(std::move(opts)) {
+    : source_base("mastodon", std::move(ctx), default_stall_timeout), opts_(std::move(opts)) {
   while (!opts_.url.empty() && opts_.url.back() == '/') opts_.url.pop_back();
   host_ = host_of(opts_.url);
 }
@@ -101,7 +101,7 @@ void mastodon_source::run(stream_worker& w) {
   backoff b(ctx_.backoff);
   bool first = true;
   stream_options so;
-  so.stall_timeout = ctx_.stall_timeout;
+  so.stall_timeout = stall_timeout();
   so.connect_timeout = ctx_.connect_timeout;
   auto stopped = [&] { return w.stop.load() || stopping(); };
   while (!stopped()) {

@@ -30,6 +30,11 @@ struct mastodon_options {
 
 class mastodon_source final : public source_base {
 public:
+  // The streaming server writes a `:thump` comment every 15 s; Mastodon
+  // documents no client rule, so two heartbeat periods: one late heartbeat
+  // on a loaded server is not a dead stream.
+  static constexpr millis default_stall_timeout{30000};
+
   mastodon_source(source_context ctx, mastodon_options opts);
   ~mastodon_source() override;
 

@@ -6,8 +6,10 @@
 
 namespace tlflow {
 
-source_base::source_base(std::string name, source_context ctx)
-    : ctx_(std::move(ctx)), name_(std::move(name)) {
+source_base::source_base(std::string name, source_context ctx, millis default_stall_timeout)
+    : ctx_(std::move(ctx)),
+      name_(std::move(name)),
+      stall_timeout_(ctx_.stall_timeout > millis(0) ? ctx_.stall_timeout : default_stall_timeout) {
   state_.name = name_;
   if (ctx_.metrics) {
     metric_labels l{{"source", name_}};

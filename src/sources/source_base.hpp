@@ -25,7 +25,10 @@ struct source_context {
   metrics_registry* metrics = nullptr;   // may be null (tests)
   std::string data_dir;                  // "" in ephemeral mode: nothing persisted
   backoff_policy backoff;
-  millis stall_timeout{90000};           // no byte at all for this long -> reconnect
+  // No byte at all for this long -> reconnect. Zero: the source's own
+  // default, the platform's figure (x: 20 s, twitter-v1: 90 s, mastodon:
+  // 30 s, jetstream: 60 s; docs/ingestion.md). Tests set a short one.
+  millis stall_timeout{0};
   millis connect_timeout{10000};
   std::string user_agent = "tlflow/" TLFLOW_VERSION;
   std::string ca_file;                   // extra trusted CA certificates (PEM), --ca-file
@@ -33,8 +36,13 @@ struct source_context {
 
 class source_base : public source {
 public:
-  source_base(std::string name, source_context ctx);
+  // `default_stall_timeout`: the platform's figure, used when the context
+  // sets none.
+  source_base(std::string name, source_context ctx, millis default_stall_timeout);
   ~source_base() override;
+
+  // The silence after which a connection counts as dead and is reopened.
+  millis stall_timeout() const noexcept { return stall_timeout_; }
 
   const std::string& name() const noexcept override { return name_; }
   source_state state() const override;
@@ -81,6 +89,7 @@ protected:
 
 private:
   std::string name_;
+  millis stall_timeout_;
   std::atomic<bool> stop_{false};
   mutable std::mutex mutex_;
   std::condition_variable cv_;

@@ -47,7 +47,7 @@ std::string json_string(const rapidjson::Value& v, const char* key) {
 // ---------------------------------------------------------------- x_source
 
 x_source::x_source(source_context ctx, x_source_options opts)
-    : source_base("x", std::move(ctx)), opts_(std::move(opts)) {
+    : source_base("x", std::move(ctx), default_stall_timeout), opts_(std::move(opts)) {
   opts_.api_url = trim_slash(opts_.api_url);
 }
 
@@ -93,7 +93,7 @@ void x_source::stream_loop() {
   backoff b(ctx_.backoff);
   bool first = true;
   stream_options so;
-  so.stall_timeout = ctx_.stall_timeout;
+  so.stall_timeout = stall_timeout();
   so.connect_timeout = ctx_.connect_timeout;
   while (!stopping()) {
     on_attempt(first);
@@ -265,7 +265,7 @@ status x_source::sync_rules(const tracking_set& want) {
 // ------------------------------------------------------ twitter_v1_source
 
 twitter_v1_source::twitter_v1_source(source_context ctx, twitter_v1_options opts)
-    : source_base("twitter-v1", std::move(ctx)), opts_(std::move(opts)) {
+    : source_base("twitter-v1", std::move(ctx), default_stall_timeout), opts_(std::move(opts)) {
   opts_.url = trim_slash(opts_.url);
 }
 
@@ -302,7 +302,7 @@ void twitter_v1_source::loop() {
   backoff b(ctx_.backoff);
   bool first = true;
   stream_options so;
-  so.stall_timeout = ctx_.stall_timeout;
+  so.stall_timeout = stall_timeout();
   so.connect_timeout = ctx_.connect_timeout;
   while (!stopping()) {
     abort_ = false;

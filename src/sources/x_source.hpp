@@ -2,8 +2,8 @@
 // statuses/filter, over libcurl (as X's API documentation describes them).
 //
 // x_source: `GET {x_api_url}/2/tweets/search/stream` with the bearer token,
-// NDJSON lines (keep-alive blank lines every 20 s; a stall of `stall_timeout`
-// without any byte reconnects), `backfill_minutes` on reconnects when
+// NDJSON lines (keep-alive blank lines every 20 s; 20 s without any byte
+// reconnects, X's rule), `backfill_minutes` on reconnects when
 // configured. A second thread keeps the stream rules in sync with the
 // tracking configuration: for each tracked hashtag a rule `#tag` tagged
 // `tlflow:<tag>`, for each keyword a rule `"keyword"` tagged
@@ -39,6 +39,10 @@ struct x_source_options {
 
 class x_source final : public source_base {
 public:
+  // X sends a keep-alive every 20 s and says to reconnect after 20 s
+  // without data or keep-alive.
+  static constexpr millis default_stall_timeout{20000};
+
   x_source(source_context ctx, x_source_options opts);
   ~x_source() override;
 
@@ -78,6 +82,10 @@ struct twitter_v1_options {
 
 class twitter_v1_source final : public source_base {
 public:
+  // v1.1's documented rule: no data and no keep-alive newline for 90 s
+  // means a stalled connection.
+  static constexpr millis default_stall_timeout{90000};
+
   twitter_v1_source(source_context ctx, twitter_v1_options opts);
   ~twitter_v1_source() override;
 

@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <mutex>
 
 #include "sources/x_source.hpp"
 #include "support/source_harness.hpp"
@@ -132,6 +133,59 @@ TEST_CASE("x source: faults survived; backoff sequence; nothing lost, nothing do
   src.stop();
   CHECK(std::chrono::steady_clock::now() - t0 < 1s);
   CHECK_FALSE(src.state().connected);
+}
+
+// X's rule, measured with the real default: a stream that goes silent
+// without closing is reopened after 20 s without data or keep-alive — not
+// after v1.1's 90 s.
+TEST_CASE("x source: a silent stream is reopened after X's 20 s, with no override") {
+  stream_server server;
+  x_rules_emulator rules(server);
+  const auto lines = x_lines(3);
+  std::atomic<int> conn{0};
+  std::mutex m;
+  std::chrono::steady_clock::time_point last_byte;
+  server.on("GET", stream_path, [&](http_conn& c) {
+    int n = ++conn;
+    c.begin_chunked();
+    if (n == 1) {
+      for (const auto& l : lines) c.chunk(l + "\r\n");
+      {
+        std::lock_guard<std::mutex> lock(m);
+        last_byte = std::chrono::steady_clock::now();
+      }
+      c.sleep(120s);  // silent, the connection left open: returns when the client hangs up
+    } else {
+      while (c.sleep(50ms) && c.chunk("\r\n")) {
+      }
+    }
+  });
+
+  harness h;
+  source_context ctx = h.context();
+  ctx.stall_timeout = millis(0);  // the source's own figure
+  x_source_options o;
+  o.api_url = server.http_url();
+  x_source src(ctx, o);
+  REQUIRE(src.stall_timeout() == 20s);
+  src.start();
+  REQUIRE(stream_server::wait_until([&] { return h.stats().posts >= 3; }, 10s));
+  REQUIRE(stream_server::wait_until([&] { return conn.load() >= 2; }, 40s));
+  auto reqs = server.requests(stream_path);
+  REQUIRE(reqs.size() >= 2);
+  std::chrono::steady_clock::time_point silent_since;
+  {
+    std::lock_guard<std::mutex> lock(m);
+    silent_since = last_byte;
+  }
+  const auto waited = reqs[1].at - silent_since;
+  MESSAGE("reconnected after "
+          << std::chrono::duration_cast<std::chrono::milliseconds>(waited).count() << " ms of silence");
+  CHECK(waited >= 19s);
+  CHECK(waited < 30s);
+  CHECK(src.delay_history().at(0) == 0ms);  // an established stream that stalled: at once
+  CHECK(src.state().last_error.find("no data for 20000 ms") != std::string::npos);
+  src.stop();
 }
 
 TEST_CASE("x source: TCP-level failures back off linearly up to the cap") {

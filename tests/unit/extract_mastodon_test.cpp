@@ -62,6 +62,14 @@ TEST_CASE("mastodon: quote (4.4 quote object), host lower-cased") {
       "account mastodon:carol@other.example platform=mastodon handle=Carol@other.example name=Carol"
   });
 }
+TEST_CASE("mastodon: a quote carries the quoted status's tags") {
+  TLFLOW_CHECK_RECORDING(md("quote_tagged_original.json"), {
+      "post mastodon:https://example.social/users/erin/statuses/112345678901234591 by mastodon:erin@example.social at 2024-05-13T12:10:00Z tags [graphs]",
+      "  quote mastodon:erin@example.social -> mastodon:carol@other.example",
+      "account mastodon:erin@example.social platform=mastodon handle=erin@example.social name=Erin",
+      "account mastodon:carol@other.example platform=mastodon handle=Carol@other.example name=Carol"
+  });
+}
 TEST_CASE("mastodon: WebSocket envelope and SSE delete payloads") {
   TLFLOW_CHECK_RECORDING(md("ws_update.json"), {
       "post mastodon:https://example.social/users/bob/statuses/1 by mastodon:bob@example.social at 2024-05-13T10:00:00Z tags [graphs]",

@@ -22,6 +22,16 @@ TEST_CASE("v1.1: quote reply with leading mention") {
       "account twitter:1000000000000000003 platform=twitter handle=carol name=Carol location=Lagos"
   });
 }
+// The quoted post's hashtags, from its full entities (extended_tweet), are
+// the quote's too: track= matched the quote on them.
+TEST_CASE("v1.1: a quote carries the quoted post's hashtags from its extended_tweet") {
+  TLFLOW_CHECK_RECORDING(v1("quote_tagged_original.json"), {
+      "post twitter:1127000000000000020 by twitter:1000000000000000002 at 2019-05-13T12:00:00Z tags [graphs]",
+      "  quote twitter:1000000000000000002 -> twitter:1000000000000000001",
+      "account twitter:1000000000000000002 platform=twitter handle=bob_example name=Bob",
+      "account twitter:1000000000000000001 platform=twitter handle=alice_example name=Alice location=Berlin"
+  });
+}
 TEST_CASE("v1.1: truncated tweet reads extended_tweet, place is the location fallback") {
   TLFLOW_CHECK_RECORDING(v1("extended.json"), {
       "post twitter:1151000000000000001 by twitter:1000000000000000011 at 2019-07-16T06:15:00Z tags [final,worldcup]",

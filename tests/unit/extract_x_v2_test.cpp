@@ -134,3 +134,26 @@ TEST_CASE("x v2: a page listing the same post twice yields it once") {
       "account twitter:2 platform=twitter handle=b"
   });
 }
+
+// An edge's hashtags are what made the platform match the post: a quote
+// without hashtags of its own carries those of the quoted post, read with its
+// full entities (note_tweet).
+TEST_CASE("x v2: a quote carries the quoted post's hashtags, note_tweet included") {
+  TLFLOW_CHECK_RECORDING(x("quote_tagged_original.json"), {
+      "post twitter:1790000000000000090 by twitter:1000000000000000002 at 2024-05-13T18:00:00Z tags [graphdb,graphs] rules [graphs-en]",
+      "  quote twitter:1000000000000000002 -> twitter:1000000000000000001",
+      "account twitter:1000000000000000002 platform=twitter handle=bob_example name=Bob",
+      "account twitter:1000000000000000001 platform=twitter handle=alice_example name=Alice location=Berlin"
+  });
+}
+// tlflow tags the rule of a tracked hashtag `tlflow:<tag>`: such a matching
+// rule names a hashtag of the post even when the post's entities lack it (the
+// quoted post is withheld here); keyword rules and others' rules name none.
+TEST_CASE("x v2: matching rules tagged tlflow:<tag> name the post's tracked hashtags") {
+  TLFLOW_CHECK_RECORDING(x("tracked_rules.json"), {
+      "post twitter:1790000000000000091 by twitter:1000000000000000002 at 2024-05-13T18:05:00Z tags [climate,cop29] rules [tlflow:climate,tlflow:kw:summit,someone-else,tlflow:COP29]",
+      "  mention twitter:1000000000000000002 -> twitter:1000000000000000003",
+      "account twitter:1000000000000000002 platform=twitter handle=bob_example name=Bob",
+      "account twitter:1000000000000000003 platform=twitter handle=carol_c name=Carol"
+  });
+}

@@ -333,6 +333,46 @@ TEST_CASE("pipeline: a Bluesky repost of a tracked post is kept with the post's 
   CHECK(p.stats().filtered == 3);
 }
 
+// A Jetstream quote names the quoted post without its hashtags: the quote is
+// kept with the tracked tags the pipeline saw on that post, and is then
+// itself a tracked post (a quote of the quote passes too).
+TEST_CASE("pipeline: a Bluesky quote of a tracked post is kept with the post's tags") {
+  recording_store store;
+  metrics_registry metrics;
+  pipeline p(store, metrics, default_extractor());
+  REQUIRE(p.start().ok());
+  tracking_set t;
+  t.hashtags = {"graphs", "rust"};
+  p.set_tracking(t);
+  auto did = [](char c) { return "did:plc:" + std::string(24, c); };
+  // A post by `author`, with `tags`, quoting (author q, rkey qr) when given.
+  auto post = [&](char author, const std::string& rkey, const std::string& tags, char q = 0,
+                  const std::string& qr = {}) {
+    std::string embed;
+    if (q)
+      embed = R"(,"embed":{"$type":"app.bsky.embed.record","record":{"uri":"at://)" + did(q) +
+              "/app.bsky.feed.post/" + qr + R"(","cid":"bafy"}})";
+    return msg(R"({"did":")" + did(author) +
+                   R"(","time_us":1715594400000000,"kind":"commit","commit":{"operation":"create","collection":"app.bsky.feed.post","rkey":")" +
+                   rkey + R"(","record":{"text":"hello","createdAt":"2024-05-13T10:00:00Z","tags":[)" +
+                   tags + "]" + embed + "}}}",
+               wire_format::jetstream);
+  };
+  p.push(post('a', "p1", R"("Graphs","other")"));
+  p.push(post('b', "p2", R"("other")"));
+  p.push(post('q', "q1", "", 'a', "p1"));         // kept: [graphs] from p1
+  p.push(post('r', "q2", "", 'q', "q1"));         // kept: q1 is now a tracked post
+  p.push(post('s', "q3", R"("rust")", 'a', "p1")); // own tag and p1's: [graphs,rust]
+  p.push(post('u', "q4", "", 'b', "p2"));         // dropped: p2 was not tracked
+  p.push(post('v', "q5", "", 'c', "never"));      // dropped: never seen
+  p.drain();
+  CHECK(store.dump() == std::vector<std::string>{
+                            "bluesky:" + did('q') + " -quote-> bluesky:" + did('a') + " x1 [graphs]",
+                            "bluesky:" + did('r') + " -quote-> bluesky:" + did('q') + " x1 [graphs]",
+                            "bluesky:" + did('s') + " -quote-> bluesky:" + did('a') + " x1 [graphs,rust]"});
+  CHECK(p.stats().filtered == 2);
+}
+
 TEST_CASE("pipeline: push after stop is refused; stop is idempotent") {
   recording_store store;
   metrics_registry metrics;

@@ -123,3 +123,22 @@ TEST_CASE("sources: request shapes") {
   CHECK(js.target_for(42) ==
         "/subscribe?compress=false&wantedCollections=app.bsky.feed.post&wantedCollections=app.bsky.feed.repost&cursor=42");
 }
+
+// Each network source treats a connection as dead after its platform's own
+// silence figure unless the context sets one (tests do).
+TEST_CASE("stall timeouts: the platform's figure per source, overridable") {
+  source_context ctx;  // stall_timeout 0: each source's default
+  jetstream_options jo;
+  jo.url = "ws://127.0.0.1:9";
+  mastodon_options mo;
+  mo.url = "http://127.0.0.1:9";
+  CHECK(x_source(ctx, {}).stall_timeout() == 20s);
+  CHECK(twitter_v1_source(ctx, {}).stall_timeout() == 90s);
+  CHECK(mastodon_source(ctx, mo).stall_timeout() == 30s);
+  CHECK(jetstream_source(ctx, jo).stall_timeout() == 60s);
+  ctx.stall_timeout = 300ms;
+  CHECK(x_source(ctx, {}).stall_timeout() == 300ms);
+  CHECK(twitter_v1_source(ctx, {}).stall_timeout() == 300ms);
+  CHECK(mastodon_source(ctx, mo).stall_timeout() == 300ms);
+  CHECK(jetstream_source(ctx, jo).stall_timeout() == 300ms);
+}
