@@ -5,11 +5,12 @@
 #   * no reference to documents or trackers outside the repository;
 #   * C++ and Python code takes temporary files from TMPDIR, not "/tmp";
 #   * a tracked file starting with #! is executable;
+#   * npm lockfiles name no registry;
 #   * no merge-conflict markers.
 # Prints every offending line and exits 1; exits 77 (skipped) outside a git
 # checkout (a source tarball has nothing to check).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 if ! git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
   echo "SKIPPED: not a git checkout"
   exit 77
@@ -19,7 +20,7 @@ failed=0
 report() { # report <what> <output of the search>
   if [[ -n "$2" ]]; then
     echo "FAIL: $1:"
-    sed 's/^/  /' <<<"$2"
+    while IFS= read -r line; do echo "  $line"; done <<<"$2"
     failed=1
   fi
 }
@@ -48,6 +49,11 @@ while read -r mode _ _ path; do
   [[ "$(head -c 2 -- "$path")" == '#!' ]] && not_exec+="$path"$'\n'
 done < <(git ls-files -s)
 report "files starting with #! that are not executable (git update-index --chmod=+x)" "${not_exec%$'\n'}"
+
+# npm ci resolves against the machine's registry: lockfiles name none
+# (tests/support/js/.npmrc sets omit-lockfile-registry-resolved).
+report "package-lock.json files naming a registry (\"resolved\" URLs)" \
+  "$(git grep -n '"resolved"' -- '*package-lock.json')"
 
 report "merge-conflict markers" "$(git grep -nE '^(<<<<<<<|>>>>>>>) ' -- . "$self")"
 
