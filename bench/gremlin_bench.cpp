@@ -53,6 +53,19 @@ std::string self_dir() {
   return p.substr(0, p.rfind('/'));
 }
 
+// The source tree, for the JS half and the driver: from __FILE__ when the
+// compiler was given an absolute path, else (ccache's base_dir makes it
+// relative to a build folder) the first folder above this binary's that
+// holds bench/gremlin_graphson_bench.js.
+std::string source_root() {
+  const std::string file = __FILE__;
+  if (!file.empty() && file[0] == '/') return file.substr(0, file.rfind("/bench/"));
+  for (std::filesystem::path p = self_dir(); p.has_relative_path(); p = p.parent_path()) {
+    if (std::filesystem::exists(p / "bench" / "gremlin_graphson_bench.js")) return p.string();
+  }
+  return ".";
+}
+
 struct launched {
   pid_t pid = -1;
   std::string url;
@@ -156,8 +169,7 @@ int main(int argc, char** argv) {
   log::set_level(log::level::warn);
   keep_freed_memory(); // as the service does
   std::string url, launcher = self_dir() + "/../tests/scripts/gremlin_test_server_launcher";
-  const std::string source_dir = std::string(__FILE__).substr(0, std::string(__FILE__).rfind("/bench/"));
-  std::string node_modules = source_dir + "/tests/support/js/node_modules";
+  std::string node_modules = source_root() + "/tests/support/js/node_modules";
   int n = 10000;
   int iters = 50, batches = 9, rounds = 3;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -243,8 +255,7 @@ int main(int argc, char** argv) {
   dom.Parse(json.c_str(), json.size());
   std::string scratch;
   rapidjson::StringBuffer rj_buf;
-  std::string js_path = std::string(__FILE__);
-  js_path = js_path.substr(0, js_path.rfind('/')) + "/gremlin_graphson_bench.js";
+  const std::string js_path = source_root() + "/bench/gremlin_graphson_bench.js";
   const std::string tmp = (std::filesystem::temp_directory_path() /
                            ("tlflow-gremlin-bench-" + std::to_string(::getpid()) + ".json")).string();
   std::ofstream(tmp) << json;
