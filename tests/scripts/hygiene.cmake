@@ -8,8 +8,10 @@
 #
 # Test properties can only be set in the directory that added the test, so
 # the properties are set by calls deferred to the end of each directory
-# still being read (this one and its parents); tests added in a directory
-# read before this file are reported below.
+# still being read (this one and its parents); a directory read later calls
+# tlflow_private_tmpdir() at its end. Tests that escape both are reported
+# with a warning at configure time.
+include_guard(GLOBAL)
 if(CMAKE_VERSION VERSION_LESS 3.19)
   message(STATUS "temp-file hygiene check off: needs CMake 3.19 (cmake_language(DEFER))")
   return()
@@ -44,8 +46,9 @@ function(_tlflow_temp_files_fixture)
   _tlflow_all_tests(${PROJECT_SOURCE_DIR} all)
   foreach(t IN LISTS all)
     if(NOT t IN_LIST covered AND NOT t MATCHES "^hygiene\\.")
-      message(WARNING "test ${t} has no private TMPDIR: its directory was read before "
-                      "tests/scripts/hygiene.cmake; call tlflow_private_tmpdir() at its end")
+      message(WARNING "test ${t} has no private TMPDIR and escapes hygiene.temp_files: call "
+                      "tlflow_private_tmpdir() at the end of the directory that adds it (with "
+                      "tests/scripts/hygiene.cmake included before that directory is read).")
     endif()
   endforeach()
   set(root ${CMAKE_BINARY_DIR}/test-tmp)
