@@ -5,8 +5,8 @@ in). Same rules as src/extract (docs/extraction-rules.md), same output counts.
 
   python3 bench/extract_baseline.py build/x-v2-large.ndjson [repeats]
 """
+import argparse
 import json
-import sys
 import time
 
 
@@ -61,9 +61,20 @@ def extract(line):
 
 
 def main():
-    path = sys.argv[1]
-    repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 3
-    with open(path, "rb") as f:
+    parser = argparse.ArgumentParser(
+        description="X v2 extraction in Python's json module: the baseline for bench/extract_bench.")
+    parser.add_argument("file", help="NDJSON of X API v2 posts (e.g. build/x-v2-large.ndjson)")
+    parser.add_argument("repeats", nargs="?", type=int, default=3,
+                        help="passes over the file; the best one counts (default 3)")
+    args = parser.parse_args()
+    if args.repeats < 1:
+        parser.error("repeats must be at least 1")
+    try:
+        f = open(args.file, "rb")
+    except OSError as e:
+        parser.exit(1, "extract_baseline.py: cannot open %s: %s\n" % (args.file, e.strerror))
+    repeats = args.repeats
+    with f:
         lines = [l for l in f.read().split(b"\n") if l]
     size = sum(len(l) for l in lines) / 1e6
     best_cpu = best_wall = float("inf")

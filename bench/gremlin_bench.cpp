@@ -14,7 +14,8 @@
 // JS sides taking turns, of 9 batches of 50 results, each side's fastest
 // batch counting (this VM's speed swings by up to 1.7x from one second to
 // the next, which one timing of each side turned into ratios from 3.6x to
-// 7.5x); node modules from build/gremlin-js (made by the JS driver test).
+// 7.5x); node modules from tests/support/js/node_modules (the driver pinned
+// there, installed by scripts/install-deps.sh).
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -49,6 +51,19 @@ std::string self_dir() {
   if (n <= 0) return ".";
   std::string p(buf, static_cast<std::size_t>(n));
   return p.substr(0, p.rfind('/'));
+}
+
+// The source tree, for the JS half and the driver: from __FILE__ when the
+// compiler was given an absolute path, else (ccache's base_dir makes it
+// relative to a build folder) the first folder above this binary's that
+// holds bench/gremlin_graphson_bench.js.
+std::string source_root() {
+  const std::string file = __FILE__;
+  if (!file.empty() && file[0] == '/') return file.substr(0, file.rfind("/bench/"));
+  for (std::filesystem::path p = self_dir(); p.has_relative_path(); p = p.parent_path()) {
+    if (std::filesystem::exists(p / "bench" / "gremlin_graphson_bench.js")) return p.string();
+  }
+  return ".";
 }
 
 struct launched {
@@ -154,7 +169,7 @@ int main(int argc, char** argv) {
   log::set_level(log::level::warn);
   keep_freed_memory(); // as the service does
   std::string url, launcher = self_dir() + "/../tests/scripts/gremlin_test_server_launcher";
-  std::string node_modules = self_dir() + "/../gremlin-js/node_modules";
+  std::string node_modules = source_root() + "/tests/support/js/node_modules";
   int n = 10000;
   int iters = 50, batches = 9, rounds = 3;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -240,9 +255,9 @@ int main(int argc, char** argv) {
   dom.Parse(json.c_str(), json.size());
   std::string scratch;
   rapidjson::StringBuffer rj_buf;
-  std::string js_path = std::string(__FILE__);
-  js_path = js_path.substr(0, js_path.rfind('/')) + "/gremlin_graphson_bench.js";
-  std::string tmp = "/tmp/tlflow-gremlin-bench-" + std::to_string(::getpid()) + ".json";
+  const std::string js_path = source_root() + "/bench/gremlin_graphson_bench.js";
+  const std::string tmp = (std::filesystem::temp_directory_path() /
+                           ("tlflow-gremlin-bench-" + std::to_string(::getpid()) + ".json")).string();
   std::ofstream(tmp) << json;
   const std::string cmd = "NODE_PATH='" + node_modules + "' node '" + js_path + "' '" + tmp + "' " +
                           std::to_string(iters) + " " + std::to_string(batches) + " 2>&1";
@@ -305,7 +320,8 @@ int main(int argc, char** argv) {
                 "     writes a vertex as id and label only, without its properties)\n",
                 js_bytes);
   } else {
-    std::printf("  official JS driver: unavailable (%s)\n", js_out.empty() ? "node missing" : js_out.c_str());
+    std::printf("  official JS driver: unavailable (%s; scripts/install-deps.sh installs node and the driver)\n",
+                js_out.empty() ? "node missing" : js_out.c_str());
   }
   std::printf("  %-40s %8.3f %8.3f %8.3f\n", "RapidJSON alone, for scale", rj_parse, rj_write, rj_parse + rj_write);
   std::printf("    (SAX scan in place into a null handler; its Writer from its own DOM: no GraphSON values)\n");

@@ -1,6 +1,8 @@
 // The JavaScript half of bench/gremlin_bench.cpp: the official driver's
 // GraphSON 3 reader and writer on the same 1,000-vertex response.
-//   NODE_PATH=<dir>/node_modules node gremlin_graphson_bench.js FILE ITERATIONS BATCHES
+//   NODE_PATH=tests/support/js/node_modules node gremlin_graphson_bench.js FILE ITERATIONS BATCHES
+// (the driver pinned by tests/support/js/package-lock.json, installed by
+// scripts/install-deps.sh)
 // Prints one line, each time from the fastest of BATCHES batches of
 // ITERATIONS results (as the C++ side): milliseconds per result to read (the driver's own
 // GraphSONReader.readResponse on the message bytes, as its connection does

@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
-# Quick start: installs what is missing, builds tlflow and starts it on
-# port 8080 with the embedded store, replaying the shipped sample corpus.
-# Extra arguments go to tlflow (e.g. --port 9090, --ephemeral).
+# Quick start: installs what is missing, builds tlflow and starts it with the
+# embedded store, replaying the shipped sample corpus. Extra arguments go to
+# tlflow (e.g. --port 9090, --ephemeral, --config FILE); PORT and the other
+# TLFLOW_* variables count as usual. TLFLOW_BUILD_DIR: the build tree (build).
+#
+# The banner "tlflow: http://HOST:PORT/status" is made from tlflow's own log
+# line "listening on http://HOST:PORT", written once it has bound: it names
+# where tlflow really listens, whichever of flag, environment or config file
+# set the port (nothing here guesses it). A --log-level above info hides
+# that line, and so the banner.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -13,5 +20,22 @@ args=()
 if [[ -f "$sample" ]]; then
   args+=(--source "file:$sample")
 fi
-echo "tlflow: http://localhost:${PORT:-8080}/status  (Ctrl-C to stop)" >&2
-exec "$build/tlflow" "${args[@]}" "$@"
+
+# Copies tlflow's log to stderr, adding the banner after the listening line.
+# It ignores Ctrl-C and SIGTERM so that tlflow's last lines, written while it
+# shuts down, still get through; it ends when tlflow closes its stderr.
+banner() {
+  trap '' INT TERM
+  local line host shown=0
+  local listening='listening on http://(\[[^]]*\]|[^:/ ]+):([0-9]+)'
+  while IFS= read -r line; do
+    printf '%s\n' "$line" >&2
+    if ((!shown)) && [[ $line =~ $listening ]]; then
+      host=${BASH_REMATCH[1]}
+      case $host in 0.0.0.0 | "[::]") host=localhost ;; esac
+      printf 'tlflow: http://%s:%s/status  (Ctrl-C to stop)\n' "$host" "${BASH_REMATCH[2]}" >&2
+      shown=1
+    fi
+  done
+}
+exec "$build/tlflow" "${args[@]}" "$@" 2> >(banner)

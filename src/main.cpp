@@ -112,6 +112,14 @@ int main(int argc, char** argv) {
   // Before anything else touches pplx (cpprestsdk's default is 40 threads).
   const unsigned http_threads = api::size_http_thread_pool(cfg.http_threads);
 
+  // A wrong import path is reported before the store makes its data dir.
+  if (!cfg.import_file.empty()) {
+    if (auto readable = check_import_input(cfg.import_file); !readable) {
+      std::fprintf(stderr, "tlflow import: %s\n", readable.err().message.c_str());
+      return 1;
+    }
+  }
+
   metrics_registry metrics;
   auto opened = open_store(cfg, metrics);
   if (!opened) {

@@ -2,13 +2,17 @@
 
 #include <atomic>
 #include <chrono>
+#include <cerrno>
 #include <condition_variable>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <sstream>
 #include <thread>
 
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "pipeline/extract_adapter.hpp"
@@ -42,9 +46,29 @@ std::string format_summary(const import_summary& s) {
   return os.str();
 }
 
+status check_import_input(const std::string& path) {
+  if (path == "-") return ok_v;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return error{errc::io_error, "cannot read " + path + ": " + std::strerror(errno)};
+  }
+  if (S_ISDIR(st.st_mode)) {
+    return error{errc::io_error, path + " is a directory: give an NDJSON file, or - for standard input"};
+  }
+  // O_NONBLOCK: opening a FIFO must not wait for its writer here.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return error{errc::io_error, "cannot read " + path + ": " + std::strerror(errno)};
+  ::close(fd);
+  return ok_v;
+}
+
 int run_import(const config& cfg, graph_store& store, metrics_registry& metrics,
                import_summary* summary_out) {
   const std::string& path = cfg.import_file;
+  if (auto readable = check_import_input(path); !readable) {
+    std::fprintf(stderr, "tlflow import: %s\n", readable.err().message.c_str());
+    return 1;
+  }
   const std::string data_dir = cfg.ephemeral ? std::string() : cfg.data_dir;
   if (!data_dir.empty()) {
     std::error_code ec;

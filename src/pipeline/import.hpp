@@ -28,6 +28,12 @@ struct import_summary {
   long peak_rss_kib = 0;
 };
 
+// Whether `path` can be the input of an import, checked before anything
+// touches the store (so that a wrong path leaves no data directory behind):
+// "-" (stdin), or something that opens for reading and is not a directory (a
+// file, a FIFO, /dev/stdin). io_error naming the path and the reason.
+status check_import_input(const std::string& path);
+
 // Runs the import of cfg.import_file; returns the process exit code: 0 done,
 // 1 the input could not be opened or the data dir failed, 2 the store
 // still refused some batches when the input ended (they are lost). `summary` (optional) receives the figures.

@@ -1,4 +1,9 @@
-// The command line of the binary: --help, --version, bad values exit 2.
+// The command line of the binary: --help, --version, bad values exit 2,
+// import of paths that cannot be read.
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include <doctest/doctest.h>
@@ -40,4 +45,46 @@ TEST_CASE("--list-routes prints the route table") {
   CHECK(rc == 0);
   CHECK(out.find("GET /vertices/{id}\n") != std::string::npos);
   CHECK(out.find("POST /aristas/add/{v1},{v2}\n") != std::string::npos);
+}
+
+// `tlflow import PATH`: a path that cannot be read is an error (exit 1, the
+// path and the reason on stderr) before the store makes its data directory.
+TEST_CASE("import of a directory, a missing or an unreadable file: exit 1, no data dir made") {
+  temp_dir dir;
+  const std::string data = dir.path() + "/data";
+  const std::string file = dir.path() + "/posts.ndjson";
+  std::ofstream(file) << "{}\n";
+
+  int attempt = 0;
+  auto expect_refused = [&](const std::string& path, const std::string& reason) {
+    INFO("import ", path);
+    const std::string data = dir.path() + "/data" + std::to_string(++attempt);
+    auto [rc, out] = run_tlflow({"import", path, "--data-dir", data});
+    CHECK(rc == 1);
+    CHECK(out.find(path) != std::string::npos);
+    CHECK(out.find(reason) != std::string::npos);
+    CHECK(out.find("imported") == std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(data));
+  };
+  expect_refused(dir.path(), "is a directory");
+  expect_refused(dir.path() + "/missing.ndjson", "No such file or directory");
+  expect_refused(file + "/posts.ndjson", "Not a directory"); // its "parent" is a file
+
+  // Unreadable: mode 000 stops everyone but root; root cannot read a
+  // write-only sysctl file either.
+  std::string unreadable = dir.path() + "/secret.ndjson";
+  std::ofstream(unreadable) << "{}\n";
+  if (::geteuid() == 0) unreadable = "/proc/sys/vm/drop_caches";
+  else std::filesystem::permissions(unreadable, std::filesystem::perms::none);
+  if (std::ifstream(unreadable).is_open()) {
+    MESSAGE("skipped the unreadable-file case: " << unreadable << " opens for reading here");
+  } else {
+    expect_refused(unreadable, "Permission denied");
+  }
+
+  // The check refuses nothing that can be read: the file imports.
+  auto [rc, out] = run_tlflow({"import", file, "--data-dir", data});
+  CHECK(rc == 0);
+  CHECK(out.find("imported 1 lines") != std::string::npos);
+  CHECK(std::filesystem::is_directory(data));
 }

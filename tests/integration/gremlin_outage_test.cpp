@@ -5,24 +5,17 @@
 
 #include <sys/stat.h>
 
-#include <cstdlib>
 #include <string>
 
 #include "store/gremlin/gremlin_store.hpp"
 #include "support/graph_store_contract.hpp"
 #include "support/gremlin_test_server.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace tlflow;
 using tlflow::contract::make_interaction;
 
 namespace {
-
-std::string temp_dir() {
-  char tmpl[] = "/tmp/tlflow-gremlin-outage-XXXXXX";
-  char* d = ::mkdtemp(tmpl);
-  REQUIRE(d != nullptr);
-  return d;
-}
 
 std::unique_ptr<gremlin::gremlin_store> open_store(const std::string& url, const std::string& dir) {
   gremlin::gremlin_store_options o;
@@ -52,8 +45,8 @@ std::uint64_t weight(graph_store& s, const std::string& f, const std::string& t)
 
 TEST_CASE("server stopped: writes queue, reads fail with store_unavailable, all drains in order") {
   test::gremlin_test_server srv;
-  auto dir = temp_dir();
-  auto s = open_store(srv.url(), dir);
+  test::temp_dir dir; // before the store: removed after it closed
+  auto s = open_store(srv.url(), dir.path());
   REQUIRE(s->apply({ix(1, "a", "b", "h1")}).ok());
   CHECK(s->queued() == 0);
 
@@ -81,15 +74,15 @@ TEST_CASE("server stopped: writes queue, reads fail with store_unavailable, all 
 
 TEST_CASE("queued writes survive a restart of the store") {
   test::gremlin_test_server srv;
-  auto dir = temp_dir();
+  test::temp_dir dir;
   srv.stop();
   {
-    auto s = open_store(srv.url(), dir);
+    auto s = open_store(srv.url(), dir.path());
     for (int i = 1; i <= 5; ++i) REQUIRE(s->apply({ix(i, "x", "y", "")}).ok());
     CHECK(s->queued() >= 5);
     s->close(); // the server is still down: the queue stays on disk
   }
-  auto s2 = open_store(srv.url(), dir);
+  auto s2 = open_store(srv.url(), dir.path());
   CHECK(s2->queued() >= 5);
   srv.start();
   REQUIRE(s2->drain(std::chrono::seconds(20)));
@@ -99,7 +92,8 @@ TEST_CASE("queued writes survive a restart of the store") {
 
 TEST_CASE("Cosmos-style throttling past the retries queues instead of failing") {
   test::gremlin_test_server srv;
-  auto s = open_store(srv.url(), temp_dir());
+  test::temp_dir dir;
+  auto s = open_store(srv.url(), dir.path());
   srv.throttle_next(6, "00:00:00.0050000");
   REQUIRE(s->apply({ix(1, "m", "n", "")}).ok());
   REQUIRE(s->apply({ix(2, "m", "n", "")}).ok());
@@ -109,7 +103,8 @@ TEST_CASE("Cosmos-style throttling past the retries queues instead of failing") 
 
 TEST_CASE("a connection dropped before or after a batch ran: nothing lost, nothing counted twice") {
   test::gremlin_test_server srv;
-  auto s = open_store(srv.url(), temp_dir());
+  test::temp_dir dir;
+  auto s = open_store(srv.url(), dir.path());
   for (int i = 0; i < 12; ++i) {
     // Before: the server closes without running the request. After: it runs
     // the batch and closes before replying, so the store cannot know it ran
@@ -126,7 +121,8 @@ TEST_CASE("a connection dropped before or after a batch ran: nothing lost, nothi
 
 TEST_CASE("a data directory that does not exist yet is created, with its parents") {
   test::gremlin_test_server srv;
-  const std::string dir = temp_dir() + "/first/start";
+  test::temp_dir root;
+  const std::string dir = root.path() + "/first/start";
   auto s = open_store(srv.url(), dir);
   srv.stop();
   REQUIRE(s->apply({ix(1, "n1", "n2", "")}).ok());

@@ -5,7 +5,7 @@ add_executable(gremlin_test_server_launcher ${CMAKE_CURRENT_LIST_DIR}/gremlin_te
 target_link_libraries(gremlin_test_server_launcher PRIVATE tlflow_test_support tlflow_warnings)
 
 add_test(NAME integration.gremlin_js_driver
-         COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/gremlin_js_test.sh ${CMAKE_BINARY_DIR}/gremlin-js
+         COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/gremlin_js_test.sh
                  $<TARGET_FILE:gremlin_test_server_launcher> ${PROJECT_SOURCE_DIR}/tests/support/js)
 set_tests_properties(integration.gremlin_js_driver PROPERTIES
   LABELS integration SKIP_RETURN_CODE 77 TIMEOUT 600)

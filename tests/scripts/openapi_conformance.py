@@ -99,7 +99,9 @@ class Service:
                 pass
             time.sleep(0.05)
         self.log.seek(0)
-        raise RuntimeError("tlflow did not start: " + self.log.read())
+        log = self.log.read()
+        self.stop()  # the process and the temp dir go, also on this failure
+        raise RuntimeError("tlflow did not start: " + log)
 
     def call(self, method, path, body=None, headers=None, content_type="application/json"):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
@@ -119,8 +121,13 @@ class Service:
         return result
 
     def stop(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
         self.log.close()
         self.dir.cleanup()
 

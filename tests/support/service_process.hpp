@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "support/temp_dir.hpp"
+
 namespace tlflow::test {
 
 struct http_reply {
@@ -40,19 +42,6 @@ std::string pct(std::string_view text);
 
 // A TCP port on 127.0.0.1 that was free a moment ago.
 std::uint16_t free_port();
-
-// A fresh directory under the system temp dir, removed by the destructor.
-class temp_dir {
-public:
-  temp_dir();
-  ~temp_dir();
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  const std::string& path() const { return path_; }
-
-private:
-  std::string path_;
-};
 
 class service_process {
 public:

@@ -81,11 +81,9 @@ tls_proxy::tls_proxy(std::uint16_t upstream_port) : upstream_(upstream_port), tl
   add_ext(c, NID_subject_alt_name, "DNS:localhost");
   if (!X509_sign(c, tls_->key, EVP_sha256())) throw std::runtime_error("tls_proxy: cannot sign");
 
-  char tmpl[] = "/tmp/tlflow-test-ca-XXXXXX";
-  int fd = ::mkstemp(tmpl);
-  if (fd < 0) throw std::runtime_error("tls_proxy: mkstemp");
-  ca_file_ = tmpl;
-  FILE* f = ::fdopen(fd, "w");
+  ca_file_ = ca_dir_.file("ca.pem");
+  FILE* f = std::fopen(ca_file_.c_str(), "w");
+  if (f == nullptr) throw std::runtime_error("tls_proxy: cannot write " + ca_file_);
   PEM_write_X509(f, c);
   std::fclose(f);
 
@@ -120,7 +118,6 @@ tls_proxy::~tls_proxy() {
     threads.swap(threads_);
   }
   for (auto& t : threads) t.join();
-  ::unlink(ca_file_.c_str());
 }
 
 std::string tls_proxy::url(const std::string& scheme) const {

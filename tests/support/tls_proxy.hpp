@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/temp_dir.hpp"
+
 namespace tlflow::test {
 
 class tls_proxy {
@@ -43,6 +45,7 @@ private:
   std::uint16_t upstream_;
   std::uint16_t port_ = 0;
   int listen_fd_ = -1;
+  temp_dir ca_dir_; // removed also when the constructor throws
   std::string ca_file_;
   std::unique_ptr<tls> tls_;
   std::atomic<bool> stopping_{false};

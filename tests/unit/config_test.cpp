@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include <unistd.h>
-
 #include <doctest/doctest.h>
+
+#include "support/temp_dir.hpp"
 
 using namespace tlflow;
 
@@ -33,16 +33,9 @@ result<parsed_config> parse(std::vector<std::string> args, const fake_env& env =
 }
 
 struct temp_file {
-  std::string path;
-  explicit temp_file(const std::string& text) {
-    char name[] = "/tmp/tlflow_config_test_XXXXXX";
-    const int fd = mkstemp(name);
-    REQUIRE(fd >= 0);
-    close(fd);
-    path = name;
-    std::ofstream(path) << text;
-  }
-  ~temp_file() { std::remove(path.c_str()); }
+  tlflow::test::temp_dir dir;
+  std::string path = dir.file("tlflow.conf");
+  explicit temp_file(const std::string& text) { std::ofstream(path) << text; }
 };
 
 } // namespace

@@ -2,7 +2,7 @@
 // to tlflow's Gremlin test server and checks that the driver accepts what the
 // server sends: GraphSON 3 and 2 results, 206 partial batches, maps and
 // vertices, error statuses, and SASL PLAIN behind a 407 challenge.
-//   NODE_PATH=<dir>/node_modules node driver_check.js <launcher>
+//   node driver_check.js <launcher>   (the driver: node_modules next to this file, from scripts/install-deps.sh)
 'use strict';
 const { spawn } = require('child_process');
 const assert = require('assert');
