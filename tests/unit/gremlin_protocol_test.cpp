@@ -45,7 +45,7 @@ TEST_CASE("binary frame: length byte, mime, body") {
   CHECK_FALSE(parse_binary_frame(std::string("\x80" "x", 2)));
 }
 
-TEST_CASE("SASL PLAIN as in TinkerPop's sample and WIRE.md") {
+TEST_CASE("SASL PLAIN as in TinkerPop's sample") {
   CHECK(sasl_plain("stephphen", "password") == "AHN0ZXBocGhlbgBwYXNzd29yZA==");
   CHECK(sasl_plain("svc", "s3cr3t") == "AHN2YwBzM2NyM3Q=");
   CHECK(base64_decode("AHN2YwBzM2NyM3Q=") == std::string("\0svc\0s3cr3t", 11));
@@ -65,7 +65,7 @@ TEST_CASE("TimeSpan of x-ms-retry-after-ms") {
   CHECK_FALSE(parse_timespan("00:0x:00").has_value());
 }
 
-TEST_CASE("status codes map as WIRE.md 1.5 and 2.5 say") {
+TEST_CASE("status codes map as the Gremlin Server, Cosmos DB and Neptune docs say") {
   using what = status_action::what;
   value none = value::object();
   CHECK(classify(200, none, true).act == what::done);

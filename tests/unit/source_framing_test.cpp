@@ -71,7 +71,7 @@ TEST_CASE("sse_parser: Mastodon events, heartbeats, multi-line data, split anywh
   }
 }
 
-TEST_CASE("backoff: X's documented sequences (WIRE.md §4.4)") {
+TEST_CASE("backoff: X's documented sequences") {
   backoff b;
   // TCP/IP: linear +250 ms, cap 16 s
   std::vector<long> net;
