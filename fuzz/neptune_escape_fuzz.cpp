@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "store/gremlin/escape.hpp"
+#include "gremlin/escape.hpp"
 #include "tlflow/gremlin/graphson.hpp"
 #include "store/gremlin/scripts.hpp"
 #include "tlflow/model.hpp"

@@ -16,7 +16,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 
-#include "store/gremlin/protocol.hpp"
+#include "gremlin/protocol.hpp"
 #include "support/gremlin_graph_evaluator.hpp"
 
 namespace tlflow::test {

@@ -2,8 +2,8 @@
 // Neptune literals and script templates. No sockets.
 #include <doctest/doctest.h>
 
-#include "store/gremlin/escape.hpp"
-#include "store/gremlin/protocol.hpp"
+#include "gremlin/escape.hpp"
+#include "gremlin/protocol.hpp"
 #include "store/gremlin/scripts.hpp"
 
 using namespace tlflow;

@@ -192,6 +192,13 @@ private:
   // itself, so its bytes can move (see sax_access::relocate).
   void steal(value& o) noexcept;
 
+  // Children: n_ of cap constructed. Named outside the union: an unnamed
+  // struct inside an anonymous union is an extension (clang -Wpedantic).
+  struct children_block {
+    value* p;
+    std::uint32_t cap;
+  };
+
   // 32 bytes: a result of 1,000 vertices is about 38,000 values.
   kind kind_ = kind::null;
   bool b_ = false;
@@ -201,10 +208,7 @@ private:
     double d_;                // float32, float64, number
     char small_[small_max];   // text of at most small_max bytes
     char* big_;               // longer text
-    struct {
-      value* p;
-      std::uint32_t cap;
-    } items_;                 // children: n_ of cap constructed
+    children_block items_;    // children: n_ of cap constructed
   };
 };
 

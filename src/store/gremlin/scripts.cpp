@@ -8,7 +8,7 @@
 #include <tuple>
 #include <utility>
 
-#include "store/gremlin/escape.hpp"
+#include "gremlin/escape.hpp"
 
 namespace tlflow::gremlin {
 

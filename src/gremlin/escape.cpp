@@ -1,4 +1,4 @@
-#include "store/gremlin/escape.hpp"
+#include "gremlin/escape.hpp"
 
 #include "util/utf8.hpp"
 

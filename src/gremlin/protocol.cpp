@@ -1,4 +1,4 @@
-#include "store/gremlin/protocol.hpp"
+#include "gremlin/protocol.hpp"
 
 #include <cctype>
 #include <cstdlib>

@@ -20,7 +20,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
-#include "store/gremlin/protocol.hpp"
+#include "gremlin/protocol.hpp"
 #include "util/log.hpp"
 
 namespace tlflow::gremlin {
