@@ -58,13 +58,13 @@ TEST_CASE("import of a directory, a missing or an unreadable file: exit 1, no da
   int attempt = 0;
   auto expect_refused = [&](const std::string& path, const std::string& reason) {
     INFO("import ", path);
-    const std::string data = dir.path() + "/data" + std::to_string(++attempt);
-    auto [rc, out] = run_tlflow({"import", path, "--data-dir", data});
+    const std::string refused_data = dir.path() + "/data" + std::to_string(++attempt);
+    auto [rc, out] = run_tlflow({"import", path, "--data-dir", refused_data});
     CHECK(rc == 1);
     CHECK(out.find(path) != std::string::npos);
     CHECK(out.find(reason) != std::string::npos);
     CHECK(out.find("imported") == std::string::npos);
-    CHECK_FALSE(std::filesystem::exists(data));
+    CHECK_FALSE(std::filesystem::exists(refused_data));
   };
   expect_refused(dir.path(), "is a directory");
   expect_refused(dir.path() + "/missing.ndjson", "No such file or directory");
