@@ -30,7 +30,7 @@ function(box_of include out)
     "util/" util
     "extract/" extract
     "sources/" sources
-    "pipeline/tracking." tracking
+    "tracking/" tracking
     "pipeline/" pipeline
     "store/memory/" store_memory
     "store/gremlin/" store_gremlin

@@ -12,7 +12,7 @@
 #include "api/tracking_routes.hpp"
 #include "pipeline/import.hpp"
 #include "pipeline/ingest_service.hpp"
-#include "pipeline/tracking.hpp"
+#include "tracking/tracking.hpp"
 #include "store/gremlin/gremlin_store.hpp"
 #include "store/memory/memory_store.hpp"
 #include "tlflow/config.hpp"

@@ -8,7 +8,7 @@
 #pragma once
 
 #include "api/router.hpp"
-#include "pipeline/tracking.hpp"
+#include "tracking/tracking.hpp"
 
 namespace tlflow::api {
 

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "pipeline/extract_adapter.hpp"
-#include "pipeline/tracking.hpp"
+#include "tracking/tracking.hpp"
 #include "sources/file_source.hpp"
 #include "util/log.hpp"
 

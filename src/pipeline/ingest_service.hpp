@@ -24,7 +24,7 @@
 #include <rapidjson/writer.h>
 
 #include "pipeline/pipeline.hpp"
-#include "pipeline/tracking.hpp"
+#include "tracking/tracking.hpp"
 #include "sources/source_base.hpp"
 #include "tlflow/config.hpp"
 #include "tlflow/graph_store.hpp"

@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "api/tracking_routes.hpp"
-#include "pipeline/tracking.hpp"
+#include "tracking/tracking.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace tlflow;

@@ -1,4 +1,4 @@
-#include "pipeline/tracking.hpp"
+#include "tracking/tracking.hpp"
 
 #include <algorithm>
 #include <cerrno>
