@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 
+#include "api/auth.hpp"
 #include "api/routes.hpp"
 #include "api/server.hpp"
 #include "api/tracking_routes.hpp"
@@ -120,6 +121,14 @@ int main(int argc, char** argv) {
     }
   }
 
+  // Before the store and the sources: a refusal here leaves nothing to undo.
+  auto auth = cfg.import_file.empty() ? api::make_authenticator(cfg)
+                                      : result<std::shared_ptr<api::authenticator>>(nullptr);
+  if (!auth) {
+    log::error("main", "authentication: ", auth.err().message);
+    return auth.err().code == errc::invalid_argument ? 2 : 1;
+  }
+
   metrics_registry metrics;
   auto opened = open_store(cfg, metrics);
   if (!opened) {
@@ -160,6 +169,7 @@ int main(int argc, char** argv) {
   server_options.max_body_bytes = cfg.max_body_bytes;
   server_options.api_token = cfg.api_token;
   server_options.auth_reads = cfg.auth_reads;
+  server_options.auth = *auth;
   api::http_server server(routes, metrics, server_options);
   if (auto started = server.start(); !started) {
     log::error("main", started.err().message);
@@ -168,7 +178,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   log::info("main", "tlflow ", version_string, " listening on http://", server.listen_address(),
-            " (", http_threads, " HTTP threads", cfg.api_token.empty() ? "" : ", token auth on",
+            " (", http_threads, " HTTP threads", (*auth)->open() ? ", no authentication" : ", auth on",
             ")");
 
   int sig = 0;
