@@ -439,9 +439,9 @@ const char* const basic_challenge = "Bearer realm=\"tlflow\"";
 
 struct authenticator::impl {
   auth_settings s;
-  mutable std::mutex mu;  // guards keys, last_fetch
+  mutable std::mutex mu;  // guards keys, last_on_demand, stopping
   std::shared_ptr<const key_set> keys;
-  std::chrono::steady_clock::time_point last_fetch{};
+  std::optional<std::chrono::steady_clock::time_point> last_on_demand;
   mutable std::mutex fetch_mu;  // one fetch at a time
   std::condition_variable cv;
   bool stopping = false;  // guarded by mu
@@ -452,14 +452,19 @@ struct authenticator::impl {
     return keys;
   }
 
-  // Fetches again unless a fetch happened less than `min_age` ago. False
-  // when nothing new was loaded.
-  bool refetch(std::chrono::steady_clock::duration min_age) {
+  // Fetches the key set again. An unknown kid asks at most once per
+  // jwks_min_refetch, so a stream of tokens with made-up kids cannot turn
+  // tlflow into a flood of requests to the issuer. False when nothing new
+  // was loaded.
+  bool refetch(bool on_demand) {
     std::lock_guard<std::mutex> one(fetch_mu);
     {
       std::lock_guard<std::mutex> lock(mu);
-      if (std::chrono::steady_clock::now() - last_fetch < min_age) return false;
-      last_fetch = std::chrono::steady_clock::now();
+      const auto now = std::chrono::steady_clock::now();
+      if (on_demand) {
+        if (last_on_demand && now - *last_on_demand < s.jwks_min_refetch) return false;
+        last_on_demand = now;
+      }
     }
     auto loaded = load_jwks(s);
     if (!loaded) {
@@ -476,7 +481,7 @@ struct authenticator::impl {
     std::unique_lock<std::mutex> lock(mu);
     while (!cv.wait_for(lock, s.jwks_refresh, [this] { return stopping; })) {
       lock.unlock();
-      refetch(std::chrono::seconds(0));
+      refetch(false);
       lock.lock();
     }
   }
@@ -504,7 +509,6 @@ result<std::shared_ptr<authenticator>> authenticator::create(auth_settings setti
     auto keys = load_jwks(i->s);
     if (!keys) return std::move(keys).err();
     i->keys = std::move(keys).value();
-    i->last_fetch = std::chrono::steady_clock::now();
     log::info("auth", "JWKS ", i->s.jwks_source, ": ", key_count(*i->keys), " keys");
   }
   std::shared_ptr<authenticator> a(new authenticator(std::move(i)));
@@ -549,7 +553,7 @@ auth_outcome authenticator::check(access needed,
   bool unknown_kid = false;
   auto claims = verify_jwt(value, c, &unknown_kid);
   // A new kid usually means the issuer rotated its keys: fetch once more.
-  if (!claims && unknown_kid && impl_->refetch(s.jwks_min_refetch)) {
+  if (!claims && unknown_kid && impl_->refetch(true)) {
     keys = impl_->current();
     c.keys = keys.get();
     claims = verify_jwt(value, c, &unknown_kid);
