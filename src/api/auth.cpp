@@ -709,11 +709,12 @@ result<std::shared_ptr<authenticator>> make_authenticator(const config& cfg) {
               " only, so every route is open");
   } else if (!configured) {
     if (cfg.ephemeral) {
+      const std::string why = loopback ? "--auth-reads" : "listening on " + cfg.host;
       return error{errc::invalid_argument,
-                   "listening on " + cfg.host +
-                       " with --ephemeral and no credentials: there is no data directory to keep a "
-                       "generated token in. Set TLFLOW_API_TOKEN (or a JWT setting), listen on "
-                       "127.0.0.1, or pass --no-auth"};
+                   why + " with --ephemeral and no credentials: there is no data directory to keep a "
+                         "generated token in. Set TLFLOW_API_TOKEN (or a JWT setting)" +
+                       (loopback ? std::string(", or drop --auth-reads")
+                                 : std::string(", listen on 127.0.0.1, or pass --no-auth"))};
     }
     bool created = false;
     auto token = load_or_create_token_file(cfg.data_dir, created);

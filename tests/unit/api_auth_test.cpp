@@ -377,6 +377,22 @@ TEST_CASE("start-up rules") {
   no_auth.auth_reads = true;
   CHECK(make_authenticator(no_auth).err().code == errc::invalid_argument);
 
+  // --auth-reads asks for credentials even on loopback: the token file.
+  temp_dir reads_dir;
+  config reads;
+  reads.host = "127.0.0.1";
+  reads.auth_reads = true;
+  reads.data_dir = reads_dir.path();
+  a = make_authenticator(reads);
+  REQUIRE(a.ok());
+  CHECK_FALSE((*a)->open());
+  CHECK((*a)->check(access::read, std::nullopt).code == errc::unauthorized);
+  CHECK(std::ifstream(reads_dir.file("api-token")).good());
+  reads.ephemeral = true;
+  auto refused_reads = make_authenticator(reads);
+  REQUIRE_FALSE(refused_reads.ok());
+  CHECK(refused_reads.err().message.find("drop --auth-reads") != std::string::npos);
+
   config jwt_only = eph;  // a JWT setting is credentials enough: no token file needed
   jwt_only.jwt_secret = secret;
   a = make_authenticator(jwt_only);
