@@ -11,6 +11,7 @@
 #include "api/routes.hpp"
 #include "api/server.hpp"
 #include "api/tracking_routes.hpp"
+#include "sources/http_client.hpp"
 #include "pipeline/import.hpp"
 #include "pipeline/ingest_service.hpp"
 #include "pipeline/tracking.hpp"
@@ -122,7 +123,20 @@ int main(int argc, char** argv) {
   }
 
   // Before the store and the sources: a refusal here leaves nothing to undo.
-  auto auth = cfg.import_file.empty() ? api::make_authenticator(cfg)
+  // A JWKS URL is fetched with the sources' libcurl client, the one HTTP
+  // client of the service.
+  auto fetch_jwks = [](const std::string& url, const std::string& ca_file,
+                       std::chrono::milliseconds timeout) -> result<std::string> {
+    http_request req;
+    req.url = url;
+    req.ca_file = ca_file;
+    req.headers.push_back("Accept: application/json");
+    auto r = http_call(req, timeout);
+    if (!r) return std::move(r).err();
+    if (r->status != 200) return error{errc::io_error, "HTTP " + std::to_string(r->status)};
+    return std::move(r->body);
+  };
+  auto auth = cfg.import_file.empty() ? api::make_authenticator(cfg, fetch_jwks)
                                       : result<std::shared_ptr<api::authenticator>>(nullptr);
   if (!auth) {
     log::error("main", "authentication: ", auth.err().message);

@@ -27,7 +27,6 @@
 #include <rapidjson/document.h>
 
 #include "api/cursor.hpp"
-#include "sources/http_client.hpp"
 #include "util/log.hpp"
 
 namespace tlflow::api {
@@ -402,16 +401,10 @@ bool is_url(std::string_view s) { return s.rfind("http://", 0) == 0 || s.rfind("
 result<std::shared_ptr<const key_set>> load_jwks(const auth_settings& s) {
   std::string text;
   if (is_url(s.jwks_source)) {
-    http_request req;
-    req.url = s.jwks_source;
-    req.ca_file = s.ca_file;
-    req.headers.push_back("Accept: application/json");
-    auto r = http_call(req, s.jwks_timeout);
+    if (!s.fetch) return error{errc::invalid_argument, "a JWKS URL needs a fetcher: " + s.jwks_source};
+    auto r = s.fetch(s.jwks_source, s.ca_file, s.jwks_timeout);
     if (!r) return error{errc::io_error, "fetching the JWKS " + s.jwks_source + ": " + r.err().message};
-    if (r->status != 200) {
-      return error{errc::io_error, "fetching the JWKS " + s.jwks_source + ": HTTP " + std::to_string(r->status)};
-    }
-    text = std::move(r->body);
+    text = std::move(r).value();
   } else {
     std::ifstream in(s.jwks_source, std::ios::binary);
     if (!in) return error{errc::io_error, "cannot read the JWKS file " + s.jwks_source};
@@ -681,8 +674,9 @@ result<std::string> load_or_create_token_file(const std::string& data_dir, bool&
   return token;
 }
 
-result<std::shared_ptr<authenticator>> make_authenticator(const config& cfg) {
+result<std::shared_ptr<authenticator>> make_authenticator(const config& cfg, url_fetcher fetch) {
   auth_settings s;
+  s.fetch = std::move(fetch);
   s.static_token = cfg.api_token;
   s.auth_reads = cfg.auth_reads;
   s.jwt_secret = cfg.jwt_secret;

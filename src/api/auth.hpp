@@ -21,6 +21,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -50,6 +51,12 @@ struct auth_outcome {
 // Skew tolerated on `exp` and `nbf`.
 inline constexpr std::chrono::seconds jwt_leeway{60};
 
+// Fetches a JWKS URL: the body of a 200 answer, or an error saying why not.
+// Given by the caller (main wires the sources' libcurl client), so the API
+// makes no outgoing HTTP connection of its own.
+using url_fetcher = std::function<result<std::string>(const std::string& url, const std::string& ca_file,
+                                                      std::chrono::milliseconds timeout)>;
+
 struct auth_settings {
   std::string static_token;      // empty: none
   bool auth_reads = false;
@@ -62,6 +69,7 @@ struct auth_settings {
   std::chrono::seconds jwks_refresh{900};        // periodic refetch of a JWKS URL
   std::chrono::seconds jwks_min_refetch{10};     // at most one refetch per unknown-kid burst
   std::chrono::milliseconds jwks_timeout{5000};  // per fetch
+  url_fetcher fetch;             // needed when jwks_source is a URL
 };
 
 // The claims of a verified token that tlflow acts on.
@@ -131,6 +139,6 @@ result<std::string> load_or_create_token_file(const std::string& data_dir, bool&
 // for --no-auth at every start. invalid_argument for contradictory settings
 // (--no-auth with a token or JWT setting, --ephemeral on a non-loopback bind
 // with nothing configured).
-result<std::shared_ptr<authenticator>> make_authenticator(const config& cfg);
+result<std::shared_ptr<authenticator>> make_authenticator(const config& cfg, url_fetcher fetch = {});
 
 } // namespace tlflow::api
