@@ -49,6 +49,8 @@ COPY --from=build /usr/local/bin/tlflow /usr/local/bin/tlflow
 USER tlflow:tlflow
 WORKDIR /data
 # PaaS platforms set PORT; TLFLOW_HOST must stay 0.0.0.0 in a container.
+# On 0.0.0.0 writes need credentials: TLFLOW_API_TOKEN (or a JWT setting),
+# else the token tlflow generates at first start into /data/api-token.
 ENV PORT=8080 \
     TLFLOW_HOST=0.0.0.0 \
     TLFLOW_DATA_DIR=/data

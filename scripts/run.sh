@@ -4,6 +4,11 @@
 # tlflow (e.g. --port 9090, --ephemeral, --config FILE); PORT and the other
 # TLFLOW_* variables count as usual. TLFLOW_BUILD_DIR: the build tree (build).
 #
+# It listens on 127.0.0.1 unless TLFLOW_HOST or --host says otherwise: a
+# quick start is local, and on loopback tlflow needs no credentials (on any
+# other address it would generate a token into the data directory and, with
+# --ephemeral, refuse to start without TLFLOW_API_TOKEN or --no-auth).
+#
 # The banner "tlflow: http://HOST:PORT/status" is made from tlflow's own log
 # line "listening on http://HOST:PORT", written once it has bound: it names
 # where tlflow really listens, whichever of flag, environment or config file
@@ -15,6 +20,7 @@ scripts/install-deps.sh
 build=${TLFLOW_BUILD_DIR:-build}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j "${TLFLOW_JOBS:-2}" --target tlflow
+export TLFLOW_HOST=${TLFLOW_HOST:-127.0.0.1}
 sample=samples/x-v2-sample.ndjson
 args=()
 if [[ -f "$sample" ]]; then

@@ -109,16 +109,50 @@ const option_def options[] = {
        return {};
      }},
     {"api-token", "TLFLOW_API_TOKEN", "TOKEN", "none",
-     "bearer token required on mutating routes (prefer the environment: flags show in ps)", false,
+     "static bearer token, grants every route (prefer the environment: flags show in ps); "
+     "none on a non-loopback bind: generated into <data-dir>/api-token", false,
      false,
      [](config& c, const std::string& v) -> std::string {
        c.api_token = v;
        return {};
      }},
-    {"auth-reads", "TLFLOW_AUTH_READS", nullptr, "off", "require the token on reads too", false,
+    {"auth-reads", "TLFLOW_AUTH_READS", nullptr, "off", "require credentials on reads too", false,
      false,
      [](config& c, const std::string& v) -> std::string {
        return parse_bool(v, c.auth_reads) ? "" : "must be true or false";
+     }},
+    {"no-auth", "TLFLOW_NO_AUTH", nullptr, "off",
+     "serve writes without credentials even on a non-loopback address (logged as a warning)",
+     false, false,
+     [](config& c, const std::string& v) -> std::string {
+       return parse_bool(v, c.no_auth) ? "" : "must be true or false";
+     }},
+    {"jwt-jwks", "TLFLOW_JWT_JWKS", "FILE|URL", "none",
+     "JWKS (file, or http(s) URL fetched at start and refreshed) for RS256/ES256 bearer JWTs",
+     false, false,
+     [](config& c, const std::string& v) -> std::string {
+       if (v.empty()) return "must not be empty";
+       c.jwt_jwks = v;
+       return {};
+     }},
+    {"jwt-secret", "TLFLOW_JWT_SECRET", "SECRET", "none",
+     "HS256 shared secret for bearer JWTs (at least 32 bytes)", true, false,
+     [](config& c, const std::string& v) -> std::string {
+       if (v.size() < 32) return "must be at least 32 bytes";
+       c.jwt_secret = v;
+       return {};
+     }},
+    {"jwt-issuer", "TLFLOW_JWT_ISSUER", "ISS", "none (not checked)",
+     "the `iss` every JWT must carry", false, false,
+     [](config& c, const std::string& v) -> std::string {
+       c.jwt_issuer = v;
+       return {};
+     }},
+    {"jwt-audience", "TLFLOW_JWT_AUDIENCE", "AUD", "none (not checked)",
+     "a value every JWT's `aud` must hold", false, false,
+     [](config& c, const std::string& v) -> std::string {
+       c.jwt_audience = v;
+       return {};
      }},
     {"store", "TLFLOW_STORE", "KIND", "memory", "memory or gremlin", false, false,
      [](config& c, const std::string& v) -> std::string {

@@ -7,9 +7,11 @@
 
 #include <pthread.h>
 
+#include "api/auth.hpp"
 #include "api/routes.hpp"
 #include "api/server.hpp"
 #include "api/tracking_routes.hpp"
+#include "sources/http_client.hpp"
 #include "pipeline/import.hpp"
 #include "pipeline/ingest_service.hpp"
 #include "tracking/tracking.hpp"
@@ -120,6 +122,27 @@ int main(int argc, char** argv) {
     }
   }
 
+  // Before the store and the sources: a refusal here leaves nothing to undo.
+  // A JWKS URL is fetched with the sources' libcurl client, the one HTTP
+  // client of the service.
+  auto fetch_jwks = [](const std::string& url, const std::string& ca_file,
+                       std::chrono::milliseconds timeout) -> result<std::string> {
+    http_request req;
+    req.url = url;
+    req.ca_file = ca_file;
+    req.headers.push_back("Accept: application/json");
+    auto r = http_call(req, timeout);
+    if (!r) return std::move(r).err();
+    if (r->status != 200) return error{errc::io_error, "HTTP " + std::to_string(r->status)};
+    return std::move(r->body);
+  };
+  auto auth = cfg.import_file.empty() ? api::make_authenticator(cfg, fetch_jwks)
+                                      : result<std::shared_ptr<api::authenticator>>(nullptr);
+  if (!auth) {
+    log::error("main", "authentication: ", auth.err().message);
+    return auth.err().code == errc::invalid_argument ? 2 : 1;
+  }
+
   metrics_registry metrics;
   auto opened = open_store(cfg, metrics);
   if (!opened) {
@@ -160,6 +183,7 @@ int main(int argc, char** argv) {
   server_options.max_body_bytes = cfg.max_body_bytes;
   server_options.api_token = cfg.api_token;
   server_options.auth_reads = cfg.auth_reads;
+  server_options.auth = *auth;
   api::http_server server(routes, metrics, server_options);
   if (auto started = server.start(); !started) {
     log::error("main", started.err().message);
@@ -168,7 +192,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   log::info("main", "tlflow ", version_string, " listening on http://", server.listen_address(),
-            " (", http_threads, " HTTP threads", cfg.api_token.empty() ? "" : ", token auth on",
+            " (", http_threads, " HTTP threads", (*auth)->open() ? ", no authentication" : ", auth on",
             ")");
 
   int sig = 0;

@@ -25,6 +25,11 @@ struct config {
   std::size_t max_body_bytes = 1 << 20;
   std::string api_token;              // secret; required on mutating routes if set
   bool auth_reads = false;            // also require the token on reads
+  bool no_auth = false;               // serve writes without credentials on any bind
+  std::string jwt_jwks;               // JWKS file or http(s) URL (RS256, ES256)
+  std::string jwt_secret;             // secret; HS256 shared secret
+  std::string jwt_issuer;             // required `iss` when set
+  std::string jwt_audience;           // required in `aud` when set
 
   // store
   std::string store = "memory";       // memory | gremlin

@@ -159,9 +159,20 @@ first_run() {
   crun --env "PORT=$port" "$ctr" -- /bin/sh -c "$healthcheck" \
     || deploy_die "the HEALTHCHECK command failed against a healthy service"
   deploy_log "ok   HEALTHCHECK command passes"
+  # No credentials configured and listening on 0.0.0.0: writes need the
+  # token tlflow generated into the volume.
   code=$(curl -sS -o /dev/null -w '%{http_code}' -X PUT -H 'Content-Type: application/json' \
            --data '{"properties":{"check":"deploy"}}' "http://127.0.0.1:$port/vertices/$probe")
-  [[ $code == 201 || $code == 200 ]] || deploy_die "PUT /vertices/$probe answered $code"
+  [[ $code == 401 ]] || deploy_die "PUT /vertices/$probe without a token answered $code, not 401"
+  [[ -f $work/data/api-token ]] || deploy_die "no generated api-token in the /data volume"
+  [[ $(stat -c %a "$work/data/api-token") == 600 ]] || deploy_die "the generated api-token is not mode 0600"
+  local token
+  token=$(cat "$work/data/api-token")
+  code=$(curl -sS -o /dev/null -w '%{http_code}' -X PUT -H 'Content-Type: application/json' \
+           -H "Authorization: Bearer $token" \
+           --data '{"properties":{"check":"deploy"}}' "http://127.0.0.1:$port/vertices/$probe")
+  [[ $code == 201 || $code == 200 ]] || deploy_die "PUT /vertices/$probe with the generated token answered $code"
+  deploy_log "ok   writes need the token generated into the /data volume (api-token, 0600)"
 }
 second_run() {
   local port=$1 code

@@ -42,6 +42,7 @@
 #include <utility>
 #include <vector>
 
+#include "api/auth.hpp"
 #include "tlflow/error.hpp"
 
 namespace tlflow::api {
@@ -100,8 +101,11 @@ struct response {
 using handler = std::function<response(const request&)>;
 
 struct route_options {
-  bool mutating = false;     // needs the bearer token when one is configured
-  bool always_open = false;  // never needs it, even with auth_reads (/status)
+  bool mutating = false;     // changes state (kept for the transport's bookkeeping)
+  bool always_open = false;  // never needs credentials, even with auth_reads (/status)
+  // What the caller must be granted (api/auth.hpp): reads `read`, changes to
+  // the graph `write`, changes to what is tracked `admin`, health `open`.
+  access needed = access::read;
 };
 
 struct route {

@@ -411,11 +411,11 @@ void register_store_gauges(metrics_registry& m, graph_store& store) {
 
 void add_core_routes(router& r, api_context& ctx) {
   api_context* c = &ctx;
-  const route_options write{true};
+  const route_options write{true, false, access::write};
 
   // /status stays open even with auth_reads: health checks call it.
   r.add_route("GET", "/status", [c](const request&) { return get_status(*c); },
-              route_options{false, true});
+              route_options{false, true, access::open});
   r.add_route("GET", "/metrics", [c](const request&) {
     response res;
     res.body = c->metrics.render();

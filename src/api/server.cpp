@@ -195,8 +195,16 @@ struct http_server::impl {
     }
     route_metrics& rm = rt != nullptr ? *per_route[rt->index] : *unmatched;
 
-    if (!early && !options.api_token.empty() && !rt->options.always_open &&
-        (rt->options.mutating || options.auth_reads)) {
+    if (!early && options.auth) {
+      const auto header = q->header("authorization");
+      const auth_outcome a = options.auth->check(
+          rt->options.needed, header ? std::optional<std::string_view>(*header) : std::nullopt);
+      if (!a.allowed) {
+        early = error_response(a.code, a.message);
+        if (!a.www_authenticate.empty()) early->headers.emplace_back("WWW-Authenticate", a.www_authenticate);
+      }
+    } else if (!early && !options.api_token.empty() && !rt->options.always_open &&
+               (rt->options.mutating || options.auth_reads)) {
       auto auth = q->header("authorization");
       bool ok = false;
       if (auth && auth->size() > 7 && lower(auth->substr(0, 7)) == "bearer ") {

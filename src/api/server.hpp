@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "api/auth.hpp"
 #include "api/router.hpp"
 #include "util/metrics.hpp"
 
@@ -33,6 +34,9 @@ struct server_options {
   std::size_t max_body_bytes = 1 << 20;
   std::string api_token;  // empty: no authentication
   bool auth_reads = false;
+  // Decides every request when set (api/auth.hpp); api_token and auth_reads
+  // then play no part.
+  std::shared_ptr<const authenticator> auth;
 };
 
 // Sizes cpprestsdk's shared pool; must run before any other pplx use.

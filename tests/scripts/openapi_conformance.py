@@ -12,10 +12,15 @@ usage: openapi_conformance.py TLFLOW_BINARY api/openapi.yaml
    documented schema and its documented headers must be present.
 3. Every other method on every documented path answers 405 with the error
    object and an Allow header naming exactly the documented methods.
-4. A second instance with --auth-reads: reads without the token are 401.
+4. A second instance with --auth-reads: reads without the token are 401,
+   with a JWT lacking tlflow:read 403. Scopes (403) are checked in 2 with
+   HS256 JWTs made here with the standard library.
 Exits 77 (skipped) when python3-yaml or python3-jsonschema is missing.
 """
+import base64
 import copy
+import hashlib
+import hmac
 import http.client
 import json
 import os
@@ -36,6 +41,21 @@ except ImportError as e:  # pragma: no cover
 METHODS = ["get", "put", "post", "delete", "patch", "head", "options"]
 TOKEN = "conformance-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+JWT_SECRET = "conformance-hs256-secret-0123456789abcdef"
+
+
+def hs256_jwt(scope):
+    """An HS256 JWT (standard library only) granting `scope`, valid 5 min."""
+    def part(raw):
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    header = part(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    payload = part(json.dumps({"scope": scope, "exp": int(time.time()) + 300}).encode())
+    mac = hmac.new(JWT_SECRET.encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest()
+    return f"{header}.{payload}.{part(mac)}"
+
+
+def jwt_auth(scope):
+    return {"Authorization": f"Bearer {hs256_jwt(scope)}"}
 
 failures = []
 
@@ -198,7 +218,7 @@ def main():
         fail(f"documented but not served: {r[0]} {r[1]}")
 
     # 2. Every operation, valid and invalid input.
-    svc = Service(binary, env={"TLFLOW_API_TOKEN": TOKEN})
+    svc = Service(binary, env={"TLFLOW_API_TOKEN": TOKEN, "TLFLOW_JWT_SECRET": JWT_SECRET})
     try:
         c = Checker(spec, svc)
         odd = "o a/\u00e9\"..'"
@@ -323,14 +343,38 @@ def main():
         c.check("DELETE", "/tracking/hashtags/{tag}", "/tracking/hashtags/graphs", None, AUTH, 404)
         c.check("DELETE", "/tracking/hashtags/{tag}", "/tracking/hashtags/x", None, None, 401)
 
+        # Scopes: a valid JWT lacking what the route needs is 403.
+        reader, writer = jwt_auth("tlflow:read"), jwt_auth("tlflow:write")
+        for method, template, path, body in (
+                ("PUT", "/vertices/{id}", "/vertices/x", None),
+                ("DELETE", "/vertices/{id}", "/vertices/x", None),
+                ("POST", "/edges", "/edges", {"from": "a", "to": "b"}),
+                ("DELETE", "/edges/{from}/{to}", "/edges/a/b", None),
+                ("POST", "/undo/{ticket}", "/undo/abc", None),
+                ("POST", "/vertices/add/{v}", "/vertices/add/x", None),
+                ("POST", "/aristas/add/{v1},{v2}", "/aristas/add/a,b", None),
+                ("DELETE", "/vertices/remove/{v}", "/vertices/remove/x", None),
+                ("DELETE", "/aristas/remove/{v1}/{v2}", "/aristas/remove/a/b", None)):
+            c.check(method, template, path, body, reader, 403)
+        c.check("PUT", "/vertices/{id}", "/vertices/" + q("oa:jwt"), None, writer, 201)
+        for method, template, path, body in (
+                ("PUT", "/tracking", "/tracking", {"hashtags": ["x"]}),
+                ("POST", "/tracking/hashtags", "/tracking/hashtags", {"hashtag": "x"}),
+                ("DELETE", "/tracking/hashtags/{tag}", "/tracking/hashtags/x", None)):
+            c.check(method, template, path, body, writer, 403)
+        c.check("POST", "/tracking/hashtags", "/tracking/hashtags", {"hashtag": "jwt"},
+                jwt_auth("tlflow:admin"), 201)
+        c.check("PUT", "/vertices/{id}", "/vertices/x", None,
+                {"Authorization": "Bearer " + hs256_jwt("tlflow:write")[:-2]}, 401)
+
         # Coverage: every operation answered 2xx at least once, and every
-        # operation that documents a 4xx other than 401/409 answered one.
+        # operation that documents a 4xx other than 401/403/409 answered one.
         for key in sorted(documented):
             statuses = c.seen.get(key, set())
             if not any(200 <= s < 300 for s in statuses):
                 fail(f"{key[0]} {key[1]}: no successful call exercised")
             op = spec["paths"][key[1]][key[0].lower()]
-            wanted_4xx = {int(s) for s in op["responses"] if s.startswith("4")} - {401, 409}
+            wanted_4xx = {int(s) for s in op["responses"] if s.startswith("4")} - {401, 403, 409}
             if wanted_4xx and not (statuses & wanted_4xx):
                 fail(f"{key[0]} {key[1]}: no documented 4xx exercised")
 
@@ -369,12 +413,14 @@ def main():
         svc.stop()
 
     # 4. --auth-reads: documented 401 on reads.
-    svc = Service(binary, ["--auth-reads"], env={"TLFLOW_API_TOKEN": TOKEN})
+    svc = Service(binary, ["--auth-reads"], env={"TLFLOW_API_TOKEN": TOKEN, "TLFLOW_JWT_SECRET": JWT_SECRET})
     try:
         c = Checker(spec, svc)
         for template in ("/vertices", "/vertices/count", "/edges", "/edges/count", "/flows", "/metrics",
                          "/tracking"):
             c.check("GET", template, template, expect=401)
+            c.check("GET", template, template, headers=jwt_auth("profile"), expect=403)
+            c.check("GET", template, template, headers=jwt_auth("tlflow:read"), expect=200)
         c.check("GET", "/status", "/status", expect=200)
         c.check("GET", "/vertices/count", "/vertices/count", headers=AUTH, expect=200)
     finally:

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -246,8 +247,13 @@ service_process::~service_process() {
 bool service_process::start() {
   for (int attempt = 0; attempt < 3; ++attempt) {
     port_ = free_port();
-    std::vector<std::string> args = {"--host", "127.0.0.1", "--port", std::to_string(port_),
-                                     "--data-dir", data_dir_, "--http-threads", "2"};
+    // A test may bind elsewhere (`--host 0.0.0.0` in its args); it still
+    // talks to 127.0.0.1 only.
+    const bool own_host =
+        std::find(options_.args.begin(), options_.args.end(), "--host") != options_.args.end();
+    std::vector<std::string> args = {"--port", std::to_string(port_), "--data-dir", data_dir_,
+                                     "--http-threads", "2"};
+    if (!own_host) args.insert(args.begin(), {"--host", "127.0.0.1"});
     args.insert(args.end(), options_.args.begin(), options_.args.end());
     pid_ = spawn(args, options_.env, stderr_path_, false);
     if (pid_ < 0) return false;

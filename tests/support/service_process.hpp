@@ -46,7 +46,7 @@ std::uint16_t free_port();
 class service_process {
 public:
   struct options {
-    std::vector<std::string> args;   // extra flags
+    std::vector<std::string> args;   // extra flags (a --host here replaces 127.0.0.1)
     header_pairs env;                // extra environment
     std::string data_dir;            // empty: <temp>/data
   };
