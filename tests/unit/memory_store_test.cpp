@@ -875,3 +875,40 @@ TEST_CASE("memory store: a failed snapshot leaves no temporary file") {
   CHECK(WEXITSTATUS(st) == 0);
   CHECK(open_store(durable(dir.path))->count_vertices().value() == 20);
 }
+
+TEST_CASE("memory store: apply() waits out a failed flush instead of failing a batch it applied") {
+  temp_dir dir;
+  std::atomic<int> failures_left{3};
+  auto opts = durable(dir.path);
+  opts.wal_fsync = wal_fsync_policy::commit;
+  opts.wal_sync_for_tests = [&](int fd, std::uint64_t) {
+    if (failures_left.fetch_sub(1) > 0) {
+      errno = EIO;
+      return -1;
+    }
+    return ::fdatasync(fd);
+  };
+  auto s = open_store(opts);
+  // A failed result would make the pipeline apply the batch again.
+  REQUIRE(s->apply({inter("a", "b", edge_kind::mention, {}, "")}).ok());
+  CHECK(s->statistics().wal_sync_failures == 3);
+  CHECK(s->health().ok);
+  edge_query q;
+  q.from = "a";
+  CHECK(s->list_edges(q).value().edges.at(0).weight == 1);
+
+  SUBCASE("it gives up after apply_flush_retry") {
+    temp_dir other;
+    auto o = durable(other.path);
+    o.wal_fsync = wal_fsync_policy::commit;
+    o.apply_flush_retry = std::chrono::milliseconds(50);
+    o.wal_sync_for_tests = [](int, std::uint64_t) {
+      errno = EIO;
+      return -1;
+    };
+    auto broken = open_store(o);
+    auto r = broken->apply({inter("a", "b", edge_kind::mention, {}, "")});
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.err().code == errc::store_unavailable);
+  }
+}

@@ -850,7 +850,20 @@ status memory_store::apply(const std::vector<interaction>& batch) {
   impl_->graph.apply(timed);
   impl_->publish_sizes();
   lock.unlock();
-  return impl_->commit(*seq);
+  if (auto d = impl_->commit(*seq); !d) {
+    // The batch is in the graph and in the log already: an error would make
+    // the pipeline apply it again (counting it twice). Wait for a flush to
+    // succeed instead, which is backpressure on ingestion, for a while.
+    const auto give_up = std::chrono::steady_clock::now() + impl_->options.apply_flush_retry;
+    auto pause = std::chrono::milliseconds(10);
+    while (!impl_->wal.recover_from_failure().ok() || !impl_->wal.wait_durable(*seq).ok()) {
+      if (std::chrono::steady_clock::now() >= give_up) return d;
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, std::chrono::milliseconds(1000));
+    }
+    log::info("memory_store", "apply: the log flushed after a failure; batch durable");
+  }
+  return ok_v;
 }
 
 result<std::vector<location_flow>> memory_store::location_flows(std::size_t limit) {

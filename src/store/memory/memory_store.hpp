@@ -6,6 +6,7 @@
 // Thread-safe: many readers or one writer at a time (std::shared_mutex).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -42,6 +43,9 @@ struct memory_store_options {
   metrics_registry* metrics = nullptr;    // optional: store-size gauges
   metrics_registry* wal_metrics = nullptr; // optional: log flush and recovery figures
   std::uint32_t max_record_bytes = 1u << 30; // largest log record, writing and reading
+  // commit mode: how long apply() keeps retrying a failed flush of its batch
+  // before returning store_unavailable (docs/memory-store.md, "A failed flush").
+  std::chrono::milliseconds apply_flush_retry{30000};
   // Fault injection: replaces fdatasync(fd); gets the highest sequence number
   // the flush covers. Returns 0, or -1 with errno set.
   std::function<int(int fd, std::uint64_t upto_seq)> wal_sync_for_tests;
