@@ -6,6 +6,7 @@
 // of code the original project was written in) as the baseline.
 //
 //   import_bench [N] [sample.ndjson]
+//   TLFLOW_WAL_SYNC=commit import_bench ...   durable store, group-committed log
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -99,7 +100,20 @@ int main(int argc, char** argv) {
   cfg.data_dir = (dir / "data").string();
   cfg.import_file = file;
   memory_store_options mo;
-  mo.ephemeral = true;
+  // TLFLOW_WAL_SYNC=commit|interval: a durable store in the temp dir with that
+  // log mode (bench/wal_bench.sh); unset: ephemeral, extraction and graph only.
+  const char* wal_mode = std::getenv("TLFLOW_WAL_SYNC");
+  mo.ephemeral = wal_mode == nullptr;
+  if (wal_mode) {
+    const auto mode = parse_wal_fsync_policy(wal_mode);
+    if (!mode) {
+      std::fprintf(stderr, "TLFLOW_WAL_SYNC must be commit, interval or none\n");
+      return 2;
+    }
+    mo.wal_fsync = *mode;
+    mo.data_dir = (dir / "store").string();
+    mo.snapshot_interval_s = 0;
+  }
   auto store = memory_store::open(mo);
   if (!store) return 1;
   metrics_registry metrics;
@@ -115,6 +129,7 @@ int main(int argc, char** argv) {
   double cpu_s = cpu(r1) - cpu(r0);
   double apply_s = metrics.histogram("tlflow_ingest_batch_seconds", "").sum();
   double posts_s = static_cast<double>(s.stats.posts) / s.seconds;
+  if (wal_mode) std::printf("store: durable, log sync %s\n", wal_mode);
   std::printf("tlflow import: %ld posts (%.0f MiB) in %.2f s = %.0f posts/s (%.1f MB/s), %llu interactions, "
               "%llu edges, peak RSS %ld MiB\n",
               n, static_cast<double>(bytes) / 1048576.0, s.seconds, posts_s,
@@ -124,6 +139,7 @@ int main(int argc, char** argv) {
   std::printf("  CPU time %.2f s (%.0f posts per CPU-second; the machine's load shares the cores), "
               "of which store apply %.2f s\n",
               cpu_s, static_cast<double>(s.stats.posts) / cpu_s, apply_s);
+  (*store)->close(); // before its directory goes
   if (std::getenv("TLFLOW_BENCH_NO_PYTHON")) {
     std::filesystem::remove_all(dir);
     return rc;

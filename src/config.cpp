@@ -179,6 +179,23 @@ const option_def options[] = {
        c.snapshot_interval_s = static_cast<unsigned>(n);
        return {};
      }},
+    {"wal-sync", "TLFLOW_WAL_SYNC", "MODE", "commit",
+     "commit: a write is answered after the log is on disk (group commit); interval: "
+     "flushed every --wal-sync-interval ms, a power loss may lose that much",
+     false, false,
+     [](config& c, const std::string& v) -> std::string {
+       if (v != "commit" && v != "interval") return "must be commit or interval";
+       c.wal_sync = v;
+       return {};
+     }},
+    {"wal-sync-interval", "TLFLOW_WAL_SYNC_INTERVAL", "MS", "200",
+     "milliseconds between log flushes with --wal-sync=interval", false, false,
+     [](config& c, const std::string& v) -> std::string {
+       unsigned long long n = 0;
+       if (!parse_u64(v, 60000, n) || n == 0) return "must be a number of milliseconds 1-60000";
+       c.wal_sync_interval_ms = static_cast<unsigned>(n);
+       return {};
+     }},
     {"gremlin-url", "TLFLOW_GREMLIN_URL", "URL", "ws://localhost:8182/gremlin", "ws:// or wss://",
      false, false,
      [](config& c, const std::string& v) -> std::string {
@@ -472,7 +489,8 @@ std::string help_text() {
   os << "tlflow " << version_string
      << " — a graph of who interacts with whom around tracked hashtags, served over REST.\n\n"
         "usage: tlflow [flags]              serve the REST API\n"
-        "       tlflow import FILE|- [flags] ingest an NDJSON file into the store and exit\n\n"
+        "       tlflow import FILE|- [flags] ingest an NDJSON file into the store and exit\n"
+        "       tlflow repair [--data-dir DIR] keep every intact log record of a damaged store\n\n"
         "Every setting is a flag, an environment variable, or a line `name = value` in the\n"
         "file given by --config FILE (or TLFLOW_CONFIG). Precedence: flag > environment >\n"
         "file > default. Secrets are accepted only from the environment or the file.\n\n";

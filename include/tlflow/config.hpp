@@ -36,6 +36,8 @@ struct config {
   std::string data_dir = "./data";
   bool ephemeral = false;
   unsigned snapshot_interval_s = 300; // 0: only on shutdown
+  std::string wal_sync = "commit";    // commit | interval: when the log reaches the disk
+  unsigned wal_sync_interval_ms = 200; // for interval
   std::string gremlin_url = "ws://localhost:8182/gremlin";
   std::string gremlin_dialect = "tinkerpop"; // tinkerpop | janusgraph | cosmos | neptune
   std::string gremlin_user;

@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "tlflow/error.hpp"
@@ -106,6 +107,9 @@ struct store_health {
   bool ok = true;
   std::string detail;                  // for /status, never secrets
   std::uint64_t queued_writes = 0;     // writes waiting for the backend
+  // What opening the store found and did (MemoryStore: log recovery), for
+  // /status; empty when there is nothing to tell.
+  std::vector<std::pair<std::string, std::uint64_t>> recovery;
 };
 
 class graph_store {

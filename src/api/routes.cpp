@@ -207,6 +207,15 @@ response get_status(api_context& ctx) {
   }
   w.Key("queued_writes");
   w.Uint64(health.queued_writes);
+  if (!health.recovery.empty()) {
+    w.Key("recovery");
+    w.StartObject();
+    for (const auto& [name, n] : health.recovery) {
+      w.Key(name.data(), static_cast<rapidjson::SizeType>(name.size()));
+      w.Uint64(n);
+    }
+    w.EndObject();
+  }
   w.Key("vertices");
   if (vertices.ok()) w.Uint64(*vertices); else w.Null();
   w.Key("edges");
@@ -344,13 +353,12 @@ response delete_edges(api_context& ctx, const std::string& from, const std::stri
 }
 
 response undo(api_context& ctx, const request& q) {
-  auto removed = ctx.tickets.take(q.param("ticket"));
-  if (!removed) {
-    throw api_error(errc::ticket_not_found, "unknown, used or expired undo ticket");
-  }
-  const std::uint64_t vertices = removed->removed_vertex ? 1 : 0;
-  const std::uint64_t edges = removed->edges.size();
-  unwrap(ctx.store.restore(*removed));
+  // The ticket is used up only when the restore succeeded: after a 503 the
+  // client retries with the same ticket.
+  const removed_set removed = unwrap(ctx.tickets.redeem(
+      q.param("ticket"), [&ctx](const removed_set& r) { return ctx.store.restore(r); }));
+  const std::uint64_t vertices = removed.removed_vertex ? 1 : 0;
+  const std::uint64_t edges = removed.edges.size();
   rapidjson::StringBuffer sb;
   json_writer w(sb);
   w.StartObject();

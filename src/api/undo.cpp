@@ -14,7 +14,8 @@ void undo_tickets::expire_locked(clock::time_point now) {
       order_.pop_front();
       continue;
     }
-    if (it->second.expires > now && by_ticket_.size() <= capacity_) break;
+    // One being redeemed is kept until its restore has succeeded or failed.
+    if ((it->second.expires > now && by_ticket_.size() <= capacity_) || it->second.redeeming) break;
     by_ticket_.erase(it);
     order_.pop_front();
   }
@@ -46,10 +47,37 @@ std::optional<removed_set> undo_tickets::take(const std::string& ticket) {
   const auto now = clock::now();
   expire_locked(now);
   auto it = by_ticket_.find(ticket);
-  if (it == by_ticket_.end() || it->second.expires <= now) return std::nullopt;
+  if (it == by_ticket_.end() || it->second.expires <= now || it->second.redeeming) return std::nullopt;
   removed_set out = std::move(it->second.removed);
   by_ticket_.erase(it);
   return out;
+}
+
+result<removed_set> undo_tickets::redeem(const std::string& ticket,
+                                         const std::function<status(const removed_set&)>& restore) {
+  removed_set removed;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const auto now = clock::now();
+    expire_locked(now);
+    auto it = by_ticket_.find(ticket);
+    if (it == by_ticket_.end() || it->second.expires <= now)
+      return error{errc::ticket_not_found, "unknown, used or expired undo ticket"};
+    if (it->second.redeeming)
+      return error{errc::conflict, "this undo ticket is being redeemed by another request"};
+    it->second.redeeming = true;
+    removed = it->second.removed; // the entry keeps its copy for a retry
+  }
+  status restored = restore(removed);
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = by_ticket_.find(ticket);
+  if (restored.ok()) {
+    if (it != by_ticket_.end()) by_ticket_.erase(it);
+    return removed;
+  }
+  // Expiry and capacity may have dropped it meanwhile; otherwise it stays.
+  if (it != by_ticket_.end()) it->second.redeeming = false;
+  return std::move(restored).err();
 }
 
 std::size_t undo_tickets::size() const {

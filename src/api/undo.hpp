@@ -3,7 +3,9 @@
 //
 // A ticket is 128 random bits from the OS (hex, 32 characters): unguessable,
 // so knowing one ticket says nothing about another. It can be redeemed once,
-// within its time to live (1 h). At most `capacity` tickets are kept; the
+// within its time to live (1 h), and is used up only by a redemption that
+// succeeded: a restore that failed (store unavailable, disk full) leaves the
+// ticket for a retry. At most `capacity` tickets are kept; the
 // oldest is dropped first. Tickets live in memory only: a restart forgets them.
 // Thread safety: every method may be called concurrently.
 #pragma once
@@ -11,6 +13,7 @@
 #include <chrono>
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -30,12 +33,18 @@ public:
   std::string issue(removed_set removed);
   // The removed set, once; nullopt if unknown, used or expired.
   std::optional<removed_set> take(const std::string& ticket);
+  // Calls `restore` with the ticket's removed set and uses the ticket up only
+  // if it succeeds; its error otherwise. ticket_not_found if unknown, used or
+  // expired; conflict while another redemption of the same ticket runs.
+  result<removed_set> redeem(const std::string& ticket,
+                             const std::function<status(const removed_set&)>& restore);
   std::size_t size() const;
 
 private:
   struct entry {
     removed_set removed;
     clock::time_point expires;
+    bool redeeming = false; // a restore with it is running
   };
   void expire_locked(clock::time_point now);
 

@@ -3,6 +3,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace tlflow {
@@ -28,7 +30,7 @@ std::uint64_t normalise(std::uint64_t h) noexcept { return h == 0 ? 1 : h; }
 seen_set::seen_set() : slots_(1024, 0) {}
 
 seen_set::~seen_set() {
-  if (file_) std::fclose(file_);
+  if (fd_ >= 0) ::close(fd_);
 }
 
 status seen_set::open(const std::string& path) {
@@ -46,19 +48,16 @@ status seen_set::open(const std::string& path) {
     }
     std::fclose(in);
   }
-  // Re-open for append; truncate a torn tail so that later records stay aligned.
-  file_ = std::fopen(path.c_str(), "ab");
-  if (!file_) return error{errc::io_error, "cannot open " + path + ": " + std::strerror(errno)};
-  long end = std::ftell(file_);
-  if (end > 0 && end % 8 != 0) {
-    std::fclose(file_);
-    if (::truncate(path.c_str(), end - end % 8) != 0) {
-      file_ = nullptr;
-      return error{errc::io_error, "cannot repair " + path + ": " + std::strerror(errno)};
-    }
-    file_ = std::fopen(path.c_str(), "ab");
-    if (!file_) return error{errc::io_error, "cannot open " + path + ": " + std::strerror(errno)};
-  }
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd_ < 0) return error{errc::io_error, "cannot open " + path + ": " + std::strerror(errno)};
+  path_ = path;
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) return error{errc::io_error, "cannot stat " + path + ": " + std::strerror(errno)};
+  // Cut a torn tail so that later records stay aligned.
+  committed_bytes_ = static_cast<std::uint64_t>(st.st_size) / 8 * 8;
+  if (committed_bytes_ != static_cast<std::uint64_t>(st.st_size) &&
+      ::ftruncate(fd_, static_cast<off_t>(committed_bytes_)) != 0)
+    return error{errc::io_error, "cannot repair " + path + ": " + std::strerror(errno)};
   return ok_v;
 }
 
@@ -129,7 +128,7 @@ void seen_set::rollback() {
 }
 
 status seen_set::commit() {
-  if (!file_) {
+  if (fd_ < 0) {
     pending_.clear();
     return ok_v;
   }
@@ -138,9 +137,26 @@ status seen_set::commit() {
   for (std::size_t k = 0; k < pending_.size(); ++k)
     for (int b = 0; b < 8; ++b)
       buf[k * 8 + static_cast<std::size_t>(b)] = static_cast<unsigned char>(pending_[k] >> (8 * b));
+  std::size_t done = 0;
+  int err = 0;
+  while (done < buf.size()) {
+    const ssize_t w = ::write(fd_, buf.data() + done, buf.size() - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      err = w < 0 ? errno : EIO;
+      break;
+    }
+    done += static_cast<std::size_t>(w);
+  }
+  if (err == 0 && ::fdatasync(fd_) != 0) err = errno;
+  if (err != 0) {
+    // Part of the records may be in the file: cut back to the last good
+    // commit so that the retry appends whole, aligned records again.
+    if (::ftruncate(fd_, static_cast<off_t>(committed_bytes_)) != 0) { /* open() cuts a torn tail */ }
+    return error{errc::io_error, "cannot append to the seen-post file " + path_ + ": " + std::strerror(err)};
+  }
+  committed_bytes_ += buf.size();
   pending_.clear();
-  if (std::fwrite(buf.data(), 1, buf.size(), file_) != buf.size() || std::fflush(file_) != 0)
-    return error{errc::io_error, std::string("cannot append to the seen-post file: ") + std::strerror(errno)};
   return ok_v;
 }
 

@@ -10,10 +10,13 @@
 // never double-count.
 //
 // Persistence: `<data_dir>/seen_posts.bin`, append-only, one little-endian
-// uint64 per post, loaded at open. A torn final record (a crash mid-write) is
-// ignored. Appends are flushed by commit() after the batch that introduced the
-// ids has been applied to the store, so a crash between apply and commit can
-// re-apply at most that one batch on replay (documented in docs/ingestion.md).
+// uint64 per post, loaded at open. Appends are flushed (write + fdatasync) by
+// commit() after the batch that introduced the ids has been applied to the
+// store, so a crash between apply and commit can re-apply at most that one
+// batch on replay (documented in docs/ingestion.md). A failed or short append
+// (disk full) is cut back to the last whole record and retried by the next
+// commit, so records stay 8-byte aligned; a torn final record left by a crash
+// is cut off at open.
 //
 // Not thread-safe: owned by the pipeline's single writer thread.
 #pragma once
@@ -50,7 +53,8 @@ public:
 
   // Forgets the inserts since the last commit (their batch failed to apply).
   void rollback();
-  // Appends the inserts since the last commit to the file and flushes. io_error.
+  // Appends the inserts since the last commit to the file and flushes them to
+  // the disk. io_error; the inserts then stay pending for the next commit.
   status commit();
 
   std::size_t size() const noexcept { return size_; }
@@ -63,7 +67,9 @@ private:
   std::vector<std::uint64_t> slots_; // 0 = empty; a hash of 0 is stored as 1
   std::size_t size_ = 0;
   std::vector<std::uint64_t> pending_;
-  std::FILE* file_ = nullptr;
+  int fd_ = -1;
+  std::string path_;
+  std::uint64_t committed_bytes_ = 0; // the file's length after the last good commit
 };
 
 } // namespace tlflow

@@ -16,7 +16,8 @@ TEST_CASE("--help lists the flags with their environment variables; --version") 
   auto [rc, out] = run_tlflow({"--help"});
   CHECK(rc == 0);
   for (const char* needle : {"--port", "PORT", "--data-dir", "TLFLOW_API_TOKEN", "--ephemeral",
-                             "TLFLOW_GREMLIN_PASSWORD", "--http-threads", "import FILE"}) {
+                             "TLFLOW_GREMLIN_PASSWORD", "--http-threads", "import FILE",
+                             "--wal-sync", "TLFLOW_WAL_SYNC", "repair [--data-dir DIR]"}) {
     INFO(needle);
     CHECK(out.find(needle) != std::string::npos);
   }
@@ -35,6 +36,9 @@ TEST_CASE("bad configuration: a clear message and exit 2") {
   auto [rc3, out3] = run_tlflow({"--store", "cassandra", "--ephemeral"});
   CHECK(rc3 == 2);
   CHECK(out3.find("memory or gremlin") != std::string::npos);
+  auto [rc5, out5] = run_tlflow({"--wal-sync", "sometimes", "--ephemeral"});
+  CHECK(rc5 == 2);
+  CHECK(out5.find("must be commit or interval") != std::string::npos);
   auto [rc4, out4] = run_tlflow({"--frobnicate"});
   CHECK(rc4 == 2);
   CHECK(out4.find("unknown flag") != std::string::npos);

@@ -37,6 +37,41 @@ TEST_CASE("undo tickets: random, one use, expire, bounded") {
   CHECK_FALSE(short_lived.take(ticket));
 }
 
+TEST_CASE("undo tickets: used up only by a restore that succeeded") {
+  undo_tickets t;
+  removed_set r;
+  r.removed_vertex = vertex{"a", {}};
+  const std::string ticket = t.issue(r);
+  int calls = 0;
+  auto failing = [&](const removed_set& got) -> status {
+    ++calls;
+    CHECK(got.removed_vertex->id == "a");
+    return error{errc::store_unavailable, "disk full"};
+  };
+  auto first = t.redeem(ticket, failing);
+  REQUIRE_FALSE(first.ok());
+  CHECK(first.err().code == errc::store_unavailable);
+  CHECK(t.size() == 1); // still there for the retry
+  // While one redemption runs, another of the same ticket is a conflict.
+  auto nested = t.redeem(ticket, [&](const removed_set&) -> status {
+    auto inner = t.redeem(ticket, [](const removed_set&) -> status { return ok_v; });
+    CHECK_FALSE(inner.ok());
+    if (!inner.ok()) CHECK(inner.err().code == errc::conflict);
+    return error{errc::store_unavailable, "still full"};
+  });
+  CHECK_FALSE(nested.ok());
+  auto retry = t.redeem(ticket, [&](const removed_set&) -> status {
+    ++calls;
+    return ok_v;
+  });
+  REQUIRE(retry.ok());
+  CHECK(retry->removed_vertex->id == "a");
+  CHECK(calls == 2);
+  auto again = t.redeem(ticket, [](const removed_set&) -> status { return ok_v; });
+  REQUIRE_FALSE(again.ok());
+  CHECK(again.err().code == errc::ticket_not_found);
+}
+
 TEST_CASE("base64url round-trips and rejects bad input") {
   for (const std::string& s : std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("\x00\xff\x1f", 3)}) {
     auto back = base64url_decode(base64url_encode(s));

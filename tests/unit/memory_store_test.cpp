@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <atomic>
+#include <mutex>
 #include <thread>
 
 #include <sys/resource.h>
@@ -14,7 +16,9 @@
 #include <unistd.h>
 
 #include "store/memory/iso_time.hpp"
+#include "store/memory/codec.hpp"
 #include "store/memory/memory_store.hpp"
+#include "store/memory/wal.hpp"
 #include "util/metrics.hpp"
 
 using namespace tlflow;
@@ -207,7 +211,7 @@ TEST_CASE("memory store: SIGKILL right after N acknowledged writes loses none of
 }
 
 TEST_CASE("memory store: snapshot + log replay after a crash, in every fsync mode") {
-  for (auto mode : {wal_fsync_policy::none, wal_fsync_policy::batch, wal_fsync_policy::always}) {
+  for (auto mode : {wal_fsync_policy::none, wal_fsync_policy::interval, wal_fsync_policy::commit}) {
     CAPTURE(to_string(mode));
     temp_dir dir;
     auto opts = durable(dir.path);
@@ -320,6 +324,8 @@ TEST_CASE("memory store: a torn or corrupt log tail is dropped, the rest kept") 
     fs::resize_file(logs[0], full - 3);
     auto s = open_store(durable(dir.path));
     CHECK(s->count_vertices().value() == n - 1);
+    CHECK(s->recovery().torn_tail_bytes > 0);
+    CHECK(s->recovery().records_replayed == n - 1);
     CHECK(s->get_vertex("v18").ok());
     CHECK(s->get_vertex("v19").err().code == errc::vertex_not_found);
     CHECK(s->statistics().dropped_on_load > 0);
@@ -343,17 +349,16 @@ TEST_CASE("memory store: a torn or corrupt log tail is dropped, the rest kept") 
     CHECK(s->count_vertices().value() == n - 1);
     CHECK(s->statistics().dropped_on_load > 0);
   }
-  SUBCASE("a flipped byte in the middle keeps what precedes it") {
+  SUBCASE("bytes overwritten in the middle: refused, not cut (the test below repairs)") {
     {
       std::fstream f(logs[0], std::ios::in | std::ios::out | std::ios::binary);
       f.seekp(static_cast<std::streamoff>(full / 2));
       f.write("\xFF\xFF\xFF\xFF", 4);
     }
-    auto s = open_store(durable(dir.path));
-    const auto kept = s->count_vertices().value();
-    CHECK(kept > 0);
-    CHECK(kept < n);
-    for (std::uint64_t i = 0; i < kept; ++i) CHECK(s->get_vertex("v" + std::to_string(i)).ok());
+    auto s = memory_store::open(durable(dir.path));
+    REQUIRE_FALSE(s.ok());
+    CHECK(s.err().code == errc::io_error);
+    CHECK(fs::file_size(logs[0]) == full); // nothing cut
   }
   SUBCASE("garbage length field") {
     {
@@ -372,7 +377,7 @@ TEST_CASE("memory store: a torn or corrupt log tail is dropped, the rest kept") 
   }
 }
 
-TEST_CASE("memory store: a failed log write is an io_error and changes nothing") {
+TEST_CASE("memory store: a failed log write is store_unavailable and changes nothing") {
   // Fault injection: the log file may not grow past 4 KiB (RLIMIT_FSIZE), so
   // some write fails part-way. The child reports how many writes succeeded
   // through its exit code; 200+ means a check failed.
@@ -392,7 +397,7 @@ TEST_CASE("memory store: a failed log write is an io_error and changes nothing")
       const std::string id = "v" + std::to_string(i);
       auto put = s->put_vertex(id, {{"filler", filler}}, {});
       if (put.ok()) continue;
-      if (put.err().code != errc::io_error) ::_exit(203);
+      if (put.err().code != errc::store_unavailable) ::_exit(203);
       if (s->count_vertices().value() != static_cast<std::uint64_t>(i)) ::_exit(204);
       if (s->get_vertex(id).ok()) ::_exit(205);
       if (s->health().ok) ::_exit(206);
@@ -439,7 +444,7 @@ TEST_CASE("memory store: periodic snapshots from the background thread") {
   temp_dir dir;
   auto opts = durable(dir.path);
   opts.snapshot_interval_s = 1;
-  opts.wal_fsync = wal_fsync_policy::batch;
+  opts.wal_fsync = wal_fsync_policy::interval;
   opts.wal_fsync_interval_ms = 20;
   auto s = open_store(opts);
   REQUIRE(s->put_vertex("a", {}, {}).ok());
@@ -511,9 +516,399 @@ TEST_CASE("memory store: store-size gauges, also after the store is gone") {
 
 TEST_CASE("memory store: fsync policy names") {
   CHECK(parse_wal_fsync_policy("none") == wal_fsync_policy::none);
-  CHECK(parse_wal_fsync_policy("batch") == wal_fsync_policy::batch);
-  CHECK(parse_wal_fsync_policy("always") == wal_fsync_policy::always);
+  CHECK(parse_wal_fsync_policy("interval") == wal_fsync_policy::interval);
+  CHECK(parse_wal_fsync_policy("commit") == wal_fsync_policy::commit);
   CHECK_FALSE(parse_wal_fsync_policy("sometimes").has_value());
-  for (auto p : {wal_fsync_policy::none, wal_fsync_policy::batch, wal_fsync_policy::always})
+  CHECK(memory_store_options{}.wal_fsync == wal_fsync_policy::commit);
+  for (auto p : {wal_fsync_policy::none, wal_fsync_policy::interval, wal_fsync_policy::commit})
     CHECK(parse_wal_fsync_policy(to_string(p)) == p);
+}
+
+namespace {
+
+// Offsets of the records of a log segment, in order.
+std::vector<std::size_t> record_offsets(const std::string& path) {
+  std::string data;
+  REQUIRE(mem::read_file(path, data).ok());
+  std::vector<std::size_t> out;
+  std::size_t pos = 0;
+  while (auto f = mem::frame_at(data, pos, 1u << 30)) {
+    out.push_back(pos);
+    pos += 8 + f->size();
+  }
+  REQUIRE(pos == data.size());
+  return out;
+}
+
+void flip_byte(const std::string& path, std::size_t offset) {
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekg(static_cast<std::streamoff>(offset));
+  char c = 0;
+  f.read(&c, 1);
+  c = static_cast<char>(c ^ 0x10);
+  f.seekp(static_cast<std::streamoff>(offset));
+  f.write(&c, 1);
+}
+
+// put_vertex v<from> .. v<to - 1> in a child killed afterwards (the log is
+// kept: no snapshot); each run starts a new log segment.
+void put_in_killed_child(const std::string& dir, int from, int to) {
+  in_killed_child([&] {
+    auto r = memory_store::open(durable(dir));
+    if (!r.ok()) return false;
+    auto* s = r.value().release();
+    for (int i = from; i < to; ++i)
+      if (!s->put_vertex("v" + std::to_string(i), {}, {}).ok()) return false;
+    return true;
+  });
+}
+
+std::size_t files_in(const std::string& dir) {
+  if (!fs::exists(dir)) return 0;
+  return static_cast<std::size_t>(std::distance(fs::directory_iterator(dir), fs::directory_iterator()));
+}
+
+} // namespace
+
+TEST_CASE("memory store: group commit — no write returns before an fdatasync covering it") {
+  temp_dir dir;
+  auto opts = durable(dir.path);
+  opts.wal_fsync = wal_fsync_policy::commit;
+  std::atomic<std::uint64_t> durable_upto{0};
+  std::atomic<int> flushes{0};
+  opts.wal_sync_for_tests = [&](int fd, std::uint64_t upto) {
+    const int rc = ::fdatasync(fd);
+    // A slow disk, so that writers pile up behind a flush.
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    ++flushes;
+    std::uint64_t cur = durable_upto.load();
+    while (cur < upto && !durable_upto.compare_exchange_weak(cur, upto)) {
+    }
+    return rc;
+  };
+  metrics_registry registry;
+  opts.wal_metrics = &registry;
+  auto s = open_store(opts);
+  constexpr int threads = 16;
+  constexpr int per_thread = 40;
+  std::mutex m;
+  std::vector<std::pair<std::string, std::uint64_t>> acked; // id, durable_upto at return
+  std::vector<std::thread> pool;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      for (int i = 0; i < per_thread; ++i) {
+        const std::string id = "t" + std::to_string(t) + "-" + std::to_string(i);
+        if (!s->put_vertex(id, {}, {}).ok()) {
+          ++failures;
+          continue;
+        }
+        const std::uint64_t seen = durable_upto.load();
+        std::lock_guard<std::mutex> l(m);
+        acked.emplace_back(id, seen);
+      }
+    });
+  }
+  for (auto& th : pool) th.join();
+  REQUIRE(failures == 0);
+  REQUIRE(acked.size() == threads * per_thread);
+  // Each write's sequence number, from the log itself.
+  std::map<std::string, std::uint64_t> seq_of;
+  for (const auto& log : logs_in(dir.path)) {
+    std::string data;
+    REQUIRE(mem::read_file(log, data).ok());
+    std::size_t pos = 0;
+    while (auto f = mem::frame_at(data, pos, 1u << 30)) {
+      mem::bin_reader r(*f);
+      const std::uint64_t seq = r.u64();
+      r.u8();
+      seq_of[std::string(r.str())] = seq;
+      pos += 8 + f->size();
+    }
+  }
+  int early = 0;
+  for (const auto& [id, seen] : acked) {
+    REQUIRE(seq_of.count(id) == 1);
+    if (seq_of[id] > seen) ++early;
+  }
+  CHECK(early == 0); // every call returned after the flush that covered it
+  // Group commit groups: fewer flushes than writes.
+  MESSAGE(flushes.load(), " flushes for ", acked.size(), " writes");
+  CHECK(flushes.load() < static_cast<int>(acked.size()));
+  CHECK(s->statistics().wal_syncs == static_cast<std::uint64_t>(flushes.load()));
+  CHECK(registry.render().find("tlflow_wal_syncs_total " + std::to_string(flushes.load())) !=
+        std::string::npos);
+}
+
+TEST_CASE("memory store: a failed fdatasync refuses writes until a flush succeeds") {
+  temp_dir dir;
+  std::atomic<bool> fail{false};
+  auto opts = durable(dir.path);
+  opts.wal_fsync = wal_fsync_policy::commit;
+  opts.wal_sync_for_tests = [&](int fd, std::uint64_t) {
+    if (fail) {
+      errno = EIO;
+      return -1;
+    }
+    return ::fdatasync(fd);
+  };
+  metrics_registry registry;
+  opts.wal_metrics = &registry;
+  auto s = open_store(opts);
+  REQUIRE(s->put_vertex("before", {}, {}).ok());
+  CHECK(s->health().ok);
+
+  fail = true;
+  auto first = s->put_vertex("during", {}, {});
+  REQUIRE_FALSE(first.ok());
+  CHECK(first.err().code == errc::store_unavailable);
+  CHECK_FALSE(s->health().ok);
+  CHECK(s->health().detail.find("Input/output error") != std::string::npos);
+  // Refused before anything is written while flushes keep failing.
+  const auto seq = s->statistics().last_seq;
+  auto refused = s->add_edge(add_edge_request{{"a", "b", edge_kind::mention}, {}, {}});
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.err().code == errc::store_unavailable);
+  CHECK(s->statistics().last_seq == seq);
+  CHECK_FALSE(s->apply({inter("a", "b", edge_kind::mention, {}, "")}).ok());
+  CHECK(s->statistics().wal_sync_failures >= 2);
+  CHECK(registry.render().find("tlflow_wal_sync_failures_total 0") == std::string::npos);
+
+  SUBCASE("the next write retries the flush") {
+    fail = false;
+    REQUIRE(s->put_vertex("after", {}, {}).ok());
+    CHECK(s->health().ok);
+  }
+  SUBCASE("the background timer retries it without a write") {
+    fail = false;
+    for (int i = 0; i < 50 && !s->health().ok; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    CHECK(s->health().ok);
+    REQUIRE(s->put_vertex("after", {}, {}).ok());
+  }
+  s->close();
+  s.reset();
+  auto again = open_store(durable(dir.path));
+  CHECK(again->get_vertex("before").ok());
+  CHECK(again->get_vertex("after").ok());
+}
+
+TEST_CASE("memory store: interval mode — a failed background flush also refuses writes") {
+  temp_dir dir;
+  std::atomic<bool> fail{false};
+  auto opts = durable(dir.path);
+  opts.wal_fsync = wal_fsync_policy::interval;
+  opts.wal_fsync_interval_ms = 10;
+  opts.wal_sync_for_tests = [&](int fd, std::uint64_t) {
+    if (fail) {
+      errno = EIO;
+      return -1;
+    }
+    return ::fdatasync(fd);
+  };
+  auto s = open_store(opts);
+  fail = true;
+  REQUIRE(s->put_vertex("a", {}, {}).ok()); // answered before the flush
+  for (int i = 0; i < 100 && s->health().ok; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK_FALSE(s->health().ok);
+  auto refused = s->put_vertex("b", {}, {});
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.err().code == errc::store_unavailable);
+  fail = false;
+  REQUIRE(s->put_vertex("b", {}, {}).ok());
+  CHECK(s->health().ok);
+}
+
+TEST_CASE("memory store: the writer refuses a record the reader would refuse") {
+  temp_dir dir;
+  auto opts = durable(dir.path);
+  opts.max_record_bytes = 4096;
+  {
+    auto s = open_store(opts);
+    auto big = s->put_vertex("big", {{"blob", std::string(5000, 'x')}}, {});
+    REQUIRE_FALSE(big.ok());
+    CHECK(big.err().code == errc::payload_too_large);
+    CHECK(big.err().message.find("4096") != std::string::npos);
+    CHECK_FALSE(s->get_vertex("big").ok());
+    CHECK(s->health().ok); // the store itself is fine
+    REQUIRE(s->put_vertex("small", {{"blob", std::string(3000, 'x')}}, {}).ok());
+  }
+  auto again = open_store(opts);
+  CHECK(again->get_vertex("small").ok());
+  CHECK(again->count_vertices().value() == 1);
+}
+
+TEST_CASE("memory store: a damaged record followed by intact ones refuses to open; repair keeps 199 of 200") {
+  temp_dir dir;
+  put_in_killed_child(dir.path, 0, 200);
+  auto logs = logs_in(dir.path);
+  REQUIRE(logs.size() == 1);
+  const auto offsets = record_offsets(logs[0]);
+  REQUIRE(offsets.size() == 200);
+  flip_byte(logs[0], offsets[56] + 14); // a payload byte of seq 57 = v56
+  const auto size = fs::file_size(logs[0]);
+
+  auto refused = memory_store::open(durable(dir.path));
+  REQUIRE_FALSE(refused.ok());
+  const std::string& why = refused.err().message;
+  INFO(why);
+  CHECK(why.find(fs::path(logs[0]).filename().string()) != std::string::npos);
+  CHECK(why.find("offset " + std::to_string(offsets[56])) != std::string::npos);
+  CHECK(why.find("after sequence number 56") != std::string::npos);
+  CHECK(why.find("from sequence number 58") != std::string::npos);
+  CHECK(why.find("tlflow repair --data-dir " + dir.path) != std::string::npos);
+  CHECK(fs::file_size(logs[0]) == size); // untouched
+
+  auto report = memory_store::repair(durable(dir.path));
+  REQUIRE_MESSAGE(report.ok(), (report.ok() ? "" : report.err().message));
+  CHECK(report->changed);
+  CHECK(report->records_kept == 199);
+  CHECK(report->records_dropped == 1);
+  REQUIRE(report->dropped_seqs.size() == 1);
+  CHECK(report->dropped_seqs[0] == std::make_pair(std::uint64_t{57}, std::uint64_t{57}));
+  CHECK(report->bytes_set_aside == offsets[57] - offsets[56]);
+  const std::string damaged = dir.path + "/damaged/" + fs::path(logs[0]).filename().string() + "." +
+                              std::to_string(offsets[56]) + ".bin";
+  CHECK(fs::file_size(damaged) == offsets[57] - offsets[56]);
+  CHECK(to_string(*report).find("sequence number(s) 57") != std::string::npos);
+
+  {
+    auto s = open_store(durable(dir.path));
+    CHECK(s->count_vertices().value() == 199);
+    CHECK_FALSE(s->get_vertex("v56").ok());
+    CHECK(s->get_vertex("v55").ok());
+    CHECK(s->get_vertex("v57").ok());
+    CHECK(s->get_vertex("v199").ok());
+    CHECK(s->recovery().records_replayed == 199);
+    REQUIRE(s->put_vertex("new", {}, {}).ok());
+  }
+  // A second repair finds nothing to do.
+  auto second = memory_store::repair(durable(dir.path));
+  REQUIRE(second.ok());
+  CHECK_FALSE(second->changed);
+  CHECK(open_store(durable(dir.path))->count_vertices().value() == 200);
+}
+
+TEST_CASE("memory store: an unreadable segment or a sequence gap refuses to open; repair drops what is gone") {
+  temp_dir dir;
+  put_in_killed_child(dir.path, 0, 50);
+  put_in_killed_child(dir.path, 50, 100);
+  put_in_killed_child(dir.path, 100, 150);
+  auto logs = logs_in(dir.path);
+  REQUIRE(logs.size() == 3);
+  std::string expect;
+  SUBCASE("unreadable: the middle segment replaced by a directory") {
+    // root reads any file whatever its mode: a directory of the same name
+    // is what cannot be read as a segment.
+    fs::remove(logs[1]);
+    fs::create_directory(logs[1]);
+    expect = "unreadable";
+  }
+  SUBCASE("gap: the middle segment deleted") {
+    fs::remove(logs[1]);
+    expect = "records 51-100 are missing";
+  }
+  auto refused = memory_store::open(durable(dir.path));
+  REQUIRE_FALSE(refused.ok());
+  INFO(refused.err().message);
+  CHECK(refused.err().message.find(expect) != std::string::npos);
+  CHECK(refused.err().message.find("tlflow repair") != std::string::npos);
+
+  auto report = memory_store::repair(durable(dir.path));
+  REQUIRE_MESSAGE(report.ok(), (report.ok() ? "" : report.err().message));
+  CHECK(report->records_kept == 100);
+  CHECK(report->records_dropped == 50);
+  REQUIRE(report->dropped_seqs.size() == 1);
+  CHECK(report->dropped_seqs[0] == std::make_pair(std::uint64_t{51}, std::uint64_t{100}));
+  CHECK(files_in(dir.path + "/damaged") >= 2); // the original segments, kept
+  auto s = open_store(durable(dir.path));
+  CHECK(s->count_vertices().value() == 100);
+  CHECK(s->get_vertex("v49").ok());
+  CHECK_FALSE(s->get_vertex("v50").ok());
+  CHECK(s->get_vertex("v100").ok());
+}
+
+TEST_CASE("memory store: an interrupted repair is finished by the next open") {
+  temp_dir dir;
+  put_in_killed_child(dir.path, 0, 30);
+  auto logs = logs_in(dir.path);
+  REQUIRE(logs.size() == 1);
+  // A repair that stopped after writing its new log (wal-repair.done) but
+  // before moving the old segment aside: the new log holds records 1-10.
+  std::string data;
+  REQUIRE(mem::read_file(logs[0], data).ok());
+  const auto offsets = record_offsets(logs[0]);
+  { std::ofstream(dir.path + "/wal-repair.done", std::ios::binary) << data.substr(0, offsets[10]); }
+  { std::ofstream(dir.path + "/wal-repair.tmp", std::ios::binary) << "half"; }
+  auto s = open_store(durable(dir.path));
+  CHECK(s->recovery().finished_repair);
+  CHECK(s->count_vertices().value() == 10);
+  CHECK_FALSE(fs::exists(dir.path + "/wal-repair.done"));
+  CHECK_FALSE(fs::exists(dir.path + "/wal-repair.tmp"));
+  CHECK(files_in(dir.path + "/damaged") == 1);
+}
+
+TEST_CASE("memory store: a failed snapshot leaves no temporary file") {
+  // Fault injection: the snapshot may not grow past 8 KiB (RLIMIT_FSIZE).
+  temp_dir dir;
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::signal(SIGXFSZ, SIG_IGN);
+    auto r = memory_store::open(durable(dir.path));
+    if (!r.ok()) ::_exit(2);
+    auto* s = r.value().release();
+    for (int i = 0; i < 20; ++i)
+      if (!s->put_vertex("v" + std::to_string(i), {{"filler", std::string(1000, 'x')}}, {}).ok()) ::_exit(3);
+    rlimit lim{};
+    lim.rlim_cur = lim.rlim_max = 8192;
+    if (::setrlimit(RLIMIT_FSIZE, &lim) != 0) ::_exit(4);
+    if (s->snapshot().ok()) ::_exit(5);
+    if (fs::exists(dir.path + "/snapshot.bin.tmp")) ::_exit(6);
+    if (fs::exists(dir.path + "/snapshot.bin")) ::_exit(7);
+    ::_exit(0);
+  }
+  int st = 0;
+  REQUIRE(::waitpid(pid, &st, 0) == pid);
+  REQUIRE(WIFEXITED(st));
+  CHECK(WEXITSTATUS(st) == 0);
+  CHECK(open_store(durable(dir.path))->count_vertices().value() == 20);
+}
+
+TEST_CASE("memory store: apply() waits out a failed flush instead of failing a batch it applied") {
+  temp_dir dir;
+  std::atomic<int> failures_left{3};
+  auto opts = durable(dir.path);
+  opts.wal_fsync = wal_fsync_policy::commit;
+  opts.wal_sync_for_tests = [&](int fd, std::uint64_t) {
+    if (failures_left.fetch_sub(1) > 0) {
+      errno = EIO;
+      return -1;
+    }
+    return ::fdatasync(fd);
+  };
+  auto s = open_store(opts);
+  // A failed result would make the pipeline apply the batch again.
+  REQUIRE(s->apply({inter("a", "b", edge_kind::mention, {}, "")}).ok());
+  CHECK(s->statistics().wal_sync_failures == 3);
+  CHECK(s->health().ok);
+  edge_query q;
+  q.from = "a";
+  CHECK(s->list_edges(q).value().edges.at(0).weight == 1);
+
+  SUBCASE("it gives up after apply_flush_retry") {
+    temp_dir other;
+    auto o = durable(other.path);
+    o.wal_fsync = wal_fsync_policy::commit;
+    o.apply_flush_retry = std::chrono::milliseconds(50);
+    o.wal_sync_for_tests = [](int, std::uint64_t) {
+      errno = EIO;
+      return -1;
+    };
+    auto broken = open_store(o);
+    auto r = broken->apply({inter("a", "b", edge_kind::mention, {}, "")});
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.err().code == errc::store_unavailable);
+  }
 }

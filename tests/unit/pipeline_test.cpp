@@ -2,6 +2,13 @@
 // (also across a restart), batching, retries, counters, local filter.
 #include <doctest/doctest.h>
 
+#include <csignal>
+#include <filesystem>
+
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <sstream>
 #include <thread>
@@ -422,6 +429,50 @@ TEST_CASE("seen_set: insert, rollback, torn tail repaired") {
   REQUIRE(s.open(path).ok());
   CHECK(s.contains(post_id_hash("x:4")));
   CHECK(s.size() == 3);
+}
+
+TEST_CASE("seen_set: a partial append (file size limit) is cut back and retried") {
+  // Fault injection: the file may not grow past 20 bytes (RLIMIT_FSIZE), so
+  // appending two records (16 bytes) after the first (8) fails part-way,
+  // after 12 of the 16 bytes.
+  tlflow::test::temp_dir dir;
+  const std::string path = dir.file("seen.bin");
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::signal(SIGXFSZ, SIG_IGN);
+    seen_set s;
+    if (!s.open(path).ok()) ::_exit(2);
+    s.insert(post_id_hash("a"));
+    if (!s.commit().ok()) ::_exit(3);
+    rlimit lim{};
+    lim.rlim_cur = lim.rlim_max = 20;
+    if (::setrlimit(RLIMIT_FSIZE, &lim) != 0) ::_exit(4);
+    s.insert(post_id_hash("b"));
+    s.insert(post_id_hash("c"));
+    if (s.commit().ok()) ::_exit(5);                      // 8 + 16 > 20
+    if (std::filesystem::file_size(path) != 8) ::_exit(6); // cut back, aligned
+    lim.rlim_cur = lim.rlim_max = RLIM_INFINITY;
+    if (::setrlimit(RLIMIT_FSIZE, &lim) != 0) {
+      // An unprivileged process cannot raise the hard limit again.
+      ::_exit(0);
+    }
+    s.insert(post_id_hash("d"));
+    if (!s.commit().ok()) ::_exit(7);                      // b, c retried with d
+    ::_exit(std::filesystem::file_size(path) == 32 ? 0 : 8);
+  }
+  int st = 0;
+  REQUIRE(::waitpid(pid, &st, 0) == pid);
+  REQUIRE(WIFEXITED(st));
+  REQUIRE(WEXITSTATUS(st) == 0);
+  seen_set s;
+  REQUIRE(s.open(path).ok());
+  CHECK(s.contains(post_id_hash("a")));
+  if (std::filesystem::file_size(path) == 32) {
+    CHECK(s.contains(post_id_hash("b")));
+    CHECK(s.contains(post_id_hash("c")));
+    CHECK(s.contains(post_id_hash("d")));
+  }
 }
 
 TEST_CASE("seen_set: many ids, distinct hashes") {

@@ -9,6 +9,8 @@
 #include <shared_mutex>
 #include <thread>
 
+#include <sys/stat.h>
+
 #include "store/memory/codec.hpp"
 #include "store/memory/graph_core.hpp"
 #include "store/memory/iso_time.hpp"
@@ -20,18 +22,36 @@ namespace tlflow {
 
 std::optional<wal_fsync_policy> parse_wal_fsync_policy(std::string_view text) noexcept {
   if (text == "none") return wal_fsync_policy::none;
-  if (text == "batch") return wal_fsync_policy::batch;
-  if (text == "always") return wal_fsync_policy::always;
+  if (text == "interval") return wal_fsync_policy::interval;
+  if (text == "commit") return wal_fsync_policy::commit;
   return std::nullopt;
 }
 
 std::string_view to_string(wal_fsync_policy p) noexcept {
   switch (p) {
     case wal_fsync_policy::none: return "none";
-    case wal_fsync_policy::batch: return "batch";
-    case wal_fsync_policy::always: return "always";
+    case wal_fsync_policy::interval: return "interval";
+    case wal_fsync_policy::commit: return "commit";
   }
-  return "batch";
+  return "commit";
+}
+
+std::string to_string(const repair_report& r) {
+  std::string out;
+  if (!r.changed) return "the log is intact; nothing was changed\n";
+  out += "kept " + std::to_string(r.records_kept) + " intact log record(s)\n";
+  out += "dropped " + std::to_string(r.records_dropped) + " record(s)";
+  if (!r.dropped_seqs.empty()) {
+    out += ", sequence number(s)";
+    for (const auto& [a, b] : r.dropped_seqs)
+      out += " " + std::to_string(a) + (a == b ? "" : "-" + std::to_string(b));
+  }
+  out += "\n";
+  for (const auto& u : r.unreadable) out += "unreadable segment: " + u + "\n";
+  out += "set aside " + std::to_string(r.bytes_set_aside) + " damaged byte(s); in damaged/:";
+  for (const auto& f : r.set_aside) out += " " + f;
+  out += "\n";
+  return out;
 }
 
 namespace {
@@ -125,6 +145,7 @@ struct memory_store::impl {
   std::atomic<bool> log_failed{false};
   std::string last_error; // guarded by error_mutex; shown by health()
   std::mutex error_mutex;
+  recovery_report recovered; // written by open only
 
   std::thread background;
   std::mutex bg_mutex;
@@ -143,22 +164,46 @@ struct memory_store::impl {
   }
 
   // Appends one record; call with the exclusive lock held, before mutating.
+  // Its sequence number (0 when ephemeral) is what wait_durable() needs.
   template <class Body>
-  status log_op(op o, Body&& body) {
-    if (!durable) return ok_v;
+  result<std::uint64_t> log_op(op o, Body&& body) {
+    if (!durable) return std::uint64_t{0};
+    // After a failed flush nothing is written until a flush succeeds again:
+    // the writes before it may not be on the disk, so later ones must not be
+    // acknowledged as if they were.
+    if (!wal.healthy()) {
+      if (auto s = wal.recover_from_failure(); !s) {
+        return error{errc::store_unavailable,
+                     "the store refuses writes: the write-ahead log cannot be flushed to disk (" +
+                         wal.last_failure() + ")"};
+      }
+      log::info("memory_store", "write-ahead log flushes again; writes accepted");
+    }
+    const std::uint64_t seq = last_seq.load(std::memory_order_relaxed) + 1;
     scratch.clear();
-    scratch.u64(last_seq.load(std::memory_order_relaxed) + 1);
+    scratch.u64(seq);
     scratch.u8(static_cast<std::uint8_t>(o));
     body(scratch);
-    status s = wal.append(scratch.buffer(), options.wal_fsync == wal_fsync_policy::always);
+    status s = wal.append(scratch.buffer(), seq);
     if (!s) {
+      if (s.err().code == errc::payload_too_large) return s.err();
       log_failed = true;
       note_error("write-ahead log: " + s.err().message);
-      return s;
+      return s.err();
     }
     log_failed = false;
-    last_seq.fetch_add(1, std::memory_order_relaxed);
-    return ok_v;
+    last_seq.store(seq, std::memory_order_relaxed);
+    return seq;
+  }
+
+  // After the exclusive lock is released: in commit mode, returns once the
+  // record `seq` is on the disk, flushed together with the records of every
+  // writer waiting at that moment.
+  status commit(std::uint64_t seq) {
+    if (seq == 0 || options.wal_fsync != wal_fsync_policy::commit) return ok_v;
+    status s = wal.wait_durable(seq);
+    if (!s) note_error("write-ahead log: " + s.err().message);
+    return s;
   }
 
   // Applies one log record during start-up; false when it does not decode.
@@ -269,40 +314,243 @@ struct memory_store::impl {
     return ok_v;
   }
 
-  status recover() {
+  std::string repair_hint() const {
+    return " The store refuses to open rather than lose acknowledged writes silently: `tlflow repair "
+           "--data-dir " + dir + "` sets the damaged bytes aside in " + dir +
+           "/damaged/, keeps every intact record and reports what it dropped.";
+  }
+
+  // Completes a `tlflow repair` that stopped after its new log was complete
+  // (wal-repair.done) but before it replaced the old segments; forgets one
+  // that stopped earlier (the old segments are still all there).
+  status finish_interrupted_repair() {
+    std::remove((dir + "/wal-repair.tmp").c_str());
+    const std::string done = dir + "/wal-repair.done";
+    if (!mem::file_exists(done)) return ok_v;
+    if (auto s = set_aside_segments(nullptr); !s) return s;
+    std::string data;
+    if (auto s = mem::read_file(done, data); !s) return s;
+    const auto first = mem::frame_at(data, 0, options.max_record_bytes);
+    if (first) {
+      const std::string path = dir + "/" + mem::segment_name(mem::payload_seq(*first));
+      if (std::rename(done.c_str(), path.c_str()) != 0)
+        return error{errc::io_error, "cannot rename " + done + " to " + path};
+    } else {
+      std::remove(done.c_str());
+    }
+    recovered.finished_repair = true;
+    log::warn("memory_store", "completed an interrupted repair of ", dir);
+    return mem::fsync_dir(dir);
+  }
+
+  // Moves every log segment into damaged/ (originals kept for inspection).
+  status set_aside_segments(repair_report* report) {
+    const std::string aside = dir + "/damaged";
+    if (auto s = mem::make_dirs(aside); !s) return s;
+    for (const auto& seg : mem::list_segments(dir)) {
+      const std::string name = seg.path.substr(seg.path.rfind('/') + 1);
+      std::string target = aside + "/" + name;
+      for (int n = 1; mem::file_exists(target); ++n) target = aside + "/" + name + "." + std::to_string(n);
+      if (std::rename(seg.path.c_str(), target.c_str()) != 0)
+        return error{errc::io_error, "cannot move " + seg.path + " to " + target};
+      if (report) report->set_aside.push_back(target.substr(aside.size() + 1));
+    }
+    if (auto s = mem::fsync_dir(aside); !s) return s;
+    return mem::fsync_dir(dir);
+  }
+
+  status open_dir() {
     if (auto s = mem::make_dirs(dir); !s) return s;
     if (auto s = lock_file.acquire(dir); !s) return s;
     std::remove((dir + "/snapshot.bin.tmp").c_str());
-    if (auto s = load_snapshot(); !s) return s;
+    if (auto s = finish_interrupted_repair(); !s) return s;
+    return load_snapshot();
+  }
+
+  // Start-up (docs/memory-store.md, "Recovery"): replays every intact record
+  // after the snapshot, in sequence. Only a torn tail (damage with no intact
+  // record after it) is cut off; damage followed by intact records, an
+  // unreadable segment or a gap in the sequence numbers refuses to open.
+  status recover() {
+    if (auto s = open_dir(); !s) return s;
+    recovered.snapshot_seq = snapshot_seq;
     const auto segments = mem::list_segments(dir);
-    std::size_t replayed = 0;
+    const std::uint32_t max = options.max_record_bytes;
     for (std::size_t i = 0; i < segments.size(); ++i) {
-      std::uint64_t size = 0;
-      const std::uint64_t good = mem::read_segment(segments[i].path, size, [&](std::string_view p) {
-        const bool ok = replay(p);
-        if (ok) ++replayed;
-        return ok;
-      });
-      if (good == size) continue;
-      dropped_on_load += size - good;
-      log::warn("memory_store", "log ", segments[i].path, ": dropping ", size - good,
-                " bytes of a torn or corrupt record at offset ", good);
-      if (auto s = mem::truncate_file(segments[i].path, good); !s) return s;
-      for (std::size_t j = i + 1; j < segments.size(); ++j) {
-        std::uint64_t later = 0;
-        mem::read_segment(segments[j].path, later, [](std::string_view) { return true; });
-        dropped_on_load += later;
-        log::error("memory_store", "log ", segments[j].path,
-                   " follows a corrupt record and is set aside as .dropped");
-        std::rename(segments[j].path.c_str(), (segments[j].path + ".dropped").c_str());
+      const std::string& path = segments[i].path;
+      ++recovered.segments;
+      std::string bytes;
+      if (auto s = mem::read_file(path, bytes); !s)
+        return error{errc::io_error, "log segment " + path + " is unreadable (" + s.err().message +
+                                         "); records after sequence number " +
+                                         std::to_string(last_seq) + " may be in it." + repair_hint()};
+      const std::string_view data(bytes);
+      std::size_t pos = 0;
+      while (pos < data.size()) {
+        if (const auto frame = mem::frame_at(data, pos, max)) {
+          const std::uint64_t seq = mem::payload_seq(*frame);
+          if (seq <= snapshot_seq) {
+            ++recovered.records_skipped;
+          } else if (seq != last_seq + 1) {
+            return error{errc::io_error,
+                         "log sequence gap: " + path + " at offset " + std::to_string(pos) +
+                             " holds sequence number " + std::to_string(seq) + " but " +
+                             std::to_string(last_seq + 1) +
+                             " is next; records " + std::to_string(last_seq + 1) + "-" +
+                             (seq > last_seq + 1 ? std::to_string(seq - 1) : std::string("?")) +
+                             " are missing (a deleted or lost segment?)." + repair_hint()};
+          } else if (!replay(*frame)) {
+            return error{errc::io_error, "log record " + std::to_string(seq) + " in " + path +
+                                             " at offset " + std::to_string(pos) +
+                                             " has a valid checksum but does not decode." +
+                                             repair_hint()};
+          } else {
+            ++recovered.records_replayed;
+          }
+          pos += 8 + frame->size();
+          continue;
+        }
+        // Damage at pos. Intact records after it mean the log went on past
+        // it: acknowledged writes are in or after the damage.
+        const std::size_t next = mem::next_frame(data, pos + 1, max);
+        std::string later_segment;
+        for (std::size_t j = i + 1; j < segments.size() && later_segment.empty(); ++j) {
+          struct stat st {};
+          if (::stat(segments[j].path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > 0)
+            later_segment = segments[j].path;
+        }
+        if (next != std::string_view::npos || !later_segment.empty()) {
+          std::string what = "log segment " + path + " is damaged at offset " + std::to_string(pos) +
+                             " (" + std::to_string((next == std::string_view::npos ? data.size() : next) - pos) +
+                             " bytes) after sequence number " + std::to_string(last_seq);
+          if (next != std::string_view::npos)
+            what += "; intact records follow at offset " + std::to_string(next) + " from sequence number " +
+                    std::to_string(mem::payload_seq(*mem::frame_at(data, next, max)));
+          else
+            what += "; segment " + later_segment + " follows";
+          return error{errc::io_error, what + "." + repair_hint()};
+        }
+        recovered.torn_tail_bytes += data.size() - pos;
+        log::warn("memory_store", "log ", path, ": cutting off a torn tail of ", data.size() - pos,
+                  " bytes at offset ", pos, " (a write cut short; nothing after it)");
+        if (auto s = mem::truncate_file(path, pos); !s) return s;
+        break;
       }
-      break;
     }
+    dropped_on_load = recovered.torn_tail_bytes;
+    wal.start_at(last_seq);
     if (auto s = wal.open_segment(dir, last_seq + 1); !s) return s;
     publish_sizes();
     log::info("memory_store", "opened ", dir, ": ", graph.vertex_count(), " vertices, ",
-              graph.edge_count(), " edges (", replayed, " log records replayed)");
+              graph.edge_count(), " edges (", recovered.records_replayed, " log records replayed)");
     return ok_v;
+  }
+
+  void configure_wal() {
+    wal.set_max_record(options.max_record_bytes);
+    if (options.wal_sync_for_tests) wal.set_sync_function(options.wal_sync_for_tests);
+    if (auto* m = options.wal_metrics) {
+      counter_metric& ok = m->counter("tlflow_wal_syncs_total", "fdatasyncs of the write-ahead log");
+      counter_metric& failed =
+          m->counter("tlflow_wal_sync_failures_total", "fdatasyncs of the write-ahead log that failed");
+      wal.set_flush_observer([&ok, &failed](bool good) { (good ? ok : failed).inc(); });
+    }
+  }
+
+  // Offline repair; see memory_store::repair.
+  result<repair_report> repair() {
+    if (auto s = open_dir(); !s) return s.err();
+    repair_report report;
+    const std::uint32_t max = options.max_record_bytes;
+    const std::string aside = dir + "/damaged";
+    struct found {
+      std::string payload;
+      std::string where;
+    };
+    std::vector<found> records;
+    for (const auto& seg : mem::list_segments(dir)) {
+      const std::string name = seg.path.substr(seg.path.rfind('/') + 1);
+      std::string bytes;
+      if (!mem::read_file(seg.path, bytes).ok()) {
+        report.unreadable.push_back(name);
+        continue; // moved aside with the others below
+      }
+      const std::string_view data(bytes);
+      std::size_t pos = 0;
+      while (pos < data.size()) {
+        if (const auto frame = mem::frame_at(data, pos, max)) {
+          records.push_back({std::string(*frame), name + " offset " + std::to_string(pos)});
+          pos += 8 + frame->size();
+          continue;
+        }
+        const std::size_t next = mem::next_frame(data, pos + 1, max);
+        const std::size_t end = next == std::string_view::npos ? data.size() : next;
+        if (auto s = mem::make_dirs(aside); !s) return s.err();
+        const std::string file = name + "." + std::to_string(pos) + ".bin";
+        if (auto s = write_whole(aside + "/" + file, data.substr(pos, end - pos)); !s) return s.err();
+        report.set_aside.push_back(file);
+        report.bytes_set_aside += end - pos;
+        pos = end;
+      }
+    }
+    // Keep records after the snapshot in increasing sequence order; replay
+    // proves each decodes. Kept records are renumbered without gaps.
+    std::string log_bytes;
+    std::uint64_t prev = snapshot_seq;
+    const auto drop_range = [&](std::uint64_t a, std::uint64_t b) {
+      report.dropped_seqs.emplace_back(a, b);
+      report.records_dropped += b - a + 1;
+    };
+    for (auto& r : records) {
+      const std::uint64_t seq = mem::payload_seq(r.payload);
+      if (seq <= prev) continue; // in the snapshot, or a duplicate
+      if (seq > prev + 1) drop_range(prev + 1, seq - 1);
+      prev = seq;
+      mem::bin_writer renumbered;
+      renumbered.u64(last_seq + 1);
+      r.payload.replace(0, 8, renumbered.buffer());
+      if (!replay(r.payload)) {
+        log::warn("memory_store", "repair: record ", seq, " (", r.where, ") does not decode; dropped");
+        drop_range(seq, seq);
+        continue;
+      }
+      mem::bin_writer head;
+      head.u32(static_cast<std::uint32_t>(r.payload.size()));
+      head.u32(mem::crc32_of(r.payload));
+      log_bytes += head.buffer();
+      log_bytes += r.payload;
+      ++report.records_kept;
+    }
+    // A torn tail alone changes the log too (its bytes are set aside).
+    report.changed = !report.unreadable.empty() || report.bytes_set_aside > 0 ||
+                     report.records_dropped > 0;
+    if (!report.changed) return report;
+    // New log complete and on disk first (wal-repair.done), then the old
+    // segments move aside, then the new one takes its place: an interruption
+    // at any point is finished or forgotten by the next open.
+    const std::string tmp = dir + "/wal-repair.tmp";
+    const std::string done = dir + "/wal-repair.done";
+    if (auto s = write_whole(tmp, log_bytes); !s) return s.err();
+    if (std::rename(tmp.c_str(), done.c_str()) != 0)
+      return error{errc::io_error, "cannot rename " + tmp + " to " + done};
+    if (auto s = mem::fsync_dir(dir); !s) return s.err();
+    if (auto s = set_aside_segments(&report); !s) return s.err();
+    if (log_bytes.empty()) {
+      std::remove(done.c_str());
+    } else {
+      const std::string path = dir + "/" + mem::segment_name(snapshot_seq + 1);
+      if (std::rename(done.c_str(), path.c_str()) != 0)
+        return error{errc::io_error, "cannot rename " + done + " to " + path};
+    }
+    if (auto s = mem::fsync_dir(dir); !s) return s.err();
+    return report;
+  }
+
+  static status write_whole(const std::string& path, std::string_view data) {
+    mem::file_sink out;
+    if (auto s = out.open(path, false); !s) return s;
+    if (auto s = out.write(data); !s) return s;
+    return out.finish();
   }
 
   status write_snapshot(bool force) {
@@ -327,8 +575,10 @@ struct memory_store::impl {
     }
     if (auto s = sink.finish(); !s) return s;
     const std::string path = dir + "/snapshot.bin";
-    if (std::rename(tmp.c_str(), path.c_str()) != 0)
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+      std::remove(tmp.c_str());
       return error{errc::io_error, "cannot rename snapshot into place"};
+    }
     if (auto s = mem::fsync_dir(dir); !s) return s;
     snapshot_seq = seq;
     for (const auto& seg : mem::list_segments(dir))
@@ -343,16 +593,22 @@ struct memory_store::impl {
   void run_background() {
     using clock = std::chrono::steady_clock;
     auto last_snapshot = clock::now();
-    const auto tick = std::chrono::milliseconds(
-        options.wal_fsync == wal_fsync_policy::batch ? std::max(1u, options.wal_fsync_interval_ms)
-                                                     : 1000u);
+    const bool interval = options.wal_fsync == wal_fsync_policy::interval;
+    const auto tick =
+        std::chrono::milliseconds(interval ? std::max(1u, options.wal_fsync_interval_ms) : 1000u);
     std::unique_lock<std::mutex> lock(bg_mutex);
     while (!stop) {
       bg_cv.wait_for(lock, tick);
       if (stop) break;
       lock.unlock();
-      if (options.wal_fsync == wal_fsync_policy::batch)
+      if (interval) {
         if (auto s = wal.sync(); !s) note_error("write-ahead log: " + s.err().message);
+      } else if (!wal.healthy()) {
+        // Writes are refused until a flush succeeds; try one now and then
+        // even when no write comes to try it.
+        if (wal.recover_from_failure().ok())
+          log::info("memory_store", "write-ahead log flushes again; writes accepted");
+      }
       if (options.snapshot_interval_s > 0 &&
           clock::now() - last_snapshot >= std::chrono::seconds(options.snapshot_interval_s)) {
         last_snapshot = clock::now();
@@ -386,14 +642,23 @@ result<std::unique_ptr<memory_store>> memory_store::open(const memory_store_opti
   p->durable = !options.ephemeral;
   p->dir = options.data_dir;
   if (p->durable) {
+    p->configure_wal();
     try {
       if (auto s = p->recover(); !s) return s.err();
     } catch (const std::exception& e) { // e.g. out of memory while loading
       return error{errc::io_error, std::string("cannot load the store: ") + e.what()};
     }
-    const bool needs_thread = options.snapshot_interval_s > 0 ||
-                              options.wal_fsync == wal_fsync_policy::batch;
-    if (needs_thread) p->background = std::thread([raw = p.get()] { raw->run_background(); });
+    if (auto* m = options.wal_metrics) {
+      const auto& r = p->recovered;
+      m->gauge("tlflow_recovery_records_replayed", "Log records replayed at start-up")
+          .set(static_cast<double>(r.records_replayed));
+      m->gauge("tlflow_recovery_torn_tail_bytes", "Bytes of a torn log tail cut off at start-up")
+          .set(static_cast<double>(r.torn_tail_bytes));
+      m->gauge("tlflow_recovery_segments", "Log segments read at start-up")
+          .set(static_cast<double>(r.segments));
+    }
+    // Also in commit mode: after a failed flush it retries now and then.
+    p->background = std::thread([raw = p.get()] { raw->run_background(); });
   }
   return std::unique_ptr<memory_store>(new memory_store(std::move(p)));
 }
@@ -409,16 +674,17 @@ result<put_vertex_result> memory_store::put_vertex(std::string_view id, const pr
                                                    const std::vector<std::string>& unset) {
   if (auto why = validate_vertex_id(id); !why.empty()) return invalid_id_error(why);
   std::unique_lock lock(impl_->mutex);
-  if (auto st = impl_->log_op(op::put_vertex, [&](mem::bin_writer& w) {
-        w.str(id);
-        w.props(set);
-        w.varint(unset.size());
-        for (const auto& k : unset) w.str(k);
-      });
-      !st)
-    return st.err();
+  auto seq = impl_->log_op(op::put_vertex, [&](mem::bin_writer& w) {
+    w.str(id);
+    w.props(set);
+    w.varint(unset.size());
+    for (const auto& k : unset) w.str(k);
+  });
+  if (!seq) return std::move(seq).err();
   auto r = impl_->graph.put_vertex(id, set, unset);
   impl_->publish_sizes();
+  lock.unlock();
+  if (auto d = impl_->commit(*seq); !d) return std::move(d).err();
   return r;
 }
 
@@ -426,10 +692,12 @@ result<removed_set> memory_store::remove_vertex(std::string_view id) {
   std::unique_lock lock(impl_->mutex);
   const auto v = impl_->graph.find(id);
   if (!v) return error{errc::vertex_not_found, "no such vertex"};
-  if (auto st = impl_->log_op(op::remove_vertex, [&](mem::bin_writer& w) { w.str(id); }); !st)
-    return st.err();
+  auto seq = impl_->log_op(op::remove_vertex, [&](mem::bin_writer& w) { w.str(id); });
+  if (!seq) return std::move(seq).err();
   auto r = impl_->graph.remove_vertex(*v);
   impl_->publish_sizes();
+  lock.unlock();
+  if (auto d = impl_->commit(*seq); !d) return std::move(d).err();
   return r;
 }
 
@@ -474,17 +742,18 @@ result<add_edge_result> memory_store::add_edge(const add_edge_request& req) {
     return error{errc::invalid_argument, "`at` is not an ISO-8601 time"};
   }
   std::unique_lock lock(impl_->mutex);
-  if (auto st = impl_->log_op(op::add_edge, [&](mem::bin_writer& w) {
-        w.str(req.key.from);
-        w.str(req.key.to);
-        w.u8(static_cast<std::uint8_t>(req.key.kind));
-        w.props(req.props);
-        w.u32(at);
-      });
-      !st)
-    return st.err();
+  auto seq = impl_->log_op(op::add_edge, [&](mem::bin_writer& w) {
+    w.str(req.key.from);
+    w.str(req.key.to);
+    w.u8(static_cast<std::uint8_t>(req.key.kind));
+    w.props(req.props);
+    w.u32(at);
+  });
+  if (!seq) return std::move(seq).err();
   auto r = impl_->graph.add_edge(req.key, req.props, at);
   impl_->publish_sizes();
+  lock.unlock();
+  if (auto d = impl_->commit(*seq); !d) return std::move(d).err();
   return r;
 }
 
@@ -492,16 +761,17 @@ result<removed_set> memory_store::remove_edges(std::string_view from, std::strin
                                                std::optional<edge_kind> kind) {
   std::unique_lock lock(impl_->mutex);
   if (!impl_->graph.has_edges(from, to, kind)) return error{errc::edge_not_found, "no such edge"};
-  if (auto st = impl_->log_op(op::remove_edges, [&](mem::bin_writer& w) {
-        w.str(from);
-        w.str(to);
-        w.u8(kind ? 1 : 0);
-        w.u8(static_cast<std::uint8_t>(kind.value_or(edge_kind::link)));
-      });
-      !st)
-    return st.err();
+  auto seq = impl_->log_op(op::remove_edges, [&](mem::bin_writer& w) {
+    w.str(from);
+    w.str(to);
+    w.u8(kind ? 1 : 0);
+    w.u8(static_cast<std::uint8_t>(kind.value_or(edge_kind::link)));
+  });
+  if (!seq) return std::move(seq).err();
   auto r = impl_->graph.remove_edges(from, to, kind);
   impl_->publish_sizes();
+  lock.unlock();
+  if (auto d = impl_->commit(*seq); !d) return std::move(d).err();
   return r;
 }
 
@@ -527,20 +797,20 @@ status memory_store::restore(const removed_set& removed) {
     if (auto why = validate_vertex_id(e.key.to); !why.empty()) return invalid_id_error(why);
   }
   std::unique_lock lock(impl_->mutex);
-  if (auto st = impl_->log_op(op::restore, [&](mem::bin_writer& w) {
-        w.u8(removed.removed_vertex ? 1 : 0);
-        if (removed.removed_vertex) {
-          w.str(removed.removed_vertex->id);
-          w.props(removed.removed_vertex->props);
-        }
-        w.varint(removed.edges.size());
-        for (const auto& e : removed.edges) encode_edge(w, e);
-      });
-      !st)
-    return st;
+  auto seq = impl_->log_op(op::restore, [&](mem::bin_writer& w) {
+    w.u8(removed.removed_vertex ? 1 : 0);
+    if (removed.removed_vertex) {
+      w.str(removed.removed_vertex->id);
+      w.props(removed.removed_vertex->props);
+    }
+    w.varint(removed.edges.size());
+    for (const auto& e : removed.edges) encode_edge(w, e);
+  });
+  if (!seq) return std::move(seq).err();
   impl_->graph.restore(removed);
   impl_->publish_sizes();
-  return ok_v;
+  lock.unlock();
+  return impl_->commit(*seq);
 }
 
 status memory_store::apply(const std::vector<interaction>& batch) {
@@ -565,21 +835,34 @@ status memory_store::apply(const std::vector<interaction>& batch) {
   if (skipped > 0) log::warn("memory_store", "apply: skipped ", skipped, " interaction(s) with an invalid id");
   if (timed.empty()) return ok_v;
   std::unique_lock lock(impl_->mutex);
-  if (auto st = impl_->log_op(op::apply, [&](mem::bin_writer& w) {
-        w.varint(timed.size());
-        for (const auto& t : timed) {
-          encode_account(w, t.i->from);
-          encode_account(w, t.i->to);
-          w.u8(static_cast<std::uint8_t>(t.i->kind));
-          w.varint(t.i->hashtags.size());
-          for (const auto& h : t.i->hashtags) w.str(h);
-          w.u32(t.at);
-        }
-      });
-      !st)
-    return st;
+  auto seq = impl_->log_op(op::apply, [&](mem::bin_writer& w) {
+    w.varint(timed.size());
+    for (const auto& t : timed) {
+      encode_account(w, t.i->from);
+      encode_account(w, t.i->to);
+      w.u8(static_cast<std::uint8_t>(t.i->kind));
+      w.varint(t.i->hashtags.size());
+      for (const auto& h : t.i->hashtags) w.str(h);
+      w.u32(t.at);
+    }
+  });
+  if (!seq) return std::move(seq).err();
   impl_->graph.apply(timed);
   impl_->publish_sizes();
+  lock.unlock();
+  if (auto d = impl_->commit(*seq); !d) {
+    // The batch is in the graph and in the log already: an error would make
+    // the pipeline apply it again (counting it twice). Wait for a flush to
+    // succeed instead, which is backpressure on ingestion, for a while.
+    const auto give_up = std::chrono::steady_clock::now() + impl_->options.apply_flush_retry;
+    auto pause = std::chrono::milliseconds(10);
+    while (!impl_->wal.recover_from_failure().ok() || !impl_->wal.wait_durable(*seq).ok()) {
+      if (std::chrono::steady_clock::now() >= give_up) return d;
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, std::chrono::milliseconds(1000));
+    }
+    log::info("memory_store", "apply: the log flushed after a failure; batch durable");
+  }
   return ok_v;
 }
 
@@ -594,8 +877,16 @@ store_health memory_store::health() {
     h.detail = "memory (ephemeral)";
     return h;
   }
-  h.ok = !impl_->log_failed.load();
-  h.detail = "memory, data in " + impl_->dir;
+  h.ok = !impl_->log_failed.load() && impl_->wal.healthy();
+  h.detail = "memory, data in " + impl_->dir + ", log sync " +
+             std::string(to_string(impl_->options.wal_fsync));
+  const recovery_report& r = impl_->recovered;
+  h.recovery = {{"snapshot_seq", r.snapshot_seq},
+                {"segments", r.segments},
+                {"records_replayed", r.records_replayed},
+                {"records_skipped", r.records_skipped},
+                {"torn_tail_bytes", r.torn_tail_bytes},
+                {"finished_repair", r.finished_repair ? 1u : 0u}};
   if (!h.ok) {
     std::lock_guard<std::mutex> l(impl_->error_mutex);
     h.detail += "; " + impl_->last_error;
@@ -625,6 +916,20 @@ status memory_store::snapshot() {
   return impl_->write_snapshot(true);
 }
 
+recovery_report memory_store::recovery() const { return impl_->recovered; }
+
+result<repair_report> memory_store::repair(const memory_store_options& options) {
+  auto p = std::make_unique<impl>();
+  p->options = options;
+  p->durable = true;
+  p->dir = options.data_dir;
+  try {
+    return p->repair();
+  } catch (const std::exception& e) {
+    return error{errc::io_error, std::string("cannot repair the store: ") + e.what()};
+  }
+}
+
 memory_store::stats memory_store::statistics() {
   std::shared_lock lock(impl_->mutex);
   stats s;
@@ -634,6 +939,8 @@ memory_store::stats memory_store::statistics() {
   s.wal_bytes = impl_->durable ? impl_->wal.segment_bytes() : 0;
   s.last_seq = impl_->last_seq;
   s.dropped_on_load = impl_->dropped_on_load;
+  s.wal_syncs = impl_->durable ? impl_->wal.sync_count() : 0;
+  s.wal_sync_failures = impl_->durable ? impl_->wal.sync_failures() : 0;
   const auto b = impl_->graph.breakdown();
   s.adjacency_entries = b.adjacency_entries;
   s.adjacency_capacity = b.adjacency_capacity;

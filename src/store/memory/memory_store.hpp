@@ -6,11 +6,15 @@
 // Thread-safe: many readers or one writer at a time (std::shared_mutex).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "tlflow/graph_store.hpp"
 
@@ -20,11 +24,12 @@ class metrics_registry;
 
 // When the write-ahead log is flushed to the disk (fdatasync). Every record
 // is written with write(2) before the mutating call returns, which survives a
-// crash of the process in every mode; the modes differ on power loss.
+// crash of the process in every mode; the modes differ on power loss
+// (docs/memory-store.md, "Durability").
 enum class wal_fsync_policy : std::uint8_t {
-  none,   // never (the kernel writes back in its own time)
-  batch,  // at most wal_fsync_interval_ms after the write, by a background thread
-  always, // before the mutating call returns
+  none,     // never (the kernel writes back in its own time); tests, benchmarks
+  interval, // at most wal_fsync_interval_ms after the write, by a background thread
+  commit,   // a write returns after an fdatasync covering it (group commit)
 };
 std::optional<wal_fsync_policy> parse_wal_fsync_policy(std::string_view text) noexcept;
 std::string_view to_string(wal_fsync_policy p) noexcept;
@@ -33,10 +38,40 @@ struct memory_store_options {
   std::string data_dir = "data";          // created if missing
   bool ephemeral = false;                 // no files at all, nothing survives
   unsigned snapshot_interval_s = 300;     // 0: snapshot only on close()
-  wal_fsync_policy wal_fsync = wal_fsync_policy::batch;
-  unsigned wal_fsync_interval_ms = 200;   // for wal_fsync_policy::batch
+  wal_fsync_policy wal_fsync = wal_fsync_policy::commit;
+  unsigned wal_fsync_interval_ms = 200;   // for wal_fsync_policy::interval
   metrics_registry* metrics = nullptr;    // optional: store-size gauges
+  metrics_registry* wal_metrics = nullptr; // optional: log flush and recovery figures
+  std::uint32_t max_record_bytes = 1u << 30; // largest log record, writing and reading
+  // commit mode: how long apply() keeps retrying a failed flush of its batch
+  // before returning store_unavailable (docs/memory-store.md, "A failed flush").
+  std::chrono::milliseconds apply_flush_retry{30000};
+  // Fault injection: replaces fdatasync(fd); gets the highest sequence number
+  // the flush covers. Returns 0, or -1 with errno set.
+  std::function<int(int fd, std::uint64_t upto_seq)> wal_sync_for_tests;
 };
+
+// What start-up found in the log (shown by /status and /metrics).
+struct recovery_report {
+  std::uint64_t snapshot_seq = 0;      // sequence number the snapshot holds
+  std::uint64_t segments = 0;          // log segments read
+  std::uint64_t records_replayed = 0;  // records applied on top of the snapshot
+  std::uint64_t records_skipped = 0;   // records already in the snapshot
+  std::uint64_t torn_tail_bytes = 0;   // cut off the end of the log (a write cut short)
+  bool finished_repair = false;        // an interrupted `tlflow repair` was completed
+};
+
+// What `tlflow repair` did (memory_store::repair).
+struct repair_report {
+  bool changed = false;                // false: the log was intact, nothing touched
+  std::uint64_t records_kept = 0;      // intact records after the snapshot, renumbered
+  std::uint64_t records_dropped = 0;   // sequence numbers missing or undecodable
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> dropped_seqs; // inclusive ranges
+  std::uint64_t bytes_set_aside = 0;   // damaged bytes copied to damaged/
+  std::vector<std::string> set_aside;  // files written to or moved into damaged/
+  std::vector<std::string> unreadable; // segments that could not be read at all
+};
+std::string to_string(const repair_report& r);
 
 class memory_store final : public graph_store {
 public:
@@ -72,13 +107,22 @@ public:
   // Writes a snapshot now and drops the log it covers (no-op when ephemeral).
   status snapshot();
 
+  // Offline: rewrites the log of options.data_dir keeping every record that
+  // is intact (CRC and decoding), renumbered without gaps; damaged bytes and
+  // the original segments go to `data_dir/damaged/`. io_error when the
+  // directory is in use or the snapshot itself is unreadable.
+  static result<repair_report> repair(const memory_store_options& options);
+  recovery_report recovery() const;
+
   struct stats {
     std::uint64_t vertices = 0;
     std::uint64_t edges = 0;
     std::uint64_t interned_strings = 0;
     std::uint64_t wal_bytes = 0;       // size of the log since the last snapshot
     std::uint64_t last_seq = 0;        // sequence number of the last mutation
-    std::uint64_t dropped_on_load = 0; // corrupt / torn log bytes dropped at open
+    std::uint64_t dropped_on_load = 0; // torn log-tail bytes dropped at open
+    std::uint64_t wal_syncs = 0;         // fdatasyncs of the log that succeeded
+    std::uint64_t wal_sync_failures = 0; // and that failed
     std::uint64_t adjacency_entries = 0;  // 2 per edge
     std::uint64_t adjacency_capacity = 0; // room in the adjacency vectors
     std::uint64_t interner_bytes = 0;

@@ -34,8 +34,6 @@ bool write_all(int fd, const char* p, std::size_t n) {
   return true;
 }
 
-constexpr std::uint32_t max_record = 1u << 30;
-
 } // namespace
 
 std::uint32_t crc32_of(std::string_view data, std::uint32_t crc) noexcept {
@@ -58,7 +56,19 @@ std::string segment_name(std::uint64_t first_seq) {
   return buf;
 }
 
+wal_writer::wal_writer()
+    : sync_fn_([](int fd, std::uint64_t) { return ::fdatasync(fd); }) {}
+
+void wal_writer::start_at(std::uint64_t seq) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  written_ = std::max(written_, seq);
+  synced_ = std::max(synced_, seq);
+}
+
 status wal_writer::open_segment(const std::string& dir, std::uint64_t first_seq) {
+  // Rotation happens with appends excluded, so written_ is stable here: flush
+  // the old segment first, so that a flush of the new one covers only it.
+  if (auto s = sync(); !s) return s;
   const std::string path = dir + "/" + segment_name(first_seq);
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) return io_err("cannot open log", path);
@@ -69,28 +79,25 @@ status wal_writer::open_segment(const std::string& dir, std::uint64_t first_seq)
     return io_err("cannot stat log", path, e);
   }
   auto holder = std::make_shared<fd_holder>(fd);
-  std::shared_ptr<fd_holder> old;
-  bool was_dirty = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    old = std::move(fd_);
     fd_ = std::move(holder);
-    was_dirty = dirty_;
-    dirty_ = false;
     bytes_ = static_cast<std::uint64_t>(st.st_size);
   }
-  if (old && was_dirty) ::fdatasync(old->get());
   return fsync_dir(dir);
 }
 
-status wal_writer::append(std::string_view payload, bool fsync_now) {
+status wal_writer::append(std::string_view payload, std::uint64_t seq) {
+  if (payload.size() > max_record_)
+    return error{errc::payload_too_large,
+                 "a log record of " + std::to_string(payload.size()) + " bytes is over the limit of " +
+                     std::to_string(max_record_) + " bytes"};
   std::shared_ptr<fd_holder> fd;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     fd = fd_;
   }
-  if (!fd) return error{errc::io_error, "log is closed"};
-  frame_.clear();
+  if (!fd) return error{errc::store_unavailable, "log is closed"};
   bin_writer w;
   w.u32(static_cast<std::uint32_t>(payload.size()));
   w.u32(crc32_of(payload));
@@ -99,31 +106,93 @@ status wal_writer::append(std::string_view payload, bool fsync_now) {
   if (!write_all(fd->get(), frame_.data(), frame_.size())) {
     const int e = errno;
     // Cut a partial record off so later records do not follow garbage.
-    if (::ftruncate(fd->get(), static_cast<off_t>(bytes_)) != 0) { /* reported below */ }
-    return error{errc::io_error, std::string("cannot write log: ") + std::strerror(e)};
+    if (::ftruncate(fd->get(), static_cast<off_t>(bytes_)) != 0) { /* the reader drops a torn tail */ }
+    return error{errc::store_unavailable, std::string("cannot write log: ") + std::strerror(e)};
   }
   bytes_ += frame_.size();
-  if (fsync_now) {
-    if (::fdatasync(fd->get()) != 0)
-      return error{errc::io_error, std::string("cannot sync log: ") + std::strerror(errno)};
-  } else {
-    std::lock_guard<std::mutex> lock(mutex_);
-    dirty_ = true;
+  std::lock_guard<std::mutex> lock(mutex_);
+  written_ = seq;
+  return ok_v;
+}
+
+// Called with the lock held and no flush running; returns with the lock held.
+status wal_writer::flush_as_leader(std::unique_lock<std::mutex>& lock) {
+  flushing_ = true;
+  const std::uint64_t target = written_;
+  const std::shared_ptr<fd_holder> fd = fd_;
+  lock.unlock();
+  int rc = 0;
+  int e = 0;
+  if (fd) {
+    rc = sync_fn_(fd->get(), target);
+    e = errno;
+    if (observer_) observer_(rc == 0);
+  }
+  lock.lock();
+  flushing_ = false;
+  flushed_.notify_all();
+  if (rc != 0) {
+    failed_ = true;
+    ++failures_;
+    failure_ = std::strerror(e);
+    return error{errc::store_unavailable, "cannot sync log: " + failure_};
+  }
+  failed_ = false;
+  ++syncs_;
+  synced_ = std::max(synced_, target);
+  return ok_v;
+}
+
+status wal_writer::wait_durable(std::uint64_t seq) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  const std::uint64_t failures_before = failures_;
+  while (synced_ < seq) {
+    if (failures_ != failures_before)
+      return error{errc::store_unavailable, "cannot sync log: " + failure_};
+    if (flushing_) {
+      flushed_.wait(lock);
+      continue;
+    }
+    if (auto s = flush_as_leader(lock); !s) return s;
   }
   return ok_v;
 }
 
-status wal_writer::sync() {
-  std::shared_ptr<fd_holder> fd;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (!dirty_ || !fd_) return ok_v;
-    dirty_ = false;
-    fd = fd_;
-  }
-  if (::fdatasync(fd->get()) != 0)
-    return error{errc::io_error, std::string("cannot sync log: ") + std::strerror(errno)};
-  return ok_v;
+status wal_writer::recover_from_failure() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (flushing_) flushed_.wait(lock);
+  if (!failed_) return ok_v;
+  return flush_as_leader(lock);
+}
+
+bool wal_writer::healthy() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return !failed_;
+}
+
+std::uint64_t wal_writer::written_seq() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return written_;
+}
+
+std::uint64_t wal_writer::synced_seq() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return synced_;
+}
+
+std::uint64_t wal_writer::sync_count() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return syncs_;
+}
+
+std::uint64_t wal_writer::sync_failures() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return failures_;
+}
+
+std::string wal_writer::last_failure() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return failure_;
 }
 
 void wal_writer::close() {
@@ -159,24 +228,28 @@ std::vector<segment_file> list_segments(const std::string& dir) {
   return out;
 }
 
-std::uint64_t read_segment(const std::string& path, std::uint64_t& file_size,
-                           const std::function<bool(std::string_view)>& on_record) {
-  std::string data;
-  file_size = 0;
-  if (!read_file(path, data).ok()) return 0;
-  file_size = data.size();
-  std::size_t pos = 0;
-  while (data.size() - pos >= 8) {
-    bin_reader h(std::string_view(data).substr(pos, 8));
-    const std::uint32_t len = h.u32();
-    const std::uint32_t crc = h.u32();
-    if (len > max_record || len > data.size() - pos - 8) break;
-    const std::string_view payload(data.data() + pos + 8, len);
-    if (crc32_of(payload) != crc) break;
-    if (!on_record(payload)) break;
-    pos += 8 + len;
-  }
-  return pos;
+std::optional<std::string_view> frame_at(std::string_view data, std::size_t pos,
+                                         std::uint32_t max_record) {
+  if (pos > data.size() || data.size() - pos < 8) return std::nullopt;
+  bin_reader h(data.substr(pos, 8));
+  const std::uint32_t len = h.u32();
+  const std::uint32_t crc = h.u32();
+  // A payload holds at least its sequence number and operation.
+  if (len < 9 || len > max_record || len > data.size() - pos - 8) return std::nullopt;
+  const std::string_view payload = data.substr(pos + 8, len);
+  if (crc32_of(payload) != crc) return std::nullopt;
+  return payload;
+}
+
+std::size_t next_frame(std::string_view data, std::size_t from, std::uint32_t max_record) {
+  for (std::size_t p = from; p + 8 < data.size(); ++p)
+    if (frame_at(data, p, max_record)) return p;
+  return std::string_view::npos;
+}
+
+std::uint64_t payload_seq(std::string_view payload) {
+  bin_reader r(payload.substr(0, 8));
+  return r.u64();
 }
 
 status make_dirs(const std::string& dir) {
@@ -222,12 +295,21 @@ status read_file(const std::string& path, std::string& out) {
     ::close(fd);
     return io_err("cannot stat", path, e);
   }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return error{errc::io_error, "cannot read " + path + ": not a regular file"};
+  }
   out.resize(static_cast<std::size_t>(st.st_size));
   std::size_t got = 0;
   while (got < out.size()) {
     const ssize_t r = ::read(fd, &out[got], out.size() - got);
     if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) break;
+    if (r < 0) {
+      const int e = errno;
+      ::close(fd);
+      return io_err("cannot read", path, e);
+    }
+    if (r == 0) break;
     got += static_cast<std::size_t>(r);
   }
   ::close(fd);
@@ -240,9 +322,11 @@ bool file_exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
-status file_sink::open(const std::string& path) {
+status file_sink::open(const std::string& path, bool crc_trailer) {
+  crc_trailer_ = crc_trailer;
   fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0) return io_err("cannot create", path);
+  path_ = path;
   buf_.reserve(1 << 20);
   return ok_v;
 }
@@ -266,19 +350,25 @@ status file_sink::flush() {
 
 status file_sink::finish() {
   if (failed_) return error{errc::io_error, "snapshot write failed"};
-  bin_writer w;
-  w.u32(crc_);
-  buf_.append(w.buffer());
+  if (crc_trailer_) {
+    bin_writer w;
+    w.u32(crc_);
+    buf_.append(w.buffer());
+  }
   if (auto s = flush(); !s) return s;
   if (::fsync(fd_) != 0) return error{errc::io_error, std::string("cannot sync snapshot: ") + std::strerror(errno)};
   const int rc = ::close(fd_);
   fd_ = -1;
   if (rc != 0) return error{errc::io_error, std::string("cannot close snapshot: ") + std::strerror(errno)};
+  finished_ = true;
   return ok_v;
 }
 
 file_sink::~file_sink() {
   if (fd_ >= 0) ::close(fd_);
+  // A half-written file (disk full, failed fsync) must not stay behind
+  // taking the space that the next attempt needs.
+  if (!finished_ && !path_.empty()) ::unlink(path_.c_str());
 }
 
 status dir_lock::acquire(const std::string& dir) {
