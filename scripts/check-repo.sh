@@ -36,7 +36,7 @@ report "absolute paths of a developer's machine" \
   "$(git grep -nE "(^|[[:space:]\"'=:(\`])/(work|root)(/|\$)" -- . "$self")"
 
 report "references to documents or issue numbers outside the repository" \
-  "$(git grep -nE 'DESIGN\.md|DESIGN §|\.\./shared/|[Ii]ssues? #?[0-9]+' -- . "$self")"
+  "$(git grep -nE 'DESIGN\.md|DESIGN §|WIRE\.md|MEASURED\.md|\.\./shared/|[Ii]ssues? #?[0-9]+' -- . "$self")"
 
 # std::filesystem::temp_directory_path(), mkdtemp under it and Python's
 # tempfile honour TMPDIR, which CTest points into the build tree.

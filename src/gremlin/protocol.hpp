@@ -1,4 +1,5 @@
-// Pure pieces of the Gremlin Server protocol (WIRE.md §1.2, §1.5, §1.6, §2.5):
+// Pure pieces of the Gremlin Server protocol (TinkerPop's provider docs;
+// Cosmos DB's Gremlin response headers):
 // endpoint URLs, the mime-prefixed binary frame, SASL PLAIN, and how a
 // response status (including Cosmos DB's x-ms-* attributes) maps to an
 // outcome: done, retry (after how long, on which connection), or fail.

@@ -1,6 +1,6 @@
 // GraphSON 1.0 (untyped), 2.0 and 3.0 (typed `@type`/`@value`): a value model
 // and its readers and writers, plus the Gremlin Server request and response
-// messages (WIRE.md §1.3, §1.4, §1.7).
+// messages (TinkerPop's IO reference, "GraphSON" and "Gremlin Server").
 //
 // The model is a typed JSON tree: every GraphSON type TinkerPop defines has a
 // kind here (scalars, collections, elements, enums); types this client does
@@ -222,7 +222,7 @@ result<value> read(std::string_view json, version v);
 // objects and bulk sets expanded.
 std::string write(const value& v, version ver);
 
-// A RequestMessage (WIRE.md §1.3). `args` is an object of op arguments.
+// A RequestMessage (TinkerPop's IO reference). `args` is an object of op arguments.
 struct request {
   std::string request_id;     // UUID text
   std::string op = "eval";
@@ -238,7 +238,7 @@ struct request {
 std::string write_request(const request& r, version v);
 result<request> read_request(std::string_view json, version v);
 
-// A ResponseMessage (WIRE.md §1.4).
+// A ResponseMessage (TinkerPop's IO reference).
 struct response {
   std::optional<std::string> request_id; // null when the server could not decode
   int code = 0;
