@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds everything and runs the whole test suite.
 #   scripts/test.sh                 all tests
-#   scripts/test.sh -L unit         only one CTest label (unit, integration, deploy)
+#   scripts/test.sh -L unit         only one CTest label (unit, integration, deploy, fuzz, check)
+#   scripts/test.sh -LE deploy      everything but the deployment tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
