@@ -3,7 +3,7 @@
 // failures, and a router that matches path templates.
 //
 // Handlers are thin: parse the request, call a domain function, serialize.
-// They never talk to cpprestsdk; src/api/server.cpp turns an http_request
+// They never talk to the transport; src/api/server.cpp turns an HTTP request
 // into an api::request, runs the handler and maps every exception to an HTTP
 // status in exactly one place.
 //
@@ -102,6 +102,7 @@ using handler = std::function<response(const request&)>;
 struct route_options {
   bool mutating = false;     // needs the bearer token when one is configured
   bool always_open = false;  // never needs it, even with auth_reads (/status)
+  bool heavy = false;        // may take long: runs on the server's worker pool
 };
 
 struct route {

@@ -412,6 +412,9 @@ void register_store_gauges(metrics_registry& m, graph_store& store) {
 void add_core_routes(router& r, api_context& ctx) {
   api_context* c = &ctx;
   const route_options write{true};
+  // Graph walks and scans: on the server's worker pool, off the I/O threads.
+  route_options heavy;
+  heavy.heavy = true;
 
   // /status stays open even with auth_reads: health checks call it.
   r.add_route("GET", "/status", [c](const request&) { return get_status(*c); },
@@ -434,9 +437,10 @@ void add_core_routes(router& r, api_context& ctx) {
   r.add_route("DELETE", "/vertices/{id}", [c](const request& q) {
     return deleted_response(*c, unwrap(c->store.remove_vertex(checked_id(q.param("id"), "vertex id"))));
   }, write);
-  r.add_route("GET", "/vertices/{id}/neighbors", [c](const request& q) { return get_neighbors(*c, q); });
+  r.add_route("GET", "/vertices/{id}/neighbors", [c](const request& q) { return get_neighbors(*c, q); },
+              heavy);
 
-  r.add_route("GET", "/edges", [c](const request& q) { return list_edges(*c, q); });
+  r.add_route("GET", "/edges", [c](const request& q) { return list_edges(*c, q); }, heavy);
   r.add_route("GET", "/edges/count",
               [c](const request&) { return count_response(unwrap(c->store.count_edges())); });
   r.add_route("POST", "/edges", [c](const request& q) { return post_edge(*c, q); }, write);
@@ -445,9 +449,10 @@ void add_core_routes(router& r, api_context& ctx) {
   }, write);
 
   r.add_route("GET", "/paths/{from}/{to}",
-              [c](const request& q) { return shortest_path(*c, q, q.param("from"), q.param("to")); });
+              [c](const request& q) { return shortest_path(*c, q, q.param("from"), q.param("to")); },
+              heavy);
   r.add_route("POST", "/undo/{ticket}", [c](const request& q) { return undo(*c, q); }, write);
-  r.add_route("GET", "/flows", [c](const request& q) { return flows(*c, q); });
+  r.add_route("GET", "/flows", [c](const request& q) { return flows(*c, q); }, heavy);
 
   // Legacy routes of TwitterLocationFlow, original methods, new shapes.
   r.add_route("POST", "/vertices/add/{v}",
@@ -466,7 +471,8 @@ void add_core_routes(router& r, api_context& ctx) {
   r.add_route("POST", "/vertices/cuenta_vertices",
               [c](const request&) { return count_response(unwrap(c->store.count_vertices())); });
   r.add_route("GET", "/vertices/find_path/{v1}/{v2}",
-              [c](const request& q) { return shortest_path(*c, q, q.param("v1"), q.param("v2")); });
+              [c](const request& q) { return shortest_path(*c, q, q.param("v1"), q.param("v2")); },
+              heavy);
 }
 
 } // namespace tlflow::api

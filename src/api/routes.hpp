@@ -2,7 +2,8 @@
 // except /tracking* (those live in src/api/tracking_routes.cpp and are added
 // to the same router).
 //
-// Handlers run on cpprestsdk's pool threads, many at once; everything they
+// Handlers run on the server's I/O threads (routes marked heavy on its
+// worker pool), many at once; everything they
 // touch (graph_store, undo_tickets, metrics_registry) is thread-safe.
 #pragma once
 
