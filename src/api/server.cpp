@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cctype>
 #include <condition_variable>
+#include <deque>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -19,6 +20,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
@@ -224,6 +226,85 @@ struct http_server::impl {
 
 namespace {
 
+// A WebSocket handed over by an HTTP session (which it keeps alive, so the
+// connection still counts against the caps). Runs on the same strand.
+class ws_session : public websocket_connection, public std::enable_shared_from_this<ws_session> {
+public:
+  ws_session(beast::tcp_stream&& stream, std::shared_ptr<websocket_handler> handler,
+             std::shared_ptr<void> owner, std::size_t max_message)
+      : ws_(std::move(stream)), handler_(std::move(handler)), owner_(std::move(owner)) {
+    ws_.read_message_max(max_message);
+  }
+
+  template <class Request>
+  void run(Request&& req) {
+    beast::get_lowest_layer(ws_).expires_never();
+    ws_.set_option(beast::websocket::stream_base::timeout::suggested(beast::role_type::server));
+    ws_.async_accept(req, [self = shared_from_this()](beast::error_code ec) {
+      if (ec) return self->finish();
+      self->open_ = true;
+      self->handler_->on_open(self);
+      self->read();
+    });
+  }
+
+  bool send(std::string text) override {
+    if (closed_.load()) return false;
+    net::post(ws_.get_executor(), [self = shared_from_this(), t = std::move(text)]() mutable {
+      if (self->closed_.load()) return;
+      if (self->out_.size() >= 1024) return self->close_now();
+      self->out_.push_back(std::move(t));
+      if (self->out_.size() == 1) self->write();
+    });
+    return true;
+  }
+
+  void close() override {
+    net::post(ws_.get_executor(), [self = shared_from_this()] { self->close_now(); });
+  }
+
+private:
+  void read() {
+    ws_.async_read(in_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->finish();
+      std::string text = beast::buffers_to_string(self->in_.data());
+      self->in_.consume(self->in_.size());
+      self->handler_->on_message(std::move(text));
+      self->read();
+    });
+  }
+  void write() {
+    ws_.text(true);
+    ws_.async_write(net::buffer(out_.front()), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->finish();
+      self->out_.pop_front();
+      if (!self->out_.empty()) self->write();
+    });
+  }
+  void close_now() {
+    if (closed_.exchange(true)) return;
+    ws_.async_close(beast::websocket::close_code::normal,
+                    [self = shared_from_this()](beast::error_code) { self->finish(); });
+  }
+  void finish() {
+    closed_.store(true);
+    if (open_) {
+      open_ = false;
+      handler_->on_close();
+    }
+    beast::error_code ec;
+    beast::get_lowest_layer(ws_).socket().close(ec);
+  }
+
+  beast::websocket::stream<beast::tcp_stream> ws_;
+  std::shared_ptr<websocket_handler> handler_;
+  std::shared_ptr<void> owner_;
+  beast::flat_buffer in_;
+  std::deque<std::string> out_;
+  std::atomic<bool> closed_{false};
+  bool open_ = false;
+};
+
 // One connection. Every member runs on the connection's strand.
 class session : public std::enable_shared_from_this<session> {
 public:
@@ -245,15 +326,21 @@ public:
   void begin_shutdown() {
     draining_ = true;
     if (phase_ == phase::waiting || phase_ == phase::header) stream_.cancel();
+    if (phase_ == phase::streaming) client_gone();
+    if (auto ws = ws_.lock()) ws->close();
   }
   void force_close() {
+    if (phase_ == phase::upgraded) {
+      if (auto ws = ws_.lock()) ws->close();
+      return;
+    }
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
     stream_.close();
   }
 
 private:
-  enum class phase { waiting, header, body, handling, writing, closing };
+  enum class phase { waiting, header, body, handling, writing, streaming, upgraded, closing };
   using clock = std::chrono::steady_clock;
 
   // Waits for the first byte of the next request: the idle timeout applies
@@ -366,10 +453,7 @@ private:
   // the error to answer with, or nullopt when the request may proceed.
   std::optional<response> decide(std::string_view target, bool has_body, std::uint64_t declared) {
     const std::string& method = q_->method;
-    if (target == "*" && method == "OPTIONS") {
-      response r{204, {}, {}, {{"Allow", srv_.all_allowed}}};
-      return r;
-    }
+    if (target == "*" && method == "OPTIONS") return no_content(srv_.all_allowed);
     if (target.rfind("http://", 0) == 0 || target.rfind("https://", 0) == 0) {
       // absolute-form: only the path and query matter
       const auto slash = target.find('/', target.find("//") + 2);
@@ -389,7 +473,7 @@ private:
     match_result m = srv_.routes.match(head_ ? "GET" : method, path);
     if (m.outcome == match_result::kind::bad_path) return error_response(errc::invalid_argument, m.message);
     if (method == "OPTIONS" && m.outcome == match_result::kind::method_not_allowed) {
-      return response{204, {}, {}, {{"Allow", srv_.allow_header(m.allow)}}};
+      return no_content(srv_.allow_header(m.allow));
     }
     if (!served && !head_ && method != "OPTIONS") {
       // TRACE, CONNECT and whatever else no route uses: never echoed.
@@ -430,6 +514,13 @@ private:
     if (!parsed) return error_response(parsed.err().code, parsed.err().message);
     q_->query = std::move(parsed).value();
     return std::nullopt;
+  }
+
+  static response no_content(const std::string& allow) {
+    response r;
+    r.status = 204;
+    r.headers.emplace_back("Allow", allow);
+    return r;
   }
 
   response too_large() const {
@@ -484,6 +575,96 @@ private:
     respond(run_handler(rt, *q_));
   }
 
+  // WebSocket: the route accepted; the request must be an upgrade.
+  void upgrade(response r) {
+    if (!header_parser_ || !beast::websocket::is_upgrade(header_parser_->get())) {
+      close_after_ = true;
+      return respond(error_response(errc::invalid_argument, "this route needs a WebSocket upgrade"));
+    }
+    phase_ = phase::upgraded;
+    if (rm_ != nullptr) rm_->record(101, std::chrono::duration<double>(clock::now() - t0_).count());
+    auto ws = std::make_shared<ws_session>(std::move(stream_), std::move(r.websocket), shared_from_this(),
+                                           srv_.options.max_body_bytes);
+    ws_ = ws;
+    ws->run(header_parser_->release());
+  }
+
+  // Streamed body: headers, then one chunk per delivered piece; the
+  // connection closes after the last chunk. A read watches for the client
+  // leaving while the producer has nothing to say.
+  void start_stream(response r) {
+    phase_ = phase::streaming;
+    producer_ = std::move(r.stream);
+    sres_ = {};
+    sres_.version(version_ == 10 ? 10 : 11);
+    sres_.result(static_cast<unsigned>(r.status));
+    sres_.set(http::field::server, "tlflow");
+    for (auto& [k, v] : r.headers) sres_.insert(k, v);
+    sres_.set(http::field::content_type, r.content_type);
+    sres_.keep_alive(false);
+    sres_.chunked(true);
+    if (rm_ != nullptr) rm_->record(r.status, std::chrono::duration<double>(clock::now() - t0_).count());
+    sser_.emplace(sres_);
+    stream_.expires_after(srv_.options.body_timeout);
+    http::async_write_header(stream_, *sser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->client_gone();
+      self->stream_.expires_never();
+      self->watch_client();
+      self->pull_next();
+    });
+  }
+  void watch_client() {
+    // Also the lingering read after the last chunk: one read at a time.
+    stream_.async_read_some(net::buffer(linger_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->stream_done_ ? self->close() : self->client_gone();
+      self->watch_client();  // whatever the client sends while streaming is ignored
+    });
+  }
+  void pull_next() {
+    std::weak_ptr<session> weak = shared_from_this();
+    auto once = std::make_shared<std::atomic<bool>>(false);
+    producer_->next([weak, once](std::optional<std::string> piece) {
+      if (once->exchange(true)) return;
+      if (auto self = weak.lock()) {
+        net::post(self->executor(), [self, p = std::move(piece)]() mutable { self->on_piece(std::move(p)); });
+      }
+    });
+  }
+  void on_piece(std::optional<std::string> piece) {
+    if (stream_done_) return;
+    if (!piece) {
+      stream_done_ = true;
+      stream_.expires_after(srv_.options.body_timeout);
+      return net::async_write(stream_, http::make_chunk_last(),
+                              [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                if (ec) return self->close();
+                                self->producer_.reset();
+                                // The watching read (still pending) lingers.
+                                beast::error_code sec;
+                                self->stream_.socket().shutdown(tcp::socket::shutdown_send, sec);
+                                self->stream_.expires_after(std::chrono::milliseconds(500));
+                              });
+    }
+    if (piece->empty()) return pull_next();  // an empty chunk would end the body
+    chunk_ = std::move(*piece);
+    stream_.expires_after(srv_.options.body_timeout);
+    net::async_write(stream_, http::make_chunk(net::buffer(chunk_)),
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       if (ec) return self->client_gone();
+                       if (self->stream_done_) return;
+                       self->stream_.expires_never();
+                       self->pull_next();
+                     });
+  }
+  void client_gone() {
+    if (!stream_done_) {
+      stream_done_ = true;
+      if (producer_) producer_->cancel();
+    }
+    producer_.reset();
+    close();
+  }
+
   // A request the server refuses before it is understood: error, then close.
   void fail(errc code, const std::string& message) {
     keep_alive_ = false;
@@ -494,6 +675,8 @@ private:
   }
 
   void respond(response r) {
+    if (r.websocket) return upgrade(std::move(r));
+    if (r.stream && !head_) return start_stream(std::move(r));
     phase_ = phase::writing;
     const bool keep = keep_alive_ && !close_after_ && !draining_;
     res_ = {};
@@ -579,6 +762,13 @@ private:
   http::response<http::string_body> res_;
   std::array<char, 16384> linger_{};
   std::size_t lingered_ = 0;
+  // streaming
+  std::shared_ptr<body_producer> producer_;
+  http::response<http::empty_body> sres_;
+  std::optional<http::response_serializer<http::empty_body>> sser_;
+  std::string chunk_;
+  bool stream_done_ = false;
+  std::weak_ptr<ws_session> ws_;
 };
 
 } // namespace
