@@ -164,6 +164,14 @@ const option_def options[] = {
        c.max_connections_per_client = static_cast<std::size_t>(n);
        return {};
      }},
+    {"path-budget", "TLFLOW_PATH_BUDGET", "N", "1000000",
+     "vertices one path search may visit (422 too_expensive above; 0: no budget)", false, false,
+     [](config& c, const std::string& v) -> std::string {
+       unsigned long long n = 0;
+       if (!parse_u64(v, 1ULL << 40, n)) return "must be a number of vertices";
+       c.path_budget = static_cast<std::size_t>(n);
+       return {};
+     }},
     {"api-token", "TLFLOW_API_TOKEN", "TOKEN", "none",
      "bearer token required on mutating routes (prefer the environment: flags show in ps)", false,
      false,

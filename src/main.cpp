@@ -147,6 +147,7 @@ int main(int argc, char** argv) {
   api::undo_tickets tickets;
   api::api_context ctx{*store, tickets, metrics, std::chrono::steady_clock::now(),
                        [&ingest] { return ingest.stats_json(); }};
+  ctx.path_budget = cfg.path_budget;
   api::router routes;
   add_all_routes(routes, ctx, track);
   api::register_store_gauges(metrics, *store);

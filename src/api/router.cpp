@@ -25,6 +25,7 @@ int http_status(errc code) noexcept {
     case errc::overloaded: return 503;
     case errc::request_timeout: return 408;
     case errc::header_too_large: return 431;
+    case errc::too_expensive: return 422;
     case errc::io_error:
     case errc::internal: return 500;
   }

@@ -173,6 +173,7 @@ response shortest_path(api_context& ctx, const request& q, const std::string& fr
     pq.max_depth = static_cast<unsigned>(parse_uint(*d, "max_depth", 1, 32));
   }
   pq.kind = kind_param(q);
+  pq.max_visited = ctx.path_budget;
   return path_response(unwrap(ctx.store.shortest_path(from, to, pq)));
 }
 

@@ -26,6 +26,8 @@ struct api_context {
   // The `ingest` object of /status as a JSON object text (the pipeline's
   // figures). Empty function: `"ingest":{}`.
   std::function<std::string()> ingest_status;
+  // Vertices a path search may visit (path_query::max_visited); 0: no budget.
+  std::size_t path_budget = 0;
 };
 
 // Registers every core and legacy route on `r`. `ctx` must outlive `r`.

@@ -453,3 +453,15 @@ TEST_CASE("idle keep-alive connections are closed after --idle-timeout") {
   CHECK(ms_since(t0) >= 700);
   CHECK(ms_since(t0) < 2500);
 }
+
+TEST_CASE("a path search over --path-budget is 422 too_expensive") {
+  service_process s({{"--ephemeral", "--path-budget", "4"}, {}, {}});
+  REQUIRE(s.start());
+  for (const char* body : {R"({"from":"pb:a","to":"pb:1"})", R"({"from":"pb:1","to":"pb:2"})",
+                           R"({"from":"pb:2","to":"pb:3"})", R"({"from":"pb:3","to":"pb:b"})",
+                           R"({"from":"pb:1","to":"pb:x"})", R"({"from":"pb:2","to":"pb:y"})"}) {
+    REQUIRE(s.request("POST", "/edges", body).status == 201);
+  }
+  expect_error(s.get("/paths/pb%3Aa/pb%3Ab"), 422, "too_expensive");
+  CHECK(s.get("/paths/pb%3Aa/pb%3A1").status == 200);
+}
