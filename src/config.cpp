@@ -133,7 +133,7 @@ const option_def options[] = {
        return {};
      }},
     {"header-timeout", "TLFLOW_HEADER_TIMEOUT", "SECONDS", "10",
-     "time a client has to send a request's line and headers (408, then close)", false, false,
+     "time a client has to send a request's line and headers (then the connection closes)", false, false,
      [](config& c, const std::string& v) -> std::string {
        return parse_seconds(v, c.header_timeout_s);
      }},

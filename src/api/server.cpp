@@ -903,7 +903,20 @@ status http_server::start() {
   s.work.emplace(net::make_work_guard(s.ioc));
   net::post(s.accept_strand, [&s] { s.do_accept(); });
   const unsigned n = thread_count(s.options.threads);
-  for (unsigned i = 0; i < n; ++i) s.threads.emplace_back([&s] { s.ioc.run(); });
+  for (unsigned i = 0; i < n; ++i) {
+    s.threads.emplace_back([&s] {
+      // An exception escaping a completion handler (handlers proper are
+      // wrapped in run_handler) must not end the thread: log, go on.
+      for (;;) {
+        try {
+          s.ioc.run();
+          return;
+        } catch (const std::exception& e) {
+          log::error("api", "I/O thread: ", e.what());
+        }
+      }
+    });
+  }
   return ok_v;
 }
 
