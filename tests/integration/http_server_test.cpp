@@ -265,3 +265,25 @@ TEST_CASE("a route accepts a WebSocket upgrade and talks through a handler") {
   CHECK(r.status == 400);
   CHECK(is_error_object(r));
 }
+
+TEST_CASE("stop() closes idle and half-sent connections at once") {
+  fixture f;
+  namespace net = boost::asio;
+  net::io_context ioc;
+  net::ip::tcp::socket idle(ioc), keep(ioc), partial(ioc);
+  const net::ip::tcp::endpoint ep{net::ip::make_address("127.0.0.1"), f.port()};
+  idle.connect(ep);
+  keep.connect(ep);
+  partial.connect(ep);
+  const std::string req = "GET /fast HTTP/1.1\r\nHost: x\r\n\r\n";
+  net::write(keep, net::buffer(req));
+  char buf[512];
+  keep.read_some(net::buffer(buf));
+  const std::string half = "GET /fast HTTP/1.1\r\n";
+  net::write(partial, net::buffer(half));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const auto t0 = clock_type::now();
+  f.server->stop();
+  INFO("stop took " << ms_since(t0) << " ms");
+  CHECK(ms_since(t0) < 500);
+}
