@@ -13,7 +13,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config \
-      libcpprest-dev rapidjson-dev libboost-dev libboost-graph-dev \
+      rapidjson-dev libboost-dev libboost-graph-dev \
       libboost-system-dev libboost-program-options-dev \
       libcurl4-openssl-dev libssl-dev zlib1g-dev \
  && rm -rf /var/lib/apt/lists/*
@@ -37,7 +37,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 # reach https:// and wss:// sources and Gremlin servers.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      libcpprest2.10 libboost-system1.74.0 libcurl4 libssl3 zlib1g \
+      libboost-system1.74.0 libcurl4 libssl3 zlib1g \
       ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log \
  && groupadd --system --gid 10001 tlflow \

@@ -9,9 +9,8 @@
 # Starts tlflow (--ephemeral, loopback), loads a generated graph through the
 # HTTP API (POST /edges, keep-alive), starts bench/http_reference_server, then
 # runs `wrk -t1 -cN` on GET /vertices/count, GET /paths/a/b and the reference
-# server (and a bare cpprestsdk listener answering a fixed body), and prints requests/s, mean latency and the ratio to the reference.
-# Extra rows: connections=1 latency, and tlflow with a 40-thread pool
-# (cpprestsdk's default) to show what sizing the pool to the cores buys.
+# server, and prints requests/s, mean and 99th-percentile latency and the
+# ratio to the reference. Extra rows: one connection (latency).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -22,8 +21,7 @@ edges=${EDGES:-10000}
 
 tlflow=$build/tlflow
 reference=$build/bench/http_reference_server
-minimal=$build/bench/http_cpprest_minimal
-for f in "$tlflow" "$reference" "$minimal"; do
+for f in "$tlflow" "$reference"; do
   [[ -x $f ]] || { echo "missing $f: build first (cmake --build $build)" >&2; exit 1; }
 done
 command -v wrk >/dev/null || { echo "wrk is not installed (scripts/install-deps.sh)" >&2; exit 1; }
@@ -73,14 +71,15 @@ print(f"loaded {nv} vertices / {ne} edges via HTTP in {time.time()-t:.1f} s", fi
 EOF
 }
 
-# wrk output -> "req_per_s mean_latency"
+# wrk output -> "req_per_s mean_latency p99_latency"
 run_wrk() { # conns url
   local out
   out=$(wrk -t1 -c"$1" -d"${duration}s" --latency "$2")
-  local rps lat
+  local rps lat p99
   rps=$(awk '/Requests\/sec:/ {print $2}' <<<"$out")
   lat=$(awk '/^ +Latency / {print $2; exit}' <<<"$out")
-  echo "$rps $lat"
+  p99=$(awk '/^ +99%/ {print $2; exit}' <<<"$out")
+  echo "$rps $lat $p99"
 }
 
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
@@ -90,33 +89,25 @@ ref_port=$(free_port)
 "$reference" "$ref_port" 2 >/dev/null 2>&1 &
 pids+=($!)
 wait_http "$ref_port" /
-min_port=$(free_port)
-"$minimal" "$min_port" 2 >/dev/null 2>&1 &
-pids+=($!)
-wait_http "$min_port" /
 
-printf '\n%-34s %6s %12s %10s %9s\n' "target" "conns" "requests/s" "latency" "vs Beast"
-printf '%-34s %6s %12s %10s %9s\n' "----------------------------------" "-----" "----------" "-------" "--------"
+row() { # label conns rps lat p99 ratio
+  printf '%-30s %6s %12.0f %10s %10s %9s\n' "$@"
+}
+printf '\n%-30s %6s %12s %10s %10s %9s\n' "target" "conns" "requests/s" "mean" "p99" "vs Beast"
+printf '%-30s %6s %12s %10s %10s %9s\n' "------------------------------" "-----" "----------" "-------" "-------" "--------"
 for c in $conns; do
-  read -r ref_rps ref_lat < <(run_wrk "$c" "http://127.0.0.1:$ref_port/")
-  printf '%-34s %6s %12.0f %10s %9s\n' "Beast reference (2 threads)" "$c" "$ref_rps" "$ref_lat" "1.00"
-  read -r min_rps min_lat < <(run_wrk "$c" "http://127.0.0.1:$min_port/")
-  printf '%-34s %6s %12.0f %10s %9.2f\n' "bare cpprestsdk listener (2 thr.)" "$c" "$min_rps" "$min_lat" \
-    "$(awk -v a="$min_rps" -v b="$ref_rps" 'BEGIN{print a/b}')"
+  read -r ref_rps ref_lat ref_p99 < <(run_wrk "$c" "http://127.0.0.1:$ref_port/")
+  row "Beast reference (2 threads)" "$c" "$ref_rps" "$ref_lat" "$ref_p99" "1.00"
   for path in /vertices/count /paths/a/b; do
-    read -r rps lat < <(run_wrk "$c" "http://127.0.0.1:$port$path")
-    printf '%-34s %6s %12.0f %10s %9.2f\n' "tlflow GET $path" "$c" "$rps" "$lat" \
-      "$(awk -v a="$rps" -v b="$ref_rps" 'BEGIN{print a/b}')"
+    read -r rps lat p99 < <(run_wrk "$c" "http://127.0.0.1:$port$path")
+    row "tlflow GET $path" "$c" "$rps" "$lat" "$p99" \
+      "$(awk -v a="$rps" -v b="$ref_rps" 'BEGIN{printf "%.2f", a/b}')"
   done
 done
 
-# Why: latency with one connection, and cpprestsdk's default 40-thread pool.
-read -r ref1 ref1_lat < <(run_wrk 1 "http://127.0.0.1:$ref_port/")
-read -r t1 t1_lat < <(run_wrk 1 "http://127.0.0.1:$port/vertices/count")
-printf '%-34s %6s %12.0f %10s %9s\n' "Beast reference" 1 "$ref1" "$ref1_lat" "1.00"
-printf '%-34s %6s %12.0f %10s %9.2f\n' "tlflow GET /vertices/count" 1 "$t1" "$t1_lat" \
-  "$(awk -v a="$t1" -v b="$ref1" 'BEGIN{print a/b}')"
-start_tlflow 40
-read -r t40 t40_lat < <(run_wrk 16 "http://127.0.0.1:$port/vertices/count")
-printf '%-34s %6s %12.0f %10s %9s\n' "tlflow /vertices/count, 40 threads" 16 "$t40" "$t40_lat" "-"
-printf '%-34s %6s %12s %10s %9s\n' "Flask original (docs/api.md)" 16 "~5300" "-" "-"
+# Latency with one connection.
+read -r ref1 ref1_lat ref1_p99 < <(run_wrk 1 "http://127.0.0.1:$ref_port/")
+read -r t1 t1_lat t1_p99 < <(run_wrk 1 "http://127.0.0.1:$port/vertices/count")
+row "Beast reference" 1 "$ref1" "$ref1_lat" "$ref1_p99" "1.00"
+row "tlflow GET /vertices/count" 1 "$t1" "$t1_lat" "$t1_p99" \
+  "$(awk -v a="$t1" -v b="$ref1" 'BEGIN{printf "%.2f", a/b}')"

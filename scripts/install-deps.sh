@@ -26,7 +26,7 @@ done
 
 packages=(
   build-essential cmake pkg-config
-  libcpprest-dev rapidjson-dev libboost-dev libboost-graph-dev
+  rapidjson-dev libboost-dev libboost-graph-dev
   libboost-system-dev libboost-program-options-dev
   libcurl4-openssl-dev libssl-dev zlib1g-dev doctest-dev
   curl wrk python3 clang libclang-rt-14-dev

@@ -77,6 +77,14 @@ std::vector<std::string> split_list(const std::string& text) {
   return out;
 }
 
+// Seconds 1-86400 into `out`; an error message or "".
+std::string parse_seconds(const std::string& v, unsigned& out) {
+  unsigned long long n = 0;
+  if (!parse_u64(v, 86400, n) || n == 0) return "must be a number of seconds 1-86400";
+  out = static_cast<unsigned>(n);
+  return {};
+}
+
 std::string set_port(config& c, const std::string& v) {
   unsigned long long n = 0;
   if (!parse_u64(v, 65535, n) || n == 0) return "must be a port number 1-65535";
@@ -100,12 +108,77 @@ const option_def options[] = {
        c.http_threads = static_cast<unsigned>(n);
        return {};
      }},
+    {"worker-threads", "TLFLOW_WORKER_THREADS", "N", "0 (= cores)",
+     "threads running the slow routes (paths, flows, neighbours, edge scans)", false, false,
+     [](config& c, const std::string& v) -> std::string {
+       unsigned long long n = 0;
+       if (!parse_u64(v, 256, n)) return "must be a number 0-256";
+       c.worker_threads = static_cast<unsigned>(n);
+       return {};
+     }},
+    {"write-threads", "TLFLOW_WRITE_THREADS", "N", "16",
+     "threads running the writes, which wait for the log flush (group commit groups them)", false,
+     false,
+     [](config& c, const std::string& v) -> std::string {
+       unsigned long long n = 0;
+       if (!parse_u64(v, 256, n) || n == 0) return "must be a number 1-256";
+       c.write_threads = static_cast<unsigned>(n);
+       return {};
+     }},
     {"max-body", "TLFLOW_MAX_BODY", "BYTES", "1048576", "largest request body accepted (413 above)",
      false, false,
      [](config& c, const std::string& v) -> std::string {
        unsigned long long n = 0;
        if (!parse_u64(v, 1ULL << 30, n) || n < 1024) return "must be a byte count 1024-1073741824";
        c.max_body_bytes = static_cast<std::size_t>(n);
+       return {};
+     }},
+    {"max-header-bytes", "TLFLOW_MAX_HEADER_BYTES", "BYTES", "16384",
+     "largest request line + headers accepted (431 above)", false, false,
+     [](config& c, const std::string& v) -> std::string {
+       unsigned long long n = 0;
+       if (!parse_u64(v, 1ULL << 20, n) || n < 1024) return "must be a byte count 1024-1048576";
+       c.max_header_bytes = static_cast<std::size_t>(n);
+       return {};
+     }},
+    {"header-timeout", "TLFLOW_HEADER_TIMEOUT", "SECONDS", "10",
+     "time a client has to send a request's line and headers (then the connection closes)", false, false,
+     [](config& c, const std::string& v) -> std::string {
+       return parse_seconds(v, c.header_timeout_s);
+     }},
+    {"body-timeout", "TLFLOW_BODY_TIMEOUT", "SECONDS", "30",
+     "longest wait for the next bytes of a body, or for a client to take a response", false,
+     false,
+     [](config& c, const std::string& v) -> std::string {
+       return parse_seconds(v, c.body_timeout_s);
+     }},
+    {"idle-timeout", "TLFLOW_IDLE_TIMEOUT", "SECONDS", "60",
+     "keep-alive connection closed after this long without a request", false, false,
+     [](config& c, const std::string& v) -> std::string {
+       return parse_seconds(v, c.idle_timeout_s);
+     }},
+    {"max-connections", "TLFLOW_MAX_CONNECTIONS", "N", "10000",
+     "open HTTP connections at most (more: 503 and close)", false, false,
+     [](config& c, const std::string& v) -> std::string {
+       unsigned long long n = 0;
+       if (!parse_u64(v, 1000000, n) || n == 0) return "must be a number 1-1000000";
+       c.max_connections = static_cast<std::size_t>(n);
+       return {};
+     }},
+    {"max-connections-per-client", "TLFLOW_MAX_CONNECTIONS_PER_CLIENT", "N", "256",
+     "open HTTP connections at most from one client address (more: 503 and close)", false, false,
+     [](config& c, const std::string& v) -> std::string {
+       unsigned long long n = 0;
+       if (!parse_u64(v, 1000000, n) || n == 0) return "must be a number 1-1000000";
+       c.max_connections_per_client = static_cast<std::size_t>(n);
+       return {};
+     }},
+    {"path-budget", "TLFLOW_PATH_BUDGET", "N", "1000000",
+     "vertices one path search may visit (422 too_expensive above; 0: no budget)", false, false,
+     [](config& c, const std::string& v) -> std::string {
+       unsigned long long n = 0;
+       if (!parse_u64(v, 1ULL << 40, n)) return "must be a number of vertices";
+       c.path_budget = static_cast<std::size_t>(n);
        return {};
      }},
     {"api-token", "TLFLOW_API_TOKEN", "TOKEN", "none",

@@ -153,9 +153,6 @@ int main(int argc, char** argv) {
   log::parse_level(cfg.log_level, level);
   log::set_level(level);
 
-  // Before anything else touches pplx (cpprestsdk's default is 40 threads).
-  const unsigned http_threads = api::size_http_thread_pool(cfg.http_threads);
-
   // A wrong import path is reported before the store makes its data dir.
   if (!cfg.import_file.empty()) {
     if (auto readable = check_import_input(cfg.import_file); !readable) {
@@ -215,6 +212,7 @@ int main(int argc, char** argv) {
   api::undo_tickets tickets;
   api::api_context ctx{*store, tickets, metrics, std::chrono::steady_clock::now(),
                        [&ingest] { return ingest.stats_json(); }};
+  ctx.path_budget = cfg.path_budget;
   api::router routes;
   add_all_routes(routes, ctx, track);
   api::register_store_gauges(metrics, *store);
@@ -223,8 +221,15 @@ int main(int argc, char** argv) {
   server_options.host = cfg.host;
   server_options.port = cfg.port;
   server_options.max_body_bytes = cfg.max_body_bytes;
-  server_options.api_token = cfg.api_token;
-  server_options.auth_reads = cfg.auth_reads;
+  server_options.max_header_bytes = cfg.max_header_bytes;
+  server_options.header_timeout = std::chrono::seconds(cfg.header_timeout_s);
+  server_options.body_timeout = std::chrono::seconds(cfg.body_timeout_s);
+  server_options.idle_timeout = std::chrono::seconds(cfg.idle_timeout_s);
+  server_options.max_connections = cfg.max_connections;
+  server_options.max_connections_per_client = cfg.max_connections_per_client;
+  server_options.threads = cfg.http_threads;
+  server_options.worker_threads = cfg.worker_threads;
+  server_options.write_threads = cfg.write_threads;
   server_options.auth = *auth;
   api::http_server server(routes, metrics, server_options);
   if (auto started = server.start(); !started) {
@@ -234,7 +239,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   log::info("main", "tlflow ", version_string, " listening on http://", server.listen_address(),
-            " (", http_threads, " HTTP threads", (*auth)->open() ? ", no authentication" : ", auth on",
+            " (", server.io_threads(), " HTTP threads", (*auth)->open() ? ", no authentication" : ", auth on",
             ")");
 
   int sig = 0;

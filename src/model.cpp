@@ -30,6 +30,10 @@ std::string_view to_string(errc code) noexcept {
     case errc::store_unavailable: return "store_unavailable";
     case errc::io_error: return "io_error";
     case errc::internal: return "internal";
+    case errc::request_timeout: return "request_timeout";
+    case errc::header_too_large: return "header_too_large";
+    case errc::overloaded: return "overloaded";
+    case errc::too_expensive: return "too_expensive";
   }
   return "internal";
 }

@@ -21,8 +21,17 @@ struct config {
   // HTTP
   std::uint16_t port = 8080;
   std::string host = "0.0.0.0";
-  unsigned http_threads = 0;          // 0: number of cores
+  unsigned http_threads = 0;          // I/O threads; 0: number of cores (at least 2)
+  unsigned worker_threads = 0;        // slow routes; 0: number of cores (at least 2)
+  unsigned write_threads = 16;        // writes, waiting for the log flush
   std::size_t max_body_bytes = 1 << 20;
+  std::size_t max_header_bytes = 16 << 10;  // request line + headers
+  unsigned header_timeout_s = 10;     // line + headers must arrive within this
+  unsigned body_timeout_s = 30;       // longest silence inside a body or a response write
+  unsigned idle_timeout_s = 60;       // keep-alive connection without a request
+  std::size_t max_connections = 10000;
+  std::size_t max_connections_per_client = 256;  // per client IP address
+  std::size_t path_budget = 1000000;  // vertices one path search may visit; 0: no budget
   std::string api_token;              // secret; required on mutating routes if set
   bool auth_reads = false;            // also require the token on reads
   bool no_auth = false;               // serve writes without credentials on any bind

@@ -33,6 +33,10 @@ enum class errc {
   store_unavailable,  // 503: the store cannot be reached right now
   io_error,           // 500: the data directory failed us
   internal,           // 500: a bug
+  request_timeout,    // 408: the client was too slow sending its request
+  header_too_large,   // 431: request line + headers over the limit
+  overloaded,         // 503: too many connections, or shutting down
+  too_expensive,      // 422: the request would need more work than allowed
 };
 
 // Stable snake_case name of a code, as sent in `{"error":{"code":...}}`.

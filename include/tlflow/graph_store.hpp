@@ -71,6 +71,10 @@ struct path_query {
   bool directed = false;
   unsigned max_depth = 6;              // 1..32 (Cosmos DB's repeat cap)
   std::optional<edge_kind> kind;
+  // Vertices the search may visit before it gives up with too_expensive;
+  // 0: no budget. Enforced by the memory store (the Gremlin database bounds
+  // a traversal with its own evaluation timeout instead).
+  std::size_t max_visited = 0;
 };
 
 struct put_vertex_result {

@@ -21,7 +21,11 @@ int http_status(errc code) noexcept {
     case errc::payload_too_large: return 413;
     case errc::unsupported_media_type: return 415;
     case errc::throttled: return 429;
-    case errc::store_unavailable: return 503;
+    case errc::store_unavailable:
+    case errc::overloaded: return 503;
+    case errc::request_timeout: return 408;
+    case errc::header_too_large: return 431;
+    case errc::too_expensive: return 422;
     case errc::io_error:
     case errc::internal: return 500;
   }

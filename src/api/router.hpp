@@ -3,7 +3,7 @@
 // failures, and a router that matches path templates.
 //
 // Handlers are thin: parse the request, call a domain function, serialize.
-// They never talk to cpprestsdk; src/api/server.cpp turns an http_request
+// They never talk to the transport; src/api/server.cpp turns an HTTP request
 // into an api::request, runs the handler and maps every exception to an HTTP
 // status in exactly one place.
 //
@@ -35,6 +35,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -91,21 +92,62 @@ struct request {
   std::optional<std::string> header(std::string_view lower_name) const;
 };
 
+// A response body produced piece by piece, sent with chunked transfer
+// encoding (e.g. Server-Sent Events, `text/event-stream`). The server calls
+// next() for the first piece once the headers are written, and again only
+// after the previous piece was written to the socket (backpressure).
+// `deliver` may be called from any thread, at most once per next();
+// deliver(nullopt) ends the body. cancel() is called once when the client
+// goes away (or the server stops) before the end; delivering after it is a
+// harmless no-op. `deliver` holds no reference to the connection.
+class body_producer {
+public:
+  using deliver_fn = std::function<void(std::optional<std::string>)>;
+  virtual ~body_producer() = default;
+  virtual void next(deliver_fn deliver) = 0;
+  virtual void cancel() {}
+};
+
+// The server's half of an accepted WebSocket: thread-safe, callable from
+// any thread. send() queues a text message (false once closed, or when more
+// than 1024 messages are waiting: a client that does not read is closed).
+class websocket_connection {
+public:
+  virtual ~websocket_connection() = default;
+  virtual bool send(std::string text) = 0;
+  virtual void close() = 0;
+};
+
+// What a route does with a WebSocket it accepted. Calls come from the
+// connection's strand, one at a time: on_open, on_message*, on_close.
+class websocket_handler {
+public:
+  virtual ~websocket_handler() = default;
+  virtual void on_open(std::shared_ptr<websocket_connection> connection) = 0;
+  virtual void on_message(std::string text) = 0;
+  virtual void on_close() = 0;
+};
+
 struct response {
   int status = 200;
   std::string body;
   std::string content_type = "application/json; charset=utf-8";
   header_list headers;
+  // Set: the body is streamed from here instead (`body` is ignored).
+  std::shared_ptr<body_producer> stream;
+  // Set: the request must be a WebSocket upgrade (else 400), which is
+  // accepted and handed to this handler (`status`, `body` are ignored).
+  std::shared_ptr<websocket_handler> websocket;
 };
 
 using handler = std::function<response(const request&)>;
 
 struct route_options {
-  bool mutating = false;     // changes state (kept for the transport's bookkeeping)
-  bool always_open = false;  // never needs credentials, even with auth_reads (/status)
+  bool mutating = false;  // changes state: runs on the server's write pool
   // What the caller must be granted (api/auth.hpp): reads `read`, changes to
   // the graph `write`, changes to what is tracked `admin`, health `open`.
   access needed = access::read;
+  bool heavy = false;     // may take long: runs on the server's worker pool
 };
 
 struct route {

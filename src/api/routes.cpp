@@ -173,6 +173,7 @@ response shortest_path(api_context& ctx, const request& q, const std::string& fr
     pq.max_depth = static_cast<unsigned>(parse_uint(*d, "max_depth", 1, 32));
   }
   pq.kind = kind_param(q);
+  pq.max_visited = ctx.path_budget;
   return path_response(unwrap(ctx.store.shortest_path(from, to, pq)));
 }
 
@@ -419,11 +420,14 @@ void register_store_gauges(metrics_registry& m, graph_store& store) {
 
 void add_core_routes(router& r, api_context& ctx) {
   api_context* c = &ctx;
-  const route_options write{true, false, access::write};
+  const route_options write{true, access::write};
+  // Graph walks and scans: on the server's worker pool, off the I/O threads.
+  route_options heavy;
+  heavy.heavy = true;
 
   // /status stays open even with auth_reads: health checks call it.
   r.add_route("GET", "/status", [c](const request&) { return get_status(*c); },
-              route_options{false, true, access::open});
+              route_options{false, access::open});
   r.add_route("GET", "/metrics", [c](const request&) {
     response res;
     res.body = c->metrics.render();
@@ -442,9 +446,10 @@ void add_core_routes(router& r, api_context& ctx) {
   r.add_route("DELETE", "/vertices/{id}", [c](const request& q) {
     return deleted_response(*c, unwrap(c->store.remove_vertex(checked_id(q.param("id"), "vertex id"))));
   }, write);
-  r.add_route("GET", "/vertices/{id}/neighbors", [c](const request& q) { return get_neighbors(*c, q); });
+  r.add_route("GET", "/vertices/{id}/neighbors", [c](const request& q) { return get_neighbors(*c, q); },
+              heavy);
 
-  r.add_route("GET", "/edges", [c](const request& q) { return list_edges(*c, q); });
+  r.add_route("GET", "/edges", [c](const request& q) { return list_edges(*c, q); }, heavy);
   r.add_route("GET", "/edges/count",
               [c](const request&) { return count_response(unwrap(c->store.count_edges())); });
   r.add_route("POST", "/edges", [c](const request& q) { return post_edge(*c, q); }, write);
@@ -453,9 +458,10 @@ void add_core_routes(router& r, api_context& ctx) {
   }, write);
 
   r.add_route("GET", "/paths/{from}/{to}",
-              [c](const request& q) { return shortest_path(*c, q, q.param("from"), q.param("to")); });
+              [c](const request& q) { return shortest_path(*c, q, q.param("from"), q.param("to")); },
+              heavy);
   r.add_route("POST", "/undo/{ticket}", [c](const request& q) { return undo(*c, q); }, write);
-  r.add_route("GET", "/flows", [c](const request& q) { return flows(*c, q); });
+  r.add_route("GET", "/flows", [c](const request& q) { return flows(*c, q); }, heavy);
 
   // Legacy routes of TwitterLocationFlow, original methods, new shapes.
   r.add_route("POST", "/vertices/add/{v}",
@@ -474,7 +480,8 @@ void add_core_routes(router& r, api_context& ctx) {
   r.add_route("POST", "/vertices/cuenta_vertices",
               [c](const request&) { return count_response(unwrap(c->store.count_vertices())); });
   r.add_route("GET", "/vertices/find_path/{v1}/{v2}",
-              [c](const request& q) { return shortest_path(*c, q, q.param("v1"), q.param("v2")); });
+              [c](const request& q) { return shortest_path(*c, q, q.param("v1"), q.param("v2")); },
+              heavy);
 }
 
 } // namespace tlflow::api

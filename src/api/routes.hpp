@@ -2,7 +2,8 @@
 // except /tracking* (those live in src/api/tracking_routes.cpp and are added
 // to the same router).
 //
-// Handlers run on cpprestsdk's pool threads, many at once; everything they
+// Handlers run on the server's I/O threads (routes marked heavy on its
+// worker pool), many at once; everything they
 // touch (graph_store, undo_tickets, metrics_registry) is thread-safe.
 #pragma once
 
@@ -25,6 +26,8 @@ struct api_context {
   // The `ingest` object of /status as a JSON object text (the pipeline's
   // figures). Empty function: `"ingest":{}`.
   std::function<std::string()> ingest_status;
+  // Vertices a path search may visit (path_query::max_visited); 0: no budget.
+  std::size_t path_budget = 0;
 };
 
 // Registers every core and legacy route on `r`. `ctx` must outlive `r`.

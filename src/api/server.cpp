@@ -1,51 +1,48 @@
-// pplx/threadpool.h (needed to size cpprestsdk's pool) still names
-// boost::asio::io_service, which BOOST_ASIO_NO_DEPRECATED hides.
-#undef BOOST_ASIO_NO_DEPRECATED
-
 #include "api/server.hpp"
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cctype>
+#include <condition_variable>
+#include <deque>
+#include <limits>
+#include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_map>
+#include <vector>
 
-#include <cpprest/http_listener.h>
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
-#include <pplx/threadpool.h>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
 
 #include "api/json.hpp"
 #include "util/log.hpp"
 
 namespace tlflow::api {
 
-namespace http = web::http;
-using http::experimental::listener::http_listener;
-using http::experimental::listener::http_listener_config;
-
-unsigned size_http_thread_pool(unsigned threads) {
-  if (threads == 0) threads = std::max(2u, std::thread::hardware_concurrency());
-  crossplat::threadpool::initialize_with_threads(threads);
-  return threads;
-}
-
-bool token_equal(const std::string& presented, const std::string& expected) {
-  std::array<unsigned char, SHA256_DIGEST_LENGTH> a{};
-  std::array<unsigned char, SHA256_DIGEST_LENGTH> b{};
-  SHA256(reinterpret_cast<const unsigned char*>(presented.data()), presented.size(), a.data());
-  SHA256(reinterpret_cast<const unsigned char*>(expected.data()), expected.size(), b.data());
-  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
 
 namespace {
 
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
+std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
 }
 
-bool is_json_media_type(const std::string& content_type) {
+bool is_json_media_type(std::string_view content_type) {
   std::string t = lower(content_type.substr(0, content_type.find(';')));
   while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.pop_back();
   while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.erase(0, 1);
@@ -73,6 +70,14 @@ response run_handler(const route& r, const request& q) {
     log::error("api", r.method, " ", r.path_template, ": unknown exception");
     return error_response(errc::internal, "internal error");
   }
+}
+
+// The one authorization decision of the pipeline (api/auth.hpp). A server
+// built without an authenticator (the transport's own tests) is open.
+auth_outcome authorize(const server_options& o, const route_options& needs,
+                       const std::optional<std::string_view>& authorization) {
+  if (!o.auth) return {};
+  return o.auth->check(needs.needed, authorization);
 }
 
 // Requests counted by route template and status, latency by route.
@@ -108,6 +113,17 @@ private:
   std::array<std::atomic<counter_metric*>, 500> by_status_;
 };
 
+bool is_parse_error(const beast::error_code& ec) {
+  return ec.category() == make_error_code(http::error::bad_method).category() &&
+         ec != http::error::end_of_stream && ec != http::error::partial_message;
+}
+
+unsigned thread_count(unsigned wanted) {
+  return wanted != 0 ? wanted : std::max(2u, std::thread::hardware_concurrency());
+}
+
+class session;
+
 } // namespace
 
 struct http_server::impl {
@@ -116,215 +132,712 @@ struct http_server::impl {
   server_options options;
   std::vector<std::unique_ptr<route_metrics>> per_route;
   std::unique_ptr<route_metrics> unmatched;
-  std::unique_ptr<http_listener> listener;
+  std::vector<std::string> methods;     // every method some route serves
+  std::string all_allowed;              // Allow for `OPTIONS *` and unknown paths
+
+  counter_metric& accept_pauses;
+  counter_metric& refused_total;
+  counter_metric& refused_per_client;
+  counter_metric& timeouts;
+  gauge_metric& open_gauge;
+
+  // Sessions, for the connection caps and for stop(). Declared before the
+  // io_context: sessions still queued in it unregister when it is destroyed.
+  std::mutex conn_mu;
+  std::condition_variable conn_cv;
+  std::unordered_map<const session*, std::weak_ptr<session>> sessions;
+  std::unordered_map<std::string, std::size_t> per_client;
+  std::atomic<bool> stopping{false};
+
+  net::io_context ioc;
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+  net::strand<net::io_context::executor_type> accept_strand{net::make_strand(ioc)};
+  tcp::acceptor acceptor{accept_strand};
+  net::steady_timer accept_pause{accept_strand};
+  std::vector<std::thread> threads;
+  std::optional<net::thread_pool> workers;
+  std::optional<net::thread_pool> writers;
+  std::uint16_t bound_port = 0;
+  bool started = false;
 
   impl(const router& r, metrics_registry& m, server_options o)
-      : routes(r), metrics(m), options(std::move(o)) {
+      : routes(r), metrics(m), options(std::move(o)),
+        accept_pauses(m.counter("tlflow_http_accept_pauses_total",
+                                "accept loop paused 100 ms for lack of descriptors (EMFILE/ENFILE)")),
+        refused_total(m.counter("tlflow_http_connections_refused_total",
+                                "connections answered 503 and closed by a cap",
+                                {{"cap", "total"}})),
+        refused_per_client(m.counter("tlflow_http_connections_refused_total",
+                                     "connections answered 503 and closed by a cap",
+                                     {{"cap", "per_client"}})),
+        timeouts(m.counter("tlflow_http_timeouts_total",
+                           "connections closed by the header, body or idle timeout")),
+        open_gauge(m.gauge("tlflow_http_connections_open", "open HTTP connections")) {
     for (const auto& rt : routes.routes()) {
       per_route.push_back(std::make_unique<route_metrics>(metrics, rt.method, rt.path_template));
+      if (std::find(methods.begin(), methods.end(), rt.method) == methods.end()) {
+        methods.push_back(rt.method);
+      }
     }
     unmatched = std::make_unique<route_metrics>(metrics, "any", "unmatched");
+    all_allowed = allow_header(methods);
   }
 
-  void send(http::http_request& req, response res, route_metrics& rm,
-            std::chrono::steady_clock::time_point t0) {
-    const int status = res.status;
-    http::http_response out(static_cast<http::status_code>(status));
-    for (auto& [k, v] : res.headers) out.headers().add(k, v);
-    out.set_body(std::move(res.body), res.content_type);
-    req.reply(out).then([](pplx::task<void> t) {
-      try {
-        t.get();
-      } catch (const std::exception& e) {
-        log::debug("api", "reply failed: ", e.what());
-      }
-    });
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    rm.record(status, seconds);
-    if (log::current_level() <= log::level::debug) {
-      log::debug("api", req.method(), " ", req.request_uri().path(), " -> ", status);
+  // Allow header for the methods routes serve: HEAD follows GET, OPTIONS
+  // is always there.
+  static std::string allow_header(const std::vector<std::string>& served) {
+    std::string out;
+    for (const auto& m : served) {
+      out += (out.empty() ? "" : ", ") + m;
+      if (m == "GET") out += ", HEAD";
     }
+    return out + (out.empty() ? "" : ", ") + "OPTIONS";
   }
 
-  void handle(http::http_request req) {
-    const auto t0 = std::chrono::steady_clock::now();
-    try {
-      dispatch(req, t0);
-    } catch (const std::exception& e) {
-      // Only transport failures land here (handlers are wrapped).
-      log::warn("api", "request failed: ", e.what());
-      send(req, error_response(errc::internal, "internal error"), *unmatched, t0);
-    }
-  }
-
-  void dispatch(http::http_request& req, std::chrono::steady_clock::time_point t0) {
-    const std::string method = req.method();
-    const web::uri& uri = req.request_uri();
-    const std::string path = uri.path();
-
-    auto q = std::make_shared<request>();
-    q->method = method;
-    q->path = path;
-    bool chunked = false;
-    for (const auto& [k, v] : req.headers()) {
-      std::string name = lower(k);
-      if (name == "content-type") q->content_type = v;
-      if (name == "transfer-encoding" && lower(v).find("chunked") != std::string::npos) chunked = true;
-      q->headers.emplace_back(std::move(name), v);
-    }
-    const std::size_t declared = req.headers().content_length();
-    const bool has_body = declared > 0 || chunked;
-
-    std::optional<response> early;
-    const route* rt = nullptr;
-    match_result m = routes.match(method, path);
-    if (m.outcome == match_result::kind::not_found) {
-      early = error_response(errc::not_found, "no route for " + method + " " + path);
-    } else if (m.outcome == match_result::kind::method_not_allowed) {
-      std::string allow;
-      for (const auto& a : m.allow) allow += (allow.empty() ? "" : ", ") + a;
-      early = error_response(errc::method_not_allowed,
-                             method + " is not allowed here; allowed: " + allow);
-      early->headers.emplace_back("Allow", allow);
-    } else if (m.outcome == match_result::kind::bad_path) {
-      early = error_response(errc::invalid_argument, m.message);
-    } else {
-      rt = m.matched;
-      q->params = std::move(m.params);
-    }
-    route_metrics& rm = rt != nullptr ? *per_route[rt->index] : *unmatched;
-
-    if (!early && options.auth) {
-      const auto header = q->header("authorization");
-      const auth_outcome a = options.auth->check(
-          rt->options.needed, header ? std::optional<std::string_view>(*header) : std::nullopt);
-      if (!a.allowed) {
-        early = error_response(a.code, a.message);
-        if (!a.www_authenticate.empty()) early->headers.emplace_back("WWW-Authenticate", a.www_authenticate);
-      }
-    } else if (!early && !options.api_token.empty() && !rt->options.always_open &&
-               (rt->options.mutating || options.auth_reads)) {
-      auto auth = q->header("authorization");
-      bool ok = false;
-      if (auth && auth->size() > 7 && lower(auth->substr(0, 7)) == "bearer ") {
-        ok = token_equal(auth->substr(7), options.api_token);
-      }
-      if (!ok) {
-        early = error_response(errc::unauthorized,
-                               auth ? "invalid bearer token" : "a bearer token is required");
-        early->headers.emplace_back("WWW-Authenticate", "Bearer realm=\"tlflow\"");
-      }
-    }
-    if (!early && has_body && declared <= options.max_body_bytes &&
-        !is_json_media_type(q->content_type)) {
-      early = error_response(errc::unsupported_media_type, "request bodies must be application/json");
-    }
-    if (!early) {
-      auto query = parse_query(uri.query());
-      if (query) {
-        q->query = std::move(query).value();
-      } else {
-        early = error_response(query.err().code, query.err().message);
-      }
-    }
-
-    if (!has_body) {
-      send(req, early ? std::move(*early) : run_handler(*rt, *q), rm, t0);
-      return;
-    }
-    // Even a request refused already has its body read (and discarded, and
-    // bounded): cpprestsdk answers only once the body is complete.
-    read_body(std::make_shared<body_reader>(req, q, rt, rm, t0, declared, std::move(early)));
-  }
-
-  // The body arrives after the headers, from cpprestsdk's socket reads into
-  // a buffer. It is consumed here chunk by chunk, asynchronously (a pool
-  // thread never waits for the network), and never held beyond the limit: a
-  // body over the limit is read on and discarded (so that a polite client
-  // sees its 413) up to drain_cap more bytes, after which the buffer is
-  // closed, which ends cpprestsdk's reading; the 413 then carries
-  // `Connection: close`.
-  static constexpr std::size_t drain_cap = 16u << 20;
-  static constexpr std::size_t read_chunk = 64u << 10;
-
-  struct body_reader {
-    http::http_request req;
-    std::shared_ptr<request> q;
-    const route* rt;  // null when `early` is set
-    route_metrics& rm;
-    std::chrono::steady_clock::time_point t0;
-    std::size_t declared;
-    std::size_t total = 0;
-    std::optional<response> early;  // already decided; the body is only drained
-    std::vector<unsigned char> chunk = std::vector<unsigned char>(read_chunk);
-    body_reader(http::http_request r, std::shared_ptr<request> qq, const route* rr, route_metrics& m,
-                std::chrono::steady_clock::time_point t, std::size_t d, std::optional<response> e)
-        : req(std::move(r)), q(std::move(qq)), rt(rr), rm(m), t0(t), declared(d), early(std::move(e)) {}
-  };
-
-  void too_large(const std::shared_ptr<body_reader>& b, bool abort_reading) {
-    if (abort_reading) {
-      try {
-        b->req.body().streambuf().close(std::ios_base::out).wait();
-        // cpprestsdk sends a response only once the request is complete; a
-        // client that declared gigabytes and stalls would never see it. Mark
-        // the request complete now (the reply closes the connection).
-        b->req._get_impl()->_complete(
-            b->total, std::make_exception_ptr(std::runtime_error("request body too large")));
-      } catch (const std::exception&) {
-      }
-    }
-    // A refusal decided before the body (404, 401, ...) stands; else 413.
-    response res = b->early ? std::move(*b->early)
-                            : error_response(errc::payload_too_large,
-                                             "body larger than " +
-                                                 std::to_string(options.max_body_bytes) + " bytes");
-    if (abort_reading) res.headers.emplace_back("Connection", "close");
-    send(b->req, std::move(res), b->rm, b->t0);
-  }
-
-  void read_body(const std::shared_ptr<body_reader>& b) {
-    const std::size_t limit = options.max_body_bytes;
-    if (b->declared > limit + drain_cap) {
-      too_large(b, true);
-      return;
-    }
-    auto buf = b->req.body().streambuf();
-    buf.getn(b->chunk.data(), b->chunk.size()).then([this, b, limit](pplx::task<std::size_t> t) {
-      std::size_t n = 0;
-      try {
-        n = t.get();
-      } catch (const std::exception& e) {
-        log::debug("api", "reading the body failed: ", e.what());
-        send(b->req, error_response(errc::invalid_argument, "the request body could not be read"),
-             b->rm, b->t0);
-        return;
-      }
-      if (n == 0) {  // end of the body
-        if (b->total > limit) {
-          too_large(b, false);
-        } else if (b->early) {
-          send(b->req, std::move(*b->early), b->rm, b->t0);
-        } else {
-          send(b->req, run_handler(*b->rt, *b->q), b->rm, b->t0);
-        }
-        return;
-      }
-      b->total += n;
-      if (b->total > limit + drain_cap) {
-        too_large(b, true);
-        return;
-      }
-      if (b->total <= limit && !b->early) {
-        b->q->body.append(reinterpret_cast<const char*>(b->chunk.data()), n);
-      } else {
-        std::string().swap(b->q->body);  // over the limit: discard
-      }
-      read_body(b);
-    });
-  }
+  bool admit(const std::shared_ptr<session>& s, const std::string& client);
+  void forget(const session* s, const std::string& client);
+  void do_accept();
+  void on_accept(const beast::error_code& ec, tcp::socket socket);
+  void refuse(tcp::socket& socket, const std::string& why);
 };
+
+namespace {
+
+// A WebSocket handed over by an HTTP session (which it keeps alive, so the
+// connection still counts against the caps). Runs on the same strand.
+class ws_session : public websocket_connection, public std::enable_shared_from_this<ws_session> {
+public:
+  ws_session(beast::tcp_stream&& stream, std::shared_ptr<websocket_handler> handler,
+             std::shared_ptr<void> owner, std::size_t max_message)
+      : ws_(std::move(stream)), handler_(std::move(handler)), owner_(std::move(owner)) {
+    ws_.read_message_max(max_message);
+  }
+
+  template <class Request>
+  void run(Request&& req) {
+    beast::get_lowest_layer(ws_).expires_never();
+    ws_.set_option(beast::websocket::stream_base::timeout::suggested(beast::role_type::server));
+    ws_.async_accept(req, [self = shared_from_this()](beast::error_code ec) {
+      if (ec) return self->finish();
+      self->open_ = true;
+      self->handler_->on_open(self);
+      self->read();
+    });
+  }
+
+  bool send(std::string text) override {
+    if (closed_.load()) return false;
+    net::post(ws_.get_executor(), [self = shared_from_this(), t = std::move(text)]() mutable {
+      if (self->closed_.load()) return;
+      if (self->out_.size() >= 1024) return self->close_now();
+      self->out_.push_back(std::move(t));
+      if (self->out_.size() == 1) self->write();
+    });
+    return true;
+  }
+
+  void close() override {
+    net::post(ws_.get_executor(), [self = shared_from_this()] { self->close_now(); });
+  }
+
+private:
+  void read() {
+    ws_.async_read(in_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->finish();
+      std::string text = beast::buffers_to_string(self->in_.data());
+      self->in_.consume(self->in_.size());
+      self->handler_->on_message(std::move(text));
+      self->read();
+    });
+  }
+  void write() {
+    ws_.text(true);
+    ws_.async_write(net::buffer(out_.front()), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->finish();
+      self->out_.pop_front();
+      if (!self->out_.empty()) self->write();
+    });
+  }
+  void close_now() {
+    if (closed_.exchange(true)) return;
+    ws_.async_close(beast::websocket::close_code::normal,
+                    [self = shared_from_this()](beast::error_code) { self->finish(); });
+  }
+  void finish() {
+    closed_.store(true);
+    if (open_) {
+      open_ = false;
+      handler_->on_close();
+    }
+    beast::error_code ec;
+    beast::get_lowest_layer(ws_).socket().close(ec);
+  }
+
+  beast::websocket::stream<beast::tcp_stream> ws_;
+  std::shared_ptr<websocket_handler> handler_;
+  std::shared_ptr<void> owner_;
+  beast::flat_buffer in_;
+  std::deque<std::string> out_;
+  std::atomic<bool> closed_{false};
+  bool open_ = false;
+};
+
+// One connection. Every member runs on the connection's strand.
+class session : public std::enable_shared_from_this<session> {
+public:
+  session(http_server::impl& srv, tcp::socket&& socket, std::string client)
+      : srv_(srv), stream_(std::move(socket)), client_(std::move(client)) {}
+  ~session() { srv_.forget(this, client_); }
+
+  net::any_io_executor executor() { return stream_.get_executor(); }
+  tcp::socket& socket() { return stream_.socket(); }
+
+  void start() {
+    beast::error_code ec;
+    stream_.socket().set_option(tcp::no_delay(true), ec);
+    wait_request();
+  }
+
+  // stop(): an idle connection (or one still sending its headers) closes
+  // now; a request in progress finishes and its response says close.
+  void begin_shutdown() {
+    draining_ = true;
+    if (phase_ == phase::waiting || phase_ == phase::header) stream_.cancel();
+    if (phase_ == phase::streaming) client_gone();
+    if (auto ws = ws_.lock()) ws->close();
+  }
+  void force_close() {
+    if (phase_ == phase::upgraded) {
+      if (auto ws = ws_.lock()) ws->close();
+      return;
+    }
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.close();
+  }
+
+private:
+  enum class phase { waiting, header, body, handling, writing, streaming, upgraded, closing };
+  using clock = std::chrono::steady_clock;
+
+  // Waits for the first byte of the next request: the idle timeout applies
+  // (the header timeout on a fresh connection); the header timeout counts
+  // from there, so a slow header cannot borrow the idle allowance.
+  void wait_request() {
+    phase_ = phase::waiting;
+    if (draining_) return close();
+    if (buffer_.size() > 0) {
+      header_deadline_ = clock::now() + srv_.options.header_timeout;
+      return read_header();
+    }
+    const auto wait = fresh_ ? srv_.options.header_timeout : srv_.options.idle_timeout;
+    header_deadline_ = clock::now() + srv_.options.header_timeout;
+    stream_.expires_after(wait);
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->buffer_.commit(n);
+                              if (ec) {
+                                if (ec == beast::error::timeout) self->srv_.timeouts.inc();
+                                return self->close();
+                              }
+                              if (!self->fresh_) {
+                                self->header_deadline_ = clock::now() + self->srv_.options.header_timeout;
+                              }
+                              self->read_header();
+                            });
+  }
+
+  void read_header() {
+    phase_ = phase::header;
+    header_parser_.emplace();
+    header_parser_->header_limit(static_cast<std::uint32_t>(
+        std::min<std::size_t>(srv_.options.max_header_bytes, UINT32_MAX)));
+    // Checked against max_body_bytes below (boost::none would refuse every
+    // Content-Length in this Beast version).
+    header_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+    stream_.expires_at(header_deadline_);
+    http::async_read_header(stream_, buffer_, *header_parser_,
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              self->on_header(ec);
+                            });
+  }
+
+  void on_header(const beast::error_code& ec) {
+    t0_ = clock::now();
+    fresh_ = false;
+    if (ec == http::error::header_limit) {
+      return fail(errc::header_too_large,
+                  "request line and headers exceed " +
+                      std::to_string(srv_.options.max_header_bytes) + " bytes");
+    }
+    if (ec == beast::error::timeout) {
+      srv_.timeouts.inc();
+      return close();
+    }
+    if (ec && is_parse_error(ec)) return fail(errc::invalid_argument, "malformed request: " + ec.message());
+    if (ec) return close();
+
+    const auto& req = header_parser_->get();
+    version_ = req.version();
+    keep_alive_ = req.keep_alive();
+    head_ = false;
+    close_after_ = false;
+    rm_ = srv_.unmatched.get();
+    rt_ = nullptr;
+
+    q_ = std::make_shared<request>();
+    q_->method = std::string(req.method_string());
+    for (const auto& f : req) {
+      std::string name = lower(sv(f.name_string()));
+      if (name == "content-type") q_->content_type = std::string(f.value());
+      q_->headers.emplace_back(std::move(name), std::string(f.value()));
+    }
+    const bool chunked = header_parser_->chunked();
+    const std::uint64_t declared = header_parser_->content_length().value_or(0);
+    const bool has_body = chunked || declared > 0;
+    const bool expect_continue = beast::iequals(req[http::field::expect], "100-continue");
+
+    std::optional<response> early = decide(sv(req.target()), has_body, declared);
+
+    if (!has_body) return early ? respond(std::move(*early)) : run();
+    if (declared > srv_.options.max_body_bytes) {
+      close_after_ = true;
+      return respond(early ? std::move(*early) : too_large());
+    }
+    if (early && expect_continue) {
+      // The client waits before sending the body: no need to read it.
+      close_after_ = true;
+      return respond(std::move(*early));
+    }
+    early_ = std::move(early);
+    body_parser_.emplace(std::move(*header_parser_));
+    header_parser_.reset();
+    body_parser_->body_limit(static_cast<std::uint64_t>(srv_.options.max_body_bytes));
+    if (expect_continue) {
+      continue_ = {http::status::continue_, version_};
+      phase_ = phase::writing;
+      stream_.expires_after(srv_.options.body_timeout);
+      return http::async_write(stream_, continue_,
+                               [self = shared_from_this()](beast::error_code wec, std::size_t) {
+                                 if (wec) return self->close();
+                                 self->read_body();
+                               });
+    }
+    read_body();
+  }
+
+  // Method, route, authorization, size, media type and query string:
+  // the error to answer with, or nullopt when the request may proceed.
+  std::optional<response> decide(std::string_view target, bool has_body, std::uint64_t declared) {
+    const std::string& method = q_->method;
+    if (target == "*" && method == "OPTIONS") return no_content(srv_.all_allowed);
+    if (target.rfind("http://", 0) == 0 || target.rfind("https://", 0) == 0) {
+      // absolute-form: only the path and query matter
+      const auto slash = target.find('/', target.find("//") + 2);
+      target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
+    }
+    if (target.empty() || target.front() != '/') {
+      return error_response(errc::invalid_argument, "the request target must be a path");
+    }
+    const auto qmark = target.find('?');
+    const std::string_view path = target.substr(0, qmark);
+    const std::string_view query =
+        qmark == std::string_view::npos ? std::string_view() : target.substr(qmark + 1);
+    q_->path = std::string(path);
+
+    const bool served = std::find(srv_.methods.begin(), srv_.methods.end(), method) != srv_.methods.end();
+    head_ = method == "HEAD";
+    match_result m = srv_.routes.match(head_ ? "GET" : method, path);
+    if (m.outcome == match_result::kind::bad_path) return error_response(errc::invalid_argument, m.message);
+    if (method == "OPTIONS" && m.outcome == match_result::kind::method_not_allowed) {
+      return no_content(srv_.allow_header(m.allow));
+    }
+    if (!served && !head_ && method != "OPTIONS") {
+      // TRACE, CONNECT and whatever else no route uses: never echoed.
+      const std::string allow = m.outcome == match_result::kind::method_not_allowed
+                                    ? srv_.allow_header(m.allow)
+                                    : srv_.all_allowed;
+      response r = error_response(errc::method_not_allowed, method + " is not supported");
+      r.headers.emplace_back("Allow", allow);
+      return r;
+    }
+    if (m.outcome == match_result::kind::not_found) {
+      return error_response(errc::not_found, "no route for " + method + " " + q_->path);
+    }
+    if (m.outcome == match_result::kind::method_not_allowed) {
+      const std::string allow = srv_.allow_header(m.allow);
+      response r = error_response(errc::method_not_allowed,
+                                  method + " is not allowed here; allowed: " + allow);
+      r.headers.emplace_back("Allow", allow);
+      return r;
+    }
+    rt_ = m.matched;
+    rm_ = srv_.per_route[rt_->index].get();
+    q_->params = std::move(m.params);
+
+    std::optional<std::string_view> authorization;
+    for (const auto& [k, v] : q_->headers) {
+      if (k == "authorization") authorization = v;
+    }
+    if (auth_outcome a = authorize(srv_.options, rt_->options, authorization); !a.allowed) {
+      response r = error_response(a.code, a.message);
+      if (!a.www_authenticate.empty()) r.headers.emplace_back("WWW-Authenticate", a.www_authenticate);
+      return r;
+    }
+    if (has_body && declared <= srv_.options.max_body_bytes && !is_json_media_type(q_->content_type)) {
+      return error_response(errc::unsupported_media_type, "request bodies must be application/json");
+    }
+    auto parsed = parse_query(query);
+    if (!parsed) return error_response(parsed.err().code, parsed.err().message);
+    q_->query = std::move(parsed).value();
+    return std::nullopt;
+  }
+
+  static response no_content(const std::string& allow) {
+    response r;
+    r.status = 204;
+    r.headers.emplace_back("Allow", allow);
+    return r;
+  }
+
+  response too_large() const {
+    return error_response(errc::payload_too_large,
+                          "body larger than " + std::to_string(srv_.options.max_body_bytes) + " bytes");
+  }
+
+  // The body, one read at a time: the body timeout is the longest silence
+  // between two reads, and the limit counts the bytes received.
+  void read_body() {
+    phase_ = phase::body;
+    stream_.expires_after(srv_.options.body_timeout);
+    http::async_read_some(stream_, buffer_, *body_parser_,
+                          [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                            self->on_body(ec);
+                          });
+  }
+
+  void on_body(const beast::error_code& ec) {
+    if (ec == http::error::body_limit) {
+      close_after_ = true;
+      return respond(early_ ? std::move(*early_) : too_large());
+    }
+    if (ec == beast::error::timeout) {
+      srv_.timeouts.inc();
+      return close();
+    }
+    if (ec && is_parse_error(ec)) return fail(errc::invalid_argument, "malformed body: " + ec.message());
+    if (ec) return close();
+    if (!body_parser_->is_done()) return read_body();
+    if (early_) {
+      auto e = std::move(*early_);
+      early_.reset();
+      body_parser_.reset();
+      return respond(std::move(e));
+    }
+    q_->body = std::move(body_parser_->get().body());
+    body_parser_.reset();
+    run();
+  }
+
+  void run() {
+    phase_ = phase::handling;
+    const route& rt = *rt_;
+    // Heavy reads go to the worker pool; writes to the write pool, where they
+    // wait for the log flush covering them (group commit groups the writers
+    // waiting at once, so that pool is larger than the cores).
+    net::thread_pool* pool = rt.options.heavy ? srv_.workers ? &*srv_.workers : nullptr
+                             : rt.options.mutating && srv_.writers ? &*srv_.writers : nullptr;
+    if (pool != nullptr) {
+      net::post(*pool, [self = shared_from_this(), &rt, q = q_] {
+        response r = run_handler(rt, *q);
+        net::post(self->executor(), [self, r = std::move(r)]() mutable { self->respond(std::move(r)); });
+      });
+      return;
+    }
+    respond(run_handler(rt, *q_));
+  }
+
+  // WebSocket: the route accepted; the request must be an upgrade.
+  void upgrade(response r) {
+    if (!header_parser_ || !beast::websocket::is_upgrade(header_parser_->get())) {
+      close_after_ = true;
+      return respond(error_response(errc::invalid_argument, "this route needs a WebSocket upgrade"));
+    }
+    phase_ = phase::upgraded;
+    if (rm_ != nullptr) rm_->record(101, std::chrono::duration<double>(clock::now() - t0_).count());
+    auto ws = std::make_shared<ws_session>(std::move(stream_), std::move(r.websocket), shared_from_this(),
+                                           srv_.options.max_body_bytes);
+    ws_ = ws;
+    ws->run(header_parser_->release());
+  }
+
+  // Streamed body: headers, then one chunk per delivered piece; the
+  // connection closes after the last chunk. A read watches for the client
+  // leaving while the producer has nothing to say.
+  void start_stream(response r) {
+    phase_ = phase::streaming;
+    producer_ = std::move(r.stream);
+    sres_ = {};
+    sres_.version(version_ == 10 ? 10 : 11);
+    sres_.result(static_cast<unsigned>(r.status));
+    sres_.set(http::field::server, "tlflow");
+    for (auto& [k, v] : r.headers) sres_.insert(k, v);
+    sres_.set(http::field::content_type, r.content_type);
+    sres_.keep_alive(false);
+    sres_.chunked(true);
+    if (rm_ != nullptr) rm_->record(r.status, std::chrono::duration<double>(clock::now() - t0_).count());
+    sser_.emplace(sres_);
+    stream_.expires_after(srv_.options.body_timeout);
+    http::async_write_header(stream_, *sser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->client_gone();
+      self->stream_.expires_never();
+      self->watch_client();
+      self->pull_next();
+    });
+  }
+  void watch_client() {
+    // Also the lingering read after the last chunk: one read at a time.
+    stream_.async_read_some(net::buffer(linger_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->stream_done_ ? self->close() : self->client_gone();
+      self->watch_client();  // whatever the client sends while streaming is ignored
+    });
+  }
+  void pull_next() {
+    std::weak_ptr<session> weak = shared_from_this();
+    auto once = std::make_shared<std::atomic<bool>>(false);
+    producer_->next([weak, once](std::optional<std::string> piece) {
+      if (once->exchange(true)) return;
+      if (auto self = weak.lock()) {
+        net::post(self->executor(), [self, p = std::move(piece)]() mutable { self->on_piece(std::move(p)); });
+      }
+    });
+  }
+  void on_piece(std::optional<std::string> piece) {
+    if (stream_done_) return;
+    if (!piece) {
+      stream_done_ = true;
+      stream_.expires_after(srv_.options.body_timeout);
+      return net::async_write(stream_, http::make_chunk_last(),
+                              [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                if (ec) return self->close();
+                                self->producer_.reset();
+                                // The watching read (still pending) lingers.
+                                beast::error_code sec;
+                                self->stream_.socket().shutdown(tcp::socket::shutdown_send, sec);
+                                self->stream_.expires_after(std::chrono::milliseconds(500));
+                              });
+    }
+    if (piece->empty()) return pull_next();  // an empty chunk would end the body
+    chunk_ = std::move(*piece);
+    stream_.expires_after(srv_.options.body_timeout);
+    net::async_write(stream_, http::make_chunk(net::buffer(chunk_)),
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       if (ec) return self->client_gone();
+                       if (self->stream_done_) return;
+                       self->stream_.expires_never();
+                       self->pull_next();
+                     });
+  }
+  void client_gone() {
+    if (!stream_done_) {
+      stream_done_ = true;
+      if (producer_) producer_->cancel();
+    }
+    producer_.reset();
+    close();
+  }
+
+  // A request the server refuses before it is understood: error, then close.
+  void fail(errc code, const std::string& message) {
+    keep_alive_ = false;
+    close_after_ = true;
+    q_.reset();
+    rm_ = srv_.unmatched.get();
+    respond(error_response(code, message));
+  }
+
+  void respond(response r) {
+    if (r.websocket) return upgrade(std::move(r));
+    if (r.stream && !head_) return start_stream(std::move(r));
+    phase_ = phase::writing;
+    const bool keep = keep_alive_ && !close_after_ && !draining_;
+    res_ = {};
+    res_.version(version_ == 10 ? 10 : 11);
+    res_.result(static_cast<unsigned>(r.status));
+    res_.set(http::field::server, "tlflow");
+    for (auto& [k, v] : r.headers) res_.insert(k, v);
+    res_.keep_alive(keep);
+    if (r.status == 204 || r.status == 304) {
+      // no body, no Content-Length
+    } else {
+      res_.set(http::field::content_type, r.content_type);
+      if (head_) {
+        res_.content_length(r.body.size());
+      } else {
+        res_.body() = std::move(r.body);
+        res_.prepare_payload();
+      }
+    }
+    const double seconds = std::chrono::duration<double>(clock::now() - t0_).count();
+    if (rm_ != nullptr) rm_->record(r.status, seconds);
+    if (log::current_level() <= log::level::debug) {
+      log::debug("api", q_ ? q_->method : "-", " ", q_ ? q_->path : "-", " -> ", r.status);
+    }
+    stream_.expires_after(srv_.options.body_timeout);
+    http::async_write(stream_, res_, [self = shared_from_this(), keep](beast::error_code ec, std::size_t) {
+      if (ec) return self->close();
+      self->q_.reset();
+      self->header_parser_.reset();
+      if (!keep) return self->linger_close();
+      self->wait_request();
+    });
+  }
+
+  // Half-closes, then reads and discards for a moment before closing, so
+  // that a client still sending (an oversized body) gets to read the
+  // response instead of a reset.
+  void linger_close() {
+    phase_ = phase::closing;
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    buffer_.consume(buffer_.size());
+    stream_.expires_after(std::chrono::milliseconds(500));
+    linger_read();
+  }
+  void linger_read() {
+    stream_.async_read_some(net::buffer(linger_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->lingered_ += n;
+                              if (ec || self->lingered_ > (1u << 20)) return self->close();
+                              self->linger_read();
+                            });
+  }
+
+  void close() {
+    phase_ = phase::closing;
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.close();
+  }
+
+  http_server::impl& srv_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::string client_;
+  phase phase_ = phase::waiting;
+  bool fresh_ = true;
+  bool draining_ = false;
+  clock::time_point header_deadline_;
+  clock::time_point t0_;
+
+  std::optional<http::request_parser<http::empty_body>> header_parser_;
+  std::optional<http::request_parser<http::string_body>> body_parser_;
+  std::shared_ptr<request> q_;
+  const route* rt_ = nullptr;
+  route_metrics* rm_ = nullptr;
+  std::optional<response> early_;
+  unsigned version_ = 11;
+  bool keep_alive_ = true;
+  bool head_ = false;
+  bool close_after_ = false;
+  http::response<http::empty_body> continue_;
+  http::response<http::string_body> res_;
+  std::array<char, 16384> linger_{};
+  std::size_t lingered_ = 0;
+  // streaming
+  std::shared_ptr<body_producer> producer_;
+  http::response<http::empty_body> sres_;
+  std::optional<http::response_serializer<http::empty_body>> sser_;
+  std::string chunk_;
+  bool stream_done_ = false;
+  std::weak_ptr<ws_session> ws_;
+};
+
+} // namespace
+
+bool http_server::impl::admit(const std::shared_ptr<session>& s, const std::string& client) {
+  std::lock_guard<std::mutex> lock(conn_mu);
+  if (sessions.size() >= options.max_connections) {
+    refused_total.inc();
+    return false;
+  }
+  std::size_t& mine = per_client[client];
+  if (mine >= options.max_connections_per_client) {
+    if (mine == 0) per_client.erase(client);
+    refused_per_client.inc();
+    return false;
+  }
+  ++mine;
+  sessions.emplace(s.get(), s);
+  open_gauge.set(static_cast<double>(sessions.size()));
+  return true;
+}
+
+void http_server::impl::forget(const session* s, const std::string& client) {
+  std::lock_guard<std::mutex> lock(conn_mu);
+  if (sessions.erase(s) == 0) return;
+  auto it = per_client.find(client);
+  if (it != per_client.end() && --it->second == 0) per_client.erase(it);
+  open_gauge.set(static_cast<double>(sessions.size()));
+  conn_cv.notify_all();
+}
+
+void http_server::impl::refuse(tcp::socket& socket, const std::string& why) {
+  static const std::string reply = [] {
+    const std::string body = error_body(errc::overloaded, "too many connections; retry later");
+    return "HTTP/1.1 503 Service Unavailable\r\nServer: tlflow\r\n"
+           "Content-Type: application/json; charset=utf-8\r\nRetry-After: 1\r\n"
+           "Connection: close\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body;
+  }();
+  // Best effort and never blocking: the reply fits a fresh socket's buffer.
+  beast::error_code ec;
+  socket.non_blocking(true, ec);
+  socket.write_some(net::buffer(reply), ec);
+  socket.shutdown(tcp::socket::shutdown_both, ec);
+  socket.close(ec);
+  log::debug("api", "connection refused: ", why);
+}
+
+void http_server::impl::do_accept() {
+  acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    on_accept(ec, std::move(socket));
+  });
+}
+
+void http_server::impl::on_accept(const beast::error_code& ec, tcp::socket socket) {
+  if (stopping.load() || ec == net::error::operation_aborted) return;
+  if (ec) {
+    if (ec == boost::system::errc::too_many_files_open ||
+        ec == boost::system::errc::too_many_files_open_in_system ||
+        ec == boost::system::errc::no_buffer_space ||
+        ec == boost::system::errc::not_enough_memory) {
+      // The pending connection stays in the backlog and would make accept
+      // fail again at once: wait for descriptors to come back instead.
+      if (accept_pauses.value() % 100 == 0) log::warn("api", "accept: ", ec.message(), "; pausing");
+      accept_pauses.inc();
+      accept_pause.expires_after(std::chrono::milliseconds(100));
+      accept_pause.async_wait([this](beast::error_code wec) {
+        if (!wec && !stopping.load()) do_accept();
+      });
+      return;
+    }
+    log::debug("api", "accept: ", ec.message());
+    return do_accept();
+  }
+  beast::error_code rec;
+  const auto peer = socket.remote_endpoint(rec);
+  if (!rec) {
+    std::string client = peer.address().to_string();
+    auto s = std::make_shared<session>(*this, std::move(socket), client);
+    if (admit(s, client)) {
+      net::post(s->executor(), [s] { s->start(); });
+    } else {
+      refuse(s->socket(), "connection cap reached for " + client);
+    }
+  }
+  do_accept();
+}
 
 http_server::http_server(const router& r, metrics_registry& metrics, server_options options)
     : impl_(std::make_unique<impl>(r, metrics, std::move(options))) {}
@@ -334,33 +847,97 @@ http_server::~http_server() { stop(); }
 std::string http_server::listen_address() const {
   const std::string& h = impl_->options.host;
   const bool v6 = h.find(':') != std::string::npos;
-  return (v6 ? "[" + h + "]" : h) + ":" + std::to_string(impl_->options.port);
+  return (v6 ? "[" + h + "]" : h) + ":" + std::to_string(port());
 }
 
+std::uint16_t http_server::port() const {
+  return impl_->bound_port != 0 ? impl_->bound_port : impl_->options.port;
+}
+
+unsigned http_server::io_threads() const { return thread_count(impl_->options.threads); }
+
 status http_server::start() {
-  const std::string url = "http://" + listen_address();
-  try {
-    http_listener_config cfg;
-    cfg.set_timeout(utility::seconds(30));
-    impl_->listener = std::make_unique<http_listener>(web::uri(url), cfg);
-    impl* self = impl_.get();
-    impl_->listener->support([self](http::http_request req) { self->handle(std::move(req)); });
-    impl_->listener->open().wait();
-  } catch (const std::exception& e) {
-    impl_->listener.reset();
-    return {errc::io_error, "cannot listen on " + listen_address() + ": " + e.what()};
+  impl& s = *impl_;
+  if (s.started) return {errc::internal, "the server was already started"};
+  beast::error_code ec;
+  net::ip::address address = net::ip::make_address(s.options.host, ec);
+  if (ec) {
+    tcp::resolver resolver(s.ioc);
+    auto found = resolver.resolve(s.options.host, "", ec);
+    if (ec || found.empty()) {
+      return {errc::io_error, "cannot listen on " + listen_address() + ": cannot resolve " + s.options.host};
+    }
+    address = found.begin()->endpoint().address();
+  }
+  const tcp::endpoint endpoint(address, s.options.port);
+  s.acceptor.open(endpoint.protocol(), ec);
+  if (!ec) s.acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) s.acceptor.bind(endpoint, ec);
+  if (!ec) s.acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    beast::error_code ignored;
+    s.acceptor.close(ignored);
+    return {errc::io_error, "cannot listen on " + listen_address() + ": " + ec.message()};
+  }
+  s.bound_port = s.acceptor.local_endpoint(ec).port();
+  s.started = true;
+  s.workers.emplace(thread_count(s.options.worker_threads));
+  s.writers.emplace(std::max(1u, s.options.write_threads));
+  s.work.emplace(net::make_work_guard(s.ioc));
+  net::post(s.accept_strand, [&s] { s.do_accept(); });
+  const unsigned n = thread_count(s.options.threads);
+  for (unsigned i = 0; i < n; ++i) {
+    s.threads.emplace_back([&s] {
+      // An exception escaping a completion handler (handlers proper are
+      // wrapped in run_handler) must not end the thread: log, go on.
+      for (;;) {
+        try {
+          s.ioc.run();
+          return;
+        } catch (const std::exception& e) {
+          log::error("api", "I/O thread: ", e.what());
+        }
+      }
+    });
   }
   return ok_v;
 }
 
 void http_server::stop() {
-  if (!impl_ || !impl_->listener) return;
-  try {
-    impl_->listener->close().wait();
-  } catch (const std::exception& e) {
-    log::warn("api", "closing the listener: ", e.what());
+  if (!impl_ || !impl_->started) return;
+  impl& s = *impl_;
+  s.started = false;
+  s.stopping.store(true);
+  net::post(s.accept_strand, [&s] {
+    beast::error_code ec;
+    s.acceptor.close(ec);
+    s.accept_pause.cancel();
+  });
+
+  const auto each_session = [&s](auto fn) {
+    std::lock_guard<std::mutex> lock(s.conn_mu);
+    for (auto& [ptr, weak] : s.sessions) {
+      if (auto live = weak.lock()) net::post(live->executor(), [live, fn] { fn(*live); });
+    }
+  };
+  each_session([](session& x) { x.begin_shutdown(); });
+  {
+    std::unique_lock<std::mutex> lock(s.conn_mu);
+    s.conn_cv.wait_for(lock, s.options.shutdown_grace, [&s] { return s.sessions.empty(); });
   }
-  impl_->listener.reset();
+  each_session([](session& x) { x.force_close(); });
+  {
+    std::unique_lock<std::mutex> lock(s.conn_mu);
+    s.conn_cv.wait_for(lock, std::chrono::seconds(1), [&s] { return s.sessions.empty(); });
+  }
+  s.workers->stop();
+  s.workers->join();
+  s.writers->stop();
+  s.writers->join();
+  s.work.reset();
+  s.ioc.stop();
+  for (auto& t : s.threads) t.join();
+  s.threads.clear();
 }
 
 } // namespace tlflow::api

@@ -1,26 +1,49 @@
-// api/server.hpp — the HTTP transport: cpprestsdk's http_listener in front
-// of the router.
+// api/server.hpp — the HTTP transport: an asynchronous Boost.Beast server in
+// front of the router.
 //
-// Threading map of the REST layer: cpprestsdk runs its socket I/O and every
-// handler on one shared thread pool (crossplat::threadpool), sized by
-// size_http_thread_pool() before anything else touches pplx. A handler runs
-// on the pool thread that parsed its request headers; requests with a body
-// continue on a pool thread once the body is complete. Handlers block only on
-// the store; they never wait for network input themselves.
+// Threading map of the REST layer: `threads` I/O threads run one
+// io_context. Every connection is a session on its own strand, so a session
+// never runs on two threads at once; different connections run in parallel.
+// Cheap handlers run on the I/O thread that read their request. Routes
+// registered `heavy` (path search, flows, neighbours, edge scans) run on a
+// separate worker pool (`worker_threads`) so that /status and cheap routes
+// keep answering while they work; their response is written from the
+// session's strand again. Handlers block only on the store; they never wait
+// for network input themselves.
 //
-// Request pipeline, in order: route match (404 / 405 with Allow / 400 on bad
-// percent-encoding) → bearer token (401) → Content-Length over the limit
-// (413) → body without a JSON Content-Type (415) → query string (400) → body
-// read, counting the bytes actually received, chunked bodies too (413) →
-// handler. A thrown api_error or any other exception becomes the error object
-// here, in run_handler(), and nowhere else.
+// A connection serves one request at a time: the next request is read (from
+// what the client already sent, pipelined or not) only once the previous
+// response is written, so at most one request per connection is queued and
+// responses come back in order.
+//
+// Request pipeline, in order:
+//   accept: total and per-client-address connection caps (503, close);
+//           EMFILE/ENFILE pause accepting for 100 ms instead of spinning
+//   wait for the first byte (idle timeout; on a fresh connection the header
+//           timeout)
+//   request line + headers: size limit (431, close), header timeout (408,
+//           close), malformed line or header (400, close)
+//   method: TRACE, CONNECT and methods no route uses (405); OPTIONS (204 with
+//           Allow); HEAD runs the GET route and drops the body
+//   route match (404 / 405 with Allow / 400 on bad percent-encoding)
+//   authorization (401) — authorize(), one call
+//   declared Content-Length over the limit (413, close)
+//   body without a JSON Content-Type (415)
+//   query string (400)
+//   Expect: 100-continue answered (or, when refused above, the error and
+//           close, without reading the body)
+//   body read, limit counted on bytes received, chunked too (413, close);
+//           body timeout between reads (408, close); a request refused
+//           earlier has its body read and discarded, then gets its error
+//   handler: a thrown api_error or any other exception becomes the error
+//           object here, in run_handler(), and nowhere else
+// Every error the server itself produces is the JSON error object.
 #pragma once
 
-#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "api/auth.hpp"
 #include "api/router.hpp"
@@ -30,22 +53,22 @@ namespace tlflow::api {
 
 struct server_options {
   std::string host = "0.0.0.0";
-  std::uint16_t port = 8080;
+  std::uint16_t port = 8080;  // 0: any free port (see listen_address)
   std::size_t max_body_bytes = 1 << 20;
-  std::string api_token;  // empty: no authentication
-  bool auth_reads = false;
-  // Decides every request when set (api/auth.hpp); api_token and auth_reads
-  // then play no part.
+  std::size_t max_header_bytes = 16 << 10;
+  std::chrono::seconds header_timeout{10};
+  std::chrono::seconds body_timeout{30};
+  std::chrono::seconds idle_timeout{60};
+  std::size_t max_connections = 10000;
+  std::size_t max_connections_per_client = 256;
+  unsigned threads = 0;         // I/O threads; 0: one per core, at least 2
+  unsigned worker_threads = 0;  // heavy routes; 0: one per core, at least 2
+  unsigned write_threads = 16;  // mutating routes, which wait for the log flush
+  // stop(): in-flight requests get this long to finish.
+  std::chrono::milliseconds shutdown_grace{10000};
+  // Decides every request (api/auth.hpp); none: every route is open.
   std::shared_ptr<const authenticator> auth;
 };
-
-// Sizes cpprestsdk's shared pool; must run before any other pplx use.
-// `threads` 0 means one per core (at least 2). Returns the size chosen.
-unsigned size_http_thread_pool(unsigned threads);
-
-// True when `presented` equals `expected`, in time independent of where they
-// differ (both are hashed, then compared with CRYPTO_memcmp).
-bool token_equal(const std::string& presented, const std::string& expected);
 
 class http_server {
 public:
@@ -56,13 +79,18 @@ public:
 
   // Binds and starts serving. io_error if the address cannot be bound.
   status start();
-  // Stops accepting and waits for the listener to close.
+  // Stops accepting, closes idle connections, lets in-flight requests finish
+  // within shutdown_grace, then closes the rest and joins every thread.
   void stop();
 
+  // host:port actually bound (the port chosen when options.port was 0).
   std::string listen_address() const;
+  std::uint16_t port() const;
+  unsigned io_threads() const;
+
+  struct impl;  // defined in server.cpp; public only so its helpers can name it
 
 private:
-  struct impl;
   std::unique_ptr<impl> impl_;
 };
 

@@ -37,7 +37,7 @@ void add_tracking_routes(router& r, tracking& t) {
         tracking_set next = unwrap(tracking_from_json(q.body));
         return json(200, tracking_to_json(unwrap(t.replace(next))));
       },
-      {/*mutating=*/true, /*always_open=*/false, access::admin});
+      {/*mutating=*/true, access::admin});
   r.add_route(
       "POST", "/tracking/hashtags",
       [&t](const request& q) {
@@ -48,13 +48,13 @@ void add_tracking_routes(router& r, tracking& t) {
         tracking_set after = unwrap(t.add_hashtag(tag));
         return json(existed ? 200 : 201, tracking_to_json(after));
       },
-      {/*mutating=*/true, /*always_open=*/false, access::admin});
+      {/*mutating=*/true, access::admin});
   r.add_route(
       "DELETE", "/tracking/hashtags/{tag}",
       [&t](const request& q) {
         return json(200, tracking_to_json(unwrap(t.remove_hashtag(q.param("tag")))));
       },
-      {/*mutating=*/true, /*always_open=*/false, access::admin});
+      {/*mutating=*/true, access::admin});
 }
 
 } // namespace tlflow::api

@@ -158,7 +158,7 @@ TEST_CASE("counts") {
   CHECK(json_of(r)["count"].IsUint64());
   r = svc().request("POST", "/vertices/count");
   CHECK(r.status == 405);
-  CHECK(r.header("allow").value_or("") == "GET");
+  CHECK(r.header("allow").value_or("") == "GET, HEAD, OPTIONS");
 }
 
 TEST_CASE("edges: post, weight, list, filter, neighbours, delete, undo") {
@@ -323,7 +323,7 @@ TEST_CASE("unknown route is 404 JSON, wrong method 405 JSON with Allow") {
   r = svc().request("PATCH", "/vertices/x");
   CHECK(r.status == 405);
   CHECK(error_code(r) == "method_not_allowed");
-  CHECK(r.header("allow").value_or("") == "GET, PUT, DELETE");
+  CHECK(r.header("allow").value_or("") == "GET, HEAD, PUT, DELETE, OPTIONS");
   r = svc().request("DELETE", "/status");
   CHECK(r.status == 405);
   CHECK(is_error_object(r));

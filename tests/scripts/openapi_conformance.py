@@ -11,7 +11,8 @@ usage: openapi_conformance.py TLFLOW_BINARY api/openapi.yaml
    must be documented for that operation, its body must validate against the
    documented schema and its documented headers must be present.
 3. Every other method on every documented path answers 405 with the error
-   object and an Allow header naming exactly the documented methods.
+   object and an Allow header naming exactly the documented methods, plus
+   HEAD where GET is documented and OPTIONS (the server answers both).
 4. A second instance with --auth-reads: reads without the token are 401,
    with a JWT lacking tlflow:read 403. Scopes (403) are checked in 2 with
    HS256 JWTs made here with the standard library.
@@ -399,7 +400,8 @@ def main():
                     fail(f"{m} {path}: expected 405, got {status}")
                     continue
                 allow = {a.strip() for a in hdrs.get("allow", "").split(",") if a.strip()}
-                if allow != allowed:
+                implied = {"OPTIONS"} | ({"HEAD"} if "GET" in allowed else set())
+                if allow != allowed | implied:
                     fail(f"{m} {path}: Allow {sorted(allow)} != documented {sorted(allowed)}")
                 for e in jsonschema.Draft7Validator(error_schema).iter_errors(json.loads(payload)):
                     fail(f"{m} {path}: 405 body: {e.message}")

@@ -66,6 +66,47 @@ TEST_CASE("config: both flag spellings") {
   CHECK_FALSE(r->cfg.ephemeral);
 }
 
+TEST_CASE("config: HTTP server limits and timeouts") {
+  auto r = parse({});
+  REQUIRE(r.ok());
+  CHECK(r->cfg.max_header_bytes == 16384);
+  CHECK(r->cfg.header_timeout_s == 10);
+  CHECK(r->cfg.body_timeout_s == 30);
+  CHECK(r->cfg.idle_timeout_s == 60);
+  CHECK(r->cfg.max_connections == 10000);
+  CHECK(r->cfg.max_connections_per_client == 256);
+  CHECK(r->cfg.worker_threads == 0);
+  CHECK(r->cfg.write_threads == 16);
+  r = parse({"--max-header-bytes", "8192", "--header-timeout=2", "--body-timeout", "5",
+             "--idle-timeout", "7", "--max-connections", "100", "--max-connections-per-client=3",
+             "--worker-threads", "4", "--write-threads", "32"});
+  REQUIRE(r.ok());
+  CHECK(r->cfg.max_header_bytes == 8192);
+  CHECK(r->cfg.header_timeout_s == 2);
+  CHECK(r->cfg.body_timeout_s == 5);
+  CHECK(r->cfg.idle_timeout_s == 7);
+  CHECK(r->cfg.max_connections == 100);
+  CHECK(r->cfg.max_connections_per_client == 3);
+  CHECK(r->cfg.worker_threads == 4);
+  CHECK(r->cfg.write_threads == 32);
+  CHECK_FALSE(parse({"--write-threads", "0"}).ok());
+  fake_env env;
+  env.vars = {{"TLFLOW_IDLE_TIMEOUT", "9"}, {"TLFLOW_MAX_CONNECTIONS_PER_CLIENT", "11"}};
+  r = parse({}, env);
+  REQUIRE(r.ok());
+  CHECK(r->cfg.idle_timeout_s == 9);
+  CHECK(r->cfg.max_connections_per_client == 11);
+  auto expect_error = [](result<parsed_config> bad, const std::string& needle) {
+    REQUIRE_FALSE(bad.ok());
+    INFO(bad.err().message);
+    CHECK(bad.err().message.find(needle) != std::string::npos);
+  };
+  expect_error(parse({"--header-timeout", "0"}), "--header-timeout");
+  expect_error(parse({"--idle-timeout", "x"}), "--idle-timeout");
+  expect_error(parse({"--max-header-bytes", "100"}), "--max-header-bytes");
+  expect_error(parse({"--max-connections", "0"}), "--max-connections");
+}
+
 TEST_CASE("config: precedence flag > environment > file > default") {
   temp_file f("# comment\nport = 7000\nhost = 10.0.0.1\ndata-dir = /srv/file\n"
               "log-level = debug\ngremlin-password = \"from file\"\n");
@@ -186,7 +227,9 @@ TEST_CASE("config: --help lists every flag with its environment variable") {
         "--twitter-v1-url", "--mastodon-url", "TLFLOW_MASTODON_TOKEN", "--jetstream-url",
         "--api-token", "--log-level", "--http-threads", "TLFLOW_SNAPSHOT_INTERVAL",
         "TLFLOW_MAX_BODY", "TLFLOW_GREMLIN_PARTITION_KEY", "--config", "--auth-reads",
-        "--x-backfill-minutes", "--ca-file", "TLFLOW_TWITTER_V1_ACCESS_TOKEN_SECRET"}) {
+        "--x-backfill-minutes", "--ca-file", "TLFLOW_TWITTER_V1_ACCESS_TOKEN_SECRET",
+        "--max-header-bytes", "TLFLOW_HEADER_TIMEOUT", "--body-timeout", "--idle-timeout",
+        "--max-connections", "TLFLOW_MAX_CONNECTIONS_PER_CLIENT", "--worker-threads"}) {
     INFO(needle);
     CHECK(h.find(needle) != std::string::npos);
   }

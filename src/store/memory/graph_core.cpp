@@ -642,7 +642,10 @@ std::vector<neighbor> graph_core::neighbors(vd v, const neighbor_query& q) const
 // ---------------------------------------------------------- shortest path
 
 std::optional<std::vector<std::string>> graph_core::shortest_path(vd from, vd to,
-                                                                  const path_query& q) const {
+                                                                  const path_query& q,
+                                                                  bool* over_budget) const {
+  if (over_budget != nullptr) *over_budget = false;
+  std::size_t visited = 2;
   if (from == to) return std::vector<std::string>{std::string(id_of(from))};
   visit_map fwd, bwd;
   fwd.insert(static_cast<std::uint32_t>(from), static_cast<std::uint32_t>(from));
@@ -673,8 +676,13 @@ std::optional<std::vector<std::string>> graph_core::shortest_path(vd from, vd to
     const bool use_in = !q.directed || !forward;
     std::optional<std::pair<std::uint32_t, std::uint32_t>> meet; // (u, n)
     next.clear();
+    bool exhausted = false;
     auto visit = [&](std::uint32_t u, std::uint32_t n) {
       if (mine.contains(n)) return false;
+      if (q.max_visited != 0 && ++visited > q.max_visited) {
+        exhausted = true;
+        return true;
+      }
       if (theirs.contains(n)) {
         meet.emplace(u, n);
         return true;
@@ -689,12 +697,16 @@ std::optional<std::vector<std::string>> graph_core::shortest_path(vd from, vd to
           if (q.kind && kind_of(g_[*it]) != *q.kind) continue;
           if (visit(u, static_cast<std::uint32_t>(boost::target(*it, g_)))) break;
         }
-      if (!meet && use_in)
+      if (!meet && !exhausted && use_in)
         for (auto [it, end] = boost::in_edges(u, g_); it != end; ++it) {
           if (q.kind && kind_of(g_[*it]) != *q.kind) continue;
           if (visit(u, static_cast<std::uint32_t>(boost::source(*it, g_)))) break;
         }
-      if (meet) break;
+      if (meet || exhausted) break;
+    }
+    if (exhausted) {
+      if (over_budget != nullptr) *over_budget = true;
+      return std::nullopt;
     }
     ++depth;
     if (meet) {

@@ -146,7 +146,10 @@ public:
   void restore(const removed_set& removed);
   void apply(const std::vector<timed_interaction>& batch);
   // Empty when no path within q.max_depth.
-  std::optional<std::vector<std::string>> shortest_path(vd from, vd to, const path_query& q) const;
+  // nullopt: no path within max_depth, or (`*over_budget` set) more than
+  // q.max_visited vertices visited first.
+  std::optional<std::vector<std::string>> shortest_path(vd from, vd to, const path_query& q,
+                                                        bool* over_budget = nullptr) const;
   std::vector<location_flow> location_flows(std::size_t limit) const;
   bool has_edges(std::string_view from, std::string_view to, std::optional<edge_kind> kind) const;
 

@@ -783,7 +783,12 @@ result<std::vector<std::string>> memory_store::shortest_path(std::string_view fr
   if (!a) return error{errc::vertex_not_found, "no such vertex: from"};
   const auto b = impl_->graph.find(to);
   if (!b) return error{errc::vertex_not_found, "no such vertex: to"};
-  auto p = impl_->graph.shortest_path(*a, *b, q);
+  bool over_budget = false;
+  auto p = impl_->graph.shortest_path(*a, *b, q, &over_budget);
+  if (over_budget) {
+    return error{errc::too_expensive, "path search gave up after visiting " +
+                                          std::to_string(q.max_visited) + " vertices"};
+  }
   if (!p) return error{errc::no_path, "no path within max_depth"};
   return std::move(*p);
 }
