@@ -914,11 +914,18 @@ void http_server::stop() {
     s.accept_pause.cancel();
   });
 
+  // The sessions are copied under the lock and acted upon outside it: the
+  // last reference to a session may be dropped here, and its destructor
+  // takes conn_mu to forget itself.
   const auto each_session = [&s](auto fn) {
-    std::lock_guard<std::mutex> lock(s.conn_mu);
-    for (auto& [ptr, weak] : s.sessions) {
-      if (auto live = weak.lock()) net::post(live->executor(), [live, fn] { fn(*live); });
+    std::vector<std::shared_ptr<session>> live;
+    {
+      std::lock_guard<std::mutex> lock(s.conn_mu);
+      for (auto& [ptr, weak] : s.sessions) {
+        if (auto p = weak.lock()) live.push_back(std::move(p));
+      }
     }
+    for (auto& p : live) net::post(p->executor(), [p, fn] { fn(*p); });
   };
   each_session([](session& x) { x.begin_shutdown(); });
   {
