@@ -8,12 +8,14 @@
 // repeated --source on the command line replaces TLFLOW_SOURCES entirely).
 #include "config_internal.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
 #include <map>
 #include <sstream>
 
+#include "tlflow/source.hpp"
 #include "util/log.hpp"
 
 namespace tlflow {
@@ -324,6 +326,10 @@ const option_def options[] = {
        for (char& ch : tag) {
          if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
        }
+       if (std::find(c.track.begin(), c.track.end(), tag) != c.track.end()) return {};
+       if (c.track.size() >= max_tracked_hashtags)
+         return "more than " + std::to_string(max_tracked_hashtags) +
+                " hashtags (the most that can be tracked)";
        c.track.push_back(tag);
        return {};
      }},

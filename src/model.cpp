@@ -24,6 +24,7 @@ std::string_view to_string(errc code) noexcept {
     case errc::not_found: return "not_found";
     case errc::method_not_allowed: return "method_not_allowed";
     case errc::conflict: return "conflict";
+    case errc::limit_reached: return "limit_reached";
     case errc::payload_too_large: return "payload_too_large";
     case errc::unsupported_media_type: return "unsupported_media_type";
     case errc::throttled: return "throttled";

@@ -27,6 +27,7 @@ enum class errc {
   not_found,          // 404: unknown route
   method_not_allowed, // 405
   conflict,           // 409: e.g. undo of a vertex that was re-created
+  limit_reached,      // 409: a bounded collection is full (e.g. tracked hashtags)
   payload_too_large,  // 413
   unsupported_media_type, // 415
   throttled,          // 429

@@ -18,6 +18,7 @@
 // extractor reports it as malformed.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -54,6 +55,14 @@ public:
 
 // What is tracked: hashtags (normalised: lower-case, no '#') and keywords
 // (free phrases, used where a platform can filter on them).
+//
+// The limits are constants rather than settings so that the API, the saved
+// tracking file and --track can never disagree across a restart: the API
+// refuses past them, and a saved file over them (an older version wrote it)
+// loads its first entries instead of stopping the service.
+inline constexpr std::size_t max_tracked_hashtags = 1000;
+inline constexpr std::size_t max_tracked_keywords = 1000;
+
 struct tracking_set {
   std::vector<std::string> hashtags;  // sorted, unique
   std::vector<std::string> keywords;  // sorted, unique

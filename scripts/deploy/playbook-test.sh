@@ -85,7 +85,7 @@ grep -qx "port = $port" "$root/etc/tlflow/tlflow.conf" || deploy_die "tlflow.con
 [[ -L $root/etc/systemd/system/multi-user.target.wants/tlflow.service ]] || deploy_die "the unit is not enabled"
 unit="$root/etc/systemd/system/tlflow.service"
 for d in Restart=on-failure NoNewPrivileges=yes ProtectSystem=strict ProtectHome=yes PrivateTmp=yes \
-         ReadWritePaths=/var/lib/tlflow; do
+         ReadWritePaths=/var/lib/tlflow MemoryMax=75% TasksMax=512; do
   grep -qx "$d" "$unit" || deploy_die "the unit lacks $d"
 done
 if in_root systemd-analyze verify /etc/systemd/system/tlflow.service >"$work/verify.log" 2>&1; then

@@ -32,4 +32,10 @@ grep -q 'config.vm.box = "debian/bookworm64"' Vagrantfile || deploy_die "the box
 if grep -nE '(client_secret|tenant_id|client_id|subscription_id)[[:space:]]*=[[:space:]]*"' Vagrantfile; then
   deploy_die "a credential is written into the Vagrantfile"
 fi
+# Settings and secrets reach the playbook through a 0600 variables file, not
+# on ansible-playbook's command line (the VM's process list).
+if grep -nE '^[[:space:]]*ansible\.extra_vars[[:space:]]*=' Vagrantfile; then
+  deploy_die "the Vagrantfile passes variables with ansible.extra_vars (visible in the VM's process list)"
+fi
+grep -q -- '--extra-vars=@' Vagrantfile || deploy_die "the Vagrantfile does not pass its variables file"
 deploy_log "PASS vagrant"

@@ -17,7 +17,8 @@ int http_status(errc code) noexcept {
     case errc::ticket_not_found:
     case errc::not_found: return 404;
     case errc::method_not_allowed: return 405;
-    case errc::conflict: return 409;
+    case errc::conflict:
+    case errc::limit_reached: return 409;
     case errc::payload_too_large: return 413;
     case errc::unsupported_media_type: return 415;
     case errc::throttled: return 429;

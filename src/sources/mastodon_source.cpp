@@ -1,6 +1,19 @@
 #include "sources/mastodon_source.hpp"
 
 #include <algorithm>
+#include <deque>
+#include <optional>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include "sources/framing.hpp"
 #include "sources/http_client.hpp"
@@ -9,10 +22,81 @@
 
 namespace tlflow {
 
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace ssl = net::ssl;
+using tcp = net::ip::tcp;
+
+namespace {
+
+// Runs `ioc` in slices until `done`, the stop flag or `deadline`; then
+// cancels and runs until the pending handler ran (nothing may outlive the
+// locals it refers to). True when done.
+template <class Cancel>
+bool await_op(net::io_context& ioc, const bool& done, const std::atomic<bool>& stop,
+              std::chrono::steady_clock::time_point deadline, Cancel&& cancel) {
+  while (!done) {
+    if (stop.load() || std::chrono::steady_clock::now() >= deadline) {
+      cancel();
+      while (!done) {
+        if (ioc.stopped()) ioc.restart();
+        if (ioc.run_for(std::chrono::milliseconds(20)) == 0 && ioc.stopped() && !done) break;
+      }
+      return false;
+    }
+    if (ioc.stopped()) ioc.restart();
+    ioc.run_for(std::chrono::milliseconds(50));
+  }
+  return true;
+}
+
+// Why one WebSocket session ended.
+struct ws_result {
+  enum class kind { stopped, network, http, dropped } what = kind::network;
+  int http_status = 0;
+  bool established = false;
+  std::chrono::steady_clock::duration lived{};
+  std::string message;
+};
+
+// An upgrade refused with one of these is not "no WebSocket here": retry.
+bool worth_retrying(int status) {
+  return status == 401 || status == 403 || status == 429 || status >= 500;
+}
+
+} // namespace
+
 mastodon_source::mastodon_source(source_context ctx, mastodon_options opts)
     : source_base("mastodon", std::move(ctx), default_stall_timeout), opts_(std::move(opts)) {
   while (!opts_.url.empty() && opts_.url.back() == '/') opts_.url.pop_back();
   host_ = host_of(opts_.url);
+  std::string_view u(opts_.url);
+  if (u.rfind("https://", 0) == 0 || u.rfind("wss://", 0) == 0) {
+    ws_tls_ = true;
+  } else if (u.rfind("http://", 0) == 0 || u.rfind("ws://", 0) == 0) {
+    ws_tls_ = false;
+  } else {
+    ws_url_ok_ = false;
+  }
+  if (auto p = u.find("://"); p != std::string_view::npos) u.remove_prefix(p + 3);
+  std::string_view authority = u.substr(0, u.find_first_of("/?#"));
+  std::string_view base_path = u.substr(authority.size());
+  base_path = base_path.substr(0, base_path.find_first_of("?#"));
+  ws_path_ = std::string(base_path) + "/api/v1/streaming";
+  if (auto at = authority.rfind('@'); at != std::string_view::npos) authority.remove_prefix(at + 1);
+  if (!authority.empty() && authority.front() == '[') {
+    auto close = authority.find(']');
+    ws_host_ = std::string(authority.substr(1, close == std::string_view::npos ? 0 : close - 1));
+    auto colon = authority.find(':', close == std::string_view::npos ? 0 : close);
+    ws_port_ = colon == std::string_view::npos ? "" : std::string(authority.substr(colon + 1));
+  } else {
+    auto colon = authority.find(':');
+    ws_host_ = std::string(authority.substr(0, colon));
+    ws_port_ = colon == std::string_view::npos ? "" : std::string(authority.substr(colon + 1));
+  }
+  if (ws_port_.empty()) ws_port_ = ws_tls_ ? "443" : "80";
+  if (ws_host_.empty()) ws_url_ok_ = false;
 }
 
 mastodon_source::~mastodon_source() { stop(); }
@@ -29,27 +113,52 @@ std::string mastodon_source::host_of(const std::string& url) {
   return std::string(s.substr(0, s.find(':')));
 }
 
+std::string mastodon_source::subscription_message(bool subscribe, const std::string& tag) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  w.Key("type");
+  w.String(subscribe ? "subscribe" : "unsubscribe");
+  w.Key("stream");
+  w.String("hashtag");
+  w.Key("tag");
+  w.String(tag.data(), static_cast<rapidjson::SizeType>(tag.size()));
+  w.EndObject();
+  return {buf.GetString(), buf.GetSize()};
+}
+
+millis mastodon_source::ws_stall_timeout() const {
+  return ctx_.stall_timeout > millis(0) ? ctx_.stall_timeout : websocket_stall_timeout;
+}
+
 void mastodon_source::start() {
-  std::vector<std::string> tags;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     started_ = true;
-    tags = tags_;
   }
-  apply(tags);
+  spawn([this] { ws_loop(); });
 }
 
 void mastodon_source::on_tracking_changed(const tracking_set& t) {
-  bool started;
+  bool sse;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     tags_ = t.hashtags;
-    started = started_;
+    ++tags_version_;  // the WebSocket loop sends the difference
+    sse = started_ && fallback_.load();
   }
-  if (started) apply(t.hashtags);
+  if (sse) apply(t.hashtags);
 }
 
-void mastodon_source::apply(const std::vector<std::string>& tags) {
+void mastodon_source::apply(const std::vector<std::string>& all_tags) {
+  std::vector<std::string> tags = all_tags;
+  std::sort(tags.begin(), tags.end());
+  if (tags.size() > opts_.max_sse_streams) {
+    log::warn("source", name(), ": the SSE fallback follows at most ", opts_.max_sse_streams,
+              " hashtags (one connection each); not following ", tags.size() - opts_.max_sse_streams,
+              " of ", tags.size(), ", from #", tags[opts_.max_sse_streams]);
+    tags.resize(opts_.max_sse_streams);
+  }
   std::vector<std::unique_ptr<stream_worker>> retired;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -70,12 +179,12 @@ void mastodon_source::apply(const std::vector<std::string>& tags) {
       stream_worker* raw = w.get();
       w->thread = std::thread([this, raw] { run(*raw); });
       workers_.emplace(tag, std::move(w));
-      log::info("source", name(), ": opening the stream for #", tag);
+      log::info("source", name(), ": opening the SSE stream for #", tag);
     }
   }
   for (auto& w : retired) {
     if (w->thread.joinable()) w->thread.join();
-    log::info("source", name(), ": closed the stream for #", w->tag);
+    log::info("source", name(), ": closed the SSE stream for #", w->tag);
   }
 }
 
@@ -95,6 +204,11 @@ std::vector<std::string> mastodon_source::open_streams() const {
   std::vector<std::string> out;
   for (const auto& [tag, w] : workers_) out.push_back(tag);
   return out;
+}
+
+std::vector<std::string> mastodon_source::subscriptions() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return subscribed_;
 }
 
 void mastodon_source::run(stream_worker& w) {
@@ -149,6 +263,264 @@ void mastodon_source::run(stream_worker& w) {
     while (!stopped() && std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
           millis(20), deadline - std::chrono::steady_clock::now()));
+  }
+}
+
+
+void mastodon_source::ws_loop() {
+  if (!ws_url_ok_) {
+    on_error("mastodon URL must be http[s]://host[:port][/path]: " + opts_.url);
+    return;
+  }
+  backoff b(ctx_.backoff);
+  bool first = true;
+  const std::string host_header = ws_host_ + ":" + ws_port_;
+  while (!stopping()) {
+    on_attempt(first);
+    first = false;
+    ws_result res;
+    {
+      net::io_context ioc;
+      ssl::context tls_ctx(ssl::context::tls_client);
+      tls_ctx.set_default_verify_paths();
+      if (!ctx_.ca_file.empty()) {
+        beast::error_code ec;
+        tls_ctx.load_verify_file(ctx_.ca_file, ec);
+        if (ec) on_error("cannot load CA file " + ctx_.ca_file + ": " + ec.message());
+      }
+      tls_ctx.set_verify_mode(ssl::verify_peer);
+      using plain_ws = websocket::stream<beast::tcp_stream>;
+      using tls_ws = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
+      std::optional<plain_ws> pws;
+      std::optional<tls_ws> tws;
+      if (ws_tls_) tws.emplace(ioc, tls_ctx);
+      else pws.emplace(ioc);
+      auto& lowest = ws_tls_ ? beast::get_lowest_layer(*tws) : beast::get_lowest_layer(*pws);
+      auto close_socket = [&] {
+        beast::error_code ignored;
+        lowest.socket().close(ignored);
+      };
+      auto step_deadline = [&] { return std::chrono::steady_clock::now() + ctx_.connect_timeout; };
+      auto failed_step = [&](const char* what) {
+        res.what = stopping() ? ws_result::kind::stopped : ws_result::kind::network;
+        res.message = std::string(what) + " timed out";
+      };
+      bool done = false;
+      beast::error_code ec;
+
+      tcp::resolver resolver(ioc);
+      tcp::resolver::results_type endpoints;
+      resolver.async_resolve(ws_host_, ws_port_, [&](beast::error_code e, tcp::resolver::results_type r) {
+        ec = e;
+        endpoints = std::move(r);
+        done = true;
+      });
+      bool ok = await_op(ioc, done, stop_flag(), step_deadline(), [&] { resolver.cancel(); });
+      if (!ok) failed_step("resolve");
+      else if (ec) res.message = "resolve " + ws_host_ + ": " + ec.message();
+      ok = ok && !ec;
+      if (ok) {
+        done = false;
+        lowest.async_connect(endpoints, [&](beast::error_code e, const tcp::endpoint&) {
+          ec = e;
+          done = true;
+        });
+        ok = await_op(ioc, done, stop_flag(), step_deadline(), close_socket);
+        if (!ok) failed_step("connect");
+        else if (ec) res.message = "connect " + host_header + ": " + ec.message();
+        ok = ok && !ec;
+      }
+      if (ok && ws_tls_) {
+        auto& ssl_stream = tws->next_layer();
+        if (!SSL_set_tlsext_host_name(ssl_stream.native_handle(), ws_host_.c_str())) {
+          ok = false;
+          res.message = "cannot set SNI host name";
+        } else {
+          ssl_stream.set_verify_callback(ssl::host_name_verification(ws_host_));
+          done = false;
+          ssl_stream.async_handshake(ssl::stream_base::client, [&](beast::error_code e) {
+            ec = e;
+            done = true;
+          });
+          ok = await_op(ioc, done, stop_flag(), step_deadline(), close_socket);
+          if (!ok) failed_step("TLS handshake");
+          else if (ec) res.message = "TLS handshake: " + ec.message();
+          ok = ok && !ec;
+        }
+      }
+      // The WebSocket itself: handshake, then the session; the same code for
+      // the plain and the TLS stream.
+      auto session = [&](auto& ws) {
+        websocket::response_type upgrade;
+        ws.set_option(websocket::stream_base::decorator(
+            [ua = ctx_.user_agent, token = opts_.token](websocket::request_type& req) {
+              req.set(beast::http::field::user_agent, ua);
+              if (!token.empty()) req.set(beast::http::field::authorization, "Bearer " + token);
+            }));
+        ws.read_message_max(16u << 20);
+        done = false;
+        ws.async_handshake(upgrade, host_header, ws_path_, [&](beast::error_code e) {
+          ec = e;
+          done = true;
+        });
+        if (!await_op(ioc, done, stop_flag(), step_deadline(), close_socket)) {
+          failed_step("WebSocket handshake");
+          return;
+        }
+        if (ec) {
+          if (ec == websocket::error::upgrade_declined) {
+            res.what = ws_result::kind::http;
+            res.http_status = static_cast<int>(upgrade.result_int());
+            res.message = "HTTP " + std::to_string(res.http_status) + " on the WebSocket upgrade";
+          } else {
+            res.message = "WebSocket handshake: " + ec.message();
+          }
+          return;
+        }
+        on_connected();
+        res.established = true;
+        const auto start = std::chrono::steady_clock::now();
+        log::info("source", name(), ": WebSocket connected to ", host_header, ws_path_);
+        auto last_frame = start;
+        ws.control_callback([&](websocket::frame_type, beast::string_view) {
+          last_frame = std::chrono::steady_clock::now();  // the server's pings count
+        });
+        ws.text(true);
+        std::vector<std::string> subscribed;
+        std::uint64_t seen_version = 0;
+        bool synced = false;
+        std::deque<std::string> outbox;
+        std::string writing;
+        beast::flat_buffer buffer;
+        bool read_pending = false, read_done = false, write_pending = false, write_done = false;
+        beast::error_code read_ec, write_ec;
+        for (;;) {
+          // Bring the subscriptions in line with the tracking (all of them
+          // after a reconnect: the server forgets them with the connection).
+          std::vector<std::string> desired;
+          bool changed = false;
+          {
+            std::lock_guard<std::mutex> lock(mutex_);
+            if (!synced || tags_version_ != seen_version) {
+              synced = true;
+              seen_version = tags_version_;
+              desired = tags_;
+              changed = true;
+            }
+          }
+          if (changed) {
+            std::sort(desired.begin(), desired.end());
+            desired.erase(std::unique(desired.begin(), desired.end()), desired.end());
+            for (const auto& t : subscribed)
+              if (!std::binary_search(desired.begin(), desired.end(), t))
+                outbox.push_back(subscription_message(false, t));
+            for (const auto& t : desired)
+              if (!std::binary_search(subscribed.begin(), subscribed.end(), t))
+                outbox.push_back(subscription_message(true, t));
+            subscribed = desired;
+            std::lock_guard<std::mutex> lock(mutex_);
+            subscribed_ = subscribed;
+          }
+          if (!write_pending && !outbox.empty()) {
+            writing = std::move(outbox.front());
+            outbox.pop_front();
+            write_pending = true;
+            ws.async_write(net::buffer(writing), [&](beast::error_code e, std::size_t) {
+              write_ec = e;
+              write_done = true;
+            });
+          }
+          if (!read_pending) {
+            read_pending = true;
+            ws.async_read(buffer, [&](beast::error_code e, std::size_t) {
+              read_ec = e;
+              read_done = true;
+            });
+          }
+          if (stopping()) {
+            res.what = ws_result::kind::stopped;
+            break;
+          }
+          if (std::chrono::steady_clock::now() - last_frame >= ws_stall_timeout()) {
+            res.what = ws_result::kind::dropped;
+            res.message = "no frame for " + std::to_string(ws_stall_timeout().count()) + " ms";
+            break;
+          }
+          if (ioc.stopped()) ioc.restart();
+          ioc.run_for(std::chrono::milliseconds(50));
+          if (write_done) {
+            write_pending = write_done = false;
+            if (write_ec) {
+              res.what = ws_result::kind::dropped;
+              res.message = "write: " + write_ec.message();
+              break;
+            }
+          }
+          if (read_done) {
+            read_pending = read_done = false;
+            if (read_ec) {
+              res.what = ws_result::kind::dropped;
+              res.message = read_ec == websocket::error::closed ? "server closed the WebSocket"
+                                                                : "read: " + read_ec.message();
+              break;
+            }
+            last_frame = std::chrono::steady_clock::now();
+            std::string msg = beast::buffers_to_string(buffer.data());
+            buffer.consume(buffer.size());
+            on_bytes(msg.size());
+            if (!deliver(wire_format::mastodon, std::move(msg), host_)) {
+              res.what = ws_result::kind::stopped;
+              break;
+            }
+          }
+        }
+        // Whatever is still pending must run before the locals go.
+        close_socket();
+        while ((read_pending && !read_done) || (write_pending && !write_done)) {
+          if (ioc.stopped()) ioc.restart();
+          if (ioc.run_for(std::chrono::milliseconds(20)) == 0 && ioc.stopped()) break;
+        }
+        res.lived = std::chrono::steady_clock::now() - start;
+        on_disconnected();
+      };
+      if (ok) {
+        if (ws_tls_) session(*tws);
+        else session(*pws);
+      }
+      close_socket();
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      subscribed_.clear();
+    }
+    if (res.what == ws_result::kind::stopped || stopping()) break;
+    if (res.what == ws_result::kind::http && !worth_retrying(res.http_status)) {
+      log::warn("source", name(), ": ", res.message, "; falling back to Server-Sent Events, one stream per hashtag (at most ",
+                opts_.max_sse_streams, ")");
+      std::vector<std::string> tags;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        fallback_ = true;
+        tags = tags_;
+      }
+      apply(tags);
+      return;
+    }
+    on_error(res.message);
+    millis delay;
+    switch (res.what) {
+      case ws_result::kind::dropped:
+        delay = (res.established && res.lived >= b.policy().min_established)
+                    ? b.next(failure_kind::dropped)
+                    : b.next(failure_kind::network);
+        break;
+      case ws_result::kind::http:
+        delay = b.next(res.http_status == 429 ? failure_kind::throttled : failure_kind::http);
+        break;
+      default:
+        delay = b.next(failure_kind::network);
+    }
+    if (!wait_backoff(delay)) break;
   }
 }
 

@@ -163,6 +163,18 @@ result<tracking_set> normalize_tracking(const tracking_set& in) {
   return out;
 }
 
+status check_tracking_limits(const tracking_set& t) {
+  if (t.hashtags.size() > max_tracked_hashtags)
+    return error{errc::invalid_argument,
+                 std::to_string(t.hashtags.size()) + " hashtags; at most " +
+                     std::to_string(max_tracked_hashtags) + " can be tracked"};
+  if (t.keywords.size() > max_tracked_keywords)
+    return error{errc::invalid_argument,
+                 std::to_string(t.keywords.size()) + " keywords; at most " +
+                     std::to_string(max_tracked_keywords) + " can be tracked"};
+  return ok_v;
+}
+
 std::string tracking_to_json(const tracking_set& t) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
@@ -191,8 +203,6 @@ result<tracking_set> tracking_from_json(std::string_view json) {
     if (it == doc.MemberEnd() || it->value.IsNull()) return ok_v;
     if (!it->value.IsArray())
       return error{errc::invalid_argument, std::string("'") + key + "' must be an array of strings"};
-    if (it->value.Size() > 1000)
-      return error{errc::invalid_argument, std::string("'") + key + "' holds more than 1000 entries"};
     for (const auto& v : it->value.GetArray()) {
       if (!v.IsString())
         return error{errc::invalid_argument, std::string("'") + key + "' must be an array of strings"};
@@ -209,6 +219,41 @@ result<tracking_set> tracking_from_json(std::string_view json) {
   if (auto st = read("keywords", t.keywords); !st) return st.err();
   return t;
 }
+
+namespace {
+
+// The saved file is read leniently: the API wrote it, possibly an older
+// version with other rules, and a service that refuses to start over it
+// would loop under systemd. Entries that no longer validate are skipped and
+// entries past the limits dropped (the first ones, in sorted order, kept),
+// each with a warning; the file itself is left as it is until the next
+// change rewrites it.
+tracking_set normalize_saved(const tracking_set& in, const std::string& path) {
+  tracking_set out;
+  auto take = [&](const std::vector<std::string>& from, std::vector<std::string>& to,
+                  result<std::string> (*norm)(std::string_view), std::size_t limit,
+                  const char* what) {
+    for (const auto& e : from) {
+      auto n = norm(e);
+      if (!n) {
+        log::warn("tracking", path, ": skipping a saved ", what, ": ", n.err().message);
+        continue;
+      }
+      to.push_back(std::move(*n));
+    }
+    sort_unique(to);
+    if (to.size() > limit) {
+      log::warn("tracking", path, " holds ", to.size(), " ", what, "s; tracking the first ", limit,
+                " (the limit) and ignoring the rest");
+      to.resize(limit);
+    }
+  };
+  take(in.hashtags, out.hashtags, &normalize_hashtag, max_tracked_hashtags, "hashtag");
+  take(in.keywords, out.keywords, &normalize_keyword, max_tracked_keywords, "keyword");
+  return out;
+}
+
+} // namespace
 
 tracking::tracking(std::string data_dir, tracking_set initial)
     : data_dir_(std::move(data_dir)), initial_(std::move(initial)) {}
@@ -235,8 +280,12 @@ status tracking::load() {
       from_file = true;
     }
   }
-  auto norm = normalize_tracking(from_file ? loaded : initial_);
+  result<tracking_set> norm =
+      from_file ? result<tracking_set>(normalize_saved(loaded, file_path())) : normalize_tracking(initial_);
   if (!norm) return norm.err();
+  if (!from_file) {
+    if (auto st = check_tracking_limits(*norm); !st) return st.err();
+  }
   if (from_file) {
     auto init = normalize_tracking(initial_);
     if (init && !init->hashtags.empty() && *init != *norm)
@@ -312,6 +361,7 @@ result<tracking_set> tracking::commit(tracking_set next, std::unique_lock<std::m
 result<tracking_set> tracking::replace(const tracking_set& next) {
   auto norm = normalize_tracking(next);
   if (!norm) return norm.err();
+  if (auto st = check_tracking_limits(*norm); !st) return st.err();
   std::unique_lock<std::mutex> lock(mutex_);
   return commit(std::move(*norm), lock);
 }
@@ -321,6 +371,10 @@ result<tracking_set> tracking::add_hashtag(std::string_view tag) {
   if (!norm) return norm.err();
   std::unique_lock<std::mutex> lock(mutex_);
   tracking_set next = current_;
+  if (std::binary_search(next.hashtags.begin(), next.hashtags.end(), *norm)) return next;
+  if (next.hashtags.size() >= max_tracked_hashtags)
+    return error{errc::limit_reached, "already tracking " + std::to_string(next.hashtags.size()) +
+                                          " hashtags, the most allowed; remove one first"};
   next.hashtags.push_back(std::move(*norm));
   sort_unique(next.hashtags);
   return commit(std::move(next), lock);

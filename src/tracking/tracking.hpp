@@ -17,6 +17,14 @@
 // characters, valid UTF-8, no control characters or double quotes; case is
 // kept (platform keyword matching is case-insensitive anyway).
 //
+// Limits (max_tracked_hashtags / max_tracked_keywords, tlflow/source.hpp):
+// replace() refuses a set over them (invalid_argument), add_hashtag() refuses
+// one more hashtag when full (limit_reached), --track is held to them by the
+// configuration, and load() keeps the first entries of a saved file over
+// them, with a warning, rather than failing: a file the API wrote must never
+// stop the service from starting. Saved entries that no longer validate are
+// skipped the same way.
+//
 // Persistence: written atomically (temporary file, fsync, rename). A data dir
 // of "" (ephemeral mode) keeps it in memory. On start, a persisted file wins
 // over the initial set from --track/TLFLOW_TRACK, so that changes made
@@ -47,6 +55,8 @@ result<std::string> normalize_keyword(std::string_view text);
 // Normalises, sorts and de-duplicates both lists. invalid_argument on the
 // first invalid entry.
 result<tracking_set> normalize_tracking(const tracking_set& in);
+// invalid_argument when a normalised set holds more than the limits allow.
+status check_tracking_limits(const tracking_set& t);
 
 class tracking {
 public:
@@ -56,15 +66,18 @@ public:
   tracking(std::string data_dir, tracking_set initial);
 
   // Reads `<data_dir>/tracking.json` if present, else normalises `initial`
-  // (and persists it). invalid_argument (bad initial entry or bad file),
-  // io_error.
+  // (and persists it). invalid_argument (bad initial entry, initial set over
+  // the limits), malformed_json/invalid_argument (a file that is not a
+  // tracking object at all), io_error.
   status load();
 
   tracking_set get() const;
 
-  // Each returns the new configuration. invalid_argument, io_error.
+  // Each returns the new configuration. invalid_argument (also: over the
+  // limits), io_error.
   result<tracking_set> replace(const tracking_set& next);
-  // Adding an existing hashtag is not an error (the set is unchanged).
+  // Adding an existing hashtag is not an error (the set is unchanged), even
+  // when full; a new one when full is limit_reached.
   result<tracking_set> add_hashtag(std::string_view tag);
   // not_found when the hashtag is not tracked.
   result<tracking_set> remove_hashtag(std::string_view tag);

@@ -340,6 +340,12 @@ def main():
         c.check("POST", "/tracking/hashtags", "/tracking/hashtags", "x" * ((1 << 20) + 1), AUTH, 413)
         c.check("POST", "/tracking/hashtags", "/tracking/hashtags", "{}", AUTH, 415,
                 content_type="text/plain")
+        # The hashtag limit: a full set answers 409 limit_reached, a PUT over it 400.
+        full = ["t%d" % (10000 + i) for i in range(1000)]
+        c.check("PUT", "/tracking", "/tracking", {"hashtags": full}, AUTH, 200)
+        c.check("POST", "/tracking/hashtags", "/tracking/hashtags", {"hashtag": "onemore"}, AUTH, 409)
+        c.check("PUT", "/tracking", "/tracking", {"hashtags": full + ["onemore"]}, AUTH, 400)
+        c.check("PUT", "/tracking", "/tracking", {"hashtags": ["graphs"]}, AUTH, 200)
         c.check("DELETE", "/tracking/hashtags/{tag}", "/tracking/hashtags/graphs", None, AUTH, 200)
         c.check("DELETE", "/tracking/hashtags/{tag}", "/tracking/hashtags/graphs", None, AUTH, 404)
         c.check("DELETE", "/tracking/hashtags/{tag}", "/tracking/hashtags/x", None, None, 401)

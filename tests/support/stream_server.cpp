@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <stdexcept>
 
 #include <arpa/inet.h>
@@ -106,6 +107,27 @@ struct http_conn::impl {
   bool closed = false;
   net::io_context ioc;
   std::unique_ptr<websocket::stream<net::ip::tcp::socket>> ws;
+  // Once ws_read() was called, a read is always pending (Beast cannot
+  // resume a stream after a cancelled read, so there is no polling read).
+  bool reading = false;
+  beast::flat_buffer rbuf;
+  std::deque<std::string> inbox;
+
+  void arm_read() {
+    ws->async_read(rbuf, [this](beast::error_code ec, std::size_t) {
+      if (ec) {
+        closed = true;
+        return;
+      }
+      inbox.push_back(beast::buffers_to_string(rbuf.data()));
+      rbuf.consume(rbuf.size());
+      arm_read();
+    });
+  }
+  void pump(std::chrono::milliseconds d) {
+    if (ioc.stopped()) ioc.restart();
+    ioc.run_for(d);
+  }
 };
 
 http_conn::http_conn(stream_server& s, http_req req, std::unique_ptr<impl> i)
@@ -158,8 +180,58 @@ bool http_conn::ws_send(std::string_view text) {
   if (!impl_->ws || impl_->closed || stopping()) return false;
   beast::error_code ec;
   impl_->ws->text(true);
-  impl_->ws->write(net::buffer(text.data(), text.size()), ec);
+  if (!impl_->reading) {
+    impl_->ws->write(net::buffer(text.data(), text.size()), ec);
+    return !ec;
+  }
+  // A read is pending: write asynchronously on the same io_context.
+  bool done = false;
+  impl_->ws->async_write(net::buffer(text.data(), text.size()), [&](beast::error_code e, std::size_t) {
+    ec = e;
+    done = true;
+  });
+  auto end = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!done && std::chrono::steady_clock::now() < end) impl_->pump(std::chrono::milliseconds(5));
+  if (!done) {
+    beast::error_code ignored;
+    impl_->ws->next_layer().close(ignored);
+    while (!done) impl_->pump(std::chrono::milliseconds(5));
+    impl_->closed = true;
+    return false;
+  }
   return !ec;
+}
+
+bool http_conn::ws_ping() {
+  if (!impl_->ws || impl_->closed || stopping()) return false;
+  beast::error_code ec;
+  if (!impl_->reading) {
+    impl_->ws->ping({}, ec);
+    return !ec;
+  }
+  bool done = false;
+  impl_->ws->async_ping({}, [&](beast::error_code e) {
+    ec = e;
+    done = true;
+  });
+  while (!done) impl_->pump(std::chrono::milliseconds(5));
+  return !ec;
+}
+
+bool http_conn::ws_read(std::string& out, std::chrono::milliseconds timeout) {
+  if (!impl_->ws) return false;
+  if (!impl_->reading && !impl_->closed) {
+    impl_->reading = true;
+    impl_->arm_read();
+  }
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (impl_->inbox.empty()) {
+    if (impl_->closed || stopping() || std::chrono::steady_clock::now() >= end) return false;
+    impl_->pump(std::chrono::milliseconds(5));
+  }
+  out = std::move(impl_->inbox.front());
+  impl_->inbox.pop_front();
+  return true;
 }
 
 void http_conn::ws_close() {
@@ -171,6 +243,11 @@ void http_conn::ws_close() {
 
 bool http_conn::peer_closed() {
   if (impl_->closed) return true;
+  if (impl_->reading) {  // the pending read sees the close
+    if (impl_->ioc.stopped()) impl_->ioc.restart();
+    impl_->ioc.poll();
+    return impl_->closed;
+  }
   char c;
   ssize_t n = ::recv(impl_->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
   if (n == 0) return true;
@@ -190,7 +267,8 @@ bool http_conn::sleep(std::chrono::milliseconds d) {
     auto now = std::chrono::steady_clock::now();
     if (now >= end) return true;
     auto step = std::min<std::chrono::steady_clock::duration>(end - now, std::chrono::milliseconds(5));
-    std::this_thread::sleep_for(step);
+    if (impl_->reading) impl_->pump(std::chrono::duration_cast<std::chrono::milliseconds>(step));
+    else std::this_thread::sleep_for(step);
   }
 }
 

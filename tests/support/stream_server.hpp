@@ -63,6 +63,12 @@ public:
 
   // WebSocket (after the server accepted the upgrade): one text message.
   bool ws_send(std::string_view text);
+  // The next message the client sent, waiting up to `timeout`; false on
+  // timeout, close or stop. The first call starts reading the client's
+  // messages for good (queued as they come, also during sleep()).
+  bool ws_read(std::string& out, std::chrono::milliseconds timeout);
+  // A ping frame (what real servers send to keep a quiet stream alive).
+  bool ws_ping();
   // Clean WebSocket close.
   void ws_close();
 

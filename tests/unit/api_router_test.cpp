@@ -98,6 +98,8 @@ TEST_CASE("error codes map to statuses") {
   CHECK(http_status(errc::invalid_id) == 400);
   CHECK(http_status(errc::unauthorized) == 401);
   CHECK(http_status(errc::no_path) == 404);
+  CHECK(http_status(errc::limit_reached) == 409);
+  CHECK(to_string(errc::limit_reached) == "limit_reached");
   CHECK(http_status(errc::payload_too_large) == 413);
   CHECK(http_status(errc::unsupported_media_type) == 415);
   CHECK(http_status(errc::store_unavailable) == 503);

@@ -9,6 +9,7 @@
 #include <doctest/doctest.h>
 
 #include "support/temp_dir.hpp"
+#include "tlflow/source.hpp"
 
 using namespace tlflow;
 
@@ -139,6 +140,22 @@ TEST_CASE("config: lists from flags replace the environment's") {
   r = parse({"--source", "jetstream", "--source=file:-"}, env);
   REQUIRE(r.ok());
   CHECK(r->cfg.sources == std::vector<std::string>{"jetstream", "file:-"});
+}
+
+TEST_CASE("config: --track holds to the tracking limit") {
+  fake_env env;
+  std::string list;
+  for (std::size_t i = 0; i < tlflow::max_tracked_hashtags; ++i)
+    list += (i ? ",t" : "t") + std::to_string(i);
+  env.vars = {{"TLFLOW_TRACK", list + ",t0"}};  // a repeat does not count twice
+  auto r = parse({}, env);
+  REQUIRE(r.ok());
+  CHECK(r->cfg.track.size() == tlflow::max_tracked_hashtags);
+  env.vars["TLFLOW_TRACK"] = list + ",onemore";
+  r = parse({}, env);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.err().code == errc::invalid_argument);
+  CHECK(r.err().message.find("TLFLOW_TRACK") != std::string::npos);
 }
 
 TEST_CASE("config: bad values name the setting") {

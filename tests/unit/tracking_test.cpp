@@ -186,3 +186,80 @@ TEST_CASE("tracking routes: GET, PUT, POST, DELETE and their errors") {
   CHECK(call(r, "POST", "/tracking/hashtags", R"({"hashtag":"a-b"})").body == "invalid_argument");
   CHECK(t.get().hashtags == std::vector<std::string>{"graphs", "rust"});
 }
+
+namespace {
+std::string tag_n(std::size_t i) { return "t" + std::to_string(10000 + i); }
+} // namespace
+
+TEST_CASE("tracking: one hashtag limit for add, replace and the saved file") {
+  tlflow::test::temp_dir dir;
+  tracking t(dir.path(), {});
+  REQUIRE(t.load().ok());
+  tracking_set full;
+  for (std::size_t i = 0; i < max_tracked_hashtags; ++i) full.hashtags.push_back(tag_n(i));
+  REQUIRE(t.replace(full).ok());
+  auto more = t.add_hashtag("onemore");
+  REQUIRE_FALSE(more.ok());
+  CHECK(more.err().code == errc::limit_reached);
+  CHECK(t.add_hashtag(tag_n(3)).ok());  // already tracked: unchanged, not an error
+  CHECK(t.get().hashtags.size() == max_tracked_hashtags);
+
+  tracking_set over = full;
+  over.hashtags.push_back("onemore");
+  auto r = t.replace(over);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.err().code == errc::invalid_argument);
+  // The limit counts normalised entries: duplicates do not count twice.
+  tracking_set dup = full;
+  dup.hashtags.push_back("#" + tag_n(0));
+  CHECK(t.replace(dup).ok());
+
+  tracking_set kw;
+  for (std::size_t i = 0; i <= max_tracked_keywords; ++i) kw.keywords.push_back("kw " + std::to_string(i));
+  CHECK(t.replace(kw).err().code == errc::invalid_argument);
+
+  // Over the limit is refused in the initial set too (--track is held to it
+  // by the configuration; this is the same rule one level down).
+  tlflow::test::temp_dir dir2;
+  tracking seeded(dir2.path(), over);
+  CHECK(seeded.load().err().code == errc::invalid_argument);
+}
+
+TEST_CASE("tracking: a saved file over the limit loads its first entries instead of failing") {
+  tlflow::test::temp_dir dir;
+  {
+    std::ofstream f(dir.file("tracking.json"));
+    f << R"({"hashtags":["no spaces")";
+    for (std::size_t i = 0; i <= max_tracked_hashtags; ++i) f << ",\"" << tag_n(i) << '"';
+    f << R"(],"keywords":["graph db"]})";
+  }
+  tracking t(dir.path(), {});
+  REQUIRE(t.load().ok());
+  auto got = t.get();
+  REQUIRE(got.hashtags.size() == max_tracked_hashtags);
+  CHECK(got.hashtags.front() == tag_n(0));
+  CHECK(got.hashtags.back() == tag_n(max_tracked_hashtags - 1));
+  CHECK(got.keywords == std::vector<std::string>{"graph db"});
+  // Full: one more is refused, removing one makes room.
+  CHECK(t.add_hashtag("x").err().code == errc::limit_reached);
+  REQUIRE(t.remove_hashtag(tag_n(0)).ok());
+  CHECK(t.add_hashtag("x").ok());
+}
+
+TEST_CASE("tracking routes: 409 limit_reached when full, 400 for a PUT over the limit") {
+  tlflow::test::temp_dir dir;
+  tracking t(dir.path(), {});
+  REQUIRE(t.load().ok());
+  api::router r;
+  api::add_tracking_routes(r, t);
+  std::string body = R"({"hashtags":[)";
+  for (std::size_t i = 0; i < max_tracked_hashtags; ++i) body += (i ? ",\"" : "\"") + tag_n(i) + '"';
+  CHECK(call(r, "PUT", "/tracking", body + "]}").status == 200);
+  auto full = call(r, "POST", "/tracking/hashtags", R"({"hashtag":"onemore"})");
+  CHECK(full.status == 409);
+  CHECK(full.body == "limit_reached");
+  CHECK(call(r, "POST", "/tracking/hashtags", "{\"hashtag\":\"" + tag_n(1) + "\"}").status == 200);
+  auto over = call(r, "PUT", "/tracking", body + R"(,"onemore"]})");
+  CHECK(over.status == 400);
+  CHECK(over.body == "invalid_argument");
+}
