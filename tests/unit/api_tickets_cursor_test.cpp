@@ -37,6 +37,39 @@ TEST_CASE("undo tickets: random, one use, expire, bounded") {
   CHECK_FALSE(short_lived.take(ticket));
 }
 
+TEST_CASE("undo tickets: bounded in bytes too; the newest is kept whatever its size") {
+  // A delete of a vertex with 1,000 edges costs about 1,000 edges' worth.
+  removed_set hub;
+  hub.removed_vertex = vertex{"hub", {}};
+  for (int i = 0; i < 1000; ++i) {
+    edge e;
+    e.key = {"hub", "v" + std::to_string(i), edge_kind::mention};
+    e.hashtags = {"climate"};
+    hub.edges.push_back(e);
+  }
+  const std::size_t cost = undo_tickets::footprint(hub);
+  CHECK(cost > 1000 * sizeof(edge));
+
+  undo_tickets t(std::chrono::hours(1), 10000, 3 * cost);
+  std::vector<std::string> tickets;
+  for (int i = 0; i < 5; ++i) tickets.push_back(t.issue(hub));
+  CHECK(t.size() == 3);              // count allows 10,000; bytes allow 3
+  CHECK(t.bytes() == 3 * cost);
+  CHECK_FALSE(t.take(tickets[0]));   // the oldest went first
+  CHECK_FALSE(t.take(tickets[1]));
+  REQUIRE(t.take(tickets[4]));
+  CHECK(t.bytes() == 2 * cost);      // a redeemed ticket gives its bytes back
+
+  undo_tickets tiny(std::chrono::hours(1), 10000, cost / 2);
+  const std::string big = tiny.issue(hub);
+  CHECK(tiny.size() == 1);           // over the budget alone, still kept
+  const std::string bigger = tiny.issue(hub);
+  CHECK(tiny.size() == 1);           // ... until a newer one arrives
+  CHECK_FALSE(tiny.take(big));
+  CHECK(tiny.take(bigger));
+  CHECK(tiny.bytes() == 0);
+}
+
 TEST_CASE("undo tickets: used up only by a restore that succeeded") {
   undo_tickets t;
   removed_set r;
