@@ -2,6 +2,10 @@
 // Neptune literals and script templates. No sockets.
 #include <doctest/doctest.h>
 
+#include <cstdint>
+#include <utility>
+#include <vector>
+
 #include "gremlin/escape.hpp"
 #include "gremlin/protocol.hpp"
 #include "store/gremlin/scripts.hpp"
@@ -63,6 +67,12 @@ TEST_CASE("TimeSpan of x-ms-retry-after-ms") {
   CHECK(parse_timespan("00:00:00.0001000") == std::chrono::milliseconds(1)); // rounds up
   CHECK_FALSE(parse_timespan("soon").has_value());
   CHECK_FALSE(parse_timespan("00:0x:00").has_value());
+  // Counts from the wire: no overflow (stoll threw on 20 digits, and days
+  // times 86,400,000 overflowed), no negative wait.
+  CHECK_FALSE(parse_timespan("99999999999999999999.00:00:00").has_value());
+  CHECK_FALSE(parse_timespan("00:00:99999999999999999999").has_value());
+  CHECK_FALSE(parse_timespan("-1.00:00:00").has_value());
+  CHECK(parse_timespan("999999999.00:00:00") == std::chrono::milliseconds(999999999LL * 86400000LL));
 }
 
 TEST_CASE("status codes map as the Gremlin Server, Cosmos DB and Neptune docs say") {
@@ -96,6 +106,18 @@ TEST_CASE("status codes map as the Gremlin Server, Cosmos DB and Neptune docs sa
   CHECK(classify(500, busy, true).act == what::retry_new_connection);
   value bad = value::object({{"x-ms-status-code", value::integer(1004)}});
   CHECK(classify(500, bad, true).act == what::fail);
+  // Retry-after from the wire is clamped to [0, 24 h]: a huge one must not
+  // overflow the client's sum of waits, a negative one is no wait.
+  for (auto [v, want] : std::vector<std::pair<value, std::chrono::milliseconds>>{
+           {value::integer(INT64_MAX), max_retry_after},
+           {value::integer(-5), std::chrono::milliseconds(0)},
+           {value::string("999999999.00:00:00"), max_retry_after}}) {
+    value attrs = value::object({{"x-ms-status-code", value::integer(429)}, {"x-ms-retry-after-ms", v}});
+    CHECK(classify(500, attrs, true).retry_after == want);
+  }
+  // A status that only truncation to int would make 429 is ignored.
+  value wrapped = value::object({{"x-ms-status-code", value::integer((std::int64_t{1} << 32) + 429)}});
+  CHECK(classify(500, wrapped, true).effective_status == 500);
 }
 
 TEST_CASE("Neptune literals: hostile strings stay inside their quotes") {
