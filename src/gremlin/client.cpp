@@ -410,6 +410,9 @@ struct client::impl {
   };
   mutable std::mutex mu;
   std::vector<slot> slots;
+  // Drawn from by every caller retrying (execute()) and by acquire(), which
+  // holds mu: the generator has its own lock, so no caller needs mu for it.
+  std::mutex rng_mu;
   std::mt19937_64 rng{std::random_device{}()};
   bool closed = false;
 
@@ -422,6 +425,7 @@ struct client::impl {
     auto base = opts().backoff_initial.count() << std::min(attempt, 16u);
     long long cap = std::min<long long>(base, opts().backoff_max.count());
     std::uniform_int_distribution<long long> d(0, std::max<long long>(cap / 2, 0));
+    std::lock_guard<std::mutex> lock(rng_mu);
     return std::chrono::milliseconds(cap / 2 + d(rng));
   }
 
