@@ -296,7 +296,9 @@ private:
       append(p, std::move(r->data));
       return;
     }
-    if (r->code == 407 && !opts().user.empty() && !p.auth_sent) {
+    // create() refused credentials over ws:// unless allowed; checked again
+    // where they would leave.
+    if (r->code == 407 && !opts().user.empty() && !p.auth_sent && (cfg_->ep.tls || opts().allow_plaintext_auth)) {
       p.auth_sent = true;
       graphson::request auth;
       auth.request_id = *r->request_id; // as gremlin-python: the challenged id
@@ -497,6 +499,11 @@ client::~client() { close(); }
 result<std::unique_ptr<client>> client::create(const client_options& opts) {
   auto ep = parse_endpoint(opts.url);
   if (!ep) return std::move(ep).err();
+  if (!opts.user.empty() && !ep->tls && !opts.allow_plaintext_auth)
+    return error{errc::invalid_argument,
+                 "gremlin: refusing to send credentials over plain ws:// (" + ep->host + ":" + ep->port +
+                     "): use wss://, or allow it with allow_plaintext_auth "
+                     "(tlflow: --gremlin-allow-plaintext-auth, TLFLOW_GREMLIN_ALLOW_PLAINTEXT_AUTH)"};
   auto p = std::make_unique<impl>();
   p->cfg = std::make_shared<shared_config>();
   p->cfg->opts = opts;

@@ -98,6 +98,7 @@ TEST_CASE("SASL PLAIN after a 407 challenge; wrong credentials are unauthorized"
   client_options o;
   o.user = "svc";
   o.password = "s3cr3t";
+  o.allow_plaintext_auth = true; // ws:// on loopback
   auto c = connect(srv.url(), o);
   for (int i = 0; i < 3; ++i) {
     auto r = c->submit("g.inject(x)", value::object({{"x", value::int32(i)}}));

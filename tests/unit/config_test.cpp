@@ -186,7 +186,8 @@ TEST_CASE("config: --help lists every flag with its environment variable") {
         "--twitter-v1-url", "--mastodon-url", "TLFLOW_MASTODON_TOKEN", "--jetstream-url",
         "--api-token", "--log-level", "--http-threads", "TLFLOW_SNAPSHOT_INTERVAL",
         "TLFLOW_MAX_BODY", "TLFLOW_GREMLIN_PARTITION_KEY", "--config", "--auth-reads",
-        "--x-backfill-minutes", "--ca-file", "TLFLOW_TWITTER_V1_ACCESS_TOKEN_SECRET"}) {
+        "--x-backfill-minutes", "--ca-file", "--gremlin-allow-plaintext-auth",
+        "TLFLOW_GREMLIN_ALLOW_PLAINTEXT_AUTH", "TLFLOW_TWITTER_V1_ACCESS_TOKEN_SECRET"}) {
     INFO(needle);
     CHECK(h.find(needle) != std::string::npos);
   }

@@ -36,6 +36,10 @@ struct client_options {
   std::string url = "ws://localhost:8182/gremlin";
   std::string user;               // SASL PLAIN, used when the server sends 407
   std::string password;           // secret: never logged
+  // SASL PLAIN sends the password as it is: with a user set, create()
+  // refuses a plain ws:// URL unless this is set (a server on loopback, or
+  // a network you trust). tlflow: --gremlin-allow-plaintext-auth.
+  bool allow_plaintext_auth = false;
   graphson::version serializer = graphson::version::v3; // v2 for Cosmos DB
   std::size_t pool_size = 2;      // connections
   std::chrono::milliseconds connect_timeout{5000};

@@ -332,6 +332,7 @@ gremlin_store_options options_from_config(const config& cfg) {
   o.client.url = cfg.gremlin_url;
   o.client.user = cfg.gremlin_user;
   o.client.password = cfg.gremlin_password;
+  o.client.allow_plaintext_auth = cfg.gremlin_allow_plaintext_auth;
   o.client.ca_file = cfg.ca_file;
   o.dialect = cfg.gremlin_dialect;
   o.partition_key = cfg.gremlin_partition_key;
