@@ -355,7 +355,7 @@ result<std::unique_ptr<gremlin_store>> gremlin_store::open(const gremlin_store_o
   auto p = std::make_unique<impl>();
   p->opts = opts;
   p->d = *d;
-  p->t = templates(*d, opts.partition_key);
+  p->t = templates(*d, opts.partition_key, opts.marker_slots);
   client_options co = opts.client;
   if (*d == dialect::cosmos) co.serializer = graphson::version::v2;
   auto c = client::create(co);
