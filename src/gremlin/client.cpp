@@ -94,6 +94,7 @@ class ws_connection final : public connection {
     bool idempotent = true;
     bool auth_sent = false;
     bool sent = false;
+    std::size_t bytes = 0; // of the messages received for it
     std::unique_ptr<net::steady_timer> timer;
   };
   struct queued {
@@ -292,6 +293,20 @@ private:
     auto it = pending_.find(*r->request_id);
     if (it == pending_.end()) return; // timed out earlier
     pending& p = it->second;
+    // A server may stream 206 batches without end: the result is bounded
+    // by the bytes received, not by a count it announces.
+    p.bytes += payload.size();
+    if (p.bytes > opts().max_result_bytes) {
+      outcome o;
+      o.sent = true;
+      o.action.act = status_action::what::fail;
+      o.action.code = errc::payload_too_large;
+      o.message = "gremlin result larger than max_result_bytes (" + std::to_string(opts().max_result_bytes) +
+                  " bytes); the rest is dropped";
+      std::string id = *r->request_id;
+      complete(id, std::move(o));
+      return;
+    }
     if (r->code == 206) {
       append(p, std::move(r->data));
       return;

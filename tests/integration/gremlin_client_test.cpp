@@ -68,6 +68,29 @@ TEST_CASE("206 partial batches are assembled in order; 204 is an empty result") 
   CHECK(e->data.empty());
 }
 
+// However many 206 batches a server streams, one result holds at most
+// max_result_bytes of messages; the connection stays usable after.
+TEST_CASE("a result's 206 stream is bounded by max_result_bytes") {
+  gremlin_test_server srv;
+  client_options o;
+  o.max_result_bytes = 8 << 10;
+  auto c = connect(srv.url(), o);
+  submit_options so;
+  so.batch_size = 10;
+  auto r = c->submit("g.inject(x).unfold()", value::object({{"x", ints(3000)}}), so); // ~300 messages
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.err().code == errc::payload_too_large);
+  CHECK(r.err().message.find("max_result_bytes") != std::string::npos);
+  auto small = c->submit("g.inject(x).unfold()", value::object({{"x", ints(20)}}), so);
+  REQUIRE(small.ok());
+  CHECK(small->size() == 20);
+
+  auto roomy = connect(srv.url());
+  auto all = roomy->submit("g.inject(x).unfold()", value::object({{"x", ints(3000)}}), so);
+  REQUIRE(all.ok());
+  CHECK(all->size() == 3000);
+}
+
 TEST_CASE("many requests in flight on a small pool, matched by requestId") {
   gremlin_test_server srv;
   srv.set_delay(std::chrono::milliseconds(2));

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -51,6 +52,10 @@ struct client_options {
   std::string ca_file;            // extra trusted CA (PEM); system CAs always
   bool verify_peer = true;        // TLS certificate and host name check
   bool send_binary = true;        // mime-prefixed binary frames (else text)
+  // The messages of one result (its 206 partial batches and the last one)
+  // together, in bytes; past it the request fails (payload_too_large) and
+  // the rest of the stream is dropped. Each message is also at most 64 MB.
+  std::size_t max_result_bytes = std::size_t{256} << 20;
 };
 
 struct submit_options {
