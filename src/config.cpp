@@ -299,6 +299,11 @@ const option_def options[] = {
        c.gremlin_password = v;
        return {};
      }},
+    {"gremlin-allow-plaintext-auth", "TLFLOW_GREMLIN_ALLOW_PLAINTEXT_AUTH", nullptr, "off",
+     "send the SASL credentials over a plain ws:// URL (refused otherwise; use wss://)", false, false,
+     [](config& c, const std::string& v) -> std::string {
+       return parse_bool(v, c.gremlin_allow_plaintext_auth) ? "" : "must be true or false";
+     }},
     {"gremlin-partition-key", "TLFLOW_GREMLIN_PARTITION_KEY", "NAME", "pk",
      "Cosmos DB partition key property", false, false,
      [](config& c, const std::string& v) -> std::string {

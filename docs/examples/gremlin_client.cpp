@@ -4,7 +4,8 @@
 // how a rejected script comes back. Built with the project (target gremlin_client_example) and run by
 // CTest against the Gremlin test server (integration.gremlin_client_example).
 //
-//   gremlin_client_example ws://localhost:8182/gremlin [user password]
+//   gremlin_client_example wss://db.example:8182/gremlin [user password]
+//   gremlin_client_example ws://127.0.0.1:8182/gremlin user password --allow-plaintext-auth
 //
 // Any TinkerPop Gremlin Server (or JanusGraph) works; for Cosmos DB set
 // o.serializer = graphson::version::v2 and the user "/dbs/<db>/colls/<graph>".
@@ -20,15 +21,17 @@ using tlflow::gremlin::client_options;
 using tlflow::gremlin::submit_options;
 
 int main(int argc, char** argv) {
-  if (argc != 2 && argc != 4) {
-    std::fprintf(stderr, "usage: %s URL [USER PASSWORD]\n", argv[0]);
+  if (argc < 2 || argc == 3 || argc > 5 || (argc == 5 && std::string(argv[4]) != "--allow-plaintext-auth")) {
+    std::fprintf(stderr, "usage: %s URL [USER PASSWORD [--allow-plaintext-auth]]\n", argv[0]);
     return 2;
   }
   client_options o;
   o.url = argv[1];
-  if (argc == 4) { // SASL PLAIN, answered when the server challenges (407)
+  if (argc >= 4) { // SASL PLAIN, answered when the server challenges (407)
     o.user = argv[2];
     o.password = argv[3];
+    // The password travels as it is: refused over ws:// unless allowed.
+    o.allow_plaintext_auth = argc == 5;
   }
   auto c = client::create(o);
   if (!c) {

@@ -51,6 +51,7 @@ struct config {
   std::string gremlin_dialect = "tinkerpop"; // tinkerpop | janusgraph | cosmos | neptune
   std::string gremlin_user;
   std::string gremlin_password;       // secret
+  bool gremlin_allow_plaintext_auth = false; // SASL over ws:// (else refused)
   std::string gremlin_partition_key = "pk"; // Cosmos DB partition key property
 
   // sources and tracking

@@ -94,6 +94,7 @@ class ws_connection final : public connection {
     bool idempotent = true;
     bool auth_sent = false;
     bool sent = false;
+    std::size_t bytes = 0; // of the messages received for it
     std::unique_ptr<net::steady_timer> timer;
   };
   struct queued {
@@ -292,11 +293,27 @@ private:
     auto it = pending_.find(*r->request_id);
     if (it == pending_.end()) return; // timed out earlier
     pending& p = it->second;
+    // A server may stream 206 batches without end: the result is bounded
+    // by the bytes received, not by a count it announces.
+    p.bytes += payload.size();
+    if (p.bytes > opts().max_result_bytes) {
+      outcome o;
+      o.sent = true;
+      o.action.act = status_action::what::fail;
+      o.action.code = errc::payload_too_large;
+      o.message = "gremlin result larger than max_result_bytes (" + std::to_string(opts().max_result_bytes) +
+                  " bytes); the rest is dropped";
+      std::string id = *r->request_id;
+      complete(id, std::move(o));
+      return;
+    }
     if (r->code == 206) {
       append(p, std::move(r->data));
       return;
     }
-    if (r->code == 407 && !opts().user.empty() && !p.auth_sent) {
+    // create() refused credentials over ws:// unless allowed; checked again
+    // where they would leave.
+    if (r->code == 407 && !opts().user.empty() && !p.auth_sent && (cfg_->ep.tls || opts().allow_plaintext_auth)) {
       p.auth_sent = true;
       graphson::request auth;
       auth.request_id = *r->request_id; // as gremlin-python: the challenged id
@@ -410,6 +427,9 @@ struct client::impl {
   };
   mutable std::mutex mu;
   std::vector<slot> slots;
+  // Drawn from by every caller retrying (execute()) and by acquire(), which
+  // holds mu: the generator has its own lock, so no caller needs mu for it.
+  std::mutex rng_mu;
   std::mt19937_64 rng{std::random_device{}()};
   bool closed = false;
 
@@ -422,6 +442,7 @@ struct client::impl {
     auto base = opts().backoff_initial.count() << std::min(attempt, 16u);
     long long cap = std::min<long long>(base, opts().backoff_max.count());
     std::uniform_int_distribution<long long> d(0, std::max<long long>(cap / 2, 0));
+    std::lock_guard<std::mutex> lock(rng_mu);
     return std::chrono::milliseconds(cap / 2 + d(rng));
   }
 
@@ -493,6 +514,11 @@ client::~client() { close(); }
 result<std::unique_ptr<client>> client::create(const client_options& opts) {
   auto ep = parse_endpoint(opts.url);
   if (!ep) return std::move(ep).err();
+  if (!opts.user.empty() && !ep->tls && !opts.allow_plaintext_auth)
+    return error{errc::invalid_argument,
+                 "gremlin: refusing to send credentials over plain ws:// (" + ep->host + ":" + ep->port +
+                     "): use wss://, or allow it with allow_plaintext_auth "
+                     "(tlflow: --gremlin-allow-plaintext-auth, TLFLOW_GREMLIN_ALLOW_PLAINTEXT_AUTH)"};
   auto p = std::make_unique<impl>();
   p->cfg = std::make_shared<shared_config>();
   p->cfg->opts = opts;

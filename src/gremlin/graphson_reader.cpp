@@ -283,17 +283,29 @@ struct sax_builder : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, sax_builder
     return true;
   }
   // A bulk set stands for its items repeated and the client expands it: a
-  // few bytes with a bulk of 10^13 must not become 10^13 copies. 2^20
-  // copies of a 48-byte value are ~50 MB, on the order of the largest
-  // message the client accepts (64 MB).
-  static constexpr std::int64_t max_bulk_total = std::int64_t{1} << 20;
+  // few bytes with a bulk of 10^13 must not become 10^13 copies, nor a
+  // 1 MB string with a bulk of 2^20 a terabyte. So the copies are bounded
+  // by the message that carries them: all the bulk sets of one message
+  // together may expand to at most bulk_budget bytes of values (set by
+  // parse_value from the message's size), each copy costing what the item
+  // occupies in memory.
+  std::int64_t bulk_budget = 0;
+  static std::int64_t footprint(const value& v) { // bytes, depth bounded by max_depth
+    std::int64_t n = static_cast<std::int64_t>(sizeof(value));
+    const std::string_view t = v.as_string();
+    if (t.size() > 24) n += static_cast<std::int64_t>(t.size());
+    for (const value& c : v.items()) n += footprint(c);
+    return n;
+  }
   bool bulks_bounded(const value& p) {
-    std::int64_t total = 0;
     for (std::size_t i = 1; i < p.items().size(); i += 2) {
       const value& b = p.items()[i];
       if (!b.is_integral() || b.as_int() < 0) return fail("a g:BulkSet bulk is not a count");
-      total += b.as_int();
-      if (total > max_bulk_total) return fail("a g:BulkSet of more than 2^20 items");
+      const std::int64_t copy = footprint(p.items()[i - 1]);
+      if (b.as_int() > bulk_budget / copy)
+        return fail("a g:BulkSet expands past what its message can carry (bulk " + std::to_string(b.as_int()) +
+                    " of a " + std::to_string(copy) + "-byte item)");
+      bulk_budget -= b.as_int() * copy;
     }
     return true;
   }
@@ -337,6 +349,10 @@ result<value> parse_value(std::string_view text, version ver) {
   thread_local value_stack stack;
   thread_local std::vector<sax_builder::frame> frames;
   sax_builder b(ver, stack, frames);
+  // A plain list already costs up to 16 bytes of values per byte of text
+  // ("0," is two bytes, a value 32): bulk sets may expand as much again,
+  // plus 64 KiB for tiny messages.
+  b.bulk_budget = static_cast<std::int64_t>(std::min<std::size_t>(text.size(), std::size_t{1} << 40)) * 16 + 65536;
   rapidjson::Reader reader;
   // Parsed in place in a per-thread, null-terminated copy: strings are
   // unescaped where they lie instead of char by char through a stack. The
@@ -403,6 +419,7 @@ result<response> read_response(std::string_view text, version ver) {
   if (st.k() != kind::object) return error{errc::invalid_argument, "status missing"};
   const value* code = st.get("code");
   if (!code || !code->is_numeric()) return error{errc::invalid_argument, "status.code missing"};
+  if (code->as_int() < 0 || code->as_int() > 100000) return error{errc::invalid_argument, "status.code out of range"};
   out.code = static_cast<int>(code->as_int());
   if (const value* m = st.get("message"); m && m->is_string()) out.message = m->as_string();
   if (st.get("attributes")) out.attributes = take(st, "attributes");

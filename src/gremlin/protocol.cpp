@@ -1,5 +1,6 @@
 #include "gremlin/protocol.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 
@@ -112,22 +113,25 @@ std::string sasl_plain(std::string_view user, std::string_view password) {
 }
 
 std::optional<std::chrono::milliseconds> parse_timespan(std::string_view s) {
-  // [-][d.]hh:mm:ss[.fffffff]
+  // [d.]hh:mm:ss[.fffffff]. A negative span (leading '-') is not a wait:
+  // refused. Each field has at most 9 digits, so the total cannot overflow
+  // (10^9 days are 8.6e16 ms); the caller bounds the wait itself.
+  auto digits = [](std::string_view t) {
+    if (t.empty() || t.size() > 9) return false;
+    for (char c : t) if (!std::isdigit(static_cast<unsigned char>(c))) return false;
+    return true;
+  };
   long long days = 0;
   auto first_colon = s.find(':');
   if (first_colon == std::string_view::npos) return std::nullopt;
   std::string_view head = s.substr(0, first_colon);
   if (auto dot = head.find('.'); dot != std::string_view::npos) {
-    days = std::strtoll(std::string(head.substr(0, dot)).c_str(), nullptr, 10);
+    if (!digits(head.substr(0, dot))) return std::nullopt;
+    days = std::stoll(std::string(head.substr(0, dot)));
     head = head.substr(dot + 1);
   }
   auto second_colon = s.find(':', first_colon + 1);
   if (second_colon == std::string_view::npos) return std::nullopt;
-  auto digits = [](std::string_view t) {
-    if (t.empty()) return false;
-    for (char c : t) if (!std::isdigit(static_cast<unsigned char>(c))) return false;
-    return true;
-  };
   std::string_view mm = s.substr(first_colon + 1, second_colon - first_colon - 1);
   std::string_view sec = s.substr(second_colon + 1);
   std::string_view frac;
@@ -165,18 +169,23 @@ status_action classify(int code, const graphson::value& attrs, bool idempotent) 
   using what = status_action::what;
   status_action a;
   auto ms = attr_int(attrs, "x-ms-status-code");
+  if (ms && (*ms < 0 || *ms > 100000)) ms.reset(); // not a status: truncating it to int could make one
   int eff = ms ? static_cast<int>(*ms) : code;
   a.effective_status = eff;
   if (code == 200 || code == 204 || code == 206) {
     if (!ms || *ms < 400) return a; // done
   }
+  // The server's wait, within [0, max_retry_after]: a larger one exceeds
+  // any client's max_retry_wait anyway (the request fails instead of
+  // sleeping), and an unbounded one would overflow the caller's sum.
   auto retry_after = [&]() -> std::chrono::milliseconds {
     if (!attrs.is_mapping()) return {};
     const graphson::value* v = attrs.get("x-ms-retry-after-ms");
     if (!v) return {};
-    if (v->is_string()) return parse_timespan(v->as_string()).value_or(std::chrono::milliseconds{0});
-    if (v->is_numeric()) return std::chrono::milliseconds(v->as_int());
-    return {};
+    long long w = 0;
+    if (v->is_string()) w = parse_timespan(v->as_string()).value_or(std::chrono::milliseconds{0}).count();
+    else if (v->is_numeric()) w = v->as_int();
+    return std::chrono::milliseconds(std::clamp<long long>(w, 0, max_retry_after.count()));
   };
   switch (eff) {
   case 401: a.act = what::fail; a.code = errc::unauthorized; return a;

@@ -41,6 +41,9 @@ std::string sasl_plain(std::string_view user, std::string_view password);
 // .NET TimeSpan text "[d.]hh:mm:ss[.fffffff]" (x-ms-retry-after-ms).
 std::optional<std::chrono::milliseconds> parse_timespan(std::string_view text);
 
+// The longest wait a server's retry-after may ask for; larger is clamped.
+inline constexpr std::chrono::milliseconds max_retry_after{std::chrono::hours(24)};
+
 // What to do with a terminal (non-206) response status.
 struct status_action {
   enum class what { done, retry, retry_new_connection, fail } act = what::done;

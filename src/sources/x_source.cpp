@@ -164,8 +164,11 @@ status x_source::sync_rules(const tracking_set& want) {
     if (!resp) return resp.err();
     if (resp->status != 200)
       return error{errc::store_unavailable, "GET rules: HTTP " + std::to_string(resp->status)};
+    // Iterative: a hostile reply of deeply nested brackets costs heap, not
+    // native stack (the recursive parser overflows it). The Document's pool
+    // allocator frees without recursing.
     rapidjson::Document doc;
-    doc.Parse(resp->body.data(), resp->body.size());
+    doc.Parse<rapidjson::kParseIterativeFlag>(resp->body.data(), resp->body.size());
     if (doc.HasParseError() || !doc.IsObject())
       return error{errc::malformed_json, "GET rules: response is not a JSON object"};
     if (auto d = doc.FindMember("data"); d != doc.MemberEnd() && d->value.IsArray()) {
@@ -208,17 +211,14 @@ status x_source::sync_rules(const tracking_set& want) {
     if (resp->status < 200 || resp->status >= 300)
       return error{errc::store_unavailable,
                    std::string(what) + " rules: HTTP " + std::to_string(resp->status)};
-    rapidjson::Document doc;
-    doc.Parse(resp->body.data(), resp->body.size());
+    rapidjson::Document doc; // iterative, as above
+    doc.Parse<rapidjson::kParseIterativeFlag>(resp->body.data(), resp->body.size());
     if (!doc.HasParseError() && doc.IsObject()) {
       if (auto e = doc.FindMember("errors"); e != doc.MemberEnd() && e->value.IsArray() &&
                                              !e->value.Empty()) {
-        // Invalid or duplicate rules: reported, not retried forever.
-        rapidjson::StringBuffer sb;
-        rapidjson::Writer<rapidjson::StringBuffer> w(sb);
-        e->value.Accept(w);
-        log::warn("source", name(), ": ", what, " rules reported errors: ",
-                  std::string(sb.GetString()).substr(0, 500));
+        // Invalid or duplicate rules: reported, not retried forever. The
+        // reply's own text, cut: writing the value back (Accept) recurses.
+        log::warn("source", name(), ": ", what, " rules reported errors: ", resp->body.substr(0, 500));
       }
     }
     return ok_v;

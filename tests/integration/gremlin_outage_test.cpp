@@ -17,8 +17,10 @@ using tlflow::contract::make_interaction;
 
 namespace {
 
-std::unique_ptr<gremlin::gremlin_store> open_store(const std::string& url, const std::string& dir) {
+std::unique_ptr<gremlin::gremlin_store> open_store(const std::string& url, const std::string& dir,
+                                                   std::uint32_t marker_slots = gremlin::templates::default_marker_slots) {
   gremlin::gremlin_store_options o;
+  o.marker_slots = marker_slots;
   o.client.url = url;
   o.client.max_retries = 1;
   o.client.backoff_initial = std::chrono::milliseconds(5);
@@ -39,6 +41,18 @@ interaction ix(int post, const std::string& from, const std::string& to, const s
 
 std::uint64_t weight(graph_store& s, const std::string& f, const std::string& t) {
   return contract::get_edge(s, f, t, edge_kind::mention).weight;
+}
+
+// Batch marker vertices on the test server.
+std::int64_t markers(const test::gremlin_test_server& srv) {
+  gremlin::client_options o;
+  o.url = srv.url();
+  auto c = gremlin::client::create(o);
+  REQUIRE(c.ok());
+  auto r = (*c)->submit("tlflow_test_batch_markers()", gremlin::graphson::value::object());
+  REQUIRE(r.ok());
+  REQUIRE(r->size() == 1);
+  return (*r)[0].as_int();
 }
 
 } // namespace
@@ -102,21 +116,48 @@ TEST_CASE("Cosmos-style throttling past the retries queues instead of failing") 
 }
 
 TEST_CASE("a connection dropped before or after a batch ran: nothing lost, nothing counted twice") {
+  // Also with a ring of 2 markers: a lost reply's batch is replayed before
+  // any later batch of the store, so its slot still holds its id.
+  for (std::uint32_t slots : {gremlin::templates::default_marker_slots, 2u}) {
+    CAPTURE(slots);
+    test::gremlin_test_server srv;
+    test::temp_dir dir;
+    auto s = open_store(srv.url(), dir.path(), slots);
+    for (int i = 0; i < 12; ++i) {
+      // Before: the server closes without running the request. After: it runs
+      // the batch and closes before replying, so the store cannot know it ran
+      // and sends it again; the batch's marker makes the second run a no-op.
+      if (i % 2 == 0) srv.drop_connection_after(static_cast<unsigned>(i % 3));
+      else srv.close_mid_stream_next(1);
+      REQUIRE(s->apply({ix(i, "d", "e", ""), ix(i, "e", "f", "")}).ok());
+    }
+    REQUIRE(s->drain(std::chrono::seconds(20)));
+    CHECK(s->queued() == 0);
+    CHECK(weight(*s, "d", "e") == 12);
+    CHECK(weight(*s, "e", "f") == 12);
+    CHECK(markers(srv) <= slots);
+  }
+}
+
+TEST_CASE("batch markers stay bounded over a long ingest, and replays still apply once") {
   test::gremlin_test_server srv;
   test::temp_dir dir;
-  auto s = open_store(srv.url(), dir.path());
-  for (int i = 0; i < 12; ++i) {
-    // Before: the server closes without running the request. After: it runs
-    // the batch and closes before replying, so the store cannot know it ran
-    // and sends it again; the batch's marker makes the second run a no-op.
-    if (i % 2 == 0) srv.drop_connection_after(static_cast<unsigned>(i % 3));
-    else srv.close_mid_stream_next(1);
-    REQUIRE(s->apply({ix(i, "d", "e", ""), ix(i, "e", "f", "")}).ok());
+  constexpr std::uint32_t slots = 32;
+  auto s = open_store(srv.url(), dir.path(), slots);
+  // 600 apply() calls, one batch request each: a marker per request would
+  // leave 600 vertices; the ring keeps at most 32.
+  constexpr int batches = 600;
+  for (int i = 0; i < batches; ++i) {
+    if (i % 50 == 7) srv.close_mid_stream_next(1); // ran, reply lost: replayed
+    REQUIRE(s->apply({ix(i, "r" + std::to_string(i % 5), "s", "")}).ok());
   }
   REQUIRE(s->drain(std::chrono::seconds(20)));
-  CHECK(s->queued() == 0);
-  CHECK(weight(*s, "d", "e") == 12);
-  CHECK(weight(*s, "e", "f") == 12);
+  const auto n = markers(srv);
+  MESSAGE("marker vertices after " << batches << " batches: " << n << " (ring of " << slots << ")");
+  CHECK(n <= slots);
+  CHECK(n >= slots / 2); // the ring is used, not one vertex
+  for (int k = 0; k < 5; ++k) CHECK(weight(*s, "r" + std::to_string(k), "s") == batches / 5);
+  CHECK(*s->count_vertices() == 6); // markers are no accounts
 }
 
 TEST_CASE("a data directory that does not exist yet is created, with its parents") {

@@ -357,3 +357,35 @@ TEST_CASE("twitter v1.1 source: track= from tracking, reconnect on change, 420 t
   CHECK(h.stats().duplicates == 2);
   CHECK(h.stats().notices == 1);
 }
+
+// A rules reply of 1,000,000 nested brackets: parsed without recursion (the
+// recursive DOM parser overflows the native stack on it and the process
+// dies), read as "no rules", and the sync goes on.
+TEST_CASE("x source: a deeply nested rules reply does not overflow the stack") {
+  stream_server server;
+  std::atomic<int> gets{0};
+  x_rules_emulator rules(server);
+  const std::size_t depth = 1000000;
+  const std::string hostile = "{\"data\":[" + std::string(depth, '[') + std::string(depth, ']') + "]}";
+  server.on("GET", "/2/tweets/search/stream/rules", [&](http_conn& c) {
+    c.respond(200, ++gets == 1 ? hostile : std::string(R"({"meta":{"result_count":0}})"));
+  });
+  server.on("GET", stream_path, [&](http_conn& c) {
+    c.begin_chunked();
+    while (c.sleep(20ms) && c.chunk("\r\n")) {
+    }
+  });
+  harness h;
+  x_source_options o;
+  o.api_url = server.http_url();
+  o.rules_retry = 10ms;
+  x_source src(h.context(), o);
+  tracking_set t;
+  t.hashtags = {"graphs"};
+  src.on_tracking_changed(t);
+  src.start();
+  REQUIRE(stream_server::wait_until([&] { return src.rules_in_sync(); }));
+  CHECK(gets.load() >= 1);
+  CHECK(rules.summary() == std::vector<std::string>{"#graphs|tlflow:graphs"});
+  src.stop();
+}

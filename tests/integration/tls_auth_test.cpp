@@ -15,6 +15,8 @@
 #include "sources/jetstream_source.hpp"
 #include "sources/oauth1.hpp"
 #include "sources/x_source.hpp"
+#include "store/gremlin/gremlin_store.hpp"
+#include "tlflow/config.hpp"
 #include "tlflow/gremlin/client.hpp"
 #include "support/gremlin_test_server.hpp"
 #include "support/source_harness.hpp"
@@ -165,6 +167,60 @@ TEST_CASE("gremlin client over wss: trusted CA, SNI, host name verified") {
   auto r2 = (*bad)->submit("g.inject(1)", gremlin::graphson::value::object({}));
   CHECK_FALSE(r2.ok());
   CHECK(proxy.handshakes_failed() >= 1);
+}
+
+TEST_CASE("gremlin credentials: never over plain ws:// unless allowed; over wss:// they are") {
+  test::gremlin_test_server_options so;
+  so.user = "svc";
+  so.password = "s3cr3t";
+  test::gremlin_test_server srv(so);
+  gremlin::client_options o;
+  o.url = srv.url(); // ws://
+  o.user = "svc";
+  o.password = "s3cr3t";
+  o.backoff_initial = 5ms;
+  const auto x = gremlin::graphson::value::object({{"x", gremlin::graphson::value::int32(7)}});
+
+  auto refused = gremlin::client::create(o);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.err().code == errc::invalid_argument);
+  CHECK(refused.err().message.find("--gremlin-allow-plaintext-auth") != std::string::npos);
+  CHECK(refused.err().message.find("s3cr3t") == std::string::npos);
+  CHECK(srv.connections_accepted() == 0);
+
+  o.allow_plaintext_auth = true;
+  auto allowed = gremlin::client::create(o);
+  REQUIRE(allowed.ok());
+  auto r = (*allowed)->submit("g.inject(x)", x);
+  REQUIRE(r.ok());
+  CHECK((*r)[0].as_int() == 7);
+  CHECK(srv.auth_challenges() == 1);
+
+  // Over wss:// no flag is needed.
+  tls_proxy proxy(srv.port());
+  gremlin::client_options t = o;
+  t.allow_plaintext_auth = false;
+  t.url = proxy.url("wss") + "/gremlin";
+  t.ca_file = proxy.ca_file();
+  auto secure = gremlin::client::create(t);
+  REQUIRE(secure.ok());
+  auto r2 = (*secure)->submit("g.inject(x)", x);
+  REQUIRE(r2.ok());
+  CHECK((*r2)[0].as_int() == 7);
+  CHECK(srv.auth_challenges() == 2);
+
+  // The service: the flag and its environment variable.
+  config c;
+  c.store = "gremlin";
+  c.gremlin_url = srv.url();
+  c.gremlin_user = "svc";
+  c.gremlin_password = "s3cr3t";
+  c.ephemeral = true;
+  auto so1 = gremlin::options_from_config(c);
+  CHECK_FALSE(so1.client.allow_plaintext_auth);
+  CHECK_FALSE(gremlin::client::create(so1.client).ok());
+  c.gremlin_allow_plaintext_auth = true;
+  CHECK(gremlin::options_from_config(c).client.allow_plaintext_auth);
 }
 
 TEST_CASE("oauth 1.0a: the signature of Twitter's documented example") {

@@ -17,7 +17,7 @@ until grep -q '^PORT ' "$tmp/port"; do
   sleep 0.1
 done
 port=$(sed -n 's/^PORT //p' "$tmp/port")
-"$example" "ws://127.0.0.1:$port/gremlin" reader 'pa:ss' >"$tmp/out" 2>&1
+"$example" "ws://127.0.0.1:$port/gremlin" reader 'pa:ss' --allow-plaintext-auth >"$tmp/out" 2>&1
 rc=$?
 cat "$tmp/out"
 [ $rc -eq 0 ] || { echo "example exited with $rc"; exit 1; }

@@ -1,7 +1,8 @@
 // The graph_store contract suite against a real Gremlin server, when
 // TLFLOW_TEST_GREMLIN_URL names one (e.g. ws://127.0.0.1:8182/gremlin).
 // TLFLOW_TEST_GREMLIN_DIALECT (default tinkerpop), TLFLOW_TEST_GREMLIN_USER
-// and TLFLOW_TEST_GREMLIN_PASSWORD are optional. THE SERVER'S GRAPH IS
+// and TLFLOW_TEST_GREMLIN_PASSWORD are optional (over ws:// also
+// TLFLOW_TEST_GREMLIN_ALLOW_PLAINTEXT_AUTH=1). THE SERVER'S GRAPH IS
 // DROPPED before each subcase: never point this at data you want to keep.
 // Its own executable (tests/scripts/gremlin.cmake) so that it can skip
 // visibly (exit 77) when the variable is not set.
@@ -33,6 +34,8 @@ struct real_gremlin_fixture {
     o.client.url = env("TLFLOW_TEST_GREMLIN_URL");
     o.client.user = env("TLFLOW_TEST_GREMLIN_USER");
     o.client.password = env("TLFLOW_TEST_GREMLIN_PASSWORD");
+    // Credentials over ws:// only when asked (TLFLOW_TEST_GREMLIN_ALLOW_PLAINTEXT_AUTH=1).
+    o.client.allow_plaintext_auth = env("TLFLOW_TEST_GREMLIN_ALLOW_PLAINTEXT_AUTH") == "1";
     o.client.request_timeout = std::chrono::seconds(60);
     o.dialect = env("TLFLOW_TEST_GREMLIN_DIALECT", "tinkerpop");
     // Empty the graph with the plain client (the only non-template script).
@@ -87,6 +90,7 @@ TEST_CASE("a batch request sent twice is applied once") {
   co.url = env("TLFLOW_TEST_GREMLIN_URL");
   co.user = env("TLFLOW_TEST_GREMLIN_USER");
   co.password = env("TLFLOW_TEST_GREMLIN_PASSWORD");
+  co.allow_plaintext_auth = env("TLFLOW_TEST_GREMLIN_ALLOW_PLAINTEXT_AUTH") == "1";
   if (*d == gremlin::dialect::cosmos) co.serializer = gremlin::graphson::version::v2;
   auto c = gremlin::client::create(co);
   REQUIRE(c.ok());

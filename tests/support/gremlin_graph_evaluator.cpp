@@ -49,6 +49,9 @@ public:
       return x ? std::vector<value>(x->items().begin(), x->items().end()) : std::vector<value>{};
     }
     if (s == "tlflow_test_vertices(n)") return synthetic_vertices(num("n"));
+    // How many batch marker vertices the graph holds (what
+    // g.V().hasLabel('batch').count() answers on a real server).
+    if (s == "tlflow_test_batch_markers()") return one(value::int64(static_cast<std::int64_t>(markers_.size())));
     if (s == t_.get_vertex()) {
       auto it = v_.find(str("b_vid"));
       if (it == v_.end()) return std::vector<value>{};
@@ -322,7 +325,8 @@ private:
   // the items and the marker (kept apart from the accounts: no query of
   // GremlinStore's reads a 'batch' vertex).
   result<std::vector<value>> run_batch(const gremlin::write_batch& b) {
-    if (!batches_.insert(b.id).second) return one(value::int64(0));
+    auto mk = markers_.find(b.marker);
+    if (mk != markers_.end() && mk->second == b.id) return one(value::int64(0));
     for (const auto& x : b.items) {
       if (!x.is_edge) {
         props& p = upsert(x.id);
@@ -346,6 +350,7 @@ private:
       widen(p, x.first, x.last);
       for (const auto& h : x.hashtag_keys) p[h] = value::boolean(true);
     }
+    markers_[b.marker] = b.id; // the slot's vertex, made once; its 'bid' replaced
     return one(value::int64(static_cast<std::int64_t>(b.items.size())));
   }
 
@@ -355,7 +360,7 @@ private:
   std::string pk_;
   std::map<std::string, props> v_;
   std::map<ekey, props> e_;
-  std::set<std::string> batches_;
+  std::map<std::string, std::string> markers_; // marker vid (slot) -> 'bid'
 };
 
 } // namespace

@@ -8,7 +8,8 @@
 // server fails an unknown variable. A few tiny scripts for client tests are
 // recognised too: "g.inject(x)", "g.inject(x).unfold()", and
 // "tlflow_test_vertices(n)" (n made-up vertices, for driver checks and the
-// serialization benchmark; not Gremlin).
+// serialization benchmark; not Gremlin) and "tlflow_test_batch_markers()"
+// (how many batch marker vertices the graph holds).
 // Faithfulness of the store's Gremlin itself is checked against a real
 // Gremlin Server (tests/integration/gremlin_real_server_test.cpp).
 #pragma once

@@ -246,7 +246,8 @@ TEST_CASE("config: --help lists every flag with its environment variable") {
         "TLFLOW_MAX_BODY", "TLFLOW_GREMLIN_PARTITION_KEY", "--config", "--auth-reads",
         "--x-backfill-minutes", "--ca-file", "TLFLOW_TWITTER_V1_ACCESS_TOKEN_SECRET",
         "--max-header-bytes", "TLFLOW_HEADER_TIMEOUT", "--body-timeout", "--idle-timeout",
-        "--max-connections", "TLFLOW_MAX_CONNECTIONS_PER_CLIENT", "--worker-threads"}) {
+        "--max-connections", "TLFLOW_MAX_CONNECTIONS_PER_CLIENT", "--worker-threads",
+        "--write-threads", "--gremlin-allow-plaintext-auth", "TLFLOW_GREMLIN_ALLOW_PLAINTEXT_AUTH"}) {
     INFO(needle);
     CHECK(h.find(needle) != std::string::npos);
   }

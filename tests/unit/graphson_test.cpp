@@ -240,10 +240,36 @@ TEST_CASE("malformed GraphSON is an error value, never a crash") {
                        gs::version::v3).ok());
   CHECK_FALSE(gs::read(R"({"@type":"g:BulkSet","@value":["a",{"@type":"g:Float","@value":2}]})",
                        gs::version::v3).ok());
-  CHECK(gs::read(R"({"@type":"g:BulkSet","@value":["a",{"@type":"g:Int64","@value":1048575},"b",{"@type":"g:Int64","@value":1}]})",
-                 gs::version::v3).ok());
-  CHECK_FALSE(gs::read(R"({"@type":"g:BulkSet","@value":["a",{"@type":"g:Int64","@value":1048576},"b",{"@type":"g:Int64","@value":1}]})",
+  // Bounded by the message's size: all its bulk sets expand to at most 16
+  // bytes of values per byte of text plus 64 KiB (a 32-byte value each
+  // copy of "a"): 2,048 copies of "a" fit a short message, 2^20 (the old
+  // fixed cap) do not.
+  auto bulk = [](std::int64_t a, std::int64_t b) {
+    return R"({"@type":"g:BulkSet","@value":["a",{"@type":"g:Int64","@value":)" + std::to_string(a) +
+           R"(},"b",{"@type":"g:Int64","@value":)" + std::to_string(b) + "}]}";
+  };
+  auto small = gs::read(bulk(2047, 1), gs::version::v3);
+  REQUIRE(small.ok());
+  CHECK(small->items()[1].as_int() == 2047);
+  CHECK_FALSE(gs::read(bulk(1048575, 1), gs::version::v3).ok());
+  auto past = gs::read(bulk(2048, 2048), gs::version::v3);
+  REQUIRE_FALSE(past.ok());
+  CHECK(past.err().message.find("expands past what its message can carry") != std::string::npos);
+  // A large item costs its size per copy: 1,000 copies of a 10,000-byte
+  // string (10 MB from a 10 KB message) are refused; so are many bulk sets
+  // in one message that each fit alone.
+  const std::string big(10000, 'x');
+  CHECK_FALSE(gs::read(R"({"@type":"g:BulkSet","@value":[")" + big + R"(",{"@type":"g:Int64","@value":1000}]})",
                        gs::version::v3).ok());
+  CHECK(gs::read(R"({"@type":"g:BulkSet","@value":[")" + big + R"(",{"@type":"g:Int64","@value":10}]})",
+                 gs::version::v3).ok());
+  std::string many = "[";
+  for (int i = 0; i < 64; ++i) many += (i ? "," : "") + bulk(1000, 0);
+  many += "]";
+  CHECK_FALSE(gs::read(many, gs::version::v3).ok());
+  // A status code beyond any status is refused, not truncated to an int.
+  CHECK_FALSE(gs::read_response(R"({"requestId":"x","status":{"code":4294967725},"result":{"data":null}})",
+                                gs::version::v3).ok());
   // Nesting is bounded (found by graphson_fuzz: 10,000 brackets overflowed
   // the stack): 256 levels read, 257 are an error.
   CHECK(gs::read(std::string(256, '[') + std::string(256, ']'), gs::version::v3).ok());

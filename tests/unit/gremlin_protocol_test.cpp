@@ -2,6 +2,12 @@
 // Neptune literals and script templates. No sockets.
 #include <doctest/doctest.h>
 
+#include <cstdint>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "gremlin/escape.hpp"
 #include "gremlin/protocol.hpp"
 #include "store/gremlin/scripts.hpp"
@@ -63,6 +69,12 @@ TEST_CASE("TimeSpan of x-ms-retry-after-ms") {
   CHECK(parse_timespan("00:00:00.0001000") == std::chrono::milliseconds(1)); // rounds up
   CHECK_FALSE(parse_timespan("soon").has_value());
   CHECK_FALSE(parse_timespan("00:0x:00").has_value());
+  // Counts from the wire: no overflow (stoll threw on 20 digits, and days
+  // times 86,400,000 overflowed), no negative wait.
+  CHECK_FALSE(parse_timespan("99999999999999999999.00:00:00").has_value());
+  CHECK_FALSE(parse_timespan("00:00:99999999999999999999").has_value());
+  CHECK_FALSE(parse_timespan("-1.00:00:00").has_value());
+  CHECK(parse_timespan("999999999.00:00:00") == std::chrono::milliseconds(999999999LL * 86400000LL));
 }
 
 TEST_CASE("status codes map as the Gremlin Server, Cosmos DB and Neptune docs say") {
@@ -96,6 +108,18 @@ TEST_CASE("status codes map as the Gremlin Server, Cosmos DB and Neptune docs sa
   CHECK(classify(500, busy, true).act == what::retry_new_connection);
   value bad = value::object({{"x-ms-status-code", value::integer(1004)}});
   CHECK(classify(500, bad, true).act == what::fail);
+  // Retry-after from the wire is clamped to [0, 24 h]: a huge one must not
+  // overflow the client's sum of waits, a negative one is no wait.
+  for (auto [v, want] : std::vector<std::pair<value, std::chrono::milliseconds>>{
+           {value::integer(INT64_MAX), max_retry_after},
+           {value::integer(-5), std::chrono::milliseconds(0)},
+           {value::string("999999999.00:00:00"), max_retry_after}}) {
+    value attrs = value::object({{"x-ms-status-code", value::integer(429)}, {"x-ms-retry-after-ms", v}});
+    CHECK(classify(500, attrs, true).retry_after == want);
+  }
+  // A status that only truncation to int would make 429 is ignored.
+  value wrapped = value::object({{"x-ms-status-code", value::integer((std::int64_t{1} << 32) + 429)}});
+  CHECK(classify(500, wrapped, true).effective_status == 500);
 }
 
 TEST_CASE("Neptune literals: hostile strings stay inside their quotes") {
@@ -176,7 +200,7 @@ std::vector<batch_item> sample_items() {
   edge.hashtag_keys = {"ht_a')//", "ht_b"};
   return {acct, bare, edge};
 }
-write_batch sample_batch() { return {"5a2c7a0e-5f0b-4bd4-9d43-0ef7f2b4a6a1", sample_items()}; }
+write_batch sample_batch() { return {"5a2c7a0e-5f0b-4bd4-9d43-0ef7f2b4a6a1", sample_items(), {}}; }
 } // namespace
 
 TEST_CASE("a batch request reads back as the same items, in every dialect") {
@@ -190,9 +214,10 @@ TEST_CASE("a batch request reads back as the same items, in every dialect") {
     // items; otherwise a traversal whose text follows the items' shapes.
     CHECK((r.script == templates::groovy_batch()) == groovy);
     if (groovy) {
-      REQUIRE(r.bindings.items().size() == 4);
+      REQUIRE(r.bindings.items().size() == 6);
       CHECK(r.bindings.items()[0].as_string() == "b_id");
-      CHECK(r.bindings.items()[2].as_string() == "b_items");
+      CHECK(r.bindings.items()[2].as_string() == "b_mark");
+      CHECK(r.bindings.items()[4].as_string() == "b_items");
     }
     for (const auto& it : batch.items) { // values only ever in bindings
       CHECK(r.script.find(it.is_edge ? it.from : it.id) == std::string::npos);
@@ -207,18 +232,39 @@ TEST_CASE("a batch request reads back as the same items, in every dialect") {
     other.items[0].handle = "someone else";
     other.items[2].increment = 9;
     CHECK(t.batch(other).script == r.script);
-    // Without its marker id, a batch is refused.
-    graphson::value no_id = r.bindings;
-    no_id.items()[0] = graphson::value::string("");
-    CHECK_FALSE(t.read_batch(r.script, no_id).ok());
+    CHECK(back->marker == t.marker_vid(batch.id));
+    // Without its marker or its batch id, a batch is refused.
+    for (const char* name : {"b_id", "b_mark"}) {
+      CAPTURE(name);
+      graphson::value no_id = graphson::value::object();
+      for (std::size_t i = 0; i + 1 < r.bindings.items().size(); i += 2) {
+        const auto& k = r.bindings.items()[i];
+        no_id.put(std::string(k.as_string()), k.as_string() == name ? graphson::value::string("") : r.bindings.items()[i + 1]);
+      }
+      CHECK_FALSE(t.read_batch(r.script, no_id).ok());
+    }
     // A text that is not a batch is refused.
     CHECK_FALSE(t.read_batch(r.script + " ", r.bindings).ok());
   }
 }
 
+TEST_CASE("batch markers are a ring: at most marker_slots distinct vertices, whatever the ids") {
+  templates t(dialect::tinkerpop, "pk", 16);
+  std::set<std::string> vids;
+  for (int i = 0; i < 2000; ++i) vids.insert(t.marker_vid(graphson::random_uuid()));
+  CHECK(vids.size() == 16); // 2,000 random ids fill every slot, none beyond
+  for (const auto& v : vids) {
+    CHECK(v.rfind("tlflow-batch:", 0) == 0);
+    CHECK(std::stoi(v.substr(13)) < 16);
+  }
+  CHECK(t.marker_vid("same") == t.marker_vid("same"));
+  templates dflt(dialect::cosmos, "pk");
+  CHECK(std::stoul(dflt.marker_vid(graphson::random_uuid()).substr(13)) < templates::default_marker_slots);
+}
+
 TEST_CASE("a batch's size stays under the sum of its items' request_bytes") {
   for (std::size_t n : {1, 200}) {
-    write_batch b{graphson::random_uuid(), {}};
+    write_batch b{graphson::random_uuid(), {}, {}};
     for (std::size_t i = 0; i < n; ++i) {
       batch_item x = sample_items()[i % 3];
       x.name = std::string((i % 7) * 10, '\x01'); // escapes to \u0001

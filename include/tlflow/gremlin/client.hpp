@@ -20,6 +20,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -36,6 +37,10 @@ struct client_options {
   std::string url = "ws://localhost:8182/gremlin";
   std::string user;               // SASL PLAIN, used when the server sends 407
   std::string password;           // secret: never logged
+  // SASL PLAIN sends the password as it is: with a user set, create()
+  // refuses a plain ws:// URL unless this is set (a server on loopback, or
+  // a network you trust). tlflow: --gremlin-allow-plaintext-auth.
+  bool allow_plaintext_auth = false;
   graphson::version serializer = graphson::version::v3; // v2 for Cosmos DB
   std::size_t pool_size = 2;      // connections
   std::chrono::milliseconds connect_timeout{5000};
@@ -47,6 +52,10 @@ struct client_options {
   std::string ca_file;            // extra trusted CA (PEM); system CAs always
   bool verify_peer = true;        // TLS certificate and host name check
   bool send_binary = true;        // mime-prefixed binary frames (else text)
+  // The messages of one result (its 206 partial batches and the last one)
+  // together, in bytes; past it the request fails (payload_too_large) and
+  // the rest of the stream is dropped. Each message is also at most 64 MB.
+  std::size_t max_result_bytes = std::size_t{256} << 20;
 };
 
 struct submit_options {

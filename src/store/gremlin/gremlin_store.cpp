@@ -332,6 +332,7 @@ gremlin_store_options options_from_config(const config& cfg) {
   o.client.url = cfg.gremlin_url;
   o.client.user = cfg.gremlin_user;
   o.client.password = cfg.gremlin_password;
+  o.client.allow_plaintext_auth = cfg.gremlin_allow_plaintext_auth;
   o.client.ca_file = cfg.ca_file;
   o.dialect = cfg.gremlin_dialect;
   o.partition_key = cfg.gremlin_partition_key;
@@ -354,7 +355,7 @@ result<std::unique_ptr<gremlin_store>> gremlin_store::open(const gremlin_store_o
   auto p = std::make_unique<impl>();
   p->opts = opts;
   p->d = *d;
-  p->t = templates(*d, opts.partition_key);
+  p->t = templates(*d, opts.partition_key, opts.marker_slots);
   client_options co = opts.client;
   if (*d == dialect::cosmos) co.serializer = graphson::version::v2;
   auto c = client::create(co);

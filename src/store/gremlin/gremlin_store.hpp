@@ -39,6 +39,8 @@ struct gremlin_store_options {
   // as one map (pack_bindings in scripts.hpp); Gremlin Server's default
   // maxParameters is 16. 0: never pack.
   std::size_t max_bindings = gremlin_server_default_max_parameters;
+  // Batch marker vertices kept at most (a ring; scripts.hpp, write_batch).
+  std::uint32_t marker_slots = templates::default_marker_slots;
   std::chrono::milliseconds close_drain_timeout{5000}; // close() waits this long for the queue
   metrics_registry* metrics = nullptr;   // optional
 };

@@ -62,8 +62,9 @@ std::optional<std::string> decode_edge_key(std::string_view s) {
 
 int kind_rank(edge_kind k) noexcept { return static_cast<int>(k); }
 
-templates::templates(dialect d, std::string partition_key)
-    : d_(d), pk_(std::move(partition_key)), pk_lit_(gremlin_string_literal(pk_)) {}
+templates::templates(dialect d, std::string partition_key, std::uint32_t marker_slots)
+    : d_(d), pk_(std::move(partition_key)), pk_lit_(gremlin_string_literal(pk_)),
+      marker_slots_(marker_slots ? marker_slots : 1) {}
 
 std::string templates::vstart(std::string_view tok) const {
   return "g.V().has('account','vid'," + std::string(tok) + ")";
@@ -238,10 +239,10 @@ std::size_t templates::request_bytes(const batch_item& x) const {
 }
 
 std::size_t templates::request_bytes_base() const {
-  // The request envelope (requestId, op, processor, args) and the marker id
-  // take under 400 bytes.
+  // The request envelope (requestId, op, processor, args), the marker's
+  // vid and the batch id take under 500 bytes.
   bool groovy = d_ == dialect::tinkerpop || d_ == dialect::janusgraph;
-  return (groovy ? groovy_batch().size() + 64 : batch_text({}).size() + pk_lit_.size()) + 400;
+  return (groovy ? groovy_batch().size() + 64 : batch_text({}).size() + pk_lit_.size()) + 500;
 }
 
 bool operator==(const batch_item& a, const batch_item& b) {
@@ -253,8 +254,16 @@ bool operator==(const batch_item& a, const batch_item& b) {
 
 namespace {
 constexpr std::string_view marker_prefix = "tlflow-batch:";
-std::string marker_vid(const std::string& id) { return std::string(marker_prefix) + id; }
 } // namespace
+
+std::string templates::marker_vid(std::string_view id) const {
+  std::uint64_t h = 14695981039346656037ull; // FNV-1a: any spread will do, the ids are random
+  for (char c : id) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ull;
+  }
+  return std::string(marker_prefix) + std::to_string(h % marker_slots_);
+}
 
 script_request templates::batch(const write_batch& b) const {
   if (d_ == dialect::tinkerpop || d_ == dialect::janusgraph) return groovy_request(b);
@@ -268,7 +277,8 @@ script_request templates::batch(const write_batch& b) const {
 // ~0.1 ms. Vertices upserted earlier in the batch are reused by its edges.
 // Same meaning as the cosmos/neptune traversal below.
 std::string templates::groovy_batch() {
-  return "if (g.V().has('batch','vid',b_id).hasNext()) return 0\n"
+  return "def mk = g.V().has('batch','vid',b_id).tryNext().orElse(null)\n"
+         "if (mk != null && mk.property('bid').orElse(null) == b_mark) return 0\n"
          "def vs = [:]\n"
          "def vertex = { id -> vs.containsKey(id) ? vs[id] : g.V().has('account','vid',id).tryNext().orElse(null) }\n"
          "for (m in b_items) {\n"
@@ -302,11 +312,12 @@ std::string templates::groovy_batch() {
          "    for (h in m[8]) e.property(h, true)\n"
          "  }\n"
          "}\n"
-         "g.addV('batch').property('vid',b_id).iterate()\n"
+         "if (mk == null) mk = g.addV('batch').property('vid',b_id).next()\n"
+         "mk.property(single,'bid',b_mark)\n"
          "b_items.size()";
 }
 
-// b_id: the marker's vid. b_items, positional lists: an account
+// b_id: the marker's vid, b_mark the batch id. b_items, positional lists: an account
 // ['a', id, platform, handle, name, location, first, last], an edge
 // ['e', from, to, kind, rank, increment, first, last, [hashtag keys]];
 // "" is "not set".
@@ -341,6 +352,7 @@ script_request templates::groovy_request(const write_batch& b) const {
   script_request r;
   r.script = groovy_batch();
   r.bindings.put("b_id", value::string(marker_vid(b.id)));
+  r.bindings.put("b_mark", value::string(b.id));
   r.bindings.put("b_items", value::list(std::move(list)));
   return r;
 }
@@ -349,9 +361,9 @@ script_request templates::groovy_request(const write_batch& b) const {
 // handle, b_n<i> name, b_l<i> location, b_s<i>/b_e<i> first/last seen;
 // edge b_f<i> from, b_t<i> to, b_k<i> kind, b_r<i> kind rank, b_w<i>
 // increment, b_s<i>/b_e<i> times, b_h<i>_<j> hashtag keys; b_zero = 0;
-// b_id the marker's vid.
+// b_id the marker's vid, b_mark the batch id.
 std::string templates::batch_text(const std::vector<batch_item>& items) const {
-  std::string t = "g.inject(0).not(V().has('batch','vid',b_id))";
+  std::string t = "g.inject(0).not(V().has('batch','vid',b_id).has('bid',b_mark))";
   for (std::size_t i = 0; i < items.size(); ++i) {
     const batch_item& b = items[i];
     std::string n = std::to_string(i);
@@ -381,8 +393,10 @@ std::string templates::batch_text(const std::vector<batch_item>& items) const {
       t += ")";
     }
   }
-  std::string marker = "addV('batch').property('vid',b_id)";
+  // The slot's vertex, made once, then its batch id replaced.
+  std::string marker = "V().has('batch','vid',b_id).fold().coalesce(unfold(),addV('batch').property('vid',b_id)";
   if (d_ == dialect::cosmos) marker += ".property('id',b_id).property(" + pk_lit_ + ",b_id)";
+  marker += std::string(").property(") + (d_ == dialect::cosmos ? "" : "single,") + "'bid',b_mark)";
   return t + ".sideEffect(" + marker + ").count()";
 }
 
@@ -396,6 +410,7 @@ script_request templates::traversal_request(const write_batch& wb) const {
     if (!v.empty()) b.put(k, value::string(v));
   };
   b.put("b_id", value::string(marker_vid(wb.id)));
+  b.put("b_mark", value::string(wb.id));
   for (std::size_t i = 0; i < items.size(); ++i) {
     const batch_item& x = items[i];
     std::string n = std::to_string(i);
@@ -430,10 +445,11 @@ result<write_batch> templates::read_batch(std::string_view script, const graphso
   write_batch out;
   auto str = [](const value* v) { return v && v->is_string() ? std::string(v->as_string()) : std::string(); };
   auto num = [](const value* v) { return v && v->is_integral() ? v->as_int() : std::int64_t{0}; };
-  std::string marker = str(bindings.get("b_id"));
-  if (marker.compare(0, marker_prefix.size(), marker_prefix) != 0 || marker.size() == marker_prefix.size())
+  out.marker = str(bindings.get("b_id"));
+  if (out.marker.compare(0, marker_prefix.size(), marker_prefix) != 0 || out.marker.size() == marker_prefix.size())
     return error{errc::invalid_argument, "batch: no b_id marker"};
-  out.id = marker.substr(marker_prefix.size());
+  out.id = str(bindings.get("b_mark"));
+  if (out.id.empty()) return error{errc::invalid_argument, "batch: no b_mark batch id"};
   if (script == groovy_batch()) {
     const value* items = bindings.get("b_items");
     if (!items || !items->is_sequence()) return error{errc::invalid_argument, "batch: no b_items list"};

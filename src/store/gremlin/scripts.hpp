@@ -9,7 +9,8 @@
 //
 // Graph layout: vertices labelled 'account' with the tlflow id in property
 // 'vid' (Cosmos DB: also the element id and the partition key property),
-// and one marker vertex labelled 'batch' per applied batch request;
+// and batch markers: vertices labelled 'batch', at most marker_slots of them
+// (a ring, see write_batch);
 // one edge per (from, to, kind) labelled with the kind, with 'weight' (long),
 // 'kr' (kind rank, for ordering), 'first_seen', 'last_seen', one property
 // 'ht_<tag>' = true per hashtag, and user properties (keys encoded by
@@ -59,12 +60,21 @@ struct batch_item {
 };
 
 // The items of one batch request and its id. The request applies its items
-// only if no marker vertex (label 'batch', vid "tlflow-batch:<id>") exists,
-// and writes that marker in the same request: a batch re-sent after its
-// reply was lost (queued, replayed after a restart) adds nothing twice.
+// only if its marker (the vertex label 'batch', vid "tlflow-batch:<slot>",
+// with property 'bid' = its id) is not there, and writes that marker in the
+// same request: a batch re-sent after its reply was lost (queued, replayed
+// after a restart) adds nothing twice. The slot is the id's hash modulo the
+// number of slots, so the markers are a ring of at most that many vertices:
+// a later batch of the same slot overwrites 'bid'. A marker is needed only
+// until its request's success is known, and a request whose reply was lost
+// is replayed before any later batch of the same store (docs/gremlin.md,
+// "No loss"); so a slot is overwritten in that window only by another
+// writer of the same graph, with probability (its batches meanwhile) /
+// slots.
 struct write_batch {
   std::string id;                 // random UUID
   std::vector<batch_item> items;
+  std::string marker;             // read_batch: the marker's vid (batch() computes it)
   friend bool operator==(const write_batch& a, const write_batch& b) {
     return a.id == b.id && a.items == b.items;
   }
@@ -78,7 +88,11 @@ struct script_request {
 
 class templates {
 public:
-  templates(dialect d, std::string partition_key);
+  // marker_slots: how many batch marker vertices at most (write_batch).
+  static constexpr std::uint32_t default_marker_slots = 65536;
+  templates(dialect d, std::string partition_key, std::uint32_t marker_slots = default_marker_slots);
+  // The marker's vid of batch `id`: "tlflow-batch:<slot>".
+  std::string marker_vid(std::string_view id) const;
 
   dialect dialect_of() const noexcept { return d_; }
   bool uses_bindings() const noexcept { return d_ != dialect::neptune; }
@@ -132,6 +146,7 @@ private:
   dialect d_;
   std::string pk_;       // Cosmos DB partition key property name
   std::string pk_lit_;   // as a quoted literal
+  std::uint32_t marker_slots_;
 };
 
 // Bindings by name, for a look-up per name (batched writes carry thousands):

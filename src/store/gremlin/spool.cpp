@@ -42,7 +42,9 @@ std::optional<script_request> decode(const std::string& bytes) {
   return script_request{bytes.substr(0, nul), std::move(*b)};
 }
 
-bool write_file_synced(const std::string& path, const std::string& bytes) {
+} // namespace
+
+bool write_spool::write_file_synced(const std::string& path, const std::string& bytes) {
   std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return false;
@@ -58,15 +60,29 @@ bool write_file_synced(const std::string& path, const std::string& bytes) {
     p += n;
     left -= static_cast<std::size_t>(n);
   }
-  bool ok = ::fsync(fd) == 0;
+  bool ok = sync_(fd, tmp) == 0;
+  int saved = errno;
   ::close(fd);
-  return ok && std::rename(tmp.c_str(), path.c_str()) == 0;
+  errno = saved;
+  return ok && std::rename(tmp.c_str(), path.c_str()) == 0 && sync_dir(dir_);
 }
 
-} // namespace
+// The directory's entries (a rename, a new name) reach the disk with an
+// fsync of the directory itself.
+bool write_spool::sync_dir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = sync_(fd, dir) == 0;
+  int saved = errno;
+  ::close(fd);
+  errno = saved;
+  return ok;
+}
 
-result<std::unique_ptr<write_spool>> write_spool::open(const std::string& dir, std::size_t max_entries) {
+result<std::unique_ptr<write_spool>> write_spool::open(const std::string& dir, std::size_t max_entries,
+                                                       sync_fn sync) {
   std::unique_ptr<write_spool> s(new write_spool(dir, max_entries));
+  s->sync_ = sync ? std::move(sync) : [](int fd, const std::string&) { return ::fsync(fd); };
   if (dir.empty()) return s;
   if (!make_dir(dir) || !make_dir(dir + "/dead"))
     return error{errc::io_error, "cannot create " + dir + ": " + std::strerror(errno)};
@@ -138,7 +154,12 @@ void write_spool::pop_to_dead_letter() {
   } else {
     std::string from = path_of(seqs_.front());
     std::string to = dir_ + "/dead/" + from.substr(dir_.size() + 1);
-    std::rename(from.c_str(), to.c_str());
+    // Both directories change; if the rename is lost, the entry is sent
+    // again on the next start and set aside again.
+    if (std::rename(from.c_str(), to.c_str()) == 0) {
+      sync_dir(dir_ + "/dead");
+      sync_dir(dir_);
+    }
   }
   seqs_.pop_front();
 }

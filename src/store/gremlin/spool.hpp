@@ -2,6 +2,11 @@
 // reach the server, kept in order until they can. With a directory, every
 // entry is a file written (and fsync'ed) before push() returns, so queued
 // writes survive a crash or restart; memory holds only the sequence numbers.
+// A file is written under a temporary name and renamed; the rename is a
+// change of the directory, which survives a power loss only once the
+// directory itself is fsync'ed, so push() (and setting an entry aside) do
+// that too. pop()'s unlink is not synced: an entry that comes back after a
+// power loss is sent again, and its batch marker makes that a no-op.
 // Without one (ephemeral), entries live in memory. Bounded: push() refuses
 // with store_unavailable when max_entries are queued (backpressure, no drop).
 //
@@ -10,6 +15,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -22,8 +28,14 @@ namespace tlflow::gremlin {
 
 class write_spool {
 public:
+  // What flushes a file descriptor to the disk (fsync(2)); `path` names
+  // what fd is open on (an entry, or the directory). Replaceable so that a
+  // test can see each call and make one fail.
+  using sync_fn = std::function<int(int fd, const std::string& path)>;
+
   // Creates `dir` if needed and loads what a previous run left there.
-  static result<std::unique_ptr<write_spool>> open(const std::string& dir, std::size_t max_entries);
+  static result<std::unique_ptr<write_spool>> open(const std::string& dir, std::size_t max_entries,
+                                                   sync_fn sync = {});
 
   status push(const script_request& w);
   std::optional<script_request> front();  // nullopt when empty
@@ -34,6 +46,8 @@ public:
 private:
   write_spool(std::string dir, std::size_t max) : dir_(std::move(dir)), max_(max) {}
   std::string path_of(std::uint64_t seq) const;
+  bool write_file_synced(const std::string& path, const std::string& bytes);
+  bool sync_dir(const std::string& dir);
 
   mutable std::mutex mu_;
   std::string dir_;
@@ -41,6 +55,7 @@ private:
   std::deque<std::uint64_t> seqs_;
   std::deque<script_request> mem_; // ephemeral mode only
   std::uint64_t next_ = 1;
+  sync_fn sync_;
 };
 
 } // namespace tlflow::gremlin
