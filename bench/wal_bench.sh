@@ -7,10 +7,11 @@
 #
 #   bench/wal_bench.sh [BUILD_DIR]                 (default: build)
 #   DURATION=10 CONNS="1 16 64" POSTS=200000 bench/wal_bench.sh
-#   HTTP_THREADS=64 IMPORT=0 bench/wal_bench.sh    (more concurrent writers per group)
+#   WRITE_THREADS=64 IMPORT=0 bench/wal_bench.sh   (more concurrent writers per group)
 #
-# With the default --http-threads (= cores), at most that many requests are
-# in the store at once, which bounds how many writes one fdatasync can cover.
+# Writes run on the server's write pool (--write-threads, default 16): at
+# most that many are in the store at once, which bounds how many writes one
+# fdatasync can cover.
 #
 # The data directory is a fresh directory under TMPDIR (or /tmp): put TMPDIR
 # on the disk whose fdatasync you want to measure. Loopback only.
@@ -21,7 +22,7 @@ duration=${DURATION:-8}
 conns=${CONNS:-1 16 64}
 posts=${POSTS:-200000}
 modes=${MODES:-interval commit}
-http_threads=${HTTP_THREADS:-0}
+write_threads=${WRITE_THREADS:-16}
 run_import=${IMPORT:-1}
 
 tlflow=$build/tlflow
@@ -78,7 +79,7 @@ printf '%-9s %-24s %12s %12s %10s\n' mode test "requests/s" "mean lat" "non-2xx"
 for mode in $modes; do
   port=$(free_port)
   "$tlflow" --host 127.0.0.1 --port "$port" --data-dir "$work/data-$mode" --wal-sync "$mode" \
-    --http-threads "$http_threads" --snapshot-interval 0 --log-level warn >"$work/tlflow-$mode.log" 2>&1 &
+    --write-threads "$write_threads" --snapshot-interval 0 --log-level warn >"$work/tlflow-$mode.log" 2>&1 &
   pids+=($!)
   wait_http "$port"
   writes=0
