@@ -2,22 +2,15 @@
 
 #include <algorithm>
 #include <deque>
-#include <optional>
+#include <tuple>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/ssl.hpp>
-#include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 #include "sources/framing.hpp"
 #include "sources/http_client.hpp"
 #include "sources/reconnect.hpp"
+#include "sources/ws_connection.hpp"
 #include "util/log.hpp"
 
 namespace tlflow {
@@ -25,40 +18,8 @@ namespace tlflow {
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
-namespace ssl = net::ssl;
-using tcp = net::ip::tcp;
 
 namespace {
-
-// Runs `ioc` in slices until `done`, the stop flag or `deadline`; then
-// cancels and runs until the pending handler ran (nothing may outlive the
-// locals it refers to). True when done.
-template <class Cancel>
-bool await_op(net::io_context& ioc, const bool& done, const std::atomic<bool>& stop,
-              std::chrono::steady_clock::time_point deadline, Cancel&& cancel) {
-  while (!done) {
-    if (stop.load() || std::chrono::steady_clock::now() >= deadline) {
-      cancel();
-      while (!done) {
-        if (ioc.stopped()) ioc.restart();
-        if (ioc.run_for(std::chrono::milliseconds(20)) == 0 && ioc.stopped() && !done) break;
-      }
-      return false;
-    }
-    if (ioc.stopped()) ioc.restart();
-    ioc.run_for(std::chrono::milliseconds(50));
-  }
-  return true;
-}
-
-// Why one WebSocket session ended.
-struct ws_result {
-  enum class kind { stopped, network, http, dropped } what = kind::network;
-  int http_status = 0;
-  bool established = false;
-  std::chrono::steady_clock::duration lived{};
-  std::string message;
-};
 
 // An upgrade refused with one of these is not "no WebSocket here": retry.
 bool worth_retrying(int status) {
@@ -85,17 +46,7 @@ mastodon_source::mastodon_source(source_context ctx, mastodon_options opts)
   base_path = base_path.substr(0, base_path.find_first_of("?#"));
   ws_path_ = std::string(base_path) + "/api/v1/streaming";
   if (auto at = authority.rfind('@'); at != std::string_view::npos) authority.remove_prefix(at + 1);
-  if (!authority.empty() && authority.front() == '[') {
-    auto close = authority.find(']');
-    ws_host_ = std::string(authority.substr(1, close == std::string_view::npos ? 0 : close - 1));
-    auto colon = authority.find(':', close == std::string_view::npos ? 0 : close);
-    ws_port_ = colon == std::string_view::npos ? "" : std::string(authority.substr(colon + 1));
-  } else {
-    auto colon = authority.find(':');
-    ws_host_ = std::string(authority.substr(0, colon));
-    ws_port_ = colon == std::string_view::npos ? "" : std::string(authority.substr(colon + 1));
-  }
-  if (ws_port_.empty()) ws_port_ = ws_tls_ ? "443" : "80";
+  std::tie(ws_host_, ws_port_) = split_authority(authority, ws_tls_ ? "443" : "80");
   if (ws_host_.empty()) ws_url_ok_ = false;
 }
 
@@ -280,103 +231,13 @@ void mastodon_source::ws_loop() {
     first = false;
     ws_result res;
     {
-      net::io_context ioc;
-      ssl::context tls_ctx(ssl::context::tls_client);
-      tls_ctx.set_default_verify_paths();
-      if (!ctx_.ca_file.empty()) {
-        beast::error_code ec;
-        tls_ctx.load_verify_file(ctx_.ca_file, ec);
-        if (ec) on_error("cannot load CA file " + ctx_.ca_file + ": " + ec.message());
-      }
-      tls_ctx.set_verify_mode(ssl::verify_peer);
-      using plain_ws = websocket::stream<beast::tcp_stream>;
-      using tls_ws = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
-      std::optional<plain_ws> pws;
-      std::optional<tls_ws> tws;
-      if (ws_tls_) tws.emplace(ioc, tls_ctx);
-      else pws.emplace(ioc);
-      auto& lowest = ws_tls_ ? beast::get_lowest_layer(*tws) : beast::get_lowest_layer(*pws);
-      auto close_socket = [&] {
-        beast::error_code ignored;
-        lowest.socket().close(ignored);
-      };
-      auto step_deadline = [&] { return std::chrono::steady_clock::now() + ctx_.connect_timeout; };
-      auto failed_step = [&](const char* what) {
-        res.what = stopping() ? ws_result::kind::stopped : ws_result::kind::network;
-        res.message = std::string(what) + " timed out";
-      };
-      bool done = false;
-      beast::error_code ec;
-
-      tcp::resolver resolver(ioc);
-      tcp::resolver::results_type endpoints;
-      resolver.async_resolve(ws_host_, ws_port_, [&](beast::error_code e, tcp::resolver::results_type r) {
-        ec = e;
-        endpoints = std::move(r);
-        done = true;
-      });
-      bool ok = await_op(ioc, done, stop_flag(), step_deadline(), [&] { resolver.cancel(); });
-      if (!ok) failed_step("resolve");
-      else if (ec) res.message = "resolve " + ws_host_ + ": " + ec.message();
-      ok = ok && !ec;
-      if (ok) {
-        done = false;
-        lowest.async_connect(endpoints, [&](beast::error_code e, const tcp::endpoint&) {
-          ec = e;
-          done = true;
-        });
-        ok = await_op(ioc, done, stop_flag(), step_deadline(), close_socket);
-        if (!ok) failed_step("connect");
-        else if (ec) res.message = "connect " + host_header + ": " + ec.message();
-        ok = ok && !ec;
-      }
-      if (ok && ws_tls_) {
-        auto& ssl_stream = tws->next_layer();
-        if (!SSL_set_tlsext_host_name(ssl_stream.native_handle(), ws_host_.c_str())) {
-          ok = false;
-          res.message = "cannot set SNI host name";
-        } else {
-          ssl_stream.set_verify_callback(ssl::host_name_verification(ws_host_));
-          done = false;
-          ssl_stream.async_handshake(ssl::stream_base::client, [&](beast::error_code e) {
-            ec = e;
-            done = true;
-          });
-          ok = await_op(ioc, done, stop_flag(), step_deadline(), close_socket);
-          if (!ok) failed_step("TLS handshake");
-          else if (ec) res.message = "TLS handshake: " + ec.message();
-          ok = ok && !ec;
-        }
-      }
-      // The WebSocket itself: handshake, then the session; the same code for
-      // the plain and the TLS stream.
+      ws_connection conn(ws_tls_, ctx_.ca_file, stop_flag());
+      if (!conn.ca_error().empty()) on_error(conn.ca_error());
+      std::vector<ws_connection::header> headers{{beast::http::field::user_agent, ctx_.user_agent}};
+      if (!opts_.token.empty())
+        headers.emplace_back(beast::http::field::authorization, "Bearer " + opts_.token);
+      // The session: the same code for the plain and the TLS stream.
       auto session = [&](auto& ws) {
-        websocket::response_type upgrade;
-        ws.set_option(websocket::stream_base::decorator(
-            [ua = ctx_.user_agent, token = opts_.token](websocket::request_type& req) {
-              req.set(beast::http::field::user_agent, ua);
-              if (!token.empty()) req.set(beast::http::field::authorization, "Bearer " + token);
-            }));
-        ws.read_message_max(16u << 20);
-        done = false;
-        ws.async_handshake(upgrade, host_header, ws_path_, [&](beast::error_code e) {
-          ec = e;
-          done = true;
-        });
-        if (!await_op(ioc, done, stop_flag(), step_deadline(), close_socket)) {
-          failed_step("WebSocket handshake");
-          return;
-        }
-        if (ec) {
-          if (ec == websocket::error::upgrade_declined) {
-            res.what = ws_result::kind::http;
-            res.http_status = static_cast<int>(upgrade.result_int());
-            res.message = "HTTP " + std::to_string(res.http_status) + " on the WebSocket upgrade";
-          } else {
-            res.message = "WebSocket handshake: " + ec.message();
-          }
-          return;
-        }
         on_connected();
         res.established = true;
         const auto start = std::chrono::steady_clock::now();
@@ -446,8 +307,7 @@ void mastodon_source::ws_loop() {
             res.message = "no frame for " + std::to_string(ws_stall_timeout().count()) + " ms";
             break;
           }
-          if (ioc.stopped()) ioc.restart();
-          ioc.run_for(std::chrono::milliseconds(50));
+          conn.run_for(std::chrono::milliseconds(50));
           if (write_done) {
             write_pending = write_done = false;
             if (write_ec) {
@@ -475,19 +335,14 @@ void mastodon_source::ws_loop() {
           }
         }
         // Whatever is still pending must run before the locals go.
-        close_socket();
-        while ((read_pending && !read_done) || (write_pending && !write_done)) {
-          if (ioc.stopped()) ioc.restart();
-          if (ioc.run_for(std::chrono::milliseconds(20)) == 0 && ioc.stopped()) break;
-        }
+        conn.close();
+        while ((read_pending && !read_done) || (write_pending && !write_done))
+          if (conn.run_for(std::chrono::milliseconds(20)) == 0 && conn.idle()) break;
         res.lived = std::chrono::steady_clock::now() - start;
         on_disconnected();
       };
-      if (ok) {
-        if (ws_tls_) session(*tws);
-        else session(*pws);
-      }
-      close_socket();
+      if (conn.open(ws_host_, ws_port_, ws_path_, headers, ctx_.connect_timeout, res))
+        conn.visit(session);
     }
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -507,19 +362,7 @@ void mastodon_source::ws_loop() {
       return;
     }
     on_error(res.message);
-    millis delay;
-    switch (res.what) {
-      case ws_result::kind::dropped:
-        delay = (res.established && res.lived >= b.policy().min_established)
-                    ? b.next(failure_kind::dropped)
-                    : b.next(failure_kind::network);
-        break;
-      case ws_result::kind::http:
-        delay = b.next(res.http_status == 429 ? failure_kind::throttled : failure_kind::http);
-        break;
-      default:
-        delay = b.next(failure_kind::network);
-    }
+    millis delay = reconnect_delay(b, res);
     if (!wait_backoff(delay)) break;
   }
 }

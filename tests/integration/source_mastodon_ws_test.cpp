@@ -3,7 +3,8 @@
 // unsubscribe on the same connection; envelopes (payload: the Status as a
 // JSON string) arrive as posts, a status on two subscriptions counts once;
 // server pings keep a quiet connection alive; every tag is subscribed again
-// after a reconnect; a refused upgrade falls back to SSE, capped.
+// after a reconnect; a refused upgrade falls back to SSE, capped; over
+// https the WebSocket is wss, the certificate checked against the host name.
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -17,6 +18,7 @@
 #include "support/source_harness.hpp"
 #include "support/stream_fixtures.hpp"
 #include "support/stream_server.hpp"
+#include "support/tls_proxy.hpp"
 
 using namespace tlflow;
 using namespace tlflow::test;
@@ -190,6 +192,49 @@ TEST_CASE("mastodon WebSocket: after a drop every tag is subscribed again") {
   CHECK(fs.messages(1) == std::vector<std::string>{sub_msg("subscribe", "graphs"), sub_msg("subscribe", "rust")});
   CHECK(src.state().reconnects >= 1);
   src.stop();
+}
+
+TEST_CASE("mastodon WebSocket over wss: SNI and the host name checked; a name the certificate lacks is refused") {
+  fake_streaming fs;
+  tls_proxy proxy(fs.server.port());
+  tracking_set t;
+  t.hashtags = {"graphs"};
+
+  SUBCASE("https://localhost with the CA") {
+    harness h;
+    auto ctx = h.context();
+    ctx.ca_file = proxy.ca_file();
+    mastodon_options o;
+    o.url = proxy.url("https");
+    o.token = "user-token";
+    mastodon_source src(ctx, o);
+    src.on_tracking_changed(t);
+    src.start();
+    REQUIRE(stream_server::wait_until([&] { return h.stats().posts >= 4; }));
+    src.stop();
+    CHECK(fs.messages(0) == std::vector<std::string>{sub_msg("subscribe", "graphs")});
+    CHECK(proxy.server_names() == std::vector<std::string>{"localhost"});
+    auto reqs = fs.server.requests(ws_path);
+    REQUIRE(reqs.size() == 1);
+    CHECK(reqs[0].headers["authorization"] == "Bearer user-token");
+    CHECK_FALSE(src.sse_fallback());
+  }
+  SUBCASE("https://127.0.0.1: the certificate names only localhost") {
+    harness h;
+    auto ctx = h.context();
+    ctx.ca_file = proxy.ca_file();
+    mastodon_options o;
+    o.url = "https://127.0.0.1:" + std::to_string(proxy.port());
+    mastodon_source src(ctx, o);
+    src.on_tracking_changed(t);
+    src.start();
+    REQUIRE(stream_server::wait_until([&] { return src.state().errors >= 2; }));
+    src.stop();
+    CHECK(proxy.handshakes_ok() == 0);
+    CHECK(h.stats().posts == 0);
+    CHECK(fs.connections() == 0);
+    CHECK_FALSE(src.sse_fallback());  // a refused certificate is retried, not a reason for SSE
+  }
 }
 
 TEST_CASE("mastodon: a refused WebSocket upgrade falls back to SSE streams, at most max_sse_streams") {
