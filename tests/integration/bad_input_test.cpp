@@ -22,13 +22,6 @@ service_process& svc() {
   return s;
 }
 
-void expect_error(const http_reply& r, int status, const std::string& code) {
-  INFO("status " << r.status << " body " << r.body.substr(0, 300));
-  CHECK(r.status == status);
-  CHECK(is_error_object(r));
-  CHECK(error_code(r) == code);
-}
-
 std::string raw_post(const std::string& target, const std::string& body,
                      const std::string& extra_headers = "Content-Type: application/json\r\n") {
   return "POST " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + extra_headers +

@@ -174,13 +174,6 @@ http_reply first_reply(const std::string& raw) {
   return r;
 }
 
-void expect_error(const http_reply& r, int status, const std::string& code) {
-  INFO("status " << r.status << " body " << r.body.substr(0, 300));
-  CHECK(r.status == status);
-  CHECK(is_error_object(r));
-  CHECK(error_code(r) == code);
-}
-
 service_process& svc() {
   static service_process s({{"--ephemeral"}, {}, {}});
   static const bool started = s.start();

@@ -1,5 +1,7 @@
 #include "support/api_client.hpp"
 
+#include <doctest/doctest.h>
+
 namespace tlflow::test {
 
 rapidjson::Document json_of(const http_reply& r) {
@@ -29,6 +31,13 @@ std::string error_code(const http_reply& r) {
   const auto d = json_of(r);
   if (!d.IsObject() || !d.HasMember("error")) return {};
   return str(d["error"], "code");
+}
+
+void expect_error(const http_reply& r, int status, const std::string& code) {
+  INFO("status " << r.status << " body " << r.body.substr(0, 300));
+  CHECK(r.status == status);
+  CHECK(is_error_object(r));
+  CHECK(error_code(r) == code);
 }
 
 } // namespace tlflow::test

@@ -19,6 +19,9 @@ std::string error_code(const http_reply& r);
 // True when `r` is exactly the error object: {"error":{"code","message"}}.
 bool is_error_object(const http_reply& r);
 
+// Checks (doctest CHECKs) that `r` is the error object with this status and code.
+void expect_error(const http_reply& r, int status, const std::string& code);
+
 // A string member, or "" if absent.
 std::string str(const rapidjson::Value& v, const char* member);
 
