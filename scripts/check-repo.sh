@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Cheap checks of what is committed, run by CTest as `check.repo`:
 #   * no tracked file is matched by .gitignore (a file committed by mistake);
-#   * no absolute path of a developer's machine (/work/..., /root/...);
+#   * no absolute path of a developer's machine (its work tree or root's home);
 #   * no reference to documents or trackers outside the repository;
 #   * C++ and Python code takes temporary files from TMPDIR, not "/tmp";
 #   * a tracked file starting with #! is executable;
@@ -31,7 +31,7 @@ self=':(exclude)scripts/check-repo.sh'
 report "tracked but matched by .gitignore (git rm --cached them, or fix .gitignore)" \
   "$(git ls-files -ci --exclude-standard)"
 
-# /work/ or /root/ at the start of a path, not inside one ("$tmp/root/etc").
+# Those two folders at the start of a path, not inside one ("$tmp/root/etc").
 report "absolute paths of a developer's machine" \
   "$(git grep -nE "(^|[[:space:]\"'=:(\`])/(work|root)(/|\$)" -- . "$self")"
 
