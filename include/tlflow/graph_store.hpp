@@ -107,6 +107,37 @@ struct location_flow {
   std::uint64_t edges = 0;
 };
 
+// A sub-graph chosen by filters on edges: the one selection that analytics,
+// exports and the changefeed share (docs/analytics.md, "Slices"). Every
+// filter narrows; within one list any entry matches.
+struct slice {
+  std::vector<edge_kind> kinds;       // empty: every kind
+  std::vector<std::string> hashtags;  // edges carrying any of them (lower-case, no '#')
+  // Time window, canonical ISO-8601 UTC (YYYY-MM-DDTHH:MM:SSZ), empty: open.
+  // An edge is in it when [first_seen, last_seen] overlaps [since, until].
+  std::string since;
+  std::string until;
+  std::uint64_t min_weight = 0;       // edges with at least this weight
+  std::vector<std::string> platforms; // edges whose source account is on one of them
+
+  // No filter at all: the whole graph, accounts without edges included.
+  // With any filter, a slice's accounts are the ends of its edges.
+  bool whole_graph() const noexcept;
+  // Every filter but platform, which is a property of the source account.
+  bool admits(const edge& e) const;
+  bool admits_platform(const vertex& source) const;
+};
+
+// Receives a slice streamed out of a store (graph_store::scan). An error
+// returned stops the scan, and scan returns it (a cancelled export, a client
+// gone away).
+class scan_sink {
+public:
+  virtual ~scan_sink() = default;
+  virtual status vertices(std::vector<vertex_view>& chunk) = 0;
+  virtual status edges(std::vector<edge>& chunk) = 0;
+};
+
 struct store_health {
   bool ok = true;
   std::string detail;                  // for /status, never secrets
@@ -172,6 +203,15 @@ public:
   // Edge weight aggregated by the normalised locations of the endpoints,
   // heaviest first.
   virtual result<std::vector<location_flow>> location_flows(std::size_t limit) = 0;
+
+  // Streams a slice: all its vertices in chunks, then all its edges, each
+  // edge's two ends among the vertices handed over. While writes go on this
+  // is not a point-in-time view: a vertex created during the scan may be
+  // missing with its edges, and an edge has the weight it had when its chunk
+  // was read. The default pages through list_vertices and list_edges and
+  // holds the ids of the slice's vertices (memory grows with the slice, not
+  // with the chunks); stores may do better.
+  virtual status scan(const slice& s, scan_sink& sink);
 
   virtual store_health health() = 0;
 

@@ -202,6 +202,8 @@ private:
 // Strict percent-decoding: `%` must be followed by two hex digits. With
 // `plus_is_space` (query strings), `+` decodes to a space. nullopt if bad.
 std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space);
+// Escapes every byte but the unreserved ones (RFC 3986 §2.3): a query value.
+std::string percent_encode(std::string_view text);
 
 // Parses `a=1&b=x%20y` into decoded pairs. invalid_argument on a bad escape.
 result<std::multimap<std::string, std::string>> parse_query(std::string_view query);

@@ -674,6 +674,105 @@ TEST_CASE_TEMPLATE_DEFINE("graph_store contract", Fixture, graph_store_contract)
     CHECK(get_edge(s, "twitter:1", "twitter:2", edge_kind::mention).weight == 3);
   }
 
+  SUBCASE("scan: the whole graph, and slices by kind, hashtag, time, weight, platform") {
+    auto mk = [](std::string post, std::string f, std::string fp, std::string t, edge_kind k,
+                 std::vector<std::string> tags, std::string at) {
+      auto x = make_interaction(std::move(post), std::move(f), std::move(t), k, std::move(tags),
+                                std::move(at));
+      x.from.platform = fp;
+      x.to.platform = fp;
+      return x;
+    };
+    REQUIRE(s.apply({mk("twitter:1", "twitter:a", "twitter", "twitter:b", edge_kind::mention,
+                        {"climate"}, "2026-11-20T10:00:00Z"),
+                     mk("twitter:2", "twitter:a", "twitter", "twitter:b", edge_kind::mention,
+                        {"energy"}, "2026-11-22T10:00:00Z"),
+                     mk("twitter:3", "twitter:b", "twitter", "twitter:c", edge_kind::reply, {},
+                        "2026-11-21T10:00:00Z"),
+                     mk("mastodon:4", "mastodon:x", "mastodon", "mastodon:y", edge_kind::repost,
+                        {"climate"}, "2026-11-23T10:00:00Z")})
+                .ok());
+    REQUIRE(s.put_vertex("lonely", {}, {}).ok());
+
+    struct collect : scan_sink {
+      std::vector<std::string> ids;
+      std::vector<std::string> keys;
+      status vertices(std::vector<vertex_view>& chunk) override {
+        for (auto& v : chunk) ids.push_back(v.v.id);
+        return ok_v;
+      }
+      status edges(std::vector<edge>& chunk) override {
+        for (auto& e : chunk)
+          keys.push_back(e.key.from + ">" + e.key.to + ":" + std::string(to_string(e.key.kind)) +
+                                "=" + std::to_string(e.weight));
+        return ok_v;
+      }
+    };
+    auto run = [&](const slice& sl) {
+      collect c;
+      REQUIRE(s.scan(sl, c).ok());
+      std::sort(c.ids.begin(), c.ids.end());
+      std::sort(c.keys.begin(), c.keys.end());
+      return c;
+    };
+    using strings = std::vector<std::string>;
+
+    auto all = run(slice{});
+    CHECK(all.ids == strings{"lonely", "mastodon:x", "mastodon:y", "twitter:a", "twitter:b",
+                                  "twitter:c"});
+    CHECK(all.keys == strings{"mastodon:x>mastodon:y:repost=1", "twitter:a>twitter:b:mention=2",
+                               "twitter:b>twitter:c:reply=1"});
+
+    slice by_kind;
+    by_kind.kinds = {edge_kind::reply, edge_kind::repost};
+    auto k = run(by_kind);
+    CHECK(k.ids == strings{"mastodon:x", "mastodon:y", "twitter:b", "twitter:c"});
+    CHECK(k.keys == strings{"mastodon:x>mastodon:y:repost=1", "twitter:b>twitter:c:reply=1"});
+
+    slice by_tag;
+    by_tag.hashtags = {"energy"};
+    CHECK(run(by_tag).keys == strings{"twitter:a>twitter:b:mention=2"});
+
+    // [first_seen, last_seen] overlaps [since, until].
+    slice window;
+    window.since = "2026-11-21T00:00:00Z";
+    window.until = "2026-11-21T23:59:59Z";
+    CHECK(run(window).keys == strings{"twitter:a>twitter:b:mention=2", "twitter:b>twitter:c:reply=1"});
+    window.since = "2026-11-22T10:00:01Z";
+    window.until.clear();
+    CHECK(run(window).keys == strings{"mastodon:x>mastodon:y:repost=1"});
+
+    slice heavy;
+    heavy.min_weight = 2;
+    auto h = run(heavy);
+    CHECK(h.ids == strings{"twitter:a", "twitter:b"});
+    CHECK(h.keys == strings{"twitter:a>twitter:b:mention=2"});
+
+    slice on;
+    on.platforms = {"mastodon"};
+    on.hashtags = {"climate"};
+    auto m = run(on);
+    CHECK(m.ids == strings{"mastodon:x", "mastodon:y"});
+    CHECK(m.keys == strings{"mastodon:x>mastodon:y:repost=1"});
+
+    // The sink's error stops the scan and comes back.
+    struct refuse : scan_sink {
+      int calls = 0;
+      status vertices(std::vector<vertex_view>&) override {
+        ++calls;
+        return error{errc::invalid_argument, "stop"};
+      }
+      status edges(std::vector<edge>&) override {
+        ++calls;
+        return ok_v;
+      }
+    } r;
+    auto st = s.scan(slice{}, r);
+    REQUIRE_FALSE(st.ok());
+    CHECK(st.err().message == "stop");
+    CHECK(r.calls == 1);
+  }
+
   SUBCASE("location_flows: grouped by normalised location, heaviest first") {
     auto mk = [](std::string post, std::string f, std::string floc, std::string t,
                  std::string tloc) {

@@ -1,19 +1,10 @@
-// Compact times for the memory store: seconds since 1970 in a uint32
-// (1970-01-01 .. 2106-02-07), rendered as ISO-8601 `YYYY-MM-DDTHH:MM:SSZ`.
+// The memory store keeps times as util's compact seconds (util/iso_time.hpp).
 #pragma once
 
-#include <cstdint>
-#include <optional>
-#include <string>
-#include <string_view>
+#include "util/iso_time.hpp"
 
 namespace tlflow::mem {
-
-// Accepts `YYYY-MM-DDTHH:MM:SS` with an optional fraction (dropped) and `Z`,
-// `+HH:MM`, `-HH:MM` or `+HHMM`; no zone means UTC. nullopt when malformed or
-// outside the uint32 range.
-std::optional<std::uint32_t> parse_iso8601(std::string_view text) noexcept;
-std::string format_iso8601(std::uint32_t seconds);
-std::uint32_t now_seconds() noexcept;
-
+using util::format_iso8601;
+using util::now_seconds;
+using util::parse_iso8601;
 } // namespace tlflow::mem

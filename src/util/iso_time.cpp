@@ -1,11 +1,11 @@
-#include "store/memory/iso_time.hpp"
+#include "util/iso_time.hpp"
 
 #include <chrono>
 #include <cstdio>
 
 #include "util/civil_date.hpp"
 
-namespace tlflow::mem {
+namespace tlflow::util {
 namespace {
 
 bool digits(std::string_view s, std::size_t pos, std::size_t n, int& out) noexcept {
@@ -82,4 +82,4 @@ std::uint32_t now_seconds() noexcept {
   return s < 0 ? 0 : static_cast<std::uint32_t>(s);
 }
 
-} // namespace tlflow::mem
+} // namespace tlflow::util
