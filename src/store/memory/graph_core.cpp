@@ -662,13 +662,8 @@ std::uint32_t graph_core::norm_location(vd v) {
   if (sid == 0) return 0;
   auto it = norm_of_string_.find(sid);
   if (it != norm_of_string_.end()) return it->second;
-  std::string n = normalize_location(strings_.str(sid));
-  std::uint32_t id = 0;
-  if (!n.empty()) {
-    auto [nit, fresh] = norm_ids_.emplace(std::move(n), static_cast<std::uint32_t>(norm_names_.size()));
-    if (fresh) norm_names_.push_back(nit->first);
-    id = nit->second;
-  }
+  const std::string n = normalize_location(strings_.str(sid));
+  const std::uint32_t id = n.empty() ? 0 : strings_.intern(n);
   norm_of_string_.emplace(sid, id);
   return id;
 }
@@ -676,11 +671,25 @@ std::uint32_t graph_core::norm_location(vd v) {
 void graph_core::flow_add(std::uint32_t a, std::uint32_t b, std::uint64_t weight,
                           std::int64_t edges) {
   // Weights add modulo 2^64 like a recount would; a pair leaves the table
-  // with its last edge.
-  auto it = flows_.try_emplace(flow_key(a, b)).first;
-  it->second.weight += weight;
-  it->second.edges += static_cast<std::uint64_t>(edges);
-  if (it->second.edges == 0) flows_.erase(it);
+  // with its last edge. The row moves to its new place in O(log pairs).
+  auto [it, fresh] = flows_.try_emplace(flow_key(a, b));
+  if (fresh) {
+    flow_row row;
+    row.weight = weight;
+    row.edges = static_cast<std::uint64_t>(edges);
+    row.from = a;
+    row.to = b;
+    it->second = flow_order_.insert(row).first;
+    return;
+  }
+  flow_set::node_type node = flow_order_.extract(it->second);
+  node.value().weight += weight;
+  node.value().edges += static_cast<std::uint64_t>(edges);
+  if (node.value().edges == 0) {
+    flows_.erase(it);
+    return;
+  }
+  it->second = flow_order_.insert(std::move(node)).position;
 }
 
 void graph_core::hub_insert(const ed& e, std::uint64_t weight) {
@@ -958,39 +967,15 @@ std::optional<std::vector<std::string>> graph_core::shortest_path(vd from, vd to
 // ------------------------------------------------------------------ flows
 
 std::vector<location_flow> graph_core::location_flows(std::size_t limit) const {
-  // The table is kept by every mutation: this costs the number of location
-  // pairs, not of edges.
-  struct row {
-    std::uint64_t weight, edges;
-    std::uint32_t from, to;
-  };
-  std::vector<row> rows;
-  rows.reserve(flows_.size());
-  for (const auto& [key, sum] : flows_)
-    rows.push_back({sum.weight, sum.edges, static_cast<std::uint32_t>(key >> 32),
-                    static_cast<std::uint32_t>(key)});
-  // The order of order_location_flows (location ids name distinct strings;
-  // 0, unknown, sorts last).
-  auto name_less = [this](std::uint32_t a, std::uint32_t b) {
-    if ((a == 0) != (b == 0)) return a != 0;
-    return a != 0 && norm_names_[a] < norm_names_[b];
-  };
-  const std::size_t n = std::min(rows.size(), limit);
-  std::partial_sort(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(n), rows.end(),
-                    [&](const row& a, const row& b) {
-                      if (a.weight != b.weight) return a.weight > b.weight;
-                      if (a.edges != b.edges) return a.edges > b.edges;
-                      if (a.from != b.from) return name_less(a.from, b.from);
-                      return name_less(a.to, b.to);
-                    });
+  // The table is kept in order by every mutation: a page costs its size.
   std::vector<location_flow> out;
-  out.reserve(n);
-  for (std::size_t i = 0; i < n; ++i) {
+  out.reserve(std::min(limit, flow_order_.size()));
+  for (auto it = flow_order_.begin(); it != flow_order_.end() && out.size() < limit; ++it) {
     location_flow f;
-    if (rows[i].from != 0) f.from_location = norm_names_[rows[i].from];
-    if (rows[i].to != 0) f.to_location = norm_names_[rows[i].to];
-    f.weight = rows[i].weight;
-    f.edges = rows[i].edges;
+    if (it->from != 0) f.from_location = std::string(strings_.str(it->from));
+    if (it->to != 0) f.to_location = std::string(strings_.str(it->to));
+    f.weight = it->weight;
+    f.edges = it->edges;
     out.push_back(std::move(f));
   }
   return out;

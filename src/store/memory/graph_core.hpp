@@ -308,16 +308,33 @@ private:
   mutable std::array<std::vector<std::uint32_t>, kinds> kind_pending_;
   mutable std::array<std::size_t, kinds> kind_dead_{};
 
-  // Flow table: (from, to) normalised-location ids -> (weight, edges).
-  // Location id 0 = unknown; names in norm_names_.
-  struct flow_sum {
+  // Flow table, kept in the order GET /flows answers in: per (from, to)
+  // pair of normalised locations (interned strings, 0 = unknown), the
+  // weight and number of edges; a map finds a pair's row.
+  struct flow_row {
     std::uint64_t weight = 0;
     std::uint64_t edges = 0;
+    std::uint32_t from = 0;
+    std::uint32_t to = 0;
   };
-  std::unordered_map<std::uint64_t, flow_sum> flows_;
-  std::unordered_map<std::uint32_t, std::uint32_t> norm_of_string_; // interned -> location id
-  std::unordered_map<std::string, std::uint32_t> norm_ids_;
-  std::vector<std::string> norm_names_{std::string()};
+  struct flow_less {
+    const interner* strings;
+    // order_location_flows' order: unknown (0) after every name.
+    bool name_less(std::uint32_t a, std::uint32_t b) const noexcept {
+      if ((a == 0) != (b == 0)) return a != 0;
+      return a != 0 && strings->str(a) < strings->str(b);
+    }
+    bool operator()(const flow_row& a, const flow_row& b) const noexcept {
+      if (a.weight != b.weight) return a.weight > b.weight;
+      if (a.edges != b.edges) return a.edges > b.edges;
+      if (a.from != b.from) return name_less(a.from, b.from);
+      return name_less(a.to, b.to);
+    }
+  };
+  using flow_set = std::set<flow_row, flow_less>;
+  flow_set flow_order_{flow_less{&strings_}};
+  std::unordered_map<std::uint64_t, flow_set::iterator> flows_;
+  std::unordered_map<std::uint32_t, std::uint32_t> norm_of_string_; // location -> normalised
 
   // Neighbour order of a hub: per (direction, kind), (weight desc, other id).
   struct hub_key {
