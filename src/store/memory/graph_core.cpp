@@ -121,6 +121,8 @@ vd graph_core::ensure_vertex(std::string_view id, bool* created) {
   g_[v] = vprop{};
   g_[v].id = sid;
   g_[v].flags = alive_flag;
+  if (v >= vertex_norm_.size()) vertex_norm_.resize(v + 1, 0);
+  vertex_norm_[v] = 0;
   vertex_of_string_[sid] = static_cast<std::uint32_t>(v);
   ++vertices_;
   pending_.push_back(sid);
@@ -278,6 +280,7 @@ removed_set graph_core::remove_vertex(vd v) {
   if (p.flags & extra_flag) vertex_extra_.erase(v);
   vertex_of_string_[p.id] = no_vertex;
   p = vprop{};
+  vertex_norm_[v] = 0;
   free_slots_.push_back(v);
   --vertices_;
   ++dead_in_sorted_;
@@ -657,14 +660,13 @@ std::uint64_t flow_key(std::uint32_t a, std::uint32_t b) noexcept {
 }
 } // namespace
 
-std::uint32_t graph_core::norm_location(vd v) {
-  const std::uint32_t sid = g_[v].location;
-  if (sid == 0) return 0;
-  auto it = norm_of_string_.find(sid);
+std::uint32_t graph_core::norm_of(std::uint32_t location) {
+  if (location == 0) return 0;
+  auto it = norm_of_string_.find(location);
   if (it != norm_of_string_.end()) return it->second;
-  const std::string n = normalize_location(strings_.str(sid));
+  const std::string n = normalize_location(strings_.str(location));
   const std::uint32_t id = n.empty() ? 0 : strings_.intern(n);
-  norm_of_string_.emplace(sid, id);
+  norm_of_string_.emplace(location, id);
   return id;
 }
 
@@ -677,8 +679,7 @@ void graph_core::flow_add(std::uint32_t a, std::uint32_t b, std::uint64_t weight
     flow_row row;
     row.weight = weight;
     row.edges = static_cast<std::uint64_t>(edges);
-    row.from = a;
-    row.to = b;
+    row.key = flow_key(a, b);
     it->second = flow_order_.insert(row).first;
     return;
   }
@@ -787,11 +788,10 @@ void graph_core::weight_changed(const ed& e, std::uint64_t before, std::uint64_t
 void graph_core::location_changed(vd v, std::uint32_t before) {
   const std::uint32_t now = g_[v].location;
   if (now == before) return;
-  g_[v].location = before;
-  const std::uint32_t a = norm_location(v);
-  g_[v].location = now;
-  const std::uint32_t b = norm_location(v);
+  const std::uint32_t a = vertex_norm_[v];
+  const std::uint32_t b = norm_of(now);
   if (a == b) return;
+  vertex_norm_[v] = b;
   for (auto [it, end] = boost::out_edges(v, g_); it != end; ++it) {
     const vd t = boost::target(*it, g_);
     const std::uint64_t weight = weight_of(*it);
@@ -967,15 +967,38 @@ std::optional<std::vector<std::string>> graph_core::shortest_path(vd from, vd to
 // ------------------------------------------------------------------ flows
 
 std::vector<location_flow> graph_core::location_flows(std::size_t limit) const {
-  // The table is kept in order by every mutation: a page costs its size.
+  // The table is kept ordered by weight and edges: a page costs its size,
+  // plus the rows tied with its last one (put in name order here).
+  std::vector<flow_row> rows;
+  for (auto it = flow_order_.begin(); it != flow_order_.end(); ++it) {
+    if (rows.size() >= limit &&
+        (it->weight != rows.back().weight || it->edges != rows.back().edges))
+      break;
+    rows.push_back(*it);
+  }
+  auto name_less = [this](std::uint32_t a, std::uint32_t b) { // unknown (0) last
+    if ((a == 0) != (b == 0)) return a != 0;
+    return a != 0 && strings_.str(a) < strings_.str(b);
+  };
+  std::sort(rows.begin(), rows.end(), [&](const flow_row& a, const flow_row& b) {
+    if (a.weight != b.weight) return a.weight > b.weight;
+    if (a.edges != b.edges) return a.edges > b.edges;
+    const auto af = static_cast<std::uint32_t>(a.key >> 32);
+    const auto bf = static_cast<std::uint32_t>(b.key >> 32);
+    if (af != bf) return name_less(af, bf);
+    return name_less(static_cast<std::uint32_t>(a.key), static_cast<std::uint32_t>(b.key));
+  });
+  if (rows.size() > limit) rows.resize(limit);
   std::vector<location_flow> out;
-  out.reserve(std::min(limit, flow_order_.size()));
-  for (auto it = flow_order_.begin(); it != flow_order_.end() && out.size() < limit; ++it) {
+  out.reserve(rows.size());
+  for (const flow_row& r : rows) {
     location_flow f;
-    if (it->from != 0) f.from_location = std::string(strings_.str(it->from));
-    if (it->to != 0) f.to_location = std::string(strings_.str(it->to));
-    f.weight = it->weight;
-    f.edges = it->edges;
+    const auto from = static_cast<std::uint32_t>(r.key >> 32);
+    const auto to = static_cast<std::uint32_t>(r.key);
+    if (from != 0) f.from_location = std::string(strings_.str(from));
+    if (to != 0) f.to_location = std::string(strings_.str(to));
+    f.weight = r.weight;
+    f.edges = r.edges;
     out.push_back(std::move(f));
   }
   return out;
@@ -1061,6 +1084,7 @@ bool graph_core::load(bin_reader& r) {
     const vd v = ensure_vertex(id, &created);
     if (!created) return false;
     for (const auto& [k, val] : props) set_prop(v, k, val);
+    location_changed(v, 0); // no edges yet: only notes the vertex's place
     by_ordinal.push_back(v);
   }
   const std::uint64_t nt = r.u64();

@@ -261,7 +261,8 @@ private:
   // After g_[v].location changed from `before` (an interned string): moves
   // v's edges to their new flow pairs. O(degree of v).
   void location_changed(vd v, std::uint32_t before);
-  std::uint32_t norm_location(vd v);
+  std::uint32_t norm_location(vd v) const noexcept { return vertex_norm_[v]; }
+  std::uint32_t norm_of(std::uint32_t location);
   void flow_add(std::uint32_t a, std::uint32_t b, std::uint64_t weight, std::int64_t edges);
   void hub_insert(const ed& e, std::uint64_t weight);
   void hub_erase(const ed& e, std::uint64_t weight);
@@ -308,33 +309,28 @@ private:
   mutable std::array<std::vector<std::uint32_t>, kinds> kind_pending_;
   mutable std::array<std::size_t, kinds> kind_dead_{};
 
-  // Flow table, kept in the order GET /flows answers in: per (from, to)
-  // pair of normalised locations (interned strings, 0 = unknown), the
-  // weight and number of edges; a map finds a pair's row.
+  // Flow table, kept ordered by (weight desc, edges desc): per (from, to)
+  // pair of normalised locations (interned strings, 0 = unknown; key =
+  // from << 32 | to), the weight and number of edges; a map finds a pair's
+  // row. Ties are put in name order by the read, so that an update costs
+  // integer comparisons only.
   struct flow_row {
     std::uint64_t weight = 0;
     std::uint64_t edges = 0;
-    std::uint32_t from = 0;
-    std::uint32_t to = 0;
+    std::uint64_t key = 0;
   };
   struct flow_less {
-    const interner* strings;
-    // order_location_flows' order: unknown (0) after every name.
-    bool name_less(std::uint32_t a, std::uint32_t b) const noexcept {
-      if ((a == 0) != (b == 0)) return a != 0;
-      return a != 0 && strings->str(a) < strings->str(b);
-    }
     bool operator()(const flow_row& a, const flow_row& b) const noexcept {
       if (a.weight != b.weight) return a.weight > b.weight;
       if (a.edges != b.edges) return a.edges > b.edges;
-      if (a.from != b.from) return name_less(a.from, b.from);
-      return name_less(a.to, b.to);
+      return a.key < b.key;
     }
   };
   using flow_set = std::set<flow_row, flow_less>;
-  flow_set flow_order_{flow_less{&strings_}};
+  flow_set flow_order_;
   std::unordered_map<std::uint64_t, flow_set::iterator> flows_;
   std::unordered_map<std::uint32_t, std::uint32_t> norm_of_string_; // location -> normalised
+  std::vector<std::uint32_t> vertex_norm_; // slot -> normalised location of the vertex
 
   // Neighbour order of a hub: per (direction, kind), (weight desc, other id).
   struct hub_key {
