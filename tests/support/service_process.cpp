@@ -201,7 +201,10 @@ pid_t spawn(const std::vector<std::string>& args, const header_pairs& env_extra,
             const std::string& out_path, bool merge_stdout) {
   std::vector<std::string> env = child_environment(env_extra);
   std::vector<char*> argv;
-  std::string binary = TLFLOW_BINARY;
+  // TLFLOW_TEST_BINARY runs the tests against another build (an older one,
+  // to see a test fail without the change it tests).
+  const char* other = std::getenv("TLFLOW_TEST_BINARY");
+  std::string binary = other != nullptr && *other != '\0' ? other : TLFLOW_BINARY;
   argv.push_back(binary.data());
   std::vector<std::string> copy = args;
   for (auto& a : copy) argv.push_back(a.data());

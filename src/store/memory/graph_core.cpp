@@ -121,6 +121,8 @@ vd graph_core::ensure_vertex(std::string_view id, bool* created) {
   g_[v] = vprop{};
   g_[v].id = sid;
   g_[v].flags = alive_flag;
+  if (v >= vertex_norm_.size()) vertex_norm_.resize(v + 1, 0);
+  vertex_norm_[v] = 0;
   vertex_of_string_[sid] = static_cast<std::uint32_t>(v);
   ++vertices_;
   pending_.push_back(sid);
@@ -174,11 +176,12 @@ void graph_core::set_prop(vd v, std::string_view key, const property_value& valu
 void graph_core::clear_props(vd v) {
   vprop& p = g_[v];
   const std::uint32_t id = p.id;
-  const std::uint8_t alive = p.flags & alive_flag;
+  // Alive, kind and hub bits describe the vertex's edges, not its properties.
+  const auto flags = static_cast<std::uint8_t>(p.flags & ~extra_flag);
   if (p.flags & extra_flag) vertex_extra_.erase(v);
   p = vprop{};
   p.id = id;
-  p.flags = alive;
+  p.flags = flags;
 }
 
 void graph_core::upsert_account(vd v, const account& a, std::uint32_t at) {
@@ -244,9 +247,11 @@ put_vertex_result graph_core::put_vertex(std::string_view id, const properties& 
                                          const std::vector<std::string>& unset) {
   put_vertex_result r;
   const vd v = ensure_vertex(id, &r.created);
+  const std::uint32_t location = g_[v].location;
   for (const auto& [k, val] : set) set_prop(v, k, val);
   for (const auto& k : unset)
     if (set.find(k) == set.end()) unset_prop(v, k);
+  location_changed(v, location);
   r.vertex = view(v);
   return r;
 }
@@ -254,6 +259,13 @@ put_vertex_result graph_core::put_vertex(std::string_view id, const properties& 
 removed_set graph_core::remove_vertex(vd v) {
   removed_set r;
   r.removed_vertex = vertex_of(v);
+  // v loses all its out-edges: leave its kind lists now rather than
+  // looking for another edge of the kind after each erase.
+  for (edge_kind k : all_edge_kinds)
+    if (g_[v].flags & kind_flag(k)) {
+      g_[v].flags = static_cast<std::uint8_t>(g_[v].flags & ~kind_flag(k));
+      ++kind_dead_[static_cast<std::size_t>(k)];
+    }
   std::vector<ed> doomed;
   for (auto [it, end] = boost::out_edges(v, g_); it != end; ++it) doomed.push_back(*it);
   for (auto [it, end] = boost::in_edges(v, g_); it != end; ++it)
@@ -268,6 +280,7 @@ removed_set graph_core::remove_vertex(vd v) {
   if (p.flags & extra_flag) vertex_extra_.erase(v);
   vertex_of_string_[p.id] = no_vertex;
   p = vprop{};
+  vertex_norm_[v] = 0;
   free_slots_.push_back(v);
   --vertices_;
   ++dead_in_sorted_;
@@ -275,34 +288,39 @@ removed_set graph_core::remove_vertex(vd v) {
 }
 
 void graph_core::merge_index() const {
-  if (pending_.empty() && dead_in_sorted_ * 4 <= sorted_.size()) return;
+  merge_sorted(sorted_, pending_, dead_in_sorted_,
+               [this](std::uint32_t sid) { return vertex_of_string_[sid] != no_vertex; });
+}
+
+template <class Keep>
+void graph_core::merge_sorted(std::vector<std::uint32_t>& sorted, std::vector<std::uint32_t>& pending,
+                              std::size_t& dead, Keep keep) const {
+  if (pending.empty() && dead * 4 <= sorted.size()) return;
   auto less = [this](std::uint32_t a, std::uint32_t b) { return id_less(a, b); };
-  std::sort(pending_.begin(), pending_.end(), less);
-  pending_.erase(std::unique(pending_.begin(), pending_.end()), pending_.end());
+  std::sort(pending.begin(), pending.end(), less);
+  pending.erase(std::unique(pending.begin(), pending.end()), pending.end());
   // Binary-search each new id into place and copy the runs between them:
   // O(k log n) string comparisons for k new ids, not O(n).
   std::vector<std::uint32_t> merged;
-  merged.reserve(sorted_.size() + pending_.size());
-  auto it = sorted_.begin();
-  for (std::uint32_t sid : pending_) {
-    auto pos = std::lower_bound(it, sorted_.end(), sid, less);
+  merged.reserve(sorted.size() + pending.size());
+  auto it = sorted.begin();
+  for (std::uint32_t sid : pending) {
+    auto pos = std::lower_bound(it, sorted.end(), sid, less);
     merged.insert(merged.end(), it, pos);
     it = pos;
-    if (pos != sorted_.end() && *pos == sid) continue; // re-created: already listed
+    if (pos != sorted.end() && *pos == sid) continue; // re-created: already listed
     merged.push_back(sid);
   }
-  merged.insert(merged.end(), it, sorted_.end());
-  if (dead_in_sorted_ > 0) {
+  merged.insert(merged.end(), it, sorted.end());
+  if (dead > 0) {
     merged.erase(std::remove_if(merged.begin(), merged.end(),
-                                [this](std::uint32_t sid) {
-                                  return vertex_of_string_[sid] == no_vertex;
-                                }),
+                                [&keep](std::uint32_t sid) { return !keep(sid); }),
                  merged.end());
-    dead_in_sorted_ = 0;
+    dead = 0;
   }
-  sorted_.swap(merged);
-  pending_.clear();
-  if (pending_.capacity() > 4096) pending_.shrink_to_fit();
+  sorted.swap(merged);
+  pending.clear();
+  if (pending.capacity() > 4096) pending.shrink_to_fit();
 }
 
 vertex_page graph_core::list_vertices(const vertex_query& q) const {
@@ -351,16 +369,23 @@ ed graph_core::create_edge(vd u, vd w, edge_kind k) {
   eprop p;
   p.bits = static_cast<std::uint32_t>(k);
   ++edges_;
-  return boost::add_edge(u, w, p, g_).first;
+  const ed e = boost::add_edge(u, w, p, g_).first;
+  edge_added(e);
+  return e;
 }
 
 void graph_core::erase_edge(const ed& e) {
+  edge_removing(e);
   const void* key = e.get_property();
   const eprop& p = g_[e];
+  const vd u = boost::source(e, g_);
+  const vd w = boost::target(e, g_);
+  const edge_kind k = kind_of(p);
   if (has_extra(p)) edge_extra_.erase(key);
   if (p.weight == big_weight) big_weights_.erase(key);
   boost::remove_edge(e, g_);
   --edges_;
+  edge_removed(u, w, k);
 }
 
 std::uint64_t graph_core::weight_of(const ed& e) const {
@@ -371,6 +396,9 @@ std::uint64_t graph_core::weight_of(const ed& e) const {
 }
 
 void graph_core::set_weight(const ed& e, std::uint64_t w) {
+  const std::uint64_t before = weight_of(e);
+  if (before == w) return;
+  weight_changed(e, before, w);
   eprop& p = g_[e];
   if (p.weight == big_weight) big_weights_.erase(e.get_property());
   if (w < big_weight) {
@@ -508,14 +536,28 @@ edge_page graph_core::list_edges(const edge_query& q) const {
     return page;
   }
   std::lock_guard<std::mutex> lock(index_mutex_);
-  merge_index();
-  auto it = sorted_.begin();
+  // A kind walks only the vertices with an out-edge of that kind: a page
+  // costs the out-degrees of the vertices it shows, however rare the kind.
+  const std::vector<std::uint32_t>* ids = &sorted_;
+  if (q.kind) {
+    const auto k = static_cast<std::size_t>(*q.kind);
+    const std::uint8_t bit = kind_flag(*q.kind);
+    merge_sorted(kind_sorted_[k], kind_pending_[k], kind_dead_[k], [this, bit](std::uint32_t sid) {
+      const std::uint32_t v = vertex_of_string_[sid];
+      return v != no_vertex && (g_[v].flags & bit) != 0;
+    });
+    ids = &kind_sorted_[k];
+  } else {
+    merge_index();
+  }
+  auto it = ids->begin();
   if (q.after)
-    it = std::lower_bound(sorted_.begin(), sorted_.end(), std::string_view(q.after->from),
+    it = std::lower_bound(ids->begin(), ids->end(), std::string_view(q.after->from),
                           [this](std::uint32_t sid, std::string_view s) { return strings_.str(sid) < s; });
-  for (; it != sorted_.end(); ++it) {
+  for (; it != ids->end(); ++it) {
     const std::uint32_t v = vertex_of_string_[*it];
     if (v == no_vertex || boost::out_degree(v, g_) == 0) continue;
+    if (q.kind && !(g_[v].flags & kind_flag(*q.kind))) continue;
     const std::string_view from = strings_.str(*it);
     for (const auto& item : sorted_out(v, q.kind, std::nullopt))
       if (after_ok(from, item.other, item.kind) && !emit(item.e)) return page;
@@ -562,8 +604,10 @@ removed_set graph_core::remove_edges(std::string_view from, std::string_view to,
 void graph_core::restore(const removed_set& removed) {
   if (removed.removed_vertex) {
     const vd v = ensure_vertex(removed.removed_vertex->id);
+    const std::uint32_t location = g_[v].location;
     clear_props(v);
     for (const auto& [k, val] : removed.removed_vertex->props) set_prop(v, k, val);
+    location_changed(v, location);
   }
   for (const edge& x : removed.edges) {
     const vd u = ensure_vertex(x.key.from);
@@ -584,9 +628,13 @@ void graph_core::apply(const std::vector<timed_interaction>& batch) {
   for (const auto& ti : batch) {
     const interaction& x = *ti.i;
     const vd u = ensure_vertex(x.from.id);
+    std::uint32_t location = g_[u].location;
     upsert_account(u, x.from, ti.at);
+    location_changed(u, location);
     const vd w = ensure_vertex(x.to.id);
+    location = g_[w].location;
     upsert_account(w, x.to, ti.at);
+    location_changed(w, location);
     if (auto e = find_edge(u, w, x.kind)) {
       set_weight(*e, weight_of(*e) + 1);
       eprop& p = g_[*e];
@@ -604,9 +652,201 @@ void graph_core::apply(const std::vector<timed_interaction>& batch) {
   }
 }
 
+// ---------------------------------------------------------------- indexes
+
+namespace {
+std::uint64_t flow_key(std::uint32_t a, std::uint32_t b) noexcept {
+  return (static_cast<std::uint64_t>(a) << 32) | b;
+}
+} // namespace
+
+std::uint32_t graph_core::norm_of(std::uint32_t location) {
+  if (location == 0) return 0;
+  auto it = norm_of_string_.find(location);
+  if (it != norm_of_string_.end()) return it->second;
+  const std::string n = normalize_location(strings_.str(location));
+  const std::uint32_t id = n.empty() ? 0 : strings_.intern(n);
+  norm_of_string_.emplace(location, id);
+  return id;
+}
+
+void graph_core::flow_add(std::uint32_t a, std::uint32_t b, std::uint64_t weight,
+                          std::int64_t edges) {
+  // Weights add modulo 2^64 like a recount would; a pair leaves the table
+  // with its last edge. The row moves to its new place in O(log pairs).
+  auto [it, fresh] = flows_.try_emplace(flow_key(a, b));
+  if (fresh) {
+    flow_row row;
+    row.weight = weight;
+    row.edges = static_cast<std::uint64_t>(edges);
+    row.key = flow_key(a, b);
+    it->second = flow_order_.insert(row).first;
+    return;
+  }
+  flow_set::node_type node = flow_order_.extract(it->second);
+  node.value().weight += weight;
+  node.value().edges += static_cast<std::uint64_t>(edges);
+  if (node.value().edges == 0) {
+    flows_.erase(it);
+    return;
+  }
+  it->second = flow_order_.insert(std::move(node)).position;
+}
+
+void graph_core::hub_insert(const ed& e, std::uint64_t weight) {
+  const vd u = boost::source(e, g_);
+  const vd w = boost::target(e, g_);
+  const auto k = static_cast<std::size_t>(kind_of(g_[e]));
+  if (g_[u].flags & hub_flag) {
+    hubs_.at(u)->by[k].insert({weight, id_of(w)});
+    ++hub_entries_;
+  }
+  if (g_[w].flags & hub_flag) {
+    hubs_.at(w)->by[kinds + k].insert({weight, id_of(u)});
+    ++hub_entries_;
+  }
+}
+
+void graph_core::hub_erase(const ed& e, std::uint64_t weight) {
+  const vd u = boost::source(e, g_);
+  const vd w = boost::target(e, g_);
+  const auto k = static_cast<std::size_t>(kind_of(g_[e]));
+  if (g_[u].flags & hub_flag) hub_entries_ -= hubs_.at(u)->by[k].erase({weight, id_of(w)});
+  if (g_[w].flags & hub_flag) hub_entries_ -= hubs_.at(w)->by[kinds + k].erase({weight, id_of(u)});
+}
+
+void graph_core::hub_build(vd v) {
+  auto h = std::make_unique<hub_index>();
+  for (auto [it, end] = boost::out_edges(v, g_); it != end; ++it)
+    h->by[static_cast<std::size_t>(kind_of(g_[*it]))].insert({weight_of(*it), id_of(boost::target(*it, g_))});
+  for (auto [it, end] = boost::in_edges(v, g_); it != end; ++it)
+    h->by[kinds + static_cast<std::size_t>(kind_of(g_[*it]))].insert(
+        {weight_of(*it), id_of(boost::source(*it, g_))});
+  hub_entries_ += boost::out_degree(v, g_) + boost::in_degree(v, g_);
+  hubs_[v] = std::move(h);
+  g_[v].flags |= hub_flag;
+}
+
+void graph_core::hub_check(vd v) {
+  const std::size_t degree = boost::out_degree(v, g_) + boost::in_degree(v, g_);
+  if (g_[v].flags & hub_flag) {
+    // Half the threshold: a vertex going back and forth around it does not
+    // rebuild its order each time.
+    if (degree >= hub_degree / 2) return;
+    auto it = hubs_.find(v);
+    for (const hub_set& set : it->second->by) hub_entries_ -= set.size();
+    hubs_.erase(it);
+    g_[v].flags = static_cast<std::uint8_t>(g_[v].flags & ~hub_flag);
+  } else if (degree >= hub_degree) {
+    hub_build(v);
+  }
+}
+
+void graph_core::edge_added(const ed& e) {
+  const vd u = boost::source(e, g_);
+  const vd w = boost::target(e, g_);
+  const edge_kind k = kind_of(g_[e]);
+  const std::uint64_t weight = weight_of(e);
+  flow_add(norm_location(u), norm_location(w), weight, 1);
+  if (!(g_[u].flags & kind_flag(k))) {
+    g_[u].flags |= kind_flag(k);
+    kind_pending_[static_cast<std::size_t>(k)].push_back(g_[u].id);
+  }
+  hub_insert(e, weight);
+  hub_check(u);
+  if (w != u) hub_check(w);
+}
+
+void graph_core::edge_removing(const ed& e) {
+  const std::uint64_t weight = weight_of(e);
+  flow_add(norm_location(boost::source(e, g_)), norm_location(boost::target(e, g_)), 0 - weight, -1);
+  hub_erase(e, weight);
+}
+
+void graph_core::edge_removed(vd u, vd w, edge_kind k) {
+  if (g_[u].flags & kind_flag(k)) {
+    // remove_edge has just walked u's out-edges: one more walk keeps the
+    // erase O(degree).
+    bool more = false;
+    for (auto [it, end] = boost::out_edges(u, g_); it != end && !more; ++it)
+      more = kind_of(g_[*it]) == k;
+    if (!more) {
+      g_[u].flags = static_cast<std::uint8_t>(g_[u].flags & ~kind_flag(k));
+      ++kind_dead_[static_cast<std::size_t>(k)];
+    }
+  }
+  hub_check(u);
+  if (w != u) hub_check(w);
+}
+
+void graph_core::weight_changed(const ed& e, std::uint64_t before, std::uint64_t after) {
+  flow_add(norm_location(boost::source(e, g_)), norm_location(boost::target(e, g_)), after - before, 0);
+  hub_erase(e, before);
+  hub_insert(e, after);
+}
+
+void graph_core::location_changed(vd v, std::uint32_t before) {
+  const std::uint32_t now = g_[v].location;
+  if (now == before) return;
+  const std::uint32_t a = vertex_norm_[v];
+  const std::uint32_t b = norm_of(now);
+  if (a == b) return;
+  vertex_norm_[v] = b;
+  for (auto [it, end] = boost::out_edges(v, g_); it != end; ++it) {
+    const vd t = boost::target(*it, g_);
+    const std::uint64_t weight = weight_of(*it);
+    const std::uint32_t nt = t == v ? a : norm_location(t);
+    flow_add(a, nt, 0 - weight, -1);
+    flow_add(b, t == v ? b : nt, weight, 1);
+  }
+  for (auto [it, end] = boost::in_edges(v, g_); it != end; ++it) {
+    const vd from = boost::source(*it, g_);
+    if (from == v) continue; // the self-loop moved with the out-edges
+    const std::uint64_t weight = weight_of(*it);
+    const std::uint32_t nf = norm_location(from);
+    flow_add(nf, a, 0 - weight, -1);
+    flow_add(nf, b, weight, 1);
+  }
+}
+
 // ------------------------------------------------------------- neighbours
 
 std::vector<neighbor> graph_core::neighbors(vd v, const neighbor_query& q) const {
+  if (g_[v].flags & hub_flag) {
+    // Merge the ordered (direction, kind) sets the query wants: a page costs
+    // its size times the number of sets, not the degree.
+    struct head {
+      hub_set::const_iterator it, end;
+      edge_kind kind;
+      direction dir;
+    };
+    std::vector<head> heads;
+    const hub_index& h = *hubs_.at(v);
+    for (direction d : {direction::out, direction::in}) {
+      if (q.dir != direction::both && q.dir != d) continue;
+      for (edge_kind k : all_edge_kinds) {
+        if (q.kind && *q.kind != k) continue;
+        const hub_set& set = h.by[(d == direction::in ? kinds : 0) + static_cast<std::size_t>(k)];
+        if (!set.empty()) heads.push_back({set.begin(), set.end(), k, d});
+      }
+    }
+    std::vector<neighbor> out;
+    while (out.size() < q.limit && !heads.empty()) {
+      std::size_t best = 0;
+      for (std::size_t i = 1; i < heads.size(); ++i) {
+        const hub_key& a = *heads[i].it;
+        const hub_key& b = *heads[best].it;
+        if (a.weight != b.weight ? a.weight > b.weight
+                                 : std::tie(a.other, heads[i].kind, heads[i].dir) <
+                                       std::tie(b.other, heads[best].kind, heads[best].dir))
+          best = i;
+      }
+      head& x = heads[best];
+      out.push_back({std::string(x.it->other), x.kind, x.dir, x.it->weight});
+      if (++x.it == x.end) heads.erase(heads.begin() + static_cast<std::ptrdiff_t>(best));
+    }
+    return out;
+  }
   struct item {
     std::uint64_t weight;
     std::string_view other;
@@ -727,59 +967,40 @@ std::optional<std::vector<std::string>> graph_core::shortest_path(vd from, vd to
 // ------------------------------------------------------------------ flows
 
 std::vector<location_flow> graph_core::location_flows(std::size_t limit) const {
-  // Each vertex slot's normalised location as a small number (0 = unknown),
-  // computed once per distinct location string.
-  std::unordered_map<std::uint32_t, std::uint32_t> norm_of_string; // interned -> norm id
-  std::unordered_map<std::string, std::uint32_t> norm_ids;
-  std::vector<std::string> norm_names{std::string()};
-  const auto nv = boost::num_vertices(g_);
-  std::vector<std::uint32_t> norm_of_vertex(nv, 0);
-  for (vd v = 0; v < nv; ++v) {
-    const std::uint32_t sid = g_[v].location;
-    if (sid == 0) continue;
-    auto it = norm_of_string.find(sid);
-    if (it == norm_of_string.end()) {
-      std::string n = normalize_location(strings_.str(sid));
-      std::uint32_t id = 0;
-      if (!n.empty()) {
-        auto [nit, fresh] = norm_ids.emplace(n, static_cast<std::uint32_t>(norm_names.size()));
-        if (fresh) norm_names.push_back(std::move(n));
-        id = nit->second;
-      }
-      it = norm_of_string.emplace(sid, id).first;
-    }
-    norm_of_vertex[v] = it->second;
+  // The table is kept ordered by weight and edges: a page costs its size,
+  // plus the rows tied with its last one (put in name order here).
+  std::vector<flow_row> rows;
+  for (auto it = flow_order_.begin(); it != flow_order_.end(); ++it) {
+    if (rows.size() >= limit &&
+        (it->weight != rows.back().weight || it->edges != rows.back().edges))
+      break;
+    rows.push_back(*it);
   }
-  // Sums per (from, to) pair: a dense table when there are few locations.
-  const std::size_t k = norm_names.size();
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> dense;
-  std::unordered_map<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>> acc;
-  const bool use_dense = k <= 2048;
-  if (use_dense) dense.assign(k * k, {0, 0});
-  for (auto [it, end] = boost::edges(g_); it != end; ++it) {
-    const std::uint32_t a = norm_of_vertex[boost::source(*it, g_)];
-    const std::uint32_t b = norm_of_vertex[boost::target(*it, g_)];
-    auto& slot = use_dense ? dense[a * k + b] : acc[(static_cast<std::uint64_t>(a) << 32) | b];
-    slot.first += weight_of(*it);
-    slot.second += 1;
-  }
-  if (use_dense)
-    for (std::size_t i = 0; i < dense.size(); ++i)
-      if (dense[i].second != 0)
-        acc.emplace((static_cast<std::uint64_t>(i / k) << 32) | (i % k), dense[i]);
+  auto name_less = [this](std::uint32_t a, std::uint32_t b) { // unknown (0) last
+    if ((a == 0) != (b == 0)) return a != 0;
+    return a != 0 && strings_.str(a) < strings_.str(b);
+  };
+  std::sort(rows.begin(), rows.end(), [&](const flow_row& a, const flow_row& b) {
+    if (a.weight != b.weight) return a.weight > b.weight;
+    if (a.edges != b.edges) return a.edges > b.edges;
+    const auto af = static_cast<std::uint32_t>(a.key >> 32);
+    const auto bf = static_cast<std::uint32_t>(b.key >> 32);
+    if (af != bf) return name_less(af, bf);
+    return name_less(static_cast<std::uint32_t>(a.key), static_cast<std::uint32_t>(b.key));
+  });
+  if (rows.size() > limit) rows.resize(limit);
   std::vector<location_flow> out;
-  out.reserve(acc.size());
-  for (const auto& [key, a] : acc) {
+  out.reserve(rows.size());
+  for (const flow_row& r : rows) {
     location_flow f;
-    const auto fl = static_cast<std::uint32_t>(key >> 32);
-    const auto tl = static_cast<std::uint32_t>(key);
-    if (fl != 0) f.from_location = norm_names[fl];
-    if (tl != 0) f.to_location = norm_names[tl];
-    f.weight = a.first;
-    f.edges = a.second;
+    const auto from = static_cast<std::uint32_t>(r.key >> 32);
+    const auto to = static_cast<std::uint32_t>(r.key);
+    if (from != 0) f.from_location = std::string(strings_.str(from));
+    if (to != 0) f.to_location = std::string(strings_.str(to));
+    f.weight = r.weight;
+    f.edges = r.edges;
     out.push_back(std::move(f));
   }
-  order_location_flows(out, limit);
   return out;
 }
 
@@ -863,6 +1084,7 @@ bool graph_core::load(bin_reader& r) {
     const vd v = ensure_vertex(id, &created);
     if (!created) return false;
     for (const auto& [k, val] : props) set_prop(v, k, val);
+    location_changed(v, 0); // no edges yet: only notes the vertex's place
     by_ordinal.push_back(v);
   }
   const std::uint64_t nt = r.u64();
@@ -942,6 +1164,11 @@ graph_core::memory_breakdown graph_core::breakdown() const {
   }
   b.interner_bytes = strings_.memory_bytes();
   b.tagsets = tagsets_.size();
+  b.flow_pairs = flows_.size();
+  for (std::size_t k = 0; k < kinds; ++k)
+    b.kind_list_entries += kind_sorted_[k].capacity() + kind_pending_[k].capacity();
+  b.hubs = hubs_.size();
+  b.hub_entries = hub_entries_;
   return b;
 }
 

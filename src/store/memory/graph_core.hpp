@@ -14,15 +14,23 @@
 //   vertex slot through a vector indexed by the interned id.
 // * Ordered listing uses a sorted vector of interned ids, merged lazily with
 //   the ids created since the last listing.
+// * Reads never cost the whole graph: three indexes, kept up to date by every
+//   mutation (and so by snapshot load and log replay, which call the same
+//   code), answer the reads that would otherwise scan it: the flow table
+//   (GET /flows), one sorted id list per edge kind (GET /edges?kind=) and
+//   the neighbour order of hubs (GET /vertices/{id}/neighbors).
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <list>
 #include <map>
 #include <mutex>
+#include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -105,7 +113,7 @@ struct vprop {
   std::uint32_t location = 0;
   std::uint32_t first_seen = 0;  // seconds, 0 = absent
   std::uint32_t last_seen = 0;
-  std::uint8_t flags = 0;        // alive_flag | extra_flag
+  std::uint8_t flags = 0;        // alive_flag | extra_flag | kind bits | hub_flag
 };
 
 struct eprop {
@@ -129,6 +137,9 @@ struct timed_interaction {
 class graph_core {
 public:
   graph_core();
+  // The hub index and the sorted lists hold views of this object's strings.
+  graph_core(const graph_core&) = delete;
+  graph_core& operator=(const graph_core&) = delete;
 
   std::optional<vd> find(std::string_view id) const noexcept;
   vertex_view view(vd v) const;
@@ -168,6 +179,10 @@ public:
     std::uint64_t adjacency_capacity = 0; // entries the vectors have room for
     std::uint64_t interner_bytes = 0;
     std::uint64_t tagsets = 0;
+    std::uint64_t flow_pairs = 0;         // (from, to) location pairs in the flow table
+    std::uint64_t kind_list_entries = 0;  // capacity of the per-kind vertex lists
+    std::uint64_t hubs = 0;
+    std::uint64_t hub_entries = 0;        // neighbour-order entries of hubs (2 per edge end)
   };
   memory_breakdown breakdown() const;
   // Gives back the spare capacity of adjacency vectors (after a bulk load).
@@ -190,10 +205,21 @@ public:
 
   static constexpr std::uint8_t alive_flag = 1;
   static constexpr std::uint8_t extra_flag = 2;
+  // A vertex keeps its neighbours ordered (heaviest first) from this many
+  // edges (in + out) on, and drops the order below half of it.
+  static constexpr std::size_t hub_degree = 1024;
 
 private:
   static constexpr std::uint32_t big_weight = UINT32_MAX;
   static constexpr std::uint32_t no_vertex = UINT32_MAX;
+  static constexpr std::size_t kinds = std::size(all_edge_kinds);
+  // flags bit 2 + k: the vertex is in kind_sorted_[k] / kind_pending_[k]
+  // (it has an out-edge of kind k).
+  static constexpr std::uint8_t kind_flag(edge_kind k) noexcept {
+    return static_cast<std::uint8_t>(4u << static_cast<unsigned>(k));
+  }
+  static constexpr std::uint8_t hub_flag = 128;
+  static_assert(kinds == 5, "five kind bits fit in vprop::flags between extra_flag and hub_flag");
 
   static edge_kind kind_of(const eprop& p) noexcept { return static_cast<edge_kind>(p.bits & 7u); }
   static std::uint32_t tagset_of(const eprop& p) noexcept { return p.bits >> 4; }
@@ -220,6 +246,28 @@ private:
     return strings_.str(a) < strings_.str(b);
   }
   void merge_index() const;
+  // Merges `pending` into `sorted` (both interned ids), dropping the ids
+  // `keep` refuses when `dead` says enough of them accumulated.
+  template <class Keep>
+  void merge_sorted(std::vector<std::uint32_t>& sorted, std::vector<std::uint32_t>& pending,
+                    std::size_t& dead, Keep keep) const;
+
+  // Index upkeep. Every change of an edge's existence or weight, and of a
+  // vertex's location, goes through these.
+  void edge_added(const ed& e);
+  void edge_removing(const ed& e);
+  void edge_removed(vd u, vd w, edge_kind k);
+  void weight_changed(const ed& e, std::uint64_t before, std::uint64_t after);
+  // After g_[v].location changed from `before` (an interned string): moves
+  // v's edges to their new flow pairs. O(degree of v).
+  void location_changed(vd v, std::uint32_t before);
+  std::uint32_t norm_location(vd v) const noexcept { return vertex_norm_[v]; }
+  std::uint32_t norm_of(std::uint32_t location);
+  void flow_add(std::uint32_t a, std::uint32_t b, std::uint64_t weight, std::int64_t edges);
+  void hub_insert(const ed& e, std::uint64_t weight);
+  void hub_erase(const ed& e, std::uint64_t weight);
+  void hub_build(vd v);
+  void hub_check(vd v);
   // Out-edges of u (kind-filtered) as (to id, kind, edge), sorted.
   struct adj_item {
     std::string_view other;
@@ -255,6 +303,52 @@ private:
   mutable std::vector<std::uint32_t> sorted_;  // interned ids, sorted, may hold dead ids
   mutable std::vector<std::uint32_t> pending_; // ids created since the last merge
   mutable std::size_t dead_in_sorted_ = 0;
+  // Per kind, the same for the vertices with an out-edge of that kind (a
+  // vertex losing its last one stays until the next merge drops it).
+  mutable std::array<std::vector<std::uint32_t>, kinds> kind_sorted_;
+  mutable std::array<std::vector<std::uint32_t>, kinds> kind_pending_;
+  mutable std::array<std::size_t, kinds> kind_dead_{};
+
+  // Flow table, kept ordered by (weight desc, edges desc): per (from, to)
+  // pair of normalised locations (interned strings, 0 = unknown; key =
+  // from << 32 | to), the weight and number of edges; a map finds a pair's
+  // row. Ties are put in name order by the read, so that an update costs
+  // integer comparisons only.
+  struct flow_row {
+    std::uint64_t weight = 0;
+    std::uint64_t edges = 0;
+    std::uint64_t key = 0;
+  };
+  struct flow_less {
+    bool operator()(const flow_row& a, const flow_row& b) const noexcept {
+      if (a.weight != b.weight) return a.weight > b.weight;
+      if (a.edges != b.edges) return a.edges > b.edges;
+      return a.key < b.key;
+    }
+  };
+  using flow_set = std::set<flow_row, flow_less>;
+  flow_set flow_order_;
+  std::unordered_map<std::uint64_t, flow_set::iterator> flows_;
+  std::unordered_map<std::uint32_t, std::uint32_t> norm_of_string_; // location -> normalised
+  std::vector<std::uint32_t> vertex_norm_; // slot -> normalised location of the vertex
+
+  // Neighbour order of a hub: per (direction, kind), (weight desc, other id).
+  struct hub_key {
+    std::uint64_t weight;
+    std::string_view other; // an interned id: the view lives as long as this graph
+  };
+  struct hub_less {
+    bool operator()(const hub_key& a, const hub_key& b) const noexcept {
+      if (a.weight != b.weight) return a.weight > b.weight;
+      return a.other < b.other;
+    }
+  };
+  using hub_set = std::set<hub_key, hub_less>;
+  struct hub_index {
+    std::array<hub_set, 2 * kinds> by; // [dir (0 out, 1 in) * kinds + kind]
+  };
+  std::unordered_map<vd, std::unique_ptr<hub_index>> hubs_;
+  std::uint64_t hub_entries_ = 0;
 };
 
 } // namespace tlflow::mem

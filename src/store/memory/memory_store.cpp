@@ -950,6 +950,10 @@ memory_store::stats memory_store::statistics() {
   s.adjacency_entries = b.adjacency_entries;
   s.adjacency_capacity = b.adjacency_capacity;
   s.interner_bytes = b.interner_bytes;
+  s.flow_pairs = b.flow_pairs;
+  s.hubs = b.hubs;
+  s.hub_entries = b.hub_entries;
+  s.kind_list_entries = b.kind_list_entries;
   return s;
 }
 

@@ -126,6 +126,10 @@ public:
     std::uint64_t adjacency_entries = 0;  // 2 per edge
     std::uint64_t adjacency_capacity = 0; // room in the adjacency vectors
     std::uint64_t interner_bytes = 0;
+    std::uint64_t flow_pairs = 0;         // location pairs in the flow table
+    std::uint64_t hubs = 0;               // vertices keeping their neighbour order
+    std::uint64_t hub_entries = 0;        // entries of those orders
+    std::uint64_t kind_list_entries = 0;  // room in the per-kind vertex lists
   };
   stats statistics();
 
