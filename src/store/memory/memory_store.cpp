@@ -257,6 +257,7 @@ struct memory_store::impl {
 
   std::thread background;
   std::thread snapshotter; // periodic snapshots (snapshot_interval_s > 0)
+  std::atomic<std::uint64_t> seal_us{0}; // how long the last seal held writers back
   std::mutex bg_mutex;
   std::condition_variable bg_cv;
   bool stop = false;
@@ -589,8 +590,13 @@ struct memory_store::impl {
     // in between, not up to an interval's worth.
     (void)wal.sync();
     std::shared_lock lock(mutex);
+    const auto locked_at = std::chrono::steady_clock::now();
     const std::uint64_t seq = last_seq;
-    if (auto s = wal.open_segment(dir, seq + 1); !s) return s.err();
+    status s = wal.rotate(dir, seq + 1);
+    seal_us = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                             std::chrono::steady_clock::now() - locked_at)
+                                             .count());
+    if (!s) return s.err();
     return seq;
   }
 
@@ -695,8 +701,12 @@ struct memory_store::impl {
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                         std::chrono::steady_clock::now() - started)
                         .count();
-    log::info("memory_store", "snapshot at seq ", seq, " written in ", ms, " ms (",
-              mode == snapshot_mode::locked ? "locked" : "compacted off the live graph", ")");
+    if (mode == snapshot_mode::locked)
+      log::info("memory_store", "snapshot at seq ", seq, " written in ", ms, " ms (locked)");
+    else
+      log::info("memory_store", "snapshot at seq ", seq, " written in ", ms,
+                " ms (compacted off the live graph; writers waited ", seal_us.load() / 1000.0,
+                " ms for the log seal)");
     return ok_v;
   }
 
@@ -1173,6 +1183,7 @@ memory_store::stats memory_store::statistics() {
   s.adjacency_entries = b.adjacency_entries;
   s.adjacency_capacity = b.adjacency_capacity;
   s.interner_bytes = b.interner_bytes;
+  s.last_seal_us = impl_->seal_us;
   return s;
 }
 

@@ -179,6 +179,7 @@ public:
     std::uint64_t adjacency_entries = 0;  // 2 per edge
     std::uint64_t adjacency_capacity = 0; // room in the adjacency vectors
     std::uint64_t interner_bytes = 0;
+    std::uint64_t last_seal_us = 0;  // writers held back by the last compacting snapshot's seal
   };
   stats statistics();
 
