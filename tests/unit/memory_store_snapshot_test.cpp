@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <atomic>
 #include <csignal>
 #include <filesystem>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "store/memory/memory_store.hpp"
+#include "store/memory/wal.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace tlflow;
@@ -386,4 +388,51 @@ TEST_CASE("backup: an ephemeral store has none") {
   auto b = s->begin_backup();
   REQUIRE_FALSE(b.ok());
   CHECK(b.err().code == errc::not_supported);
+}
+
+TEST_CASE("log rotation for a seal: the old segment and the directory are flushed before durability") {
+  temp_dir dir;
+  std::vector<std::pair<int, std::uint64_t>> flushes; // (fd, covering seq)
+  bool fail_next = false;
+  mem::wal_writer w;
+  w.set_sync_function([&](int fd, std::uint64_t upto) {
+    flushes.emplace_back(fd, upto);
+    if (fail_next) {
+      fail_next = false;
+      errno = EIO;
+      return -1;
+    }
+    return 0;
+  });
+  w.start_at(0);
+  REQUIRE(w.open_segment(dir.path(), 1).ok());
+  flushes.clear();
+  const auto record = [](std::uint64_t seq) {
+    std::string p(8, '\0');
+    for (int i = 0; i < 8; ++i) p[static_cast<std::size_t>(i)] = static_cast<char>((seq >> (8 * i)) & 0xFF);
+    return p + "x";
+  };
+  REQUIRE(w.append(record(1), 1).ok()); // not flushed yet
+  REQUIRE(w.rotate(dir.path(), 2).ok());
+  CHECK(flushes.empty()); // the seal itself waits for no disk
+  REQUIRE(w.append(record(2), 2).ok());
+  // The first flush after the rotation fails on the old segment: nothing
+  // counts as durable, and the next flush tries the old segment again.
+  fail_next = true;
+  CHECK_FALSE(w.wait_durable(1).ok());
+  CHECK(w.synced_seq() == 0);
+  REQUIRE(flushes.size() == 1);
+  const int old_fd = flushes[0].first;
+  flushes.clear();
+  REQUIRE(w.recover_from_failure().ok());
+  REQUIRE(flushes.size() == 2);
+  CHECK(flushes[0].first == old_fd);  // the rotated-away segment first
+  CHECK(flushes[1].first != old_fd);  // then the new one
+  CHECK(flushes[1].second == 2);
+  CHECK(w.synced_seq() == 2);
+  flushes.clear();
+  REQUIRE(w.append(record(3), 3).ok());
+  REQUIRE(w.wait_durable(3).ok());
+  CHECK(flushes.size() == 1); // the old segment is done with
+  CHECK(fs::exists(dir.path() + "/" + mem::segment_name(2)));
 }
