@@ -196,6 +196,14 @@ TEST_CASE("tlflow restore refuses a damaged or truncated backup and a non-empty 
   fs::remove(target + "/keep.txt");
   std::tie(rc, out) = run_tlflow({"restore", file, "--data-dir", target}); // empty now: fine
   CHECK_MESSAGE(rc == 0, out);
+  // Usage: the file comes first; a missing file is named.
+  std::tie(rc, out) = run_tlflow({"restore", "--data-dir", p.root.path() + "/x"});
+  CHECK(rc == 2);
+  CHECK(out.find("the backup file comes first") != std::string::npos);
+  std::tie(rc, out) = run_tlflow({"restore", p.root.path() + "/missing.backup", "--data-dir", p.root.path() + "/x"});
+  CHECK(rc == 1);
+  CHECK(out.find("cannot open") != std::string::npos);
+  CHECK_FALSE(fs::exists(p.root.path() + "/x"));
 }
 
 TEST_CASE("GET /backup on a Gremlin store: 501 not_supported, the database's job") {
