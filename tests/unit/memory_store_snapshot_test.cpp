@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -188,7 +190,7 @@ TEST_CASE("compacting snapshot: no lock is held while it replays and writes") {
   CHECK(answered == 3);
   // The three edges written after the seal are in the log, not the snapshot.
   const std::string expected = dump(*s);
-  s.reset(); // close() writes a locked snapshot: the hook is not called
+  s.reset(); // close() writes a locked snapshot (the hook sees no "sealed")
   auto reopened = open_store(durable(dir.path()));
   CHECK(dump(*reopened) == expected);
 }
@@ -435,4 +437,44 @@ TEST_CASE("log rotation for a seal: the old segment and the directory are flushe
   REQUIRE(w.wait_durable(3).ok());
   CHECK(flushes.size() == 1); // the old segment is done with
   CHECK(fs::exists(dir.path() + "/" + mem::segment_name(2)));
+}
+
+TEST_CASE("compacting snapshot: close() does not wait for a periodic one to finish") {
+  temp_dir dir;
+  std::string expected;
+  {
+    auto o = durable(dir.path());
+    o.snapshot_interval_s = 1;
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<std::string> steps;
+    o.snapshot_step_for_tests = [&](std::string_view step) {
+      {
+        std::lock_guard<std::mutex> l(mu);
+        steps.emplace_back(step);
+      }
+      cv.notify_all();
+      // As if the replay were long: close() comes meanwhile.
+      if (step == "sealed") std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    };
+    auto s = open_store(o);
+    mutate(*s, 0);
+    {
+      std::unique_lock<std::mutex> l(mu);
+      REQUIRE(cv.wait_for(l, std::chrono::seconds(10), [&] { return !steps.empty(); }));
+    }
+    s->close(); // the compaction gives up; close() writes its own snapshot
+    std::lock_guard<std::mutex> l(mu);
+    // Sealed, then given up: never replayed nor written (close()'s own locked
+    // snapshot then goes through "renamed" and "deleted").
+    REQUIRE(!steps.empty());
+    CHECK(steps.front() == "sealed");
+    CHECK(std::count(steps.begin(), steps.end(), "replayed") == 0);
+    CHECK(std::count(steps.begin(), steps.end(), "written") == 0);
+    CHECK_FALSE(fs::exists(dir.path() + "/snapshot.bin.tmp"));
+    expected = dump(*s);
+  }
+  auto reopened = open_store(durable(dir.path()));
+  CHECK(reopened->recovery().records_replayed == 0); // all in close()'s snapshot
+  CHECK(dump(*reopened) == expected);
 }

@@ -258,6 +258,9 @@ struct memory_store::impl {
   std::thread background;
   std::thread snapshotter; // periodic snapshots (snapshot_interval_s > 0)
   std::atomic<std::uint64_t> seal_us{0}; // how long the last seal held writers back
+  // Set by close(): a compaction running then gives up (close() writes a
+  // locked snapshot right after), so that a shutdown does not wait for it.
+  std::atomic<bool> closing{false};
   std::mutex bg_mutex;
   std::condition_variable bg_cv;
   bool stop = false;
@@ -601,14 +604,19 @@ struct memory_store::impl {
   }
 
   // Writes `graph` (as of sequence number seq) to snapshot.bin.tmp, fsynced.
-  status write_snapshot_file(const mem::graph_core& g, std::uint64_t seq) {
+  status write_snapshot_file(const mem::graph_core& g, std::uint64_t seq, bool cancellable) {
     mem::file_sink sink;
     if (auto s = sink.open(dir + "/snapshot.bin.tmp"); !s) return s;
     mem::bin_writer head;
     head.buffer().append(snapshot_magic, 8);
     head.u64(seq);
     if (auto s = sink.write(head.buffer()); !s) return s;
-    if (auto s = g.save([&](std::string_view chunk) { return sink.write(chunk); }); !s) return s;
+    if (auto s = g.save([&](std::string_view chunk) -> status {
+          if (cancellable && closing) return cancelled();
+          return sink.write(chunk);
+        });
+        !s)
+      return s;
     return sink.finish(); // an unfinished sink removes its file
   }
 
@@ -629,13 +637,17 @@ struct memory_store::impl {
     return ok_v;
   }
 
+  static error cancelled() {
+    return error{errc::store_unavailable, "snapshot cancelled: the store is closing"};
+  }
+
   // The old way: serialise the live graph while writers wait.
   status snapshot_locked(std::uint64_t& seq) {
     {
       std::shared_lock lock(mutex);
       seq = last_seq;
       if (auto s = wal.open_segment(dir, seq + 1); !s) return s;
-      if (auto s = write_snapshot_file(graph, seq); !s) return s;
+      if (auto s = write_snapshot_file(graph, seq, false); !s) return s;
     }
     return install_snapshot(seq);
   }
@@ -672,6 +684,7 @@ struct memory_store::impl {
         pos += 8 + frame->size();
         if (rseq <= at) continue; // in the previous snapshot already
         if (rseq > seq) break;    // cannot happen: the segment was sealed at seq
+        if (closing) return cancelled();
         if (rseq != at + 1)
           return error{errc::io_error, "log sequence gap in " + seg.path + ": " + std::to_string(rseq) +
                                            " follows " + std::to_string(at)};
@@ -685,7 +698,7 @@ struct memory_store::impl {
       return error{errc::io_error, "the sealed log ends at sequence number " + std::to_string(at) +
                                        ", not at " + std::to_string(seq) + "; the snapshot was not written"};
     step("replayed");
-    if (auto s = write_snapshot_file(*copy, seq); !s) return s;
+    if (auto s = write_snapshot_file(*copy, seq, true); !s) return s;
     copy.reset(); // before the rename: the second graph's memory goes back now
     step("written");
     return install_snapshot(seq);
@@ -756,8 +769,12 @@ struct memory_store::impl {
       if (stop) break;
       if (clock::now() < next) continue;
       lock.unlock();
-      if (auto s = write_snapshot(false, snapshot_mode::compact); !s)
-        note_error("snapshot: " + s.err().message);
+      if (auto s = write_snapshot(false, snapshot_mode::compact); !s) {
+        if (closing)
+          log::info("memory_store", "periodic snapshot given up: the store is closing");
+        else
+          note_error("snapshot: " + s.err().message);
+      }
       next = clock::now() + every;
       lock.lock();
     }
@@ -1070,6 +1087,7 @@ store_health memory_store::health() {
 void memory_store::close() {
   if (impl_->closed) return;
   impl_->closed = true;
+  impl_->closing = true;
   if (impl_->background.joinable()) {
     {
       std::lock_guard<std::mutex> l(impl_->bg_mutex);
