@@ -19,11 +19,7 @@
 // and the benchmark also times a snapshot, close() and a reopen (snapshot
 // load); DIR must be empty or absent.
 //
-// The graph: every account acts (the acting account is uniform), the accounts
-// acted upon follow a power law (index = N * u^3, so the most-mentioned account
-// gets about 1% of all edges, as a celebrity does), shuffled over the id
-// space. Kinds: 60% mention, 20% reply, 15% repost, 5% quote; one or two of
-// 50 hashtags; half the accounts have one of 200 locations. Fixed seed.
+// The graph: bench/graph_gen.hpp (power-law targets, fixed seed).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -35,6 +31,7 @@
 
 #include <time.h>
 
+#include "graph_gen.hpp"
 #include "store/memory/memory_store.hpp"
 
 using namespace tlflow;
@@ -125,73 +122,25 @@ int main(int argc, char** argv) {
   memory_store* store_ptr = owner.get();
   auto& store = *store_ptr;
 
-  std::mt19937_64 rng(o.seed);
-  std::uniform_real_distribution<double> unit(0.0, 1.0);
   const std::uint64_t n = o.vertices;
-  // A bijection of [0, n) that scatters the power-law head over the ids.
-  std::uint64_t mult = 2654435761ull % n;
-  auto gcd = [](std::uint64_t a, std::uint64_t b) {
-    while (b) { const auto t = a % b; a = b; b = t; }
-    return a;
-  };
-  while (mult < 2 || gcd(mult, n) != 1) ++mult;
-  auto shuffle_id = [&](std::uint64_t i) {
-    return static_cast<std::uint64_t>((__extension__ static_cast<unsigned __int128>(i) * mult) % n);
-  };
-  auto id_of = [](std::uint64_t i) { return "twitter:" + std::to_string(1000000000ull + i); };
-  std::vector<std::string> tags;
-  for (int i = 0; i < 50; ++i) tags.push_back("tag" + std::to_string(i));
-  std::vector<std::string> places;
-  for (int i = 0; i < 200; ++i) places.push_back("City " + std::to_string(i) + ", Country");
-  auto fill_account = [&](account& a, std::uint64_t i) {
-    a.id = id_of(i);
-    a.platform = "twitter";
-    a.handle = "user" + std::to_string(i);
-    if (i % 2 == 0) a.location = places[i % places.size()];
-  };
-  const std::uint32_t t0 = 1795000000u; // late 2026
+  bench::graph_generator gen(n, o.seed);
+  const auto id_of = bench::graph_generator::id_of;
 
   // ---- (a) load
   const auto load_start = clock_type::now();
   const double load_cpu_start = cpu_ms();
   std::vector<interaction> batch;
   batch.reserve(o.batch);
-  std::uint64_t produced = 0;
   std::uint64_t edges_now = 0;
-  char at[32];
   while (edges_now < o.edges) {
-    const std::uint64_t want = std::min<std::uint64_t>(o.batch, o.edges - edges_now);
-    batch.clear();
-    for (std::uint64_t k = 0; k < want; ++k, ++produced) {
-      interaction x;
-      const std::uint64_t from = static_cast<std::uint64_t>(unit(rng) * static_cast<double>(n)) % n;
-      const double u = unit(rng);
-      const std::uint64_t to =
-          shuffle_id(static_cast<std::uint64_t>(u * u * u * static_cast<double>(n)) % n);
-      x.post_id = "twitter:p" + std::to_string(produced);
-      fill_account(x.from, from);
-      fill_account(x.to, to == from ? (to + 1) % n : to);
-      const double kr = unit(rng);
-      x.kind = kr < 0.60 ? edge_kind::mention
-             : kr < 0.80 ? edge_kind::reply
-             : kr < 0.95 ? edge_kind::repost
-                         : edge_kind::quote;
-      x.hashtags.push_back(tags[rng() % tags.size()]);
-      if (rng() % 3 == 0) x.hashtags.push_back(tags[rng() % tags.size()]);
-      const std::uint32_t t = t0 + static_cast<std::uint32_t>(rng() % (7 * 86400));
-      const std::time_t tt = t;
-      std::tm tm{};
-      gmtime_r(&tt, &tm);
-      std::strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", &tm);
-      x.at = at;
-      batch.push_back(std::move(x));
-    }
+    gen.next(batch, std::min<std::uint64_t>(o.batch, o.edges - edges_now));
     if (auto s = store.apply(batch); !s.ok()) {
       std::fprintf(stderr, "apply: %s\n", s.err().message.c_str());
       return 1;
     }
     edges_now = store.count_edges().value();
   }
+  const std::uint64_t produced = gen.produced();
   batch.clear();
   batch.shrink_to_fit();
   const double load_s =

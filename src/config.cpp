@@ -574,7 +574,8 @@ std::string help_text() {
      << " — a graph of who interacts with whom around tracked hashtags, served over REST.\n\n"
         "usage: tlflow [flags]              serve the REST API\n"
         "       tlflow import FILE|- [flags] ingest an NDJSON file into the store and exit\n"
-        "       tlflow repair [--data-dir DIR] keep every intact log record of a damaged store\n\n"
+        "       tlflow repair [--data-dir DIR] keep every intact log record of a damaged store\n"
+        "       tlflow restore FILE [--data-dir DIR] write a backup (GET /backup) into an empty DIR\n\n"
         "Every setting is a flag, an environment variable, or a line `name = value` in the\n"
         "file given by --config FILE (or TLFLOW_CONFIG). Precedence: flag > environment >\n"
         "file > default. Secrets are accepted only from the environment or the file.\n\n";

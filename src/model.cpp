@@ -35,6 +35,7 @@ std::string_view to_string(errc code) noexcept {
     case errc::header_too_large: return "header_too_large";
     case errc::overloaded: return "overloaded";
     case errc::too_expensive: return "too_expensive";
+    case errc::not_supported: return "not_supported";
   }
   return "internal";
 }

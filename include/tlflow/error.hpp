@@ -38,6 +38,7 @@ enum class errc {
   header_too_large,   // 431: request line + headers over the limit
   overloaded,         // 503: too many connections, or shutting down
   too_expensive,      // 422: the request would need more work than allowed
+  not_supported,      // 501: this store cannot do it (e.g. a backup of a Gremlin store)
 };
 
 // Stable snake_case name of a code, as sent in `{"error":{"code":...}}`.

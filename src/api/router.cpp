@@ -27,6 +27,7 @@ int http_status(errc code) noexcept {
     case errc::request_timeout: return 408;
     case errc::header_too_large: return 431;
     case errc::too_expensive: return 422;
+    case errc::not_supported: return 501;
     case errc::io_error:
     case errc::internal: return 500;
   }

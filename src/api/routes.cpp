@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "api/cursor.hpp"
+#include "util/log.hpp"
 
 namespace tlflow::api {
 namespace {
@@ -178,6 +179,43 @@ response shortest_path(api_context& ctx, const request& q, const std::string& fr
 }
 
 // ---- handlers --------------------------------------------------------------
+
+// Hands the backup's pieces to the server one at a time (it asks for the next
+// once the previous one is on the socket, so a slow client holds back the
+// reading, not memory). A read error ends the body early: the container then
+// lacks its end part, which `tlflow restore` refuses.
+class backup_producer final : public body_producer {
+public:
+  explicit backup_producer(piece_source source) : source_(std::move(source)) {}
+  void next(deliver_fn deliver) override {
+    auto piece = source_();
+    if (!piece) {
+      log::error("api", "GET /backup stopped early: ", piece.err().message);
+      deliver(std::nullopt);
+      return;
+    }
+    deliver(std::move(*piece));
+  }
+
+private:
+  piece_source source_;
+};
+
+response get_backup(api_context& ctx) {
+  if (!ctx.open_backup) {
+    if (ctx.store.kind() == "gremlin")
+      throw api_error(errc::not_supported,
+                      "backups of a Gremlin store are the database's job: tlflow keeps none of the "
+                      "graph's data itself; back up with the Gremlin server's or the database's own "
+                      "tools (docs/memory-store.md, \"Backups\")");
+    throw api_error(errc::not_supported, "this store cannot be backed up by tlflow");
+  }
+  response res;
+  res.content_type = "application/octet-stream";
+  res.headers.emplace_back("Content-Disposition", "attachment; filename=\"tlflow.backup\"");
+  res.stream = std::make_shared<backup_producer>(unwrap(ctx.open_backup()));
+  return res;
+}
 
 response get_status(api_context& ctx) {
   const store_health health = ctx.store.health();
@@ -428,6 +466,10 @@ void add_core_routes(router& r, api_context& ctx) {
   // /status stays open even with auth_reads: health checks call it.
   r.add_route("GET", "/status", [c](const request&) { return get_status(*c); },
               route_options{false, access::open});
+  // A backup reads the whole data directory: worker pool, admin only.
+  route_options admin_heavy{false, access::admin};
+  admin_heavy.heavy = true;
+  r.add_route("GET", "/backup", [c](const request&) { return get_backup(*c); }, admin_heavy);
   r.add_route("GET", "/metrics", [c](const request&) {
     response res;
     res.body = c->metrics.render();

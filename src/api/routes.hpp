@@ -9,6 +9,8 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
+#include <string>
 
 #include "api/json.hpp"
 #include "api/router.hpp"
@@ -17,6 +19,10 @@
 #include "util/metrics.hpp"
 
 namespace tlflow::api {
+
+// A body read piece by piece (GET /backup): the next piece, nullopt after
+// the last one.
+using piece_source = std::function<result<std::optional<std::string>>()>;
 
 struct api_context {
   graph_store& store;
@@ -28,6 +34,9 @@ struct api_context {
   std::function<std::string()> ingest_status;
   // Vertices a path search may visit (path_query::max_visited); 0: no budget.
   std::size_t path_budget = 0;
+  // GET /backup: starts a consistent backup of the store. Unset: 501
+  // not_supported (a Gremlin store is backed up by the database itself).
+  std::function<result<piece_source>()> open_backup = nullptr;
 };
 
 // Registers every core and legacy route on `r`. `ctx` must outlive `r`.

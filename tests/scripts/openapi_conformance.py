@@ -97,7 +97,7 @@ def free_port():
 
 
 class Service:
-    def __init__(self, binary, extra_args=(), env=None):
+    def __init__(self, binary, extra_args=(), env=None, ephemeral=True):
         self.dir = tempfile.TemporaryDirectory(prefix="tlflow_openapi_")
         self.port = free_port()
         environment = {k: v for k, v in os.environ.items()
@@ -105,8 +105,8 @@ class Service:
         environment.update(env or {})
         self.log = open(os.path.join(self.dir.name, "stderr.log"), "w+")
         self.proc = subprocess.Popen(
-            [binary, "--host", "127.0.0.1", "--port", str(self.port), "--ephemeral",
-             "--data-dir", os.path.join(self.dir.name, "data"), "--http-threads", "2",
+            [binary, "--host", "127.0.0.1", "--port", str(self.port),
+             *(["--ephemeral"] if ephemeral else []), "--data-dir", os.path.join(self.dir.name, "data"), "--http-threads", "2",
              *extra_args],
             env=environment, stdout=self.log, stderr=self.log)
         deadline = time.time() + 15
@@ -248,6 +248,8 @@ def main():
 
         c.check("GET", "/status", "/status", expect=200)
         c.check("GET", "/metrics", "/metrics", expect=200)
+        # An ephemeral store has nothing to back up; the durable one below does.
+        c.check("GET", "/backup", "/backup", None, AUTH, 501)
         _, _, page = c.check("GET", "/vertices", "/vertices?limit=1", expect=200)
         if isinstance(page, dict) and page.get("next_cursor"):
             c.check("GET", "/vertices", "/vertices?limit=1&cursor=" + q(page["next_cursor"]), expect=200)
@@ -373,6 +375,21 @@ def main():
                 jwt_auth("tlflow:admin"), 201)
         c.check("PUT", "/vertices/{id}", "/vertices/x", None,
                 {"Authorization": "Bearer " + hs256_jwt("tlflow:write")[:-2]}, 401)
+
+        # GET /backup needs a durable store: a second service, same checker.
+        durable = Service(binary, env={"TLFLOW_API_TOKEN": TOKEN, "TLFLOW_JWT_SECRET": JWT_SECRET},
+                          ephemeral=False)
+        try:
+            c.svc = durable
+            status, hdrs, payload = c.check("GET", "/backup", "/backup", None, AUTH, 200)
+            if status == 200 and not (hdrs.get("content-type", "").startswith("application/octet-stream")
+                                      and payload[:8] == b"TLFBKUP1"):
+                fail(f"GET /backup: not a TLFBKUP1 octet stream: {hdrs.get('content-type')} {payload[:8]!r}")
+            c.check("GET", "/backup", "/backup", None, None, 401)
+            c.check("GET", "/backup", "/backup", None, writer, 403)
+        finally:
+            c.svc = svc
+            durable.stop()
 
         # Coverage: every operation answered 2xx at least once, and every
         # operation that documents a 4xx other than 401/403/409 answered one.

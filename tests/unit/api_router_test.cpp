@@ -104,4 +104,6 @@ TEST_CASE("error codes map to statuses") {
   CHECK(http_status(errc::unsupported_media_type) == 415);
   CHECK(http_status(errc::store_unavailable) == 503);
   CHECK(http_status(errc::internal) == 500);
+  CHECK(http_status(errc::not_supported) == 501);
+  CHECK(to_string(errc::not_supported) == "not_supported");
 }

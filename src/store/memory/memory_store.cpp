@@ -1,6 +1,8 @@
 #include "store/memory/memory_store.hpp"
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -9,8 +11,13 @@
 #include <shared_mutex>
 #include <thread>
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <filesystem>
+
+#include "store/memory/backup.hpp"
 #include "store/memory/codec.hpp"
 #include "store/memory/graph_core.hpp"
 #include "store/memory/iso_time.hpp"
@@ -123,6 +130,107 @@ account decode_account(mem::bin_reader& r) {
   return a;
 }
 
+// Applies the operation of one log record (`r` is past its sequence number
+// and op byte) to `graph`: start-up and a compacting snapshot replay the log
+// with it. False when the record does not decode.
+bool apply_record(mem::graph_core& graph, std::uint8_t op_byte, mem::bin_reader& r) {
+  switch (static_cast<op>(op_byte)) {
+    case op::put_vertex: {
+      const std::string id(r.str());
+      properties set = r.props();
+      std::vector<std::string> unset;
+      const std::uint64_t n = r.varint();
+      for (std::uint64_t i = 0; i < n && r.ok(); ++i) unset.emplace_back(r.str());
+      if (!r.ok()) return false;
+      graph.put_vertex(id, set, unset);
+      break;
+    }
+    case op::remove_vertex: {
+      const std::string_view id = r.str();
+      if (!r.ok()) return false;
+      if (auto v = graph.find(id)) graph.remove_vertex(*v);
+      break;
+    }
+    case op::add_edge: {
+      edge_key k;
+      k.from = std::string(r.str());
+      k.to = std::string(r.str());
+      const auto kind = r.kind();
+      properties props = r.props();
+      const std::uint32_t at = r.u32();
+      if (!r.ok() || !kind) return false;
+      k.kind = *kind;
+      graph.add_edge(k, props, at);
+      break;
+    }
+    case op::remove_edges: {
+      const std::string from(r.str());
+      const std::string to(r.str());
+      const bool has_kind = r.u8() != 0;
+      const auto kind = r.kind();
+      if (!r.ok() || !kind) return false;
+      graph.remove_edges(from, to, has_kind ? kind : std::nullopt);
+      break;
+    }
+    case op::restore: {
+      removed_set rs;
+      if (r.u8() != 0) {
+        vertex v;
+        v.id = std::string(r.str());
+        v.props = r.props();
+        rs.removed_vertex = std::move(v);
+      }
+      const std::uint64_t n = r.varint();
+      for (std::uint64_t i = 0; i < n && r.ok(); ++i) rs.edges.push_back(decode_edge(r));
+      if (!r.ok()) return false;
+      graph.restore(rs);
+      break;
+    }
+    case op::apply: {
+      const std::uint64_t n = r.varint();
+      std::vector<interaction> batch;
+      std::vector<std::uint32_t> times;
+      for (std::uint64_t i = 0; i < n && r.ok(); ++i) {
+        interaction x;
+        x.from = decode_account(r);
+        x.to = decode_account(r);
+        const auto kind = r.kind();
+        x.kind = kind.value_or(edge_kind::mention);
+        const std::uint64_t nt = r.varint();
+        for (std::uint64_t k = 0; k < nt && r.ok(); ++k) x.hashtags.emplace_back(r.str());
+        times.push_back(r.u32());
+        batch.push_back(std::move(x));
+      }
+      if (!r.ok()) return false;
+      std::vector<mem::timed_interaction> timed;
+      for (std::size_t i = 0; i < batch.size(); ++i) timed.push_back({&batch[i], times[i]});
+      graph.apply(timed);
+      break;
+    }
+    default:
+      return false;
+  }
+  return r.at_end();
+}
+
+// Loads snapshot.bin at `path` into the empty `graph`; `seq` is the sequence
+// number it holds. io_error, naming the file, when it is not intact.
+status load_snapshot_file(const std::string& path, mem::graph_core& graph, std::uint64_t& seq) {
+  std::string data;
+  if (auto s = mem::read_file(path, data); !s) return s;
+  if (data.size() < 20 || data.compare(0, 8, std::string_view(snapshot_magic, 8)) != 0)
+    return error{errc::io_error, "snapshot " + path + " is not a tlflow snapshot"};
+  const std::string_view all(data);
+  mem::bin_reader trailer(all.substr(all.size() - 4));
+  if (mem::crc32_of(all.substr(0, all.size() - 4)) != trailer.u32())
+    return error{errc::io_error, "snapshot " + path + " is corrupt (checksum mismatch)"};
+  mem::bin_reader r(all.substr(8, all.size() - 12));
+  seq = r.u64();
+  if (!graph.load(r) || !r.at_end())
+    return error{errc::io_error, "snapshot " + path + " is corrupt (bad structure)"};
+  return ok_v;
+}
+
 } // namespace
 
 struct memory_store::impl {
@@ -148,6 +256,11 @@ struct memory_store::impl {
   recovery_report recovered; // written by open only
 
   std::thread background;
+  std::thread snapshotter; // periodic snapshots (snapshot_interval_s > 0)
+  std::atomic<std::uint64_t> seal_us{0}; // how long the last seal held writers back
+  // Set by close(): a compaction running then gives up (close() writes a
+  // locked snapshot right after), so that a shutdown does not wait for it.
+  std::atomic<bool> closing{false};
   std::mutex bg_mutex;
   std::condition_variable bg_cv;
   bool stop = false;
@@ -210,86 +323,10 @@ struct memory_store::impl {
   bool replay(std::string_view payload) {
     mem::bin_reader r(payload);
     const std::uint64_t seq = r.u64();
-    const auto o = static_cast<op>(r.u8());
+    const auto o = static_cast<std::uint8_t>(r.u8());
     if (!r.ok()) return false;
     if (seq <= last_seq) return true; // already in the snapshot
-    switch (o) {
-      case op::put_vertex: {
-        const std::string id(r.str());
-        properties set = r.props();
-        std::vector<std::string> unset;
-        const std::uint64_t n = r.varint();
-        for (std::uint64_t i = 0; i < n && r.ok(); ++i) unset.emplace_back(r.str());
-        if (!r.ok()) return false;
-        graph.put_vertex(id, set, unset);
-        break;
-      }
-      case op::remove_vertex: {
-        const std::string_view id = r.str();
-        if (!r.ok()) return false;
-        if (auto v = graph.find(id)) graph.remove_vertex(*v);
-        break;
-      }
-      case op::add_edge: {
-        edge_key k;
-        k.from = std::string(r.str());
-        k.to = std::string(r.str());
-        const auto kind = r.kind();
-        properties props = r.props();
-        const std::uint32_t at = r.u32();
-        if (!r.ok() || !kind) return false;
-        k.kind = *kind;
-        graph.add_edge(k, props, at);
-        break;
-      }
-      case op::remove_edges: {
-        const std::string from(r.str());
-        const std::string to(r.str());
-        const bool has_kind = r.u8() != 0;
-        const auto kind = r.kind();
-        if (!r.ok() || !kind) return false;
-        graph.remove_edges(from, to, has_kind ? kind : std::nullopt);
-        break;
-      }
-      case op::restore: {
-        removed_set rs;
-        if (r.u8() != 0) {
-          vertex v;
-          v.id = std::string(r.str());
-          v.props = r.props();
-          rs.removed_vertex = std::move(v);
-        }
-        const std::uint64_t n = r.varint();
-        for (std::uint64_t i = 0; i < n && r.ok(); ++i) rs.edges.push_back(decode_edge(r));
-        if (!r.ok()) return false;
-        graph.restore(rs);
-        break;
-      }
-      case op::apply: {
-        const std::uint64_t n = r.varint();
-        std::vector<interaction> batch;
-        std::vector<std::uint32_t> times;
-        for (std::uint64_t i = 0; i < n && r.ok(); ++i) {
-          interaction x;
-          x.from = decode_account(r);
-          x.to = decode_account(r);
-          const auto kind = r.kind();
-          x.kind = kind.value_or(edge_kind::mention);
-          const std::uint64_t nt = r.varint();
-          for (std::uint64_t k = 0; k < nt && r.ok(); ++k) x.hashtags.emplace_back(r.str());
-          times.push_back(r.u32());
-          batch.push_back(std::move(x));
-        }
-        if (!r.ok()) return false;
-        std::vector<mem::timed_interaction> timed;
-        for (std::size_t i = 0; i < batch.size(); ++i) timed.push_back({&batch[i], times[i]});
-        graph.apply(timed);
-        break;
-      }
-      default:
-        return false;
-    }
-    if (!r.at_end()) return false;
+    if (!apply_record(graph, o, r)) return false;
     last_seq = seq;
     return true;
   }
@@ -297,18 +334,8 @@ struct memory_store::impl {
   status load_snapshot() {
     const std::string path = dir + "/snapshot.bin";
     if (!mem::file_exists(path)) return ok_v;
-    std::string data;
-    if (auto s = mem::read_file(path, data); !s) return s;
-    if (data.size() < 20 || data.compare(0, 8, std::string_view(snapshot_magic, 8)) != 0)
-      return error{errc::io_error, "snapshot " + path + " is not a tlflow snapshot"};
-    const std::string_view all(data);
-    mem::bin_reader trailer(all.substr(all.size() - 4));
-    if (mem::crc32_of(all.substr(0, all.size() - 4)) != trailer.u32())
-      return error{errc::io_error, "snapshot " + path + " is corrupt (checksum mismatch)"};
-    mem::bin_reader r(all.substr(8, all.size() - 12));
-    const std::uint64_t seq = r.u64();
-    if (!graph.load(r) || !r.at_end())
-      return error{errc::io_error, "snapshot " + path + " is corrupt (bad structure)"};
+    std::uint64_t seq = 0;
+    if (auto s = load_snapshot_file(path, graph, seq); !s) return s;
     last_seq = seq;
     snapshot_seq = seq;
     return ok_v;
@@ -553,27 +580,49 @@ struct memory_store::impl {
     return out.finish();
   }
 
-  status write_snapshot(bool force) {
-    std::lock_guard<std::mutex> one_at_a_time(snapshot_mutex);
-    const std::string tmp = dir + "/snapshot.bin.tmp";
+  void step(std::string_view name) {
+    if (options.snapshot_step_for_tests) options.snapshot_step_for_tests(name);
+  }
+
+  // Seals the current log segment: every record up to the returned sequence
+  // number is in the segments before `wal-<seq+1>.log`, which no write
+  // touches again. Writers wait for this only; readers not at all.
+  result<std::uint64_t> seal_log() {
+    // Flush without the lock first, so that the flush under it
+    // (open_segment syncs the old segment) covers only the records written
+    // in between, not up to an interval's worth.
+    (void)wal.sync();
+    std::shared_lock lock(mutex);
+    const auto locked_at = std::chrono::steady_clock::now();
+    const std::uint64_t seq = last_seq;
+    status s = wal.rotate(dir, seq + 1);
+    seal_us = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                             std::chrono::steady_clock::now() - locked_at)
+                                             .count());
+    if (!s) return s.err();
+    return seq;
+  }
+
+  // Writes `graph` (as of sequence number seq) to snapshot.bin.tmp, fsynced.
+  status write_snapshot_file(const mem::graph_core& g, std::uint64_t seq, bool cancellable) {
     mem::file_sink sink;
-    std::uint64_t seq = 0;
-    const auto started = std::chrono::steady_clock::now();
-    {
-      // Writers wait while the graph is serialised; readers go on.
-      std::shared_lock lock(mutex);
-      seq = last_seq;
-      if (!force && seq == snapshot_seq) return ok_v;
-      if (auto s = wal.open_segment(dir, seq + 1); !s) return s;
-      if (auto s = sink.open(tmp); !s) return s;
-      mem::bin_writer head;
-      head.buffer().append(snapshot_magic, 8);
-      head.u64(seq);
-      if (auto s = sink.write(head.buffer()); !s) return s;
-      if (auto s = graph.save([&](std::string_view chunk) { return sink.write(chunk); }); !s)
-        return s;
-    }
-    if (auto s = sink.finish(); !s) return s;
+    if (auto s = sink.open(dir + "/snapshot.bin.tmp"); !s) return s;
+    mem::bin_writer head;
+    head.buffer().append(snapshot_magic, 8);
+    head.u64(seq);
+    if (auto s = sink.write(head.buffer()); !s) return s;
+    if (auto s = g.save([&](std::string_view chunk) -> status {
+          if (cancellable && closing) return cancelled();
+          return sink.write(chunk);
+        });
+        !s)
+      return s;
+    return sink.finish(); // an unfinished sink removes its file
+  }
+
+  // snapshot.bin.tmp becomes snapshot.bin; then the segments it covers go.
+  status install_snapshot(std::uint64_t seq) {
+    const std::string tmp = dir + "/snapshot.bin.tmp";
     const std::string path = dir + "/snapshot.bin";
     if (std::rename(tmp.c_str(), path.c_str()) != 0) {
       std::remove(tmp.c_str());
@@ -581,18 +630,157 @@ struct memory_store::impl {
     }
     if (auto s = mem::fsync_dir(dir); !s) return s;
     snapshot_seq = seq;
+    step("renamed");
     for (const auto& seg : mem::list_segments(dir))
       if (seg.first_seq <= seq) std::remove(seg.path.c_str());
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::steady_clock::now() - started)
-                        .count();
-    log::info("memory_store", "snapshot at seq ", seq, " written in ", ms, " ms");
+    step("deleted");
     return ok_v;
   }
 
-  void run_background() {
+  static error cancelled() {
+    return error{errc::store_unavailable, "snapshot cancelled: the store is closing"};
+  }
+
+  // The old way: serialise the live graph while writers wait.
+  status snapshot_locked(std::uint64_t& seq) {
+    {
+      std::shared_lock lock(mutex);
+      seq = last_seq;
+      if (auto s = wal.open_segment(dir, seq + 1); !s) return s;
+      if (auto s = write_snapshot_file(graph, seq, false); !s) return s;
+    }
+    return install_snapshot(seq);
+  }
+
+  // Seal the log, then, off the live graph: load the previous snapshot into
+  // a second graph, replay the sealed segments up to the seal (records carry
+  // their resolved times, so the result equals the live graph at the seal),
+  // write it, install it (docs/memory-store.md, "Snapshots").
+  status snapshot_compact(std::uint64_t& seq) {
+    auto sealed = seal_log();
+    if (!sealed) return std::move(sealed).err();
+    seq = *sealed;
+    step("sealed");
+    auto copy = std::make_unique<mem::graph_core>();
+    std::uint64_t at = 0;
+    const std::string path = dir + "/snapshot.bin";
+    if (mem::file_exists(path))
+      if (auto s = load_snapshot_file(path, *copy, at); !s) return s;
+    const std::uint32_t max = options.max_record_bytes;
+    for (const auto& seg : mem::list_segments(dir)) {
+      if (seg.first_seq > seq || at >= seq) break;
+      std::string bytes;
+      if (auto s = mem::read_file(seg.path, bytes); !s) return s;
+      const std::string_view data(bytes);
+      std::size_t pos = 0;
+      while (pos < data.size()) {
+        const auto frame = mem::frame_at(data, pos, max);
+        if (!frame)
+          return error{errc::io_error, "log segment " + seg.path + " is damaged at offset " +
+                                           std::to_string(pos) + "; the snapshot was not written"};
+        mem::bin_reader r(*frame);
+        const std::uint64_t rseq = r.u64();
+        const std::uint8_t o = r.u8();
+        pos += 8 + frame->size();
+        if (rseq <= at) continue; // in the previous snapshot already
+        if (rseq > seq) break;    // cannot happen: the segment was sealed at seq
+        if (closing) return cancelled();
+        if (rseq != at + 1)
+          return error{errc::io_error, "log sequence gap in " + seg.path + ": " + std::to_string(rseq) +
+                                           " follows " + std::to_string(at)};
+        if (!r.ok() || !apply_record(*copy, o, r))
+          return error{errc::io_error, "log record " + std::to_string(rseq) + " in " + seg.path +
+                                           " does not decode; the snapshot was not written"};
+        at = rseq;
+      }
+    }
+    if (at != seq)
+      return error{errc::io_error, "the sealed log ends at sequence number " + std::to_string(at) +
+                                       ", not at " + std::to_string(seq) + "; the snapshot was not written"};
+    step("replayed");
+    if (auto s = write_snapshot_file(*copy, seq, true); !s) return s;
+    copy.reset(); // before the rename: the second graph's memory goes back now
+    step("written");
+    return install_snapshot(seq);
+  }
+
+  status write_snapshot(bool force, snapshot_mode mode) {
+    std::lock_guard<std::mutex> one_at_a_time(snapshot_mutex);
+    if (!force && last_seq == snapshot_seq) return ok_v;
+    const auto started = std::chrono::steady_clock::now();
+    std::uint64_t seq = 0;
+    status s = mode == snapshot_mode::locked ? snapshot_locked(seq) : snapshot_compact(seq);
+    if (!s) return s;
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - started)
+                        .count();
+    if (mode == snapshot_mode::locked)
+      log::info("memory_store", "snapshot at seq ", seq, " written in ", ms, " ms (locked)");
+    else
+      log::info("memory_store", "snapshot at seq ", seq, " written in ", ms,
+                " ms (compacted off the live graph; writers waited ", seal_us.load() / 1000.0,
+                " ms for the log seal)");
+    return ok_v;
+  }
+
+  // The backup's files: under snapshot_mutex (no snapshot replaces or
+  // deletes them meanwhile) the log is sealed and the snapshot and the sealed
+  // segments are opened; once open they stay readable whatever happens to
+  // their names.
+  result<std::unique_ptr<backup_stream>> begin_backup() {
+    std::lock_guard<std::mutex> one_at_a_time(snapshot_mutex);
+    auto sealed = seal_log();
+    if (!sealed) return std::move(sealed).err();
+    const std::uint64_t seq = *sealed;
+    std::vector<mem::backup_file> files;
+    const auto add = [&](std::uint8_t type, const std::string& path) -> status {
+      const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      struct stat st {};
+      if (fd < 0 || ::fstat(fd, &st) != 0) {
+        const std::string why = std::strerror(errno);
+        if (fd >= 0) ::close(fd);
+        return error{errc::io_error, "backup: cannot open " + path + ": " + why};
+      }
+      files.push_back({type, path.substr(path.rfind('/') + 1), fd, static_cast<std::uint64_t>(st.st_size)});
+      return ok_v;
+    };
+    status s = ok_v;
+    if (mem::file_exists(dir + "/snapshot.bin")) s = add(mem::backup_part_snapshot, dir + "/snapshot.bin");
+    for (const auto& seg : mem::list_segments(dir))
+      if (s && seg.first_seq <= seq) s = add(mem::backup_part_segment, seg.path);
+    if (!s) {
+      for (auto& f : files) ::close(f.fd);
+      return std::move(s).err();
+    }
+    log::info("memory_store", "backup of ", dir, " up to sequence number ", seq, ": ", files.size(),
+              " file(s)");
+    return mem::make_backup_stream(std::move(files), seq);
+  }
+
+  // Periodic snapshots, on their own thread: a compaction takes seconds on
+  // a large graph and must not hold back the log's interval flushes.
+  void run_snapshots() {
     using clock = std::chrono::steady_clock;
-    auto last_snapshot = clock::now();
+    const auto every = std::chrono::seconds(options.snapshot_interval_s);
+    auto next = clock::now() + every;
+    std::unique_lock<std::mutex> lock(bg_mutex);
+    while (!stop) {
+      bg_cv.wait_until(lock, next);
+      if (stop) break;
+      if (clock::now() < next) continue;
+      lock.unlock();
+      if (auto s = write_snapshot(false, snapshot_mode::compact); !s) {
+        if (closing)
+          log::info("memory_store", "periodic snapshot given up: the store is closing");
+        else
+          note_error("snapshot: " + s.err().message);
+      }
+      next = clock::now() + every;
+      lock.lock();
+    }
+  }
+
+  void run_background() {
     const bool interval = options.wal_fsync == wal_fsync_policy::interval;
     const auto tick =
         std::chrono::milliseconds(interval ? std::max(1u, options.wal_fsync_interval_ms) : 1000u);
@@ -608,11 +796,6 @@ struct memory_store::impl {
         // even when no write comes to try it.
         if (wal.recover_from_failure().ok())
           log::info("memory_store", "write-ahead log flushes again; writes accepted");
-      }
-      if (options.snapshot_interval_s > 0 &&
-          clock::now() - last_snapshot >= std::chrono::seconds(options.snapshot_interval_s)) {
-        last_snapshot = clock::now();
-        if (auto s = write_snapshot(false); !s) note_error("snapshot: " + s.err().message);
       }
       lock.lock();
     }
@@ -659,6 +842,8 @@ result<std::unique_ptr<memory_store>> memory_store::open(const memory_store_opti
     }
     // Also in commit mode: after a failed flush it retries now and then.
     p->background = std::thread([raw = p.get()] { raw->run_background(); });
+    if (options.snapshot_interval_s > 0)
+      p->snapshotter = std::thread([raw = p.get()] { raw->run_snapshots(); });
   }
   return std::unique_ptr<memory_store>(new memory_store(std::move(p)));
 }
@@ -902,6 +1087,7 @@ store_health memory_store::health() {
 void memory_store::close() {
   if (impl_->closed) return;
   impl_->closed = true;
+  impl_->closing = true;
   if (impl_->background.joinable()) {
     {
       std::lock_guard<std::mutex> l(impl_->bg_mutex);
@@ -909,16 +1095,81 @@ void memory_store::close() {
     }
     impl_->bg_cv.notify_all();
     impl_->background.join();
+    if (impl_->snapshotter.joinable()) impl_->snapshotter.join();
   }
   if (!impl_->durable) return;
-  if (auto s = impl_->write_snapshot(false); !s)
+  // Nothing is served any more: serialising the live graph is the fastest
+  // way, and no second graph is needed.
+  if (auto s = impl_->write_snapshot(false, snapshot_mode::locked); !s)
     impl_->note_error("snapshot on close: " + s.err().message);
   impl_->wal.close();
 }
 
-status memory_store::snapshot() {
+status memory_store::snapshot(snapshot_mode mode) {
   if (!impl_->durable) return ok_v;
-  return impl_->write_snapshot(true);
+  return impl_->write_snapshot(true, mode);
+}
+
+result<std::unique_ptr<backup_stream>> memory_store::begin_backup() {
+  if (!impl_->durable)
+    return error{errc::not_supported, "an ephemeral store keeps nothing on disk to back up"};
+  return impl_->begin_backup();
+}
+
+result<restore_report> memory_store::restore_backup(const std::string& file,
+                                                    const std::string& data_dir) {
+  namespace fs = std::filesystem;
+  std::string target = data_dir;
+  while (target.size() > 1 && target.back() == '/') target.pop_back();
+  if (target.empty()) return error{errc::invalid_argument, "no data directory given"};
+  std::error_code ec;
+  const auto st = fs::status(target, ec);
+  if (fs::exists(st)) {
+    if (!fs::is_directory(st))
+      return error{errc::invalid_argument, target + " exists and is not a directory"};
+    if (!fs::is_empty(target, ec) || ec)
+      return error{errc::invalid_argument, target + " is not empty: a backup is restored only into an "
+                                                    "empty or new directory"};
+  }
+  // The whole file is checked before anything is written.
+  auto checked = mem::unpack_backup(file, "");
+  if (!checked) return std::move(checked).err();
+  // Written beside the target and renamed into place (rename(2) replaces an
+  // empty directory), so the target is either untouched or complete.
+  const std::string stage = target + ".restore.tmp";
+  fs::remove_all(stage, ec); // a restore interrupted earlier
+  if (ec) return error{errc::io_error, "cannot remove " + stage + ": " + ec.message()};
+  if (auto s = mem::make_dirs(stage); !s) return std::move(s).err();
+  struct cleanup {
+    std::string path;
+    bool keep = false;
+    ~cleanup() {
+      std::error_code e;
+      if (!keep) fs::remove_all(path, e);
+    }
+  } guard{stage};
+  auto report = mem::unpack_backup(file, stage);
+  if (!report) return std::move(report).err();
+  {
+    // Proof that the service will start on it; closing also writes one
+    // snapshot covering the restored log.
+    memory_store_options o;
+    o.data_dir = stage;
+    o.snapshot_interval_s = 0;
+    auto opened = open(o);
+    if (!opened)
+      return error{errc::invalid_argument, "the backup " + file + " checks but the store in it does not open: " +
+                                               opened.err().message};
+    report->vertices = (*opened)->impl_->graph.vertex_count();
+    report->edges = (*opened)->impl_->graph.edge_count();
+    (*opened)->close();
+  }
+  const std::string parent = fs::path(target).has_parent_path() ? fs::path(target).parent_path().string() : ".";
+  if (std::rename(stage.c_str(), target.c_str()) != 0)
+    return error{errc::io_error, "cannot rename " + stage + " to " + target + ": " + std::strerror(errno)};
+  guard.keep = true;
+  if (auto s = mem::fsync_dir(parent); !s) return std::move(s).err();
+  return report;
 }
 
 recovery_report memory_store::recovery() const { return impl_->recovered; }
@@ -954,6 +1205,7 @@ memory_store::stats memory_store::statistics() {
   s.hubs = b.hubs;
   s.hub_entries = b.hub_entries;
   s.kind_list_entries = b.kind_list_entries;
+  s.last_seal_us = impl_->seal_us;
   return s;
 }
 

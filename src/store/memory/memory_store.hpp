@@ -34,6 +34,17 @@ enum class wal_fsync_policy : std::uint8_t {
 std::optional<wal_fsync_policy> parse_wal_fsync_policy(std::string_view text) noexcept;
 std::string_view to_string(wal_fsync_policy p) noexcept;
 
+// How a snapshot is built (docs/memory-store.md, "Snapshots").
+enum class snapshot_mode : std::uint8_t {
+  // Writers wait only while the log segment is sealed; the snapshot is built
+  // off the live graph, in a second graph loaded from the previous snapshot
+  // plus the sealed segments. Readers never wait. The default.
+  compact,
+  // The live graph is serialised while writers wait (close(), when nothing
+  // is served any more, and the benchmark's comparison).
+  locked,
+};
+
 struct memory_store_options {
   std::string data_dir = "data";          // created if missing
   bool ephemeral = false;                 // no files at all, nothing survives
@@ -49,6 +60,10 @@ struct memory_store_options {
   // Fault injection: replaces fdatasync(fd); gets the highest sequence number
   // the flush covers. Returns 0, or -1 with errno set.
   std::function<int(int fd, std::uint64_t upto_seq)> wal_sync_for_tests;
+  // Fault injection: called at each step of a compacting snapshot ("sealed",
+  // "replayed", "written", "renamed", "deleted"); a test kills the process
+  // there to prove that no step loses anything.
+  std::function<void(std::string_view step)> snapshot_step_for_tests;
 };
 
 // What start-up found in the log (shown by /status and /metrics).
@@ -59,6 +74,31 @@ struct recovery_report {
   std::uint64_t records_skipped = 0;   // records already in the snapshot
   std::uint64_t torn_tail_bytes = 0;   // cut off the end of the log (a write cut short)
   bool finished_repair = false;        // an interrupted `tlflow repair` was completed
+};
+
+// A backup being read (memory_store::begin_backup): the container of
+// docs/memory-store.md, "Backups", piece by piece. The files it covers were
+// opened when the backup began, so snapshots taken meanwhile (which replace
+// or delete them) change nothing in it. Not thread-safe; one reader.
+class backup_stream {
+public:
+  virtual ~backup_stream() = default;
+  // The next piece (at most about 1 MiB), or nullopt after the last one.
+  // io_error when a file cannot be read: the container is then incomplete,
+  // which a restore detects (no end part).
+  virtual result<std::optional<std::string>> next() = 0;
+  virtual std::uint64_t last_seq() const noexcept = 0; // the frozen log position
+  virtual std::uint64_t total_bytes() const noexcept = 0; // of the whole container
+};
+
+// What `tlflow restore` did (memory_store::restore_backup).
+struct restore_report {
+  std::uint64_t snapshot_seq = 0; // of the snapshot in the backup (0: none)
+  std::uint64_t last_seq = 0;     // the backup's frozen log position
+  std::uint64_t segments = 0;     // log segments restored
+  std::uint64_t bytes = 0;        // file bytes written
+  std::uint64_t vertices = 0;     // of the restored store, opened as a check
+  std::uint64_t edges = 0;
 };
 
 // What `tlflow repair` did (memory_store::repair).
@@ -105,7 +145,20 @@ public:
   void close() override;
 
   // Writes a snapshot now and drops the log it covers (no-op when ephemeral).
-  status snapshot();
+  status snapshot(snapshot_mode mode = snapshot_mode::compact);
+
+  // Starts a backup: seals the log (writers wait for that only) and opens the
+  // current snapshot and the sealed segments; everything acknowledged before
+  // the call is in it. not_supported when ephemeral.
+  result<std::unique_ptr<backup_stream>> begin_backup();
+
+  // Offline: checks the backup `file` whole (every part's checksum, the end
+  // part), then writes it into `data_dir`, which must be empty or absent:
+  // the files are written into a sibling directory that is renamed into
+  // place once the store opens from it, so a refusal or a failure leaves
+  // nothing behind. invalid_argument for a damaged or truncated file or a
+  // non-empty directory, io_error when writing fails.
+  static result<restore_report> restore_backup(const std::string& file, const std::string& data_dir);
 
   // Offline: rewrites the log of options.data_dir keeping every record that
   // is intact (CRC and decoding), renumbered without gaps; damaged bytes and
@@ -130,6 +183,7 @@ public:
     std::uint64_t hubs = 0;               // vertices keeping their neighbour order
     std::uint64_t hub_entries = 0;        // entries of those orders
     std::uint64_t kind_list_entries = 0;  // room in the per-kind vertex lists
+    std::uint64_t last_seal_us = 0;  // writers held back by the last compacting snapshot's seal
   };
   stats statistics();
 

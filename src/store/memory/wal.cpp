@@ -87,6 +87,25 @@ status wal_writer::open_segment(const std::string& dir, std::uint64_t first_seq)
   return fsync_dir(dir);
 }
 
+status wal_writer::rotate(const std::string& dir, std::uint64_t first_seq) {
+  const std::string path = dir + "/" + segment_name(first_seq);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return io_err("cannot open log", path);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    const int e = errno;
+    ::close(fd);
+    return io_err("cannot stat log", path, e);
+  }
+  auto holder = std::make_shared<fd_holder>(fd);
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (fd_) retired_.push_back(std::move(fd_));
+  fd_ = std::move(holder);
+  dir_to_sync_ = dir;
+  bytes_ = static_cast<std::uint64_t>(st.st_size);
+  return ok_v;
+}
+
 status wal_writer::append(std::string_view payload, std::uint64_t seq) {
   if (payload.size() > max_record_)
     return error{errc::payload_too_large,
@@ -120,18 +139,39 @@ status wal_writer::flush_as_leader(std::unique_lock<std::mutex>& lock) {
   flushing_ = true;
   const std::uint64_t target = written_;
   const std::shared_ptr<fd_holder> fd = fd_;
+  // After rotate(): the segments rotated away first, then the directory
+  // that holds the new one, then the new one.
+  std::vector<std::shared_ptr<fd_holder>> retired = std::move(retired_);
+  retired_.clear();
+  std::string dir = std::move(dir_to_sync_);
+  dir_to_sync_.clear();
   lock.unlock();
   int rc = 0;
   int e = 0;
-  if (fd) {
+  for (const auto& old : retired) {
+    if (rc == 0) {
+      rc = sync_fn_(old->get(), target);
+      e = errno;
+    }
+  }
+  if (rc == 0 && !dir.empty()) {
+    if (auto s = fsync_dir(dir); !s) {
+      rc = -1;
+      e = EIO;
+    }
+  }
+  if (rc == 0 && fd) {
     rc = sync_fn_(fd->get(), target);
     e = errno;
-    if (observer_) observer_(rc == 0);
   }
+  if (observer_ && (fd || !retired.empty())) observer_(rc == 0);
   lock.lock();
   flushing_ = false;
   flushed_.notify_all();
   if (rc != 0) {
+    // Whatever was not flushed is tried again by the next flush.
+    retired_.insert(retired_.begin(), retired.begin(), retired.end());
+    if (dir_to_sync_.empty()) dir_to_sync_ = dir;
     failed_ = true;
     ++failures_;
     failure_ = std::strerror(e);

@@ -59,6 +59,11 @@ public:
   // Opens (creating, appending) `dir/wal-<first_seq>.log`; what was appended
   // to the previous segment is made durable first.
   status open_segment(const std::string& dir, std::uint64_t first_seq);
+  // The same without waiting for the disk (a snapshot seals the log while
+  // writers wait): the previous segment's last records and the new file's
+  // directory entry are flushed by the next flush, before it counts anything
+  // as durable.
+  status rotate(const std::string& dir, std::uint64_t first_seq);
   // Writes record `seq` with write(2). On failure the segment is cut back to
   // its previous length so that no torn record stays in the middle of it:
   // store_unavailable (payload_too_large past the record limit).
@@ -91,6 +96,8 @@ private:
   mutable std::mutex mutex_; // guards everything below but bytes_ and frame_
   std::condition_variable flushed_;
   std::shared_ptr<fd_holder> fd_;
+  std::vector<std::shared_ptr<fd_holder>> retired_; // rotated away, not yet flushed
+  std::string dir_to_sync_;                         // holds a segment created by rotate()
   std::uint64_t written_ = 0;  // last sequence number appended
   std::uint64_t synced_ = 0;   // last sequence number known on disk
   bool flushing_ = false;      // a leader is in fdatasync
