@@ -108,7 +108,7 @@ struct communities {
   // community[v], numbered 0.. by decreasing size, then by smallest member.
   std::vector<std::uint32_t> community;
   std::uint32_t count = 0;
-  double modularity = 0;
+  double modularity = 0;        // modularity(g, community, resolution) (label propagation: 1)
   std::uint32_t levels = 0;     // Louvain: aggregation levels; label propagation: 0
   std::uint32_t iterations = 0; // label propagation: sweeps; Louvain: vertex visits / n, summed over levels
   bool converged = true;        // label propagation: false if max_iterations was reached
@@ -132,8 +132,8 @@ struct label_propagation_options {
 // Asynchronous label propagation on the undirected view (self-loops ignored):
 // each sweep visits vertices in a seeded random order and gives each the label
 // of largest total edge weight among its neighbours, keeping its own label when
-// that is among the largest, else the first such label in a seeded random
-// order. Stops after a sweep that changes nothing.
+// that is among the largest, else a seeded random one of the tied labels.
+// Stops after a sweep that changes nothing.
 result<communities> label_propagation(const digraph& g,
                                       const label_propagation_options& options = {});
 
