@@ -102,6 +102,12 @@ struct betweenness_result {
 // estimator: sum over the sampled sources scaled by n/k, not the same draw).
 result<betweenness_result> betweenness(const digraph& g, const betweenness_options& options = {});
 
+// The number of sources that makes the sampled bound `epsilon` at failure
+// probability `delta` on n vertices (the bound of betweenness_result solved for
+// k; docs/analytics.md). n when sampling would need n or more: then compute
+// exactly. 0 for n <= 2.
+std::size_t betweenness_samples_for(std::uint32_t n, double epsilon, double delta);
+
 // ---- Communities --------------------------------------------------------------
 
 struct communities {
