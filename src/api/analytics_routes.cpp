@@ -401,16 +401,20 @@ response ego(context& c, const request& q) {
   }
   std::unordered_map<std::string, unsigned> in_set{{center, 0}};
   for (const auto& n : ring1) in_set.emplace(n.id, 1);
+  // Ring 2 only when ring 1 left room for it: then ring-1 accounts are read
+  // in both directions, else their out-edges suffice.
+  const bool explore2 = radius == 2 && ring1.size() < room1;
+  if (radius == 2 && !explore2) truncated = true;
   std::unordered_map<std::string, std::uint64_t> ring2_w;
   for (const auto& n : ring1) {
     chosen.push_back(n);
-    const auto list = adjacent(n.id, radius == 2 ? direction::both : direction::out);
+    const auto list = adjacent(n.id, explore2 ? direction::both : direction::out);
     keep_out(n.id, list);
-    if (radius == 2)
+    if (explore2)
       for (const auto& nb : list)
         if (!in_set.count(nb.id)) ring2_w[nb.id] += nb.weight;
   }
-  if (radius == 2) {
+  if (explore2) {
     std::vector<ego_node> ring2;
     for (auto& [id, wt] : ring2_w) ring2.push_back(ego_node{id, 2, wt});
     heaviest(ring2);
