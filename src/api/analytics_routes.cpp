@@ -365,7 +365,12 @@ response ego(context& c, const request& q) {
     nq.dir = d;
     if (s.kinds.size() == 1) nq.kind = s.kinds.front();
     nq.limit = 10000000; // every edge: the cut is ours, by weight over all kinds
-    auto list = unwrap(store.neighbors(id, nq));
+    auto found = store.neighbors(id, nq);
+    // An account deleted while the walk goes on has no edges left; only an
+    // unknown centre is the caller's 404.
+    if (!found && found.err().code == errc::vertex_not_found && id != center)
+      return std::vector<neighbor>{};
+    auto list = unwrap(std::move(found));
     list.erase(std::remove_if(list.begin(), list.end(), [&](const neighbor& nb) { return !admitted(nb); }),
                list.end());
     return list;
