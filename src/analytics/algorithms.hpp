@@ -110,7 +110,7 @@ struct communities {
   std::uint32_t count = 0;
   double modularity = 0;
   std::uint32_t levels = 0;     // Louvain: aggregation levels; label propagation: 0
-  std::uint32_t iterations = 0; // label propagation: sweeps; Louvain: total local-moving sweeps
+  std::uint32_t iterations = 0; // label propagation: sweeps; Louvain: vertex visits / n, summed over levels
   bool converged = true;        // label propagation: false if max_iterations was reached
 };
 

@@ -91,63 +91,74 @@ void shuffle(std::vector<std::uint32_t>& v, rng64& rng) {
     std::swap(v[i - 1], v[rng.below(static_cast<std::uint32_t>(i))]);
 }
 
-// One level of local moving. Returns the number of sweeps; comm gets a
-// community per vertex (community ids are vertex ids of this level).
+// One level of local moving: a queue of vertices to visit, first all in a
+// seeded random order; a vertex that moves puts back those of its neighbours
+// that are not in its new community and not queued (only their best move can
+// have changed). Ends when the queue is empty: no vertex gains by moving.
+// Returns the visits in sweep-equivalents (visits / n, rounded up); comm gets
+// a community per vertex (community ids are vertex ids of this level).
 std::uint32_t local_moving(const ugraph& g, double gamma, rng64& rng,
                            std::vector<std::uint32_t>& comm, bool& moved_any) {
   const std::uint32_t n = g.n;
   comm.resize(n);
   std::vector<double> tot(g.k);
   for (std::uint32_t v = 0; v < n; ++v) comm[v] = v;
-  std::vector<std::uint32_t> order(n);
-  for (std::uint32_t v = 0; v < n; ++v) order[v] = v;
-  shuffle(order, rng);
+  std::vector<std::uint32_t> queue(n); // circular; a vertex is in it at most once
+  for (std::uint32_t v = 0; v < n; ++v) queue[v] = v;
+  shuffle(queue, rng);
+  std::vector<char> queued(n, 1);
+  std::size_t head = 0, size = n;
 
   std::vector<double> to_comm(n, 0.0);
   std::vector<std::uint32_t> touched;
   const double scale = gamma / g.two_m;
   moved_any = false;
-  std::uint32_t sweeps = 0;
-  // A sweep that gains less than this (in modularity) ends the level: the
-  // tail of tiny moves costs sweeps and changes Q in the 7th decimal.
-  const double min_gain = 1e-7;
-  for (;;) {
-    ++sweeps;
-    double gained = 0; // Σ of (gain - stay) × 2/two_m: the modularity gained
-    std::uint64_t moves = 0;
-    for (std::uint32_t u : order) {
-      const std::uint32_t cu = comm[u];
-      touched.clear();
-      for (std::uint64_t i = g.offsets[u]; i < g.offsets[u + 1]; ++i) {
-        const std::uint32_t c = comm[g.nbr[i]];
-        if (to_comm[c] == 0) touched.push_back(c);
-        to_comm[c] += g.w[i];
-      }
-      const double ku = g.k[u];
-      tot[cu] -= ku;
-      std::uint32_t best = cu;
-      const double stay = to_comm[cu] - scale * tot[cu] * ku;
-      double best_gain = stay;
-      for (std::uint32_t c : touched) {
-        const double gain = to_comm[c] - scale * tot[c] * ku;
-        if (gain > best_gain) {
-          best_gain = gain;
-          best = c;
-        }
-        to_comm[c] = 0;
-      }
-      to_comm[cu] = 0;
-      tot[best] += ku;
-      if (best != cu) {
-        comm[u] = best;
-        ++moves;
-        gained += best_gain - stay;
-      }
+  std::uint64_t visits = 0;
+  // Rounding must not let a vertex swap back and forth between two
+  // communities forever: a move has to gain more than this, relative to k_u.
+  const double min_gain = 1e-12;
+  while (size > 0) {
+    const std::uint32_t u = queue[head];
+    head = head + 1 == n ? 0 : head + 1;
+    --size;
+    queued[u] = 0;
+    ++visits;
+    const std::uint32_t cu = comm[u];
+    touched.clear();
+    for (std::uint64_t i = g.offsets[u]; i < g.offsets[u + 1]; ++i) {
+      const std::uint32_t c = comm[g.nbr[i]];
+      if (to_comm[c] == 0) touched.push_back(c);
+      to_comm[c] += g.w[i];
     }
-    if (moves > 0) moved_any = true;
-    if (moves == 0 || 2.0 * gained / g.two_m < min_gain) break;
+    const double ku = g.k[u];
+    tot[cu] -= ku;
+    std::uint32_t best = cu;
+    const double stay = to_comm[cu] - scale * tot[cu] * ku;
+    double best_gain = stay + min_gain * ku;
+    for (std::uint32_t c : touched) {
+      const double gain = to_comm[c] - scale * tot[c] * ku;
+      if (gain > best_gain) {
+        best_gain = gain;
+        best = c;
+      }
+      to_comm[c] = 0;
+    }
+    to_comm[cu] = 0;
+    tot[best] += ku;
+    if (best == cu) continue;
+    comm[u] = best;
+    moved_any = true;
+    for (std::uint64_t i = g.offsets[u]; i < g.offsets[u + 1]; ++i) {
+      const std::uint32_t v = g.nbr[i];
+      if (queued[v] || comm[v] == best) continue;
+      queued[v] = 1;
+      std::size_t tail = head + size;
+      if (tail >= n) tail -= n;
+      queue[tail] = v;
+      ++size;
+    }
   }
-  return sweeps;
+  return static_cast<std::uint32_t>((visits + n - 1) / std::max<std::uint32_t>(n, 1));
 }
 
 // The graph of communities: one vertex per community (ids 0..count-1 in
