@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Latency of the analytics routes on a generated graph (not a test).
 
-    python3 bench/analytics_bench.py --tlflow build/tlflow [--accounts N] [--posts N] [--runs N]
+    python3 bench/analytics_routes_bench.py --tlflow build/tlflow [--accounts N] [--posts N] [--runs N]
 
 Writes X v2 posts (an author mentions 1-4 accounts drawn with a heavy tail,
 so a few hubs gather thousands of neighbours), loads them with `tlflow
