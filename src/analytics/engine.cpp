@@ -176,6 +176,7 @@ void engine::stop() {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
   }
+  cancel_ = true; // a rebuild under way stops reading the store
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
 }
@@ -203,7 +204,7 @@ result<std::shared_ptr<const snapshot>> engine::view(const slice& s) {
 result<std::shared_ptr<const snapshot>> engine::rebuild() {
   const std::uint64_t changes = options_.changes ? options_.changes() : 0;
   const std::uint32_t at = util::now_seconds();
-  auto g = slice_graph::build(store_, slice{}, options_.max_elements);
+  auto g = slice_graph::build(store_, slice{}, options_.max_elements, &cancel_);
   if (!g) return std::move(g).err();
   std::shared_ptr<const snapshot> previous;
   {

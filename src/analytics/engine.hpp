@@ -125,6 +125,7 @@ private:
   bool last_failed_ = false;
   std::thread thread_;
   std::atomic<std::uint64_t> rebuilds_{0};
+  std::atomic<bool> cancel_{false}; // set by stop(): the background scan gives up
 };
 
 } // namespace tlflow::analytics

@@ -29,7 +29,8 @@ std::uint32_t seconds_of(const std::string& iso) {
 // final numbering, so the vertices are sorted when the first edges arrive.
 class slice_graph_builder final : public scan_sink {
 public:
-  explicit slice_graph_builder(std::uint64_t max_elements) : max_(max_elements) {
+  slice_graph_builder(std::uint64_t max_elements, const std::atomic<bool>* cancel)
+      : max_(max_elements), cancel_(cancel) {
     g_ = std::make_shared<slice_graph>();
     g_->platform_names_.emplace_back();
   }
@@ -81,6 +82,8 @@ public:
 
 private:
   status count(std::size_t n) {
+    if (cancel_ && cancel_->load(std::memory_order_relaxed))
+      return error{errc::overloaded, "the service is shutting down"};
     seen_ += n;
     if (max_ != 0 && seen_ > max_)
       return error{errc::too_expensive,
@@ -125,6 +128,7 @@ private:
   }
 
   std::uint64_t max_;
+  const std::atomic<bool>* cancel_;
   std::uint64_t seen_ = 0;
   bool sorted_ = false;
   std::shared_ptr<slice_graph> g_;
@@ -132,8 +136,9 @@ private:
 };
 
 result<std::shared_ptr<const slice_graph>> slice_graph::build(graph_store& store, const slice& s,
-                                                              std::uint64_t max_elements) {
-  slice_graph_builder b(max_elements);
+                                                              std::uint64_t max_elements,
+                                                              const std::atomic<bool>* cancel) {
+  slice_graph_builder b(max_elements, cancel);
   if (auto st = store.scan(s, b); !st) return std::move(st).err();
   return b.finish();
 }

@@ -13,6 +13,7 @@
 // process's memory. Immutable once built; share it between threads freely.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -38,9 +39,11 @@ struct slice_edge {
 class slice_graph {
 public:
   // too_expensive when the slice holds more than max_elements vertices +
-  // edges (0: no cap); else what the store's scan returns.
+  // edges (0: no cap); overloaded when *cancel became true during the scan
+  // (a shutdown); else what the store's scan returns.
   static result<std::shared_ptr<const slice_graph>> build(graph_store& store, const slice& s,
-                                                          std::uint64_t max_elements);
+                                                          std::uint64_t max_elements,
+                                                          const std::atomic<bool>* cancel = nullptr);
 
   std::uint32_t vertex_count() const noexcept { return static_cast<std::uint32_t>(ids_.size()); }
   const std::string& id(std::uint32_t v) const { return ids_[v]; }

@@ -11,6 +11,8 @@ with the library calls that define them (docs/analytics.md):
 * /rankings?by=pagerank: every listed score within 1e-6 of NetworkX's
   PageRank (weight='weight', tol=1e-12) on the DiGraph with summed weights;
 * /rankings by in/out degree and weight: the exact lists (ties by id);
+* /rankings?by=betweenness on slices of at most 2,000 accounts (exact):
+  within 1e-9 of NetworkX's betweenness_centrality (normalized, in hops);
 * /communities (Louvain): NetworkX's modularity of tlflow's partition equals
   the reported one (1e-9), and it is at most 0.02 below igraph's
   community_multilevel;
@@ -190,6 +192,13 @@ def compare(svc, name, vertices, edges, s):
     print(f"   pagerank: max |diff| {err:.2e} over {len(r['rankings'])} accounts")
     check(err <= 1e-6, f"{name}: pagerank differs by {err}")
     check(order <= 1e-6, f"{name}: pagerank top list is not NetworkX's top ({order})")
+
+    if d.number_of_nodes() <= 2000:  # exact on the service's side too
+        _, r = svc.get(f"/rankings?by=betweenness&limit=1000{amp}")
+        bc = nx.betweenness_centrality(d, normalized=True, weight=None)
+        err = max((abs(x["score"] - bc[x["id"]]) for x in r["rankings"]), default=0)
+        print(f"   betweenness (exact): max |diff| {err:.2e}")
+        check(r["betweenness"]["exact"] and err <= 1e-9, f"{name}: betweenness differs by {err}")
 
     t = time.perf_counter()
     accounts = svc.pages("/communities?algorithm=louvain&communities=1" + amp, "accounts", 10000)

@@ -133,3 +133,22 @@ TEST_CASE("engine: per-request snapshots without a refresh, a background one wit
     e.stop();
   }
 }
+
+TEST_CASE("a scan gives up once cancelled (a rebuild at shutdown)") {
+  auto store = open_store();
+  REQUIRE(store->apply({act("p1", "t:a", "t:b", edge_kind::mention, {}, "2026-01-01T00:00:00Z")}).ok());
+  std::atomic<bool> cancel{true};
+  auto g = slice_graph::build(*store, slice{}, 0, &cancel);
+  REQUIRE_FALSE(g.ok());
+  CHECK(g.err().code == errc::overloaded);
+  engine_options o;
+  o.refresh_s = 3600;
+  engine e(*store, o);
+  e.stop();
+  auto v = e.view(slice{});
+  REQUIRE_FALSE(v.ok());
+  CHECK(v.err().code == errc::overloaded);
+  slice mentions;
+  mentions.kinds = {edge_kind::mention};
+  CHECK(e.view(mentions).ok()); // a request's own slice is not the background's to cancel
+}
