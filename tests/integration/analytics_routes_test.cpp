@@ -3,6 +3,7 @@
 // a JSON error, the size cap, and the background refresh of the whole-graph
 // snapshot.
 #include <chrono>
+#include <cmath>
 #include <set>
 #include <string>
 #include <thread>
@@ -322,4 +323,20 @@ TEST_CASE("the whole-graph snapshot is cached and refreshed in the background af
   }
   CHECK(seen == 3);
   CHECK(f.get("/search?q=b")["cached"].IsTrue());
+}
+
+TEST_CASE("GET /rankings?by=betweenness is sampled above 2,000 accounts, with its error bound") {
+  fresh_service f;
+  // A path of 2,101 accounts: the middle ones carry the most shortest paths.
+  for (int i = 0; i < 2100; ++i) f.link("bt:" + std::to_string(10000 + i), "bt:" + std::to_string(10001 + i));
+  auto d = f.get("/rankings?by=betweenness&limit=3");
+  CHECK(d["vertices"].GetUint64() == 2101);
+  CHECK(d["betweenness"]["exact"].IsFalse());
+  CHECK(d["betweenness"]["sources"].GetUint64() == 256);
+  CHECK(d["betweenness"]["error_bound"].GetDouble() > 0.0);
+  CHECK(d["betweenness"]["confidence"].GetDouble() == 0.99);
+  // Exact: (i)(n-1-i) / ((n-1)(n-2)) for the i-th of n on a directed path,
+  // 0.25 at the middle; the estimate is within its bound.
+  const double top = d["rankings"][0]["score"].GetDouble();
+  CHECK(std::abs(top - 0.25) <= d["betweenness"]["error_bound"].GetDouble() + 1e-3);
 }
