@@ -150,7 +150,7 @@ response rankings(context& c, const request& q) {
     key(w, "error_bound");
     w.Double(b.epsilon);
     key(w, "confidence");
-    w.Double(b.exact ? 1.0 : 0.99);
+    w.Double(b.exact ? 1.0 : 1.0 - an::betweenness_options{}.delta);
     w.EndObject();
   }
   key(w, "rankings");
