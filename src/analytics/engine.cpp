@@ -1,6 +1,8 @@
 #include "analytics/engine.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <functional>
 
 #include "util/iso_time.hpp"
 #include "util/log.hpp"
@@ -129,23 +131,52 @@ const std::vector<double>& snapshot::weighted_degrees() const {
 
 void snapshot::build_search() const {
   std::call_once(search_once_, [&] {
-    folded_handles_.reserve(g_->vertex_count());
-    folded_names_.reserve(g_->vertex_count());
+    record_.reserve(std::size_t{g_->vertex_count()} + 1);
+    // Control characters (a handle PUT by hand may hold any) become spaces,
+    // so the separators stay unique; a query holds none.
+    auto add = [&](const std::string& text) {
+      for (char ch : fold_for_search(text))
+        search_text_ += static_cast<unsigned char>(ch) < 0x20 ? ' ' : ch;
+    };
     for (std::uint32_t v = 0; v < g_->vertex_count(); ++v) {
-      folded_handles_.push_back(fold_for_search(g_->handle(v)));
-      folded_names_.push_back(fold_for_search(g_->name(v)));
+      record_.push_back(search_text_.size());
+      add(g_->handle(v));
+      search_text_ += '\x01';
+      add(g_->name(v));
+      search_text_ += '\0';
     }
+    record_.push_back(search_text_.size());
+    search_text_.shrink_to_fit();
   });
 }
 
-const std::vector<std::string>& snapshot::folded_handles() const {
+std::vector<snapshot::search_hit> snapshot::search(std::string_view needle) const {
   build_search();
-  return folded_handles_;
-}
-
-const std::vector<std::string>& snapshot::folded_names() const {
-  build_search();
-  return folded_names_;
+  std::vector<search_hit> hits;
+  if (needle.empty()) return hits;
+  const std::string_view text(search_text_);
+  const std::boyer_moore_horspool_searcher find(needle.begin(), needle.end());
+  auto from = text.begin();
+  for (;;) {
+    const auto at = std::search(from, text.end(), find);
+    if (at == text.end()) break;
+    const auto pos = static_cast<std::uint64_t>(at - text.begin());
+    // The record holding the hit (the needle has no separator, so the hit
+    // lies inside one handle or one name).
+    const auto v = static_cast<std::uint32_t>(
+        std::upper_bound(record_.begin(), record_.end(), pos) - record_.begin() - 1);
+    const std::string_view rec = text.substr(record_[v], record_[v + 1] - 1 - record_[v]);
+    const auto sep = rec.find('\x01');
+    const std::string_view handle = rec.substr(0, sep), name = rec.substr(sep + 1);
+    search_hit h;
+    h.vertex = v;
+    if (handle == needle) h.match = 0;
+    else if (handle.substr(0, needle.size()) == needle || name.substr(0, needle.size()) == needle)
+      h.match = 1;
+    hits.push_back(h);
+    from = text.begin() + static_cast<std::ptrdiff_t>(record_[v + 1]); // next account
+  }
+  return hits;
 }
 
 void snapshot::compute_all(const std::vector<double>* warm) {

@@ -21,6 +21,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -65,9 +66,14 @@ public:
   result<communities> label_propagation(std::uint64_t seed) const;
   const std::vector<double>& weighted_degrees() const;
 
-  // Folded handle and name per vertex.
-  const std::vector<std::string>& folded_handles() const;
-  const std::vector<std::string>& folded_names() const;
+  // Accounts whose folded handle or name contains `needle` (folded, no
+  // control characters), ascending by index, with how they match: 0 the
+  // handle equals it, 1 handle or name starts with it, 2 contains it.
+  struct search_hit {
+    std::uint32_t vertex = 0;
+    unsigned match = 2;
+  };
+  std::vector<search_hit> search(std::string_view needle) const;
 
   // Computes everything cacheable now (the background does this before it
   // publishes a snapshot); `warm` is PageRank's starting vector or null.
@@ -86,7 +92,12 @@ private:
   mutable betweenness_result betweenness_;
   mutable std::optional<result<communities>> louvain_, lp_;
   mutable std::vector<double> weighted_;
-  mutable std::vector<std::string> folded_handles_, folded_names_;
+  // The search index: every account's folded handle, '\x01', folded name,
+  // '\0', in index order, in one buffer (one pass of a substring search
+  // finds every account); record_[v] is where v's text starts, and
+  // record_[v + 1] - 1 where it ends.
+  mutable std::string search_text_;
+  mutable std::vector<std::uint64_t> record_;
   const std::vector<double>* warm_ = nullptr; // only during compute_all
 };
 

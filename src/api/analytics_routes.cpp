@@ -507,8 +507,11 @@ bool key_after(const search_key& a, const search_key& b) { // a comes after b
 
 response search(context& c, const request& q) {
   const std::string raw = q.query_value("q").value_or("");
-  if (raw.empty() || raw.size() > 256 || !is_valid_utf8(raw))
-    throw api_error(errc::invalid_argument, "q is required: 1 to 256 bytes of UTF-8");
+  const bool control = std::any_of(raw.begin(), raw.end(),
+                                   [](char ch) { return static_cast<unsigned char>(ch) < 0x20; });
+  if (raw.empty() || raw.size() > 256 || !is_valid_utf8(raw) || control)
+    throw api_error(errc::invalid_argument,
+                    "q is required: 1 to 256 bytes of UTF-8 without control characters");
   std::string needle = an::fold_for_search(raw);
   if (!needle.empty() && needle[0] == '@') needle.erase(0, 1);
   if (needle.empty()) throw api_error(errc::invalid_argument, "q must hold more than '@'");
@@ -520,23 +523,14 @@ response search(context& c, const request& q) {
   }
   const auto v = c.snapshot_for(slice{});
   const an::snapshot& snap = *v.snap;
-  const auto& handles = snap.folded_handles();
-  const auto& names = snap.folded_names();
   const auto& wd = snap.weighted_degrees();
   const an::slice_graph& g = snap.graph();
 
   std::vector<std::pair<search_key, std::uint32_t>> hits;
-  for (std::uint32_t i = 0; i < g.vertex_count(); ++i) {
-    const std::string& h = handles[i];
-    const std::string& nm = names[i];
-    unsigned match;
-    if (h == needle) match = 0;
-    else if (h.compare(0, needle.size(), needle) == 0 || nm.compare(0, needle.size(), needle) == 0) match = 1;
-    else if (h.find(needle) != std::string::npos || nm.find(needle) != std::string::npos) match = 2;
-    else continue;
-    search_key k{match, static_cast<std::uint64_t>(wd[i]), g.id(i)};
+  for (const auto& h : snap.search(needle)) {
+    search_key k{h.match, static_cast<std::uint64_t>(wd[h.vertex]), g.id(h.vertex)};
     if (after && !key_after(k, *after)) continue;
-    hits.emplace_back(std::move(k), i);
+    hits.emplace_back(std::move(k), h.vertex);
   }
   auto before = [](const auto& a, const auto& b) { return key_after(b.first, a.first); };
   const std::size_t take = std::min(hits.size(), limit);

@@ -257,6 +257,7 @@ TEST_CASE("GET /search: case and accents folded, exact before prefix before subs
   expect_error(f.s.get("/search"), 400, "invalid_argument");
   expect_error(f.s.get("/search?q="), 400, "invalid_argument");
   expect_error(f.s.get("/search?q=x&cursor=abc"), 400, "invalid_argument");
+  expect_error(f.s.get("/search?q=a%01b"), 400, "invalid_argument");
   expect_error(f.s.get("/search?q=x&limit=0"), 400, "invalid_argument");
   expect_error(f.s.get("/search?q=" + std::string(300, 'a')), 400, "invalid_argument");
 }

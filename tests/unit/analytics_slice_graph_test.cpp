@@ -152,3 +152,29 @@ TEST_CASE("a scan gives up once cancelled (a rebuild at shutdown)") {
   mentions.kinds = {edge_kind::mention};
   CHECK(e.view(mentions).ok()); // a request's own slice is not the background's to cancel
 }
+
+TEST_CASE("snapshot search: one hit per account, classified, separators never matched") {
+  auto store = open_store();
+  auto put = [&](const std::string& id, const std::string& handle, const std::string& name) {
+    REQUIRE(store->put_vertex(id, {{"handle", handle}, {"name", name}}, {}).ok());
+  };
+  put("s:1", "José", "José Jose");   // handle equals; the name matches twice more
+  put("s:2", "ajose", "Jose\x01x"); // name starts with it; a control character in a name
+  put("s:3", "zz", "mr jose");      // substring of the name
+  put("s:4", "jo", "se");           // "jo" + separator + "se" must not match "jose"
+  auto built = slice_graph::build(*store, slice{}, 0);
+  REQUIRE(built.ok());
+  const snapshot snap(*built, 0, engine_options{});
+  const auto hits = snap.search("jose");
+  REQUIRE(hits.size() == 3);
+  CHECK(hits[0].vertex == 0);
+  CHECK(hits[0].match == 0);
+  CHECK(hits[1].vertex == 1);
+  CHECK(hits[1].match == 1);
+  CHECK(hits[2].vertex == 2);
+  CHECK(hits[2].match == 2);
+  CHECK(snap.search("x").size() == 1);
+  CHECK(snap.search("e x").size() == 1); // the control character is a space in the index
+  CHECK(snap.search("nobody").empty());
+  CHECK(snap.search("").empty());
+}
