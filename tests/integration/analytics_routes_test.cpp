@@ -4,14 +4,18 @@
 // snapshot.
 #include <chrono>
 #include <cmath>
+#include <fstream>
 #include <set>
 #include <string>
 #include <thread>
+
+#include <sys/stat.h>
 
 #include <doctest/doctest.h>
 
 #include "support/api_client.hpp"
 #include "support/service_process.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace tlflow::test;
 
@@ -340,4 +344,37 @@ TEST_CASE("GET /rankings?by=betweenness is sampled above 2,000 accounts, with it
   // 0.25 at the middle; the estimate is within its bound.
   const double top = d["rankings"][0]["score"].GetDouble();
   CHECK(std::abs(top - 0.25) <= d["betweenness"]["error_bound"].GetDouble() + 1e-3);
+}
+
+// Ingestion drives the refresh: posts arriving through a source count as
+// changes, so the whole-graph snapshot follows them long before the
+// refresh period (an hour here) would.
+TEST_CASE("ingested interactions trigger the background refresh") {
+  temp_dir dir;
+  const std::string fifo = dir.file("posts");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  fresh_service f({"--source", "file:" + fifo, "--analytics-refresh", "3600",
+                   "--analytics-refresh-changes", "1"});
+  std::ifstream sample(std::string(TLFLOW_SOURCE_DIR) + "/samples/x-v2-sample.ndjson");
+  std::ofstream out(fifo); // the source has the FIFO open for reading by now, or soon
+  REQUIRE(out.good());
+  std::string line;
+  auto write_lines = [&](int n) {
+    for (int i = 0; i < n && std::getline(sample, line); ++i) out << line << '\n';
+    out.flush();
+  };
+  auto vertices = [&] { return f.get("/rankings?limit=1")["vertices"].GetUint64(); };
+  auto wait_for = [&](auto pred) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!pred() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    return pred();
+  };
+  write_lines(200);
+  REQUIRE(wait_for([&] { return vertices() > 0; }));
+  const std::uint64_t before = vertices();
+  CHECK(f.get("/rankings?limit=1")["cached"].IsTrue());
+  write_lines(2800);
+  CHECK(wait_for([&] { return vertices() == 597; })); // the whole sample's accounts
+  CHECK(vertices() > before);
 }
