@@ -178,3 +178,47 @@ TEST_CASE("snapshot search: one hit per account, classified, separators never ma
   CHECK(snap.search("nobody").empty());
   CHECK(snap.search("").empty());
 }
+
+// Readers share snapshots while the background replaces them (scripts/tsan.sh
+// runs this under ThreadSanitizer).
+TEST_CASE("engine: concurrent readers during background rebuilds") {
+  auto store = open_store();
+  std::atomic<std::uint64_t> changes{0};
+  engine_options o;
+  o.refresh_s = 3600;
+  o.refresh_changes = 1;
+  o.changes = [&changes] { return changes.load(); };
+  engine e(*store, o);
+  e.start();
+  std::atomic<bool> done{false};
+  std::vector<std::thread> readers;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 3; ++t) {
+    readers.emplace_back([&, t] {
+      while (!done) {
+        auto v = e.view(slice{});
+        if (!v) { ++failures; continue; }
+        const snapshot& s = **v;
+        if (s.pagerank().scores.size() != s.graph().vertex_count()) ++failures;
+        if (!s.louvain(t == 0 ? 0 : 5).ok()) ++failures;
+        (void)s.search("t:");
+        (void)s.betweenness();
+      }
+    });
+  }
+  for (int i = 0; i < 30; ++i) {
+    CHECK(store->apply({act("c" + std::to_string(i), "t:" + std::to_string(i), "t:" + std::to_string(i + 1),
+                            edge_kind::mention, {"x"}, "2026-01-01T00:00:00Z")})
+              .ok());
+    ++changes;
+    std::this_thread::sleep_for(std::chrono::milliseconds(40));
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (e.view(slice{}).value()->graph().vertex_count() != 31 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  done = true;
+  for (auto& r : readers) r.join();
+  CHECK(failures == 0);
+  CHECK(e.view(slice{}).value()->graph().vertex_count() == 31);
+  CHECK(e.rebuilds() >= 2);
+}
