@@ -20,6 +20,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <random>
@@ -181,10 +182,10 @@ std::string find_python() {
 // CPU seconds (wall seconds) beside the baseline's; the ratio is of CPU times.
 void row(const char* what, timing ours, const char* base_name, timing base) {
   if (base.cpu > 0)
-    std::printf("    %-34s %8.3f s (%8.3f)   %-28s %8.3f s (%8.3f)   ratio %.2f\n", what, ours.cpu, ours.wall,
+    std::printf("    %-40s %8.3f s (%8.3f)   %-28s %8.3f s (%8.3f)   ratio %.3g\n", what, ours.cpu, ours.wall,
                 base_name, base.cpu, base.wall, ours.cpu / base.cpu);
   else
-    std::printf("    %-34s %8.3f s (%8.3f)\n", what, ours.cpu, ours.wall);
+    std::printf("    %-40s %8.3f s (%8.3f)\n", what, ours.cpu, ours.wall);
 }
 
 template <class F>
@@ -214,8 +215,7 @@ int main(int argc, char** argv) {
     std::printf("no python3 imports igraph and networkx: baselines skipped\n");
     o.baseline = false;
   }
-  const char* tmp = std::getenv("TMPDIR");
-  std::string dir_pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/analytics_bench.XXXXXX";
+  std::string dir_pattern = (std::filesystem::temp_directory_path() / "analytics_bench.XXXXXX").string();
   std::vector<char> dir_buf(dir_pattern.begin(), dir_pattern.end());
   dir_buf.push_back('\0');
   const char* made = mkdtemp(dir_buf.data());

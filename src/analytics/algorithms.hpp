@@ -102,13 +102,19 @@ struct betweenness_result {
 // estimator: sum over the sampled sources scaled by n/k, not the same draw).
 result<betweenness_result> betweenness(const digraph& g, const betweenness_options& options = {});
 
+// The number of sources that makes the sampled bound `epsilon` at failure
+// probability `delta` on n vertices (the bound of betweenness_result solved for
+// k; docs/analytics.md). n when sampling would need n or more: then compute
+// exactly. 0 for n <= 2.
+std::size_t betweenness_samples_for(std::uint32_t n, double epsilon, double delta);
+
 // ---- Communities --------------------------------------------------------------
 
 struct communities {
   // community[v], numbered 0.. by decreasing size, then by smallest member.
   std::vector<std::uint32_t> community;
   std::uint32_t count = 0;
-  double modularity = 0;
+  double modularity = 0;        // modularity(g, community, resolution) (label propagation: 1)
   std::uint32_t levels = 0;     // Louvain: aggregation levels; label propagation: 0
   std::uint32_t iterations = 0; // label propagation: sweeps; Louvain: vertex visits / n, summed over levels
   bool converged = true;        // label propagation: false if max_iterations was reached
@@ -132,8 +138,8 @@ struct label_propagation_options {
 // Asynchronous label propagation on the undirected view (self-loops ignored):
 // each sweep visits vertices in a seeded random order and gives each the label
 // of largest total edge weight among its neighbours, keeping its own label when
-// that is among the largest, else the first such label in a seeded random
-// order. Stops after a sweep that changes nothing.
+// that is among the largest, else a seeded random one of the tied labels.
+// Stops after a sweep that changes nothing.
 result<communities> label_propagation(const digraph& g,
                                       const label_propagation_options& options = {});
 

@@ -118,4 +118,13 @@ result<betweenness_result> betweenness(const digraph& g, const betweenness_optio
   return r;
 }
 
+std::size_t betweenness_samples_for(std::uint32_t n, double epsilon, double delta) {
+  if (n <= 2) return 0;
+  if (!(epsilon > 0) || !(delta > 0 && delta < 1)) return n;
+  const double nn = n;
+  const double range = nn / (nn - 1);
+  const double k = std::ceil(range * range * std::log(2.0 * nn / delta) / (2.0 * epsilon * epsilon));
+  return k >= nn ? n : static_cast<std::size_t>(k);
+}
+
 } // namespace tlflow::analytics

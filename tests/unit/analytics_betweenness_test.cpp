@@ -58,3 +58,20 @@ TEST_CASE("betweenness refuses a bad failure probability") {
   o.delta = 1;
   CHECK(betweenness(digraph::from_arcs(2, {}), o).err().code == tlflow::errc::invalid_argument);
 }
+
+TEST_CASE("betweenness_samples_for gives the sources that reach a bound") {
+  const std::size_t k = betweenness_samples_for(1000000, 0.05, 0.01);
+  CHECK(k == 3823); // (1e6/999999)^2 ln(2e8) / (2 * 0.0025), rounded up
+  std::vector<arc> arcs;
+  for (std::uint32_t i = 0; i < 3000; ++i) arcs.push_back({(i * 31u) % 400, (i * 17u + i / 7) % 400, 1.0});
+  const digraph g = digraph::from_arcs(400, arcs);
+  betweenness_options o;
+  o.samples = betweenness_samples_for(400, 0.3, 0.01);
+  auto r = betweenness(g, o);
+  REQUIRE(r.ok());
+  CHECK_FALSE(r->exact);
+  CHECK(r->epsilon <= 0.3);
+  CHECK(r->epsilon > 0.29);
+  CHECK(betweenness_samples_for(400, 0.01, 0.01) == 400); // more than n: exact
+  CHECK(betweenness_samples_for(2, 0.1, 0.01) == 0);
+}
