@@ -98,7 +98,11 @@ const pagerank_result& snapshot::pagerank() const {
 const betweenness_result& snapshot::betweenness() const {
   std::call_once(betweenness_once_, [&] {
     betweenness_options o;
-    if (g_->vertex_count() > options_.betweenness_exact_max) o.samples = options_.betweenness_samples;
+    const std::uint32_t n = g_->vertex_count();
+    if (n > options_.betweenness_exact_max) {
+      const std::size_t wanted = betweenness_samples_for(n, options_.betweenness_epsilon, o.delta);
+      o.samples = std::min(wanted, options_.betweenness_max_samples);
+    }
     auto r = analytics::betweenness(g_->graph(), o);
     if (r) betweenness_ = std::move(*r);
   });

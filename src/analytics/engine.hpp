@@ -36,9 +36,13 @@ struct engine_options {
   // builds a fresh snapshot from the store.
   unsigned refresh_s = 60;
   std::uint64_t refresh_changes = 10000;
-  // Betweenness is exact up to this many vertices, else sampled.
+  // Betweenness is exact up to this many vertices, else sampled: as many
+  // sources as an error bound of betweenness_epsilon needs (probability
+  // 0.99), at most betweenness_max_samples (then the bound is looser, and
+  // the reply says how loose).
   std::uint32_t betweenness_exact_max = 2000;
-  std::size_t betweenness_samples = 256;
+  double betweenness_epsilon = 0.05;
+  std::size_t betweenness_max_samples = 1000;
   // Changes to the graph so far (any monotonic count: interactions ingested
   // plus API writes). Empty: the refresh runs on time alone.
   std::function<std::uint64_t()> changes;
