@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 
+#include "api/analytics_routes.hpp"
 #include "api/auth.hpp"
 #include "api/routes.hpp"
 #include "api/server.hpp"
@@ -29,10 +30,12 @@ int usage_error(const std::string& message) {
   return 2;
 }
 
-// Every route the service serves: core, legacy and tracking.
-void add_all_routes(tlflow::api::router& r, tlflow::api::api_context& ctx, tlflow::tracking& track) {
+// Every route the service serves: core, legacy, tracking and analytics.
+void add_all_routes(tlflow::api::router& r, tlflow::api::api_context& ctx, tlflow::tracking& track,
+                    tlflow::api::analytics_routes& analytics) {
   tlflow::api::add_core_routes(r, ctx);
   tlflow::api::add_tracking_routes(r, track);
+  analytics.add(r);
 }
 
 // Hidden: prints "METHOD TEMPLATE" per route, for the OpenAPI conformance
@@ -46,8 +49,9 @@ int list_routes() {
   tlflow::api::undo_tickets tickets;
   tlflow::tracking track("", {});
   tlflow::api::api_context ctx{**store, tickets, metrics, {}, {}};
+  tlflow::api::analytics_routes analytics(ctx, {});
   tlflow::api::router r;
-  add_all_routes(r, ctx, track);
+  add_all_routes(r, ctx, track, analytics);
   for (const auto& rt : r.routes()) std::printf("%s %s\n", rt.method.c_str(), rt.path_template.c_str());
   (*store)->close();
   return 0;
@@ -260,8 +264,19 @@ int main(int argc, char** argv) {
       return api::piece_source([stream] { return stream->next(); });
     };
   }
+  api::analytics_settings analytics_settings;
+  analytics_settings.max_elements = cfg.analytics_max_elements;
+  analytics_settings.refresh_s = cfg.analytics_refresh_s;
+  analytics_settings.refresh_changes = cfg.analytics_refresh_changes;
+  // Changes: interactions ingested plus writes through the API.
+  counter_metric& interactions = metrics.counter("tlflow_ingest_interactions_total",
+                                                 "Interactions applied to the store");
+  analytics_settings.changes = [&interactions, &ctx] {
+    return interactions.value() + ctx.writes.load(std::memory_order_relaxed);
+  };
+  api::analytics_routes analytics(ctx, analytics_settings);
   api::router routes;
-  add_all_routes(routes, ctx, track);
+  add_all_routes(routes, ctx, track, analytics);
   api::register_store_gauges(metrics, *store);
 
   api::server_options server_options;
@@ -285,6 +300,7 @@ int main(int argc, char** argv) {
     store->close();
     return 1;
   }
+  analytics.start();
   log::info("main", "tlflow ", version_string, " listening on http://", server.listen_address(),
             " (", server.io_threads(), " HTTP threads", (*auth)->open() ? ", no authentication" : ", auth on",
             ")");
@@ -293,6 +309,7 @@ int main(int argc, char** argv) {
   sigwait(&stop_signals, &sig);
   log::info("main", "signal ", sig == SIGTERM ? "SIGTERM" : "SIGINT", ": shutting down");
   server.stop();
+  analytics.stop();
   ingest.stop();  // sources stop, the pipeline drains into the store
   store->close(); // snapshot
   log::info("main", "stopped");

@@ -7,6 +7,7 @@
 // touch (graph_store, undo_tickets, metrics_registry) is thread-safe.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <optional>
@@ -37,6 +38,9 @@ struct api_context {
   // GET /backup: starts a consistent backup of the store. Unset: 501
   // not_supported (a Gremlin store is backed up by the database itself).
   std::function<result<piece_source>()> open_backup = nullptr;
+  // Successful writes through the API, for the analytics refresh (a change
+  // count; ingestion counts its own).
+  std::atomic<std::uint64_t> writes{0};
 };
 
 // Registers every core and legacy route on `r`. `ctx` must outlive `r`.
