@@ -9,6 +9,7 @@
 
 #include "api/auth.hpp"
 #include "api/routes.hpp"
+#include "api/export_routes.hpp"
 #include "api/server.hpp"
 #include "api/tracking_routes.hpp"
 #include "sources/http_client.hpp"
@@ -30,9 +31,11 @@ int usage_error(const std::string& message) {
 }
 
 // Every route the service serves: core, legacy and tracking.
-void add_all_routes(tlflow::api::router& r, tlflow::api::api_context& ctx, tlflow::tracking& track) {
+void add_all_routes(tlflow::api::router& r, tlflow::api::api_context& ctx, tlflow::tracking& track,
+                    tlflow::api::export_service& exports) {
   tlflow::api::add_core_routes(r, ctx);
   tlflow::api::add_tracking_routes(r, track);
+  tlflow::api::add_export_routes(r, exports);
 }
 
 // Hidden: prints "METHOD TEMPLATE" per route, for the OpenAPI conformance
@@ -46,8 +49,9 @@ int list_routes() {
   tlflow::api::undo_tickets tickets;
   tlflow::tracking track("", {});
   tlflow::api::api_context ctx{**store, tickets, metrics, {}, {}};
+  tlflow::api::export_service exports(**store, {});
   tlflow::api::router r;
-  add_all_routes(r, ctx, track);
+  add_all_routes(r, ctx, track, exports);
   for (const auto& rt : r.routes()) std::printf("%s %s\n", rt.method.c_str(), rt.path_template.c_str());
   (*store)->close();
   return 0;
@@ -213,8 +217,20 @@ int main(int argc, char** argv) {
   api::api_context ctx{*store, tickets, metrics, std::chrono::steady_clock::now(),
                        [&ingest] { return ingest.stats_json(); }};
   ctx.path_budget = cfg.path_budget;
+  api::export_options export_options;
+  export_options.dir = cfg.ephemeral ? std::string() : cfg.data_dir + "/exports";
+  export_options.max_running = cfg.export_jobs;
+  export_options.retention = std::chrono::seconds(cfg.export_retention_s);
+  if (store->kind() == "gremlin") export_options.stream_edge_limit = cfg.export_stream_limit;
+  api::export_service exports(*store, export_options);
+  if (auto opened_exports = exports.open(); !opened_exports) {
+    log::error("main", "exports: ", opened_exports.err().message);
+    ingest.stop();
+    store->close();
+    return 1;
+  }
   api::router routes;
-  add_all_routes(routes, ctx, track);
+  add_all_routes(routes, ctx, track, exports);
   api::register_store_gauges(metrics, *store);
 
   api::server_options server_options;
@@ -234,6 +250,7 @@ int main(int argc, char** argv) {
   api::http_server server(routes, metrics, server_options);
   if (auto started = server.start(); !started) {
     log::error("main", started.err().message);
+    exports.close();
     ingest.stop();
     store->close();
     return 1;
@@ -246,6 +263,7 @@ int main(int argc, char** argv) {
   sigwait(&stop_signals, &sig);
   log::info("main", "signal ", sig == SIGTERM ? "SIGTERM" : "SIGINT", ": shutting down");
   server.stop();
+  exports.close(); // before the store: its threads scan it
   ingest.stop();  // sources stop, the pipeline drains into the store
   store->close(); // snapshot
   log::info("main", "stopped");

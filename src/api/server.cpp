@@ -616,6 +616,10 @@ private:
     if (stream_done_) return;
     if (!piece) {
       stream_done_ = true;
+      if (producer_->failed()) {
+        producer_.reset();
+        return close();
+      }
       stream_.expires_after(srv_.options.body_timeout);
       return net::async_write(stream_, http::make_chunk_last(),
                               [self = shared_from_this()](beast::error_code ec, std::size_t) {
