@@ -316,11 +316,11 @@ status export_service::open() {
     std::lock_guard<std::mutex> lk(mu_);
     for (const auto& de : fs::directory_iterator(options_.dir, ec)) {
       const auto& p = de.path();
-      if (p.extension() == ".part") {
-        fs::remove(p, ec);  // a job the last process did not finish
+      if (p.extension() == ".part" || p.extension() == ".tmp") {
+        fs::remove(p, ec);  // a job (or a record) the last process did not finish
         continue;
       }
-      if (p.extension() != ".json") continue;
+      if (p.extension() != ".record") continue;
       std::ifstream in(p);
       std::stringstream text;
       text << in.rdbuf();
@@ -424,11 +424,11 @@ void export_service::erase_files(const export_job& job) {
   std::error_code ec;
   fs::remove(path_of(job, true), ec);
   fs::remove(path_of(job, false), ec);
-  fs::remove(fs::path(options_.dir) / (job.id + ".json"), ec);
+  fs::remove(fs::path(options_.dir) / (job.id + ".record"), ec);
 }
 
 status export_service::save(const export_job& job) {
-  const fs::path path = fs::path(options_.dir) / (job.id + ".json");
+  const fs::path path = fs::path(options_.dir) / (job.id + ".record");
   const std::string tmp = path.string() + ".tmp";
   const std::string text = record_json(job);
   std::FILE* f = std::fopen(tmp.c_str(), "wb");

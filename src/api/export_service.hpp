@@ -7,7 +7,7 @@
 // (the server asks for the next piece only after the previous one was
 // written to the socket), so memory does not grow with the graph. A job
 // writes `<dir>/<id>.<ext>` (`.part` until done) and keeps its record in
-// `<dir>/<id>.json`, written atomically at every change of state; opening
+// `<dir>/<id>.record` (JSON), written atomically at every change of state; opening
 // the service reads the records back, marking jobs that were queued or
 // running failed ("interrupted by restart").
 //
