@@ -208,6 +208,34 @@ const option_def options[] = {
        c.path_budget = static_cast<std::size_t>(n);
        return {};
      }},
+    {"analytics-max-elements", "TLFLOW_ANALYTICS_MAX_ELEMENTS", "N", "10000000",
+     "vertices + edges one analytics request may load (422 too_expensive above; 0: no cap)",
+     false, false,
+     [](config& c, const std::string& v) -> std::string {
+       unsigned long long n = 0;
+       if (!parse_u64(v, 1ULL << 40, n)) return "must be a number of vertices + edges";
+       c.analytics_max_elements = n;
+       return {};
+     }},
+    {"analytics-refresh", "TLFLOW_ANALYTICS_REFRESH", "SECONDS", "60",
+     "whole-graph analytics rebuilt in the background after a change at least this often "
+     "(0: computed per request, no background thread)",
+     false, false,
+     [](config& c, const std::string& v) -> std::string {
+       unsigned long long n = 0;
+       if (!parse_u64(v, 86400, n)) return "must be a number of seconds 0-86400";
+       c.analytics_refresh_s = static_cast<unsigned>(n);
+       return {};
+     }},
+    {"analytics-refresh-changes", "TLFLOW_ANALYTICS_REFRESH_CHANGES", "N", "10000",
+     "whole-graph analytics also rebuilt once this many changes arrived (at most once a second)",
+     false, false,
+     [](config& c, const std::string& v) -> std::string {
+       unsigned long long n = 0;
+       if (!parse_u64(v, 1ULL << 40, n) || n == 0) return "must be a number from 1";
+       c.analytics_refresh_changes = n;
+       return {};
+     }},
     {"api-token", "TLFLOW_API_TOKEN", "TOKEN", "none",
      "static bearer token, grants every route (prefer the environment: flags show in ps); "
      "none on a non-loopback bind: generated into <data-dir>/api-token", false,

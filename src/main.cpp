@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 
+#include "api/analytics_routes.hpp"
 #include "api/auth.hpp"
 #include "api/routes.hpp"
 #include "api/export_routes.hpp"
@@ -30,11 +31,12 @@ int usage_error(const std::string& message) {
   return 2;
 }
 
-// Every route the service serves: core, legacy and tracking.
+// Every route the service serves: core, legacy, tracking, analytics and exports.
 void add_all_routes(tlflow::api::router& r, tlflow::api::api_context& ctx, tlflow::tracking& track,
-                    tlflow::api::export_service& exports) {
+                    tlflow::api::analytics_routes& analytics, tlflow::api::export_service& exports) {
   tlflow::api::add_core_routes(r, ctx);
   tlflow::api::add_tracking_routes(r, track);
+  analytics.add(r);
   tlflow::api::add_export_routes(r, exports);
 }
 
@@ -49,9 +51,10 @@ int list_routes() {
   tlflow::api::undo_tickets tickets;
   tlflow::tracking track("", {});
   tlflow::api::api_context ctx{**store, tickets, metrics, {}, {}};
+  tlflow::api::analytics_routes analytics(ctx, {});
   tlflow::api::export_service exports(**store, {});
   tlflow::api::router r;
-  add_all_routes(r, ctx, track, exports);
+  add_all_routes(r, ctx, track, analytics, exports);
   for (const auto& rt : r.routes()) std::printf("%s %s\n", rt.method.c_str(), rt.path_template.c_str());
   (*store)->close();
   return 0;
@@ -217,6 +220,17 @@ int main(int argc, char** argv) {
   api::api_context ctx{*store, tickets, metrics, std::chrono::steady_clock::now(),
                        [&ingest] { return ingest.stats_json(); }};
   ctx.path_budget = cfg.path_budget;
+  api::analytics_settings analytics_settings;
+  analytics_settings.max_elements = cfg.analytics_max_elements;
+  analytics_settings.refresh_s = cfg.analytics_refresh_s;
+  analytics_settings.refresh_changes = cfg.analytics_refresh_changes;
+  // Changes: interactions ingested plus writes through the API.
+  counter_metric& interactions = metrics.counter("tlflow_ingest_interactions_total",
+                                                 "Interactions applied to the store");
+  analytics_settings.changes = [&interactions, &ctx] {
+    return interactions.value() + ctx.writes.load(std::memory_order_relaxed);
+  };
+  api::analytics_routes analytics(ctx, analytics_settings);
   api::export_options export_options;
   export_options.dir = cfg.ephemeral ? std::string() : cfg.data_dir + "/exports";
   export_options.max_running = cfg.export_jobs;
@@ -230,7 +244,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   api::router routes;
-  add_all_routes(routes, ctx, track, exports);
+  add_all_routes(routes, ctx, track, analytics, exports);
   api::register_store_gauges(metrics, *store);
 
   api::server_options server_options;
@@ -255,6 +269,7 @@ int main(int argc, char** argv) {
     store->close();
     return 1;
   }
+  analytics.start();
   log::info("main", "tlflow ", version_string, " listening on http://", server.listen_address(),
             " (", server.io_threads(), " HTTP threads", (*auth)->open() ? ", no authentication" : ", auth on",
             ")");
@@ -264,6 +279,7 @@ int main(int argc, char** argv) {
   log::info("main", "signal ", sig == SIGTERM ? "SIGTERM" : "SIGINT", ": shutting down");
   server.stop();
   exports.close(); // before the store: its threads scan it
+  analytics.stop();
   ingest.stop();  // sources stop, the pipeline drains into the store
   store->close(); // snapshot
   log::info("main", "stopped");

@@ -35,6 +35,9 @@ struct config {
   unsigned export_jobs = 2;           // export jobs running at once
   unsigned export_retention_s = 86400; // finished export jobs are removed after this
   std::uint64_t export_stream_limit = 100000; // Gremlin store: edges a streamed export may hold
+  std::uint64_t analytics_max_elements = 10000000; // vertices + edges of one analysed slice; 0: none
+  unsigned analytics_refresh_s = 60;  // whole-graph analytics refreshed at least this often; 0: per request
+  std::uint64_t analytics_refresh_changes = 10000; // ... or after this many changes
   std::string api_token;              // secret; required on mutating routes if set
   bool auth_reads = false;            // also require the token on reads
   bool no_auth = false;               // serve writes without credentials on any bind

@@ -73,6 +73,46 @@ std::optional<std::string> parse_vertex_cursor(std::string_view cursor) {
   return id;
 }
 
+std::string community_cursor(const std::string& after_id) {
+  return base64url_encode("c\x1f" + after_id);
+}
+
+std::optional<std::string> parse_community_cursor(std::string_view cursor) {
+  auto raw = base64url_decode(cursor);
+  if (!raw || raw->size() < 3 || raw->compare(0, 2, "c\x1f") != 0) return std::nullopt;
+  std::string id = raw->substr(2);
+  if (!validate_vertex_id(id).empty()) return std::nullopt;
+  return id;
+}
+
+std::string search_cursor(const search_key& after) {
+  return base64url_encode("s\x1f" + std::to_string(after.match) + "\x1f" +
+                          std::to_string(after.weight) + "\x1f" + after.id);
+}
+
+std::optional<search_key> parse_search_cursor(std::string_view cursor) {
+  auto raw = base64url_decode(cursor);
+  if (!raw || raw->compare(0, 2, "s\x1f") != 0) return std::nullopt;
+  std::string_view rest(*raw);
+  rest.remove_prefix(2);
+  const auto a = rest.find('\x1f');
+  if (a == std::string_view::npos) return std::nullopt;
+  const auto b = rest.find('\x1f', a + 1);
+  if (b == std::string_view::npos) return std::nullopt;
+  const auto digits = [](std::string_view t) {
+    return !t.empty() && t.size() <= 19 &&
+           t.find_first_not_of("0123456789") == std::string_view::npos;
+  };
+  const auto m = rest.substr(0, a), w = rest.substr(a + 1, b - a - 1);
+  if (!digits(m) || !digits(w) || m.size() != 1 || m[0] > '2') return std::nullopt;
+  search_key k;
+  k.match = static_cast<unsigned>(m[0] - '0');
+  k.weight = std::stoull(std::string(w));
+  k.id = std::string(rest.substr(b + 1));
+  if (!validate_vertex_id(k.id).empty()) return std::nullopt;
+  return k;
+}
+
 std::string edge_cursor(const edge_key& after) {
   std::string raw = "e\x1f";
   raw += after.from;

@@ -424,6 +424,15 @@ void add_core_routes(router& r, api_context& ctx) {
   // Graph walks and scans: on the server's worker pool, off the I/O threads.
   route_options heavy;
   heavy.heavy = true;
+  // A write handler that also counts itself in ctx.writes when it succeeds
+  // (a failure throws past the count).
+  auto counted = [c](handler h) {
+    return [c, h = std::move(h)](const request& q) {
+      response res = h(q);
+      c->writes.fetch_add(1, std::memory_order_relaxed);
+      return res;
+    };
+  };
 
   // /status stays open even with auth_reads: health checks call it.
   r.add_route("GET", "/status", [c](const request&) { return get_status(*c); },
@@ -442,41 +451,41 @@ void add_core_routes(router& r, api_context& ctx) {
     return vertex_response(200, unwrap(c->store.get_vertex(checked_id(q.param("id"), "vertex id"))));
   });
   r.add_route("PUT", "/vertices/{id}",
-              [c](const request& q) { return put_vertex(*c, q.param("id"), q); }, write);
-  r.add_route("DELETE", "/vertices/{id}", [c](const request& q) {
+              counted([c](const request& q) { return put_vertex(*c, q.param("id"), q); }), write);
+  r.add_route("DELETE", "/vertices/{id}", counted([c](const request& q) {
     return deleted_response(*c, unwrap(c->store.remove_vertex(checked_id(q.param("id"), "vertex id"))));
-  }, write);
+  }), write);
   r.add_route("GET", "/vertices/{id}/neighbors", [c](const request& q) { return get_neighbors(*c, q); },
               heavy);
 
   r.add_route("GET", "/edges", [c](const request& q) { return list_edges(*c, q); }, heavy);
   r.add_route("GET", "/edges/count",
               [c](const request&) { return count_response(unwrap(c->store.count_edges())); });
-  r.add_route("POST", "/edges", [c](const request& q) { return post_edge(*c, q); }, write);
-  r.add_route("DELETE", "/edges/{from}/{to}", [c](const request& q) {
+  r.add_route("POST", "/edges", counted([c](const request& q) { return post_edge(*c, q); }), write);
+  r.add_route("DELETE", "/edges/{from}/{to}", counted([c](const request& q) {
     return delete_edges(*c, q.param("from"), q.param("to"), kind_param(q));
-  }, write);
+  }), write);
 
   r.add_route("GET", "/paths/{from}/{to}",
               [c](const request& q) { return shortest_path(*c, q, q.param("from"), q.param("to")); },
               heavy);
-  r.add_route("POST", "/undo/{ticket}", [c](const request& q) { return undo(*c, q); }, write);
+  r.add_route("POST", "/undo/{ticket}", counted([c](const request& q) { return undo(*c, q); }), write);
   r.add_route("GET", "/flows", [c](const request& q) { return flows(*c, q); }, heavy);
 
   // Legacy routes of TwitterLocationFlow, original methods, new shapes.
   r.add_route("POST", "/vertices/add/{v}",
-              [c](const request& q) { return put_vertex(*c, q.param("v"), q); }, write);
-  r.add_route("POST", "/aristas/add/{v1},{v2}", [c](const request& q) {
+              counted([c](const request& q) { return put_vertex(*c, q.param("v"), q); }), write);
+  r.add_route("POST", "/aristas/add/{v1},{v2}", counted([c](const request& q) {
     add_edge_request req;
     req.key = edge_key{q.param("v1"), q.param("v2"), edge_kind::link};
     return add_edge(*c, std::move(req));
-  }, write);
-  r.add_route("DELETE", "/vertices/remove/{v}", [c](const request& q) {
+  }), write);
+  r.add_route("DELETE", "/vertices/remove/{v}", counted([c](const request& q) {
     return deleted_response(*c, unwrap(c->store.remove_vertex(checked_id(q.param("v"), "vertex id"))));
-  }, write);
-  r.add_route("DELETE", "/aristas/remove/{v1}/{v2}", [c](const request& q) {
+  }), write);
+  r.add_route("DELETE", "/aristas/remove/{v1}/{v2}", counted([c](const request& q) {
     return delete_edges(*c, q.param("v1"), q.param("v2"), std::nullopt);
-  }, write);
+  }), write);
   r.add_route("POST", "/vertices/cuenta_vertices",
               [c](const request&) { return count_response(unwrap(c->store.count_vertices())); });
   r.add_route("GET", "/vertices/find_path/{v1}/{v2}",

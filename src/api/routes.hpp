@@ -7,6 +7,7 @@
 // touch (graph_store, undo_tickets, metrics_registry) is thread-safe.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 
@@ -28,6 +29,9 @@ struct api_context {
   std::function<std::string()> ingest_status;
   // Vertices a path search may visit (path_query::max_visited); 0: no budget.
   std::size_t path_budget = 0;
+  // Successful writes through the API, for the analytics refresh (a change
+  // count; ingestion counts its own).
+  std::atomic<std::uint64_t> writes{0};
 };
 
 // Registers every core and legacy route on `r`. `ctx` must outlive `r`.

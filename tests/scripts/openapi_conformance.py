@@ -278,6 +278,30 @@ def main():
                 expect=400)
         c.check("GET", "/flows", "/flows?by=location&limit=10", expect=200)
         c.check("GET", "/flows", "/flows?by=weather", expect=400)
+        # Analytics (docs/analytics.md): over the little graph made above.
+        c.check("GET", "/rankings", "/rankings", expect=200)
+        c.check("GET", "/rankings", "/rankings?by=betweenness&limit=5", expect=200)
+        c.check("GET", "/rankings", "/rankings?by=in_weight&kind=link,mention&since=2020-01-01", expect=200)
+        c.check("GET", "/rankings", "/rankings?by=charisma", expect=400)
+        c.check("GET", "/rankings", "/rankings?until=never", expect=400)
+        _, _, page = c.check("GET", "/communities", "/communities?limit=1", expect=200)
+        if page.get("next_cursor"):
+            c.check("GET", "/communities", "/communities?limit=1&cursor=" + q(page["next_cursor"]), expect=200)
+        c.check("GET", "/communities", "/communities?algorithm=label_propagation&seed=3", expect=200)
+        c.check("GET", "/communities", "/communities?algorithm=magic", expect=400)
+        c.check("GET", "/vertices/{id}/community", "/vertices/" + q("oa:a") + "/community", expect=200)
+        c.check("GET", "/vertices/{id}/community", "/vertices/" + q("oa:none") + "/community", expect=404)
+        c.check("GET", "/vertices/{id}/community", "/vertices/" + q("oa:a") + "/community?seed=x", expect=400)
+        c.check("GET", "/vertices/{id}/ego", "/vertices/" + q("oa:a") + "/ego?radius=2", expect=200)
+        c.check("GET", "/vertices/{id}/ego", "/vertices/" + q("oa:a") + "/ego?radius=3", expect=400)
+        c.check("GET", "/vertices/{id}/ego", "/vertices/" + q("oa:none") + "/ego", expect=404)
+        _, _, page = c.check("GET", "/search", "/search?q=oa&limit=1", expect=200)
+        if page.get("next_cursor"):
+            c.check("GET", "/search", "/search?q=oa&limit=1&cursor=" + q(page["next_cursor"]), expect=200)
+        c.check("GET", "/search", "/search", expect=400)
+        c.check("GET", "/summary", "/summary", expect=200)
+        c.check("GET", "/summary", "/summary?min_weight=2&platform=twitter", expect=200)
+        c.check("GET", "/summary", "/summary?min_weight=-2", expect=400)
 
         _, hdrs, _ = c.check("DELETE", "/edges/{from}/{to}",
                              "/edges/" + q("oa:a") + "/" + q("oa:b") + "?kind=link", None, AUTH, 200)

@@ -129,3 +129,23 @@ TEST_CASE("cursors are tagged and validated") {
   CHECK_FALSE(parse_vertex_cursor(base64url_encode(std::string("v\x1f\x01", 3))));
   CHECK_FALSE(parse_edge_cursor(base64url_encode(std::string("e\x1f" "a\x1f" "b\x1f" "hug", 10))));
 }
+
+TEST_CASE("community and search cursors are tagged and validated") {
+  const std::string cc = community_cursor("twitter:9");
+  CHECK(parse_community_cursor(cc).value() == "twitter:9");
+  CHECK_FALSE(parse_vertex_cursor(cc));
+  CHECK_FALSE(parse_community_cursor(vertex_cursor("twitter:9")));
+  const search_key k{2, 123456789012345ULL, "a:b/c"};
+  const std::string sc = search_cursor(k);
+  auto back = parse_search_cursor(sc);
+  REQUIRE(back);
+  CHECK(back->match == 2);
+  CHECK(back->weight == 123456789012345ULL);
+  CHECK(back->id == "a:b/c");
+  CHECK_FALSE(parse_community_cursor(sc));
+  CHECK_FALSE(parse_search_cursor(cc));
+  CHECK_FALSE(parse_search_cursor(base64url_encode(std::string("s\x1f" "3\x1f" "1\x1f" "a", 8)))); // no class 3
+  CHECK_FALSE(parse_search_cursor(base64url_encode(std::string("s\x1f" "0\x1f" "x\x1f" "a", 8))));
+  CHECK_FALSE(parse_search_cursor(base64url_encode(std::string("s\x1f" "0\x1f" "1", 5))));
+  CHECK_FALSE(parse_search_cursor(base64url_encode(std::string("s\x1f" "0\x1f" "1\x1f", 6)))); // empty id
+}

@@ -252,3 +252,28 @@ TEST_CASE("config: --help lists every flag with its environment variable") {
     CHECK(h.find(needle) != std::string::npos);
   }
 }
+
+TEST_CASE("config: analytics size cap and refresh") {
+  auto r = parse({});
+  REQUIRE(r.ok());
+  CHECK(r->cfg.analytics_max_elements == 10000000);
+  CHECK(r->cfg.analytics_refresh_s == 60);
+  CHECK(r->cfg.analytics_refresh_changes == 10000);
+  r = parse({"--analytics-max-elements", "0", "--analytics-refresh=0", "--analytics-refresh-changes", "5"});
+  REQUIRE(r.ok());
+  CHECK(r->cfg.analytics_max_elements == 0);
+  CHECK(r->cfg.analytics_refresh_s == 0);
+  CHECK(r->cfg.analytics_refresh_changes == 5);
+  fake_env env;
+  env.vars = {{"TLFLOW_ANALYTICS_REFRESH", "5"}};
+  r = parse({}, env);
+  REQUIRE(r.ok());
+  CHECK(r->cfg.analytics_refresh_s == 5);
+  for (const char* bad : {"-1", "x", "86401"}) {
+    auto b = parse({"--analytics-refresh", bad});
+    REQUIRE_FALSE(b.ok());
+    CHECK(b.err().message.find("analytics-refresh") != std::string::npos);
+  }
+  CHECK_FALSE(parse({"--analytics-refresh-changes", "0"}).ok());
+  CHECK_FALSE(parse({"--analytics-max-elements", "lots"}).ok());
+}

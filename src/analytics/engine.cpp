@@ -1,0 +1,274 @@
+#include "analytics/engine.hpp"
+
+#include <chrono>
+
+#include "util/iso_time.hpp"
+#include "util/log.hpp"
+
+namespace tlflow::analytics {
+
+// ---- search folding ---------------------------------------------------------
+
+namespace {
+
+// U+00C0..U+00FF folded; '\0': keep the code point; '1' "ae", '2' "th", '3' "ss".
+constexpr char latin1[] =
+    "aaaaaa1ceeeeiiii"  // C0..CF
+    "dnooooo\0ouuuuy23" // D0..DF (D7 × kept)
+    "aaaaaa1ceeeeiiii"  // E0..EF
+    "dnooooo\0ouuuuy2y"; // F0..FF (F7 ÷ kept)
+static_assert(sizeof(latin1) == 65, "one entry per code point");
+
+// U+0100..U+017F; '4' "ij", '5' "oe".
+constexpr char latin_ext_a[] =
+    "aaaaaa" "cccccccc" "dddd" "eeeeeeeeee" "gggggggg" "hhhh" "iiiiiiiiii" "44" "jj" "kkk"
+    "llllllllll" "nnnnnnnnn" "oooooo" "55" "rrrrrr" "ssssssss" "tttttt" "uuuuuuuuuuuu" "ww"
+    "yyy" "zzzzzz" "s";
+static_assert(sizeof(latin_ext_a) == 129, "one entry per code point");
+
+void append_folded(std::string& out, char c) {
+  switch (c) {
+    case '1': out += "ae"; break;
+    case '2': out += "th"; break;
+    case '3': out += "ss"; break;
+    case '4': out += "ij"; break;
+    case '5': out += "oe"; break;
+    default: out += c;
+  }
+}
+
+} // namespace
+
+std::string fold_for_search(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto b = static_cast<unsigned char>(text[i]);
+    if (b < 0x80) {
+      out += (b >= 'A' && b <= 'Z') ? static_cast<char>(b - 'A' + 'a') : static_cast<char>(b);
+      ++i;
+      continue;
+    }
+    // Two-byte sequences cover every code point folded here.
+    if ((b & 0xE0) == 0xC0 && i + 1 < text.size() &&
+        (static_cast<unsigned char>(text[i + 1]) & 0xC0) == 0x80) {
+      const unsigned cp = ((b & 0x1Fu) << 6) | (static_cast<unsigned char>(text[i + 1]) & 0x3Fu);
+      if (cp >= 0xC0 && cp <= 0xFF && latin1[cp - 0xC0] != '\0') {
+        append_folded(out, latin1[cp - 0xC0]);
+        i += 2;
+        continue;
+      }
+      if (cp >= 0x100 && cp <= 0x17F) {
+        append_folded(out, latin_ext_a[cp - 0x100]);
+        i += 2;
+        continue;
+      }
+      if (cp >= 0x300 && cp <= 0x36F) { // combining marks: é written as e + U+0301
+        i += 2;
+        continue;
+      }
+    }
+    out += text[i++];
+  }
+  return out;
+}
+
+// ---- snapshot ---------------------------------------------------------------
+
+snapshot::snapshot(std::shared_ptr<const slice_graph> g, std::uint32_t computed_at,
+                   const engine_options& options)
+    : g_(std::move(g)), computed_at_(computed_at), options_(options) {
+  options_.changes = nullptr; // a snapshot never calls back into the service
+}
+
+const pagerank_result& snapshot::pagerank() const {
+  std::call_once(pagerank_once_, [&] {
+    pagerank_options o;
+    o.warm_start = warm_;
+    // Arc weights are positive and the options valid: no error can come back.
+    auto r = analytics::pagerank(g_->graph(), o);
+    if (r) pagerank_ = std::move(*r);
+  });
+  return pagerank_;
+}
+
+const betweenness_result& snapshot::betweenness() const {
+  std::call_once(betweenness_once_, [&] {
+    betweenness_options o;
+    if (g_->vertex_count() > options_.betweenness_exact_max) o.samples = options_.betweenness_samples;
+    auto r = analytics::betweenness(g_->graph(), o);
+    if (r) betweenness_ = std::move(*r);
+  });
+  return betweenness_;
+}
+
+result<communities> snapshot::louvain(std::uint64_t seed) const {
+  louvain_options o;
+  o.seed = seed;
+  if (seed != 0) return analytics::louvain(g_->graph(), o);
+  std::call_once(louvain_once_, [&] { louvain_.emplace(analytics::louvain(g_->graph(), o)); });
+  return *louvain_;
+}
+
+result<communities> snapshot::label_propagation(std::uint64_t seed) const {
+  label_propagation_options o;
+  o.seed = seed;
+  if (seed != 0) return analytics::label_propagation(g_->graph(), o);
+  std::call_once(lp_once_, [&] { lp_.emplace(analytics::label_propagation(g_->graph(), o)); });
+  return *lp_;
+}
+
+const std::vector<double>& snapshot::weighted_degrees() const {
+  std::call_once(wd_once_, [&] {
+    weighted_.resize(g_->vertex_count());
+    for (std::uint32_t v = 0; v < g_->vertex_count(); ++v) weighted_[v] = g_->weighted_degree(v);
+  });
+  return weighted_;
+}
+
+void snapshot::build_search() const {
+  std::call_once(search_once_, [&] {
+    folded_handles_.reserve(g_->vertex_count());
+    folded_names_.reserve(g_->vertex_count());
+    for (std::uint32_t v = 0; v < g_->vertex_count(); ++v) {
+      folded_handles_.push_back(fold_for_search(g_->handle(v)));
+      folded_names_.push_back(fold_for_search(g_->name(v)));
+    }
+  });
+}
+
+const std::vector<std::string>& snapshot::folded_handles() const {
+  build_search();
+  return folded_handles_;
+}
+
+const std::vector<std::string>& snapshot::folded_names() const {
+  build_search();
+  return folded_names_;
+}
+
+void snapshot::compute_all(const std::vector<double>* warm) {
+  warm_ = warm;
+  pagerank();
+  warm_ = nullptr;
+  betweenness();
+  (void)louvain(0);
+  (void)label_propagation(0);
+  weighted_degrees();
+  build_search();
+}
+
+// ---- engine -----------------------------------------------------------------
+
+engine::engine(graph_store& store, engine_options options)
+    : store_(store), options_(std::move(options)) {}
+
+engine::~engine() { stop(); }
+
+void engine::start() {
+  if (options_.refresh_s == 0 || thread_.joinable()) return;
+  thread_ = std::thread([this] { run(); });
+}
+
+void engine::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+result<std::shared_ptr<const snapshot>> engine::view(const slice& s) {
+  const bool background = options_.refresh_s != 0;
+  if (s.whole_graph() && background) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (current_) return current_;
+    }
+    std::lock_guard<std::mutex> build(build_mutex_);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (current_) return current_; // built while this request waited
+    }
+    return rebuild();
+  }
+  const std::uint32_t at = util::now_seconds();
+  auto g = slice_graph::build(store_, s, options_.max_elements);
+  if (!g) return std::move(g).err();
+  return std::shared_ptr<const snapshot>(std::make_shared<snapshot>(std::move(*g), at, options_));
+}
+
+result<std::shared_ptr<const snapshot>> engine::rebuild() {
+  const std::uint64_t changes = options_.changes ? options_.changes() : 0;
+  const std::uint32_t at = util::now_seconds();
+  auto g = slice_graph::build(store_, slice{}, options_.max_elements);
+  if (!g) return std::move(g).err();
+  std::shared_ptr<const snapshot> previous;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    previous = current_;
+  }
+  auto next = std::make_shared<snapshot>(std::move(*g), at, options_);
+  // Warm start: the previous scores mapped by id (both id lists ascending).
+  std::vector<double> warm;
+  if (previous && !previous->pagerank().scores.empty() && next->graph().vertex_count() > 0) {
+    const auto& old_ids = previous->graph().ids();
+    const auto& new_ids = next->graph().ids();
+    std::vector<std::int64_t> index(new_ids.size(), -1);
+    std::size_t j = 0;
+    for (std::size_t i = 0; i < new_ids.size(); ++i) {
+      while (j < old_ids.size() && old_ids[j] < new_ids[i]) ++j;
+      if (j < old_ids.size() && old_ids[j] == new_ids[i]) index[i] = static_cast<std::int64_t>(j);
+    }
+    warm = make_warm_start(previous->pagerank().scores, index, next->graph().vertex_count());
+  }
+  next->compute_all(warm.empty() ? nullptr : &warm);
+  std::shared_ptr<const snapshot> published = next;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    current_ = published;
+    changes_at_build_ = changes;
+    last_failed_ = false;
+    built_at_ = std::chrono::steady_clock::now();
+  }
+  ++rebuilds_;
+  return published;
+}
+
+void engine::run() {
+  using namespace std::chrono;
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (!stopping_) {
+    wake_.wait_for(lock, seconds(1));
+    if (stopping_) break;
+    const std::uint64_t now_changes = options_.changes ? options_.changes() : 0;
+    const auto age = steady_clock::now() - built_at_;
+    const bool have = current_ != nullptr;
+    const std::uint64_t changed = now_changes - changes_at_build_;
+    const bool due_time =
+        age >= seconds(options_.refresh_s) && (changed > 0 || !options_.changes || last_failed_);
+    const bool due_changes = changed >= options_.refresh_changes && options_.refresh_changes > 0;
+    if ((have || last_failed_) && !due_time && !due_changes) continue;
+    lock.unlock();
+    {
+      std::lock_guard<std::mutex> build(build_mutex_);
+      const auto t0 = steady_clock::now();
+      auto r = rebuild();
+      if (!r) {
+        log::warn("analytics", "background refresh failed: ", r.err().message);
+        // Retry on the next period, not every second.
+        std::lock_guard<std::mutex> l2(mutex_);
+        built_at_ = steady_clock::now();
+        last_failed_ = true;
+      } else {
+        log::debug("analytics", "refreshed the whole-graph analytics in ",
+                   duration_cast<milliseconds>(steady_clock::now() - t0).count(), " ms");
+      }
+    }
+    lock.lock();
+  }
+}
+
+} // namespace tlflow::analytics

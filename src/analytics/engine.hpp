@@ -1,0 +1,130 @@
+// The analytics engine (docs/analytics.md, "Freshness"): slices of a store
+// turned into results the routes serve.
+//
+// A `snapshot` is one slice_graph with the results computed on it, each
+// computed once, on first use (thread-safe), so a request asking for
+// PageRank does not pay for Louvain. For the unfiltered graph the engine keeps
+// one snapshot fresh in the background: a thread rebuilds it when
+// `refresh_changes` changes arrived (at most once a second) or, after any
+// change, when it is `refresh_s` old; the rebuild computes PageRank warm
+// started from the previous scores mapped by id, betweenness, Louvain and
+// label propagation (seed 0) and the search index before it replaces the
+// old one. A filtered slice gets a snapshot of its own per request.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "analytics/algorithms.hpp"
+#include "analytics/slice_graph.hpp"
+
+namespace tlflow::analytics {
+
+struct engine_options {
+  std::uint64_t max_elements = 10000000; // vertices + edges of one slice; 0: no cap
+  // Background refresh of the unfiltered snapshot; 0: none, every request
+  // builds a fresh snapshot from the store.
+  unsigned refresh_s = 60;
+  std::uint64_t refresh_changes = 10000;
+  // Betweenness is exact up to this many vertices, else sampled.
+  std::uint32_t betweenness_exact_max = 2000;
+  std::size_t betweenness_samples = 256;
+  // Changes to the graph so far (any monotonic count: interactions ingested
+  // plus API writes). Empty: the refresh runs on time alone.
+  std::function<std::uint64_t()> changes;
+};
+
+// Case- and accent-folded text for search (docs/analytics.md, "Search"):
+// ASCII and Latin-1 / Latin Extended-A letters lose case and diacritics
+// (é → e, Ł → l, ß → ss, æ → ae, œ → oe, ĳ → ij, þ → th), combining marks
+// U+0300–U+036F are dropped, everything else is kept as it is.
+std::string fold_for_search(std::string_view text);
+
+class snapshot {
+public:
+  snapshot(std::shared_ptr<const slice_graph> g, std::uint32_t computed_at,
+           const engine_options& options);
+
+  const slice_graph& graph() const noexcept { return *g_; }
+  std::shared_ptr<const slice_graph> graph_ptr() const noexcept { return g_; }
+  std::uint32_t computed_at() const noexcept { return computed_at_; }
+
+  const pagerank_result& pagerank() const;
+  const betweenness_result& betweenness() const;
+  // Seed 0 is cached; other seeds are computed per call.
+  result<communities> louvain(std::uint64_t seed) const;
+  result<communities> label_propagation(std::uint64_t seed) const;
+  const std::vector<double>& weighted_degrees() const;
+
+  // Folded handle and name per vertex.
+  const std::vector<std::string>& folded_handles() const;
+  const std::vector<std::string>& folded_names() const;
+
+  // Computes everything cacheable now (the background does this before it
+  // publishes a snapshot); `warm` is PageRank's starting vector or null.
+  void compute_all(const std::vector<double>* warm);
+
+private:
+  void build_search() const;
+
+  std::shared_ptr<const slice_graph> g_;
+  std::uint32_t computed_at_;
+  engine_options options_;
+
+  mutable std::once_flag pagerank_once_, betweenness_once_, louvain_once_, lp_once_, wd_once_,
+      search_once_;
+  mutable pagerank_result pagerank_;
+  mutable betweenness_result betweenness_;
+  mutable std::optional<result<communities>> louvain_, lp_;
+  mutable std::vector<double> weighted_;
+  mutable std::vector<std::string> folded_handles_, folded_names_;
+  const std::vector<double>* warm_ = nullptr; // only during compute_all
+};
+
+class engine {
+public:
+  engine(graph_store& store, engine_options options);
+  ~engine();
+  engine(const engine&) = delete;
+  engine& operator=(const engine&) = delete;
+
+  // Starts the background refresh (no-op when refresh_s is 0).
+  void start();
+  void stop();
+
+  // The snapshot answering `s`: the background one for the whole graph
+  // (built now when there is none yet), a new one for any filter.
+  result<std::shared_ptr<const snapshot>> view(const slice& s);
+
+  const engine_options& options() const noexcept { return options_; }
+  // Background rebuilds done (for tests and /status).
+  std::uint64_t rebuilds() const noexcept { return rebuilds_.load(); }
+
+private:
+  result<std::shared_ptr<const snapshot>> rebuild(); // under build_mutex_
+  void run();
+
+  graph_store& store_;
+  engine_options options_;
+  std::mutex build_mutex_;  // one whole-graph build at a time
+  std::mutex mutex_;        // current_ and the refresh bookkeeping
+  std::condition_variable wake_;
+  std::shared_ptr<const snapshot> current_;
+  std::uint64_t changes_at_build_ = 0;
+  std::chrono::steady_clock::time_point built_at_{};
+  bool stopping_ = false;
+  bool last_failed_ = false;
+  std::thread thread_;
+  std::atomic<std::uint64_t> rebuilds_{0};
+};
+
+} // namespace tlflow::analytics

@@ -1,0 +1,155 @@
+#include "analytics/slice_graph.hpp"
+
+#include <algorithm>
+#include <numeric>
+#include <unordered_map>
+
+#include "util/iso_time.hpp"
+
+namespace tlflow::analytics {
+
+namespace {
+
+std::string text_prop(const properties& props, std::string_view key) {
+  auto it = props.find(key);
+  if (it == props.end()) return {};
+  const auto* s = std::get_if<std::string>(&it->second);
+  return s ? *s : std::string();
+}
+
+std::uint32_t seconds_of(const std::string& iso) {
+  if (iso.empty()) return 0;
+  auto t = util::parse_iso8601(iso);
+  return t ? *t : 0;
+}
+
+} // namespace
+
+// Collects a scan: vertices first (any order), then edges, which need the
+// final numbering, so the vertices are sorted when the first edges arrive.
+class slice_graph_builder final : public scan_sink {
+public:
+  explicit slice_graph_builder(std::uint64_t max_elements) : max_(max_elements) {
+    g_ = std::make_shared<slice_graph>();
+    g_->platform_names_.emplace_back();
+  }
+
+  status vertices(std::vector<vertex_view>& chunk) override {
+    if (auto st = count(chunk.size()); !st) return st;
+    for (auto& v : chunk) {
+      g_->ids_.push_back(std::move(v.v.id));
+      g_->handles_.push_back(text_prop(v.v.props, "handle"));
+      g_->names_.push_back(text_prop(v.v.props, "name"));
+      g_->platforms_.push_back(platform_index(text_prop(v.v.props, "platform")));
+    }
+    return ok_v;
+  }
+
+  status edges(std::vector<edge>& chunk) override {
+    if (auto st = count(chunk.size()); !st) return st;
+    if (!sorted_) sort_vertices();
+    for (const auto& e : chunk) {
+      const auto from = g_->index_of(e.key.from);
+      const auto to = g_->index_of(e.key.to);
+      if (from < 0 || to < 0) continue; // the contract says never; stay safe
+      slice_edge se;
+      se.from = static_cast<std::uint32_t>(from);
+      se.to = static_cast<std::uint32_t>(to);
+      se.kind = e.key.kind;
+      se.weight = e.weight;
+      se.first_seen = seconds_of(e.first_seen);
+      se.last_seen = seconds_of(e.last_seen);
+      se.tags_begin = static_cast<std::uint32_t>(g_->edge_tags_.size());
+      for (const auto& t : e.hashtags) g_->edge_tags_.push_back(tag_index(t));
+      se.tags_end = static_cast<std::uint32_t>(g_->edge_tags_.size());
+      g_->edges_.push_back(se);
+    }
+    return ok_v;
+  }
+
+  std::shared_ptr<const slice_graph> finish() {
+    if (!sorted_) sort_vertices();
+    std::vector<arc> arcs;
+    arcs.reserve(g_->edges_.size());
+    for (const auto& e : g_->edges_)
+      arcs.push_back(arc{e.from, e.to, static_cast<double>(e.weight)});
+    g_->graph_ = digraph::from_arcs(g_->vertex_count(), std::move(arcs));
+    g_->edges_.shrink_to_fit();
+    g_->edge_tags_.shrink_to_fit();
+    return g_;
+  }
+
+private:
+  status count(std::size_t n) {
+    seen_ += n;
+    if (max_ != 0 && seen_ > max_)
+      return error{errc::too_expensive,
+                   "the slice has more than " + std::to_string(max_) +
+                       " vertices + edges (--analytics-max-elements); narrow it with filters"};
+    return ok_v;
+  }
+
+  std::uint8_t platform_index(const std::string& p) {
+    auto& names = g_->platform_names_;
+    for (std::size_t i = 0; i < names.size(); ++i)
+      if (names[i] == p) return static_cast<std::uint8_t>(i);
+    if (names.size() >= 255) return 0; // free-form platforms beyond 254: unknown
+    names.push_back(p);
+    return static_cast<std::uint8_t>(names.size() - 1);
+  }
+
+  std::uint32_t tag_index(const std::string& t) {
+    auto [it, inserted] = tags_.try_emplace(t, static_cast<std::uint32_t>(g_->hashtags_.size()));
+    if (inserted) g_->hashtags_.push_back(t);
+    return it->second;
+  }
+
+  void sort_vertices() {
+    sorted_ = true;
+    auto& g = *g_;
+    std::vector<std::uint32_t> order(g.ids_.size());
+    std::iota(order.begin(), order.end(), 0u);
+    if (std::is_sorted(g.ids_.begin(), g.ids_.end())) return;
+    std::sort(order.begin(), order.end(),
+              [&](std::uint32_t a, std::uint32_t b) { return g.ids_[a] < g.ids_[b]; });
+    auto permute = [&](auto& v) {
+      std::remove_reference_t<decltype(v)> out;
+      out.reserve(v.size());
+      for (auto i : order) out.push_back(std::move(v[i]));
+      v = std::move(out);
+    };
+    permute(g.ids_);
+    permute(g.handles_);
+    permute(g.names_);
+    permute(g.platforms_);
+  }
+
+  std::uint64_t max_;
+  std::uint64_t seen_ = 0;
+  bool sorted_ = false;
+  std::shared_ptr<slice_graph> g_;
+  std::unordered_map<std::string, std::uint32_t> tags_;
+};
+
+result<std::shared_ptr<const slice_graph>> slice_graph::build(graph_store& store, const slice& s,
+                                                              std::uint64_t max_elements) {
+  slice_graph_builder b(max_elements);
+  if (auto st = store.scan(s, b); !st) return std::move(st).err();
+  return b.finish();
+}
+
+std::int64_t slice_graph::index_of(std::string_view id) const {
+  auto it = std::lower_bound(ids_.begin(), ids_.end(), id,
+                             [](const std::string& a, std::string_view b) { return a < b; });
+  if (it == ids_.end() || *it != id) return -1;
+  return it - ids_.begin();
+}
+
+double slice_graph::weighted_degree(std::uint32_t v) const {
+  double w = 0;
+  for (auto i = graph_.out_begin(v); i < graph_.out_end(v); ++i) w += graph_.out_weight(i);
+  for (auto i = graph_.in_begin(v); i < graph_.in_end(v); ++i) w += graph_.in_weight(i);
+  return w;
+}
+
+} // namespace tlflow::analytics

@@ -1,0 +1,49 @@
+// The analytics routes (docs/analytics.md): reads over a slice of the graph,
+// all on the server's worker pool.
+//
+//   GET /rankings?by=&limit=&<slice>          top accounts by a score
+//   GET /communities?algorithm=&seed=&<slice> a partition, paged by account
+//   GET /vertices/{id}/community              one account's community
+//   GET /vertices/{id}/ego?radius=&limit=     the neighbourhood, from the store
+//   GET /search?q=&limit=&cursor=             accounts by handle or name
+//   GET /summary?<slice>                      counts, structure, time series
+//
+// The whole-graph answers come from a snapshot the analytics engine keeps
+// fresh in the background (reply fields computed_at, age_seconds); a filtered
+// request builds its own from the store. Owns the engine: construct, add(),
+// start() once the store is open, stop() before the store closes.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "api/routes.hpp"
+
+namespace tlflow::api {
+
+struct analytics_settings {
+  std::uint64_t max_elements = 10000000; // vertices + edges of one slice (422 above); 0: none
+  unsigned refresh_s = 60;               // 0: no background snapshot
+  std::uint64_t refresh_changes = 10000;
+  // Monotonic count of changes to the graph (see analytics::engine_options).
+  std::function<std::uint64_t()> changes;
+};
+
+class analytics_routes {
+public:
+  analytics_routes(api_context& ctx, analytics_settings settings);
+  ~analytics_routes();
+  analytics_routes(const analytics_routes&) = delete;
+  analytics_routes& operator=(const analytics_routes&) = delete;
+
+  void add(router& r);
+  void start();
+  void stop();
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace tlflow::api

@@ -1,0 +1,325 @@
+// The analytics routes (docs/analytics.md) against the real binary on
+// loopback: small graphs whose answers are known by hand, every bad input as
+// a JSON error, the size cap, and the background refresh of the whole-graph
+// snapshot.
+#include <chrono>
+#include <set>
+#include <string>
+#include <thread>
+
+#include <doctest/doctest.h>
+
+#include "support/api_client.hpp"
+#include "support/service_process.hpp"
+
+using namespace tlflow::test;
+
+namespace {
+
+// A service of its own per test case: the whole-graph answers see every
+// account, so test cases must not share one. No background refresh: every
+// answer is computed from the store at the request.
+struct fresh_service {
+  service_process s;
+  explicit fresh_service(std::vector<std::string> extra = {})
+      : s(service_process::options{with(std::move(extra)), {}, {}}) {
+    if (!s.start()) FAIL("tlflow did not start: " << s.stderr_text());
+  }
+  static std::vector<std::string> with(std::vector<std::string> extra) {
+    std::vector<std::string> a{"--ephemeral"};
+    bool refresh = false;
+    for (const auto& e : extra) refresh = refresh || e == "--analytics-refresh";
+    if (!refresh) a.insert(a.end(), {"--analytics-refresh", "0"});
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  }
+  void link(const std::string& from, const std::string& to, const std::string& kind = "link",
+            int times = 1) {
+    for (int i = 0; i < times; ++i) {
+      auto r = s.request("POST", "/edges",
+                         R"({"from":")" + from + R"(","to":")" + to + R"(","kind":")" + kind + "\"}");
+      REQUIRE((r.status == 201 || r.status == 200));
+    }
+  }
+  void put(const std::string& id, const std::string& body = {}) {
+    auto r = s.request("PUT", "/vertices/" + pct(id), body);
+    REQUIRE((r.status == 201 || r.status == 200));
+  }
+  rapidjson::Document get(const std::string& target, int status = 200) {
+    auto r = s.get(target);
+    CAPTURE(target);
+    CAPTURE(r.body);
+    CHECK(r.status == status);
+    return json_of(r);
+  }
+};
+
+std::vector<std::string> ranked_ids(const rapidjson::Document& d) {
+  std::vector<std::string> out;
+  for (const auto& r : d["rankings"].GetArray()) out.push_back(str(r, "id"));
+  return out;
+}
+
+// The rankings graph: a→b mention ×2 and reply ×1, b→c, c→a, d→a; e alone.
+void rankings_graph(fresh_service& f) {
+  f.link("r:a", "r:b", "mention", 2);
+  f.link("r:a", "r:b", "reply");
+  f.link("r:b", "r:c");
+  f.link("r:c", "r:a");
+  f.link("r:d", "r:a");
+  f.put("r:e", R"({"properties":{"handle":"eve","platform":"twitter"}})");
+}
+
+} // namespace
+
+TEST_CASE("GET /rankings: every score, ties by id, kinds merged, filters, bad input") {
+  fresh_service f;
+  rankings_graph(f);
+  auto d = f.get("/rankings?by=in_weight");
+  CHECK(str(d, "by") == "in_weight");
+  CHECK(d["vertices"].GetUint64() == 5);
+  CHECK(d["edges"].GetUint64() == 5);
+  CHECK(d["cached"].IsFalse());
+  CHECK(d["age_seconds"].IsUint64());
+  CHECK(str(d, "computed_at").size() == 20);
+  CHECK(ranked_ids(d) == std::vector<std::string>{"r:b", "r:a", "r:c", "r:d", "r:e"});
+  CHECK(d["rankings"][0]["score"].GetUint64() == 3);
+  CHECK(d["rankings"][0]["rank"].GetUint64() == 1);
+  CHECK(d["rankings"][4]["rank"].GetUint64() == 5);
+  CHECK(str(d["rankings"][4], "handle") == "eve");
+  CHECK(ranked_ids(f.get("/rankings?by=in_degree")) ==
+        std::vector<std::string>{"r:a", "r:b", "r:c", "r:d", "r:e"});
+  CHECK(ranked_ids(f.get("/rankings?by=out_weight&limit=4")) ==
+        std::vector<std::string>{"r:a", "r:b", "r:c", "r:d"});
+  CHECK(f.get("/rankings?by=out_degree")["rankings"][0]["score"].GetUint64() == 1); // a→b merged
+
+  d = f.get("/rankings?limit=1000");
+  CHECK(str(d, "by") == "pagerank");
+  CHECK(d["pagerank"]["converged"].IsTrue());
+  double sum = 0;
+  for (const auto& r : d["rankings"].GetArray()) sum += r["score"].GetDouble();
+  CHECK(sum == doctest::Approx(1.0).epsilon(1e-9));
+  CHECK(str(d["rankings"][0], "id") == "r:a");
+
+  d = f.get("/rankings?by=betweenness");
+  CHECK(d["betweenness"]["exact"].IsTrue());
+  CHECK(d["betweenness"]["error_bound"].GetDouble() == 0.0);
+  CHECK(str(d["rankings"][0], "id") == "r:a"); // every path from d runs through a
+
+  d = f.get("/rankings?by=in_weight&kind=mention");
+  CHECK(d["vertices"].GetUint64() == 2);
+  CHECK(ranked_ids(d) == std::vector<std::string>{"r:b", "r:a"});
+  CHECK(d["rankings"][0]["score"].GetUint64() == 2);
+  CHECK(f.get("/rankings?min_weight=2")["edges"].GetUint64() == 1);
+  CHECK(f.get("/rankings?since=2000-01-01&until=2000-01-02")["vertices"].GetUint64() == 0);
+
+  expect_error(f.s.get("/rankings?by=charisma"), 400, "invalid_argument");
+  expect_error(f.s.get("/rankings?limit=0"), 400, "invalid_argument");
+  expect_error(f.s.get("/rankings?limit=1001"), 400, "invalid_argument");
+  expect_error(f.s.get("/rankings?since=yesterday"), 400, "invalid_argument");
+  expect_error(f.s.get("/rankings?since=2026-02-01&until=2026-01-01"), 400, "invalid_argument");
+  expect_error(f.s.get("/rankings?kind=hug"), 400, "invalid_argument");
+  expect_error(f.s.get("/rankings?platform=myspace"), 400, "invalid_argument");
+}
+
+TEST_CASE("GET /communities and /vertices/{id}/community: two cliques, deterministic, paged") {
+  fresh_service f;
+  for (const char* side : {"c:a", "c:b"})
+    for (int i = 1; i <= 4; ++i)
+      for (int j = 1; j <= 4; ++j)
+        if (i != j) f.link(side + std::to_string(i), side + std::to_string(j));
+  f.link("c:a1", "c:b1");
+
+  for (const char* algorithm : {"louvain", "label_propagation"}) {
+    CAPTURE(algorithm);
+    auto d = f.get(std::string("/communities?algorithm=") + algorithm);
+    CHECK(str(d, "algorithm") == algorithm);
+    CHECK(d["count"].GetUint() == 2);
+    CHECK(d["modularity"].GetDouble() > 0.4);
+    REQUIRE(d["communities"].Size() == 2);
+    CHECK(d["communities"][0]["size"].GetUint64() == 4);
+    CHECK(d["communities"][0]["top_accounts"].Size() == 4);
+    const auto& accounts = d["accounts"];
+    REQUIRE(accounts.Size() == 8);
+    for (unsigned i = 1; i < 4; ++i) {
+      CHECK(accounts[i]["community"].GetUint() == accounts[0]["community"].GetUint());
+      CHECK(accounts[4 + i]["community"].GetUint() == accounts[4]["community"].GetUint());
+    }
+    CHECK(accounts[0]["community"].GetUint() != accounts[4]["community"].GetUint());
+    CHECK(d["next_cursor"].IsNull());
+  }
+  // The same graph and seed: the same partition.
+  auto a = f.get("/communities?seed=7"), b = f.get("/communities?seed=7");
+  CHECK(a["accounts"] == b["accounts"]);
+  CHECK(a["communities"] == b["communities"]);
+
+  // Paged by id.
+  std::vector<std::string> seen;
+  std::string cursor;
+  for (int page = 0; page < 10; ++page) {
+    auto d = f.get("/communities?limit=3&top=1&communities=1" +
+                   (cursor.empty() ? std::string() : "&cursor=" + cursor));
+    CHECK(d["communities"].Size() == 1);
+    CHECK(d["communities"][0]["top_accounts"].Size() == 1);
+    for (const auto& x : d["accounts"].GetArray()) seen.push_back(str(x, "id"));
+    if (!d["next_cursor"].IsString()) break;
+    cursor = d["next_cursor"].GetString();
+  }
+  CHECK(seen == std::vector<std::string>{"c:a1", "c:a2", "c:a3", "c:a4", "c:b1", "c:b2", "c:b3", "c:b4"});
+
+  auto one = f.get("/vertices/c%3Ab2/community");
+  CHECK(one["size"].GetUint64() == 4);
+  CHECK(one["community"].GetUint() == f.get("/communities")["accounts"][5]["community"].GetUint());
+  expect_error(f.s.get("/vertices/c%3Anobody/community"), 404, "vertex_not_found");
+  expect_error(f.s.get("/communities?algorithm=girvan_newman"), 400, "invalid_argument");
+  expect_error(f.s.get("/communities?seed=-1"), 400, "invalid_argument");
+  expect_error(f.s.get("/communities?cursor=%21%21"), 400, "invalid_argument");
+  expect_error(f.s.get("/communities?until=never"), 400, "invalid_argument");
+}
+
+TEST_CASE("GET /vertices/{id}/ego: rings by weight, edges among the nodes, the cut, bad input") {
+  fresh_service f;
+  f.link("e:1", "e:h", "link", 3);
+  f.link("e:h", "e:2", "link", 2);
+  f.link("e:h", "e:3");
+  f.link("e:1", "e:2");
+  f.link("e:2", "e:x");
+  f.link("e:3", "e:y", "link", 2);
+  f.link("e:y", "e:x");
+  auto ids = [](const rapidjson::Document& d) {
+    std::vector<std::string> out;
+    for (const auto& n : d["nodes"].GetArray()) out.push_back(str(n, "id"));
+    return out;
+  };
+  auto d = f.get("/vertices/e%3Ah/ego");
+  CHECK(ids(d) == std::vector<std::string>{"e:h", "e:1", "e:2", "e:3"});
+  CHECK(d["edges"].Size() == 4);
+  CHECK(d["truncated"].IsFalse());
+  CHECK(d["nodes"][1]["weight"].GetUint64() == 3);
+  CHECK(d["nodes"][1]["distance"].GetUint() == 1);
+
+  d = f.get("/vertices/e%3Ah/ego?radius=2&limit=10");
+  CHECK(ids(d) == std::vector<std::string>{"e:h", "e:1", "e:2", "e:3", "e:y", "e:x"});
+  CHECK(d["edges"].Size() == 7);
+  CHECK(d["nodes"][4]["distance"].GetUint() == 2);
+  CHECK(d["truncated"].IsFalse());
+
+  d = f.get("/vertices/e%3Ah/ego?radius=2&limit=5");
+  CHECK(ids(d) == std::vector<std::string>{"e:h", "e:1", "e:2", "e:3", "e:y"});
+  CHECK(d["edges"].Size() == 5);
+  CHECK(d["truncated"].IsTrue());
+
+  d = f.get("/vertices/e%3Ah/ego?limit=2");
+  CHECK(ids(d) == std::vector<std::string>{"e:h", "e:1"});
+  CHECK(d["edges"].Size() == 1);
+  CHECK(d["truncated"].IsTrue());
+
+  CHECK(ids(f.get("/vertices/e%3Ah/ego?kind=reply")) == std::vector<std::string>{"e:h"});
+  CHECK(ids(f.get("/vertices/e%3Ah/ego?min_weight=2")) == std::vector<std::string>{"e:h", "e:1", "e:2"});
+
+  expect_error(f.s.get("/vertices/e%3Ah/ego?radius=3"), 400, "invalid_argument");
+  expect_error(f.s.get("/vertices/e%3Ah/ego?radius=0"), 400, "invalid_argument");
+  expect_error(f.s.get("/vertices/e%3Ah/ego?hashtag=x"), 400, "invalid_argument");
+  expect_error(f.s.get("/vertices/e%3Anobody/ego"), 404, "vertex_not_found");
+}
+
+TEST_CASE("GET /search: case and accents folded, exact before prefix before substring, paged") {
+  fresh_service f;
+  f.put("s:1", R"({"properties":{"handle":"José","name":"José Ñandú"}})");
+  f.put("s:2", R"({"properties":{"handle":"jose_fan","name":"Fan"}})");
+  f.put("s:3", R"({"properties":{"handle":"ajose","name":"A"}})");
+  f.put("s:4", R"({"properties":{"handle":"zzz","name":"Mr JOSÉ"}})");
+  f.put("s:5", R"({"properties":{"handle":"other","name":"Other"}})");
+  f.link("s:4", "s:5");  // s:4 outweighs s:3 among the substrings
+  auto d = f.get("/search?q=JOSE");
+  std::vector<std::string> ids, matches;
+  for (const auto& r : d["results"].GetArray()) {
+    ids.push_back(str(r, "id"));
+    matches.push_back(str(r, "match"));
+  }
+  CHECK(ids == std::vector<std::string>{"s:1", "s:2", "s:4", "s:3"});
+  CHECK(matches == std::vector<std::string>{"exact", "prefix", "substring", "substring"});
+  CHECK(d["next_cursor"].IsNull());
+  CHECK(f.get("/search?q=%C3%B1AND")["results"].Size() == 1); // "ñAND" finds "Ñandú"
+  CHECK(f.get("/search?q=%40jos%C3%A9")["results"].Size() == 4); // a leading @ is ignored
+
+  std::vector<std::string> paged;
+  std::string cursor;
+  for (int page = 0; page < 10; ++page) {
+    auto p = f.get("/search?q=jose&limit=1" + (cursor.empty() ? std::string() : "&cursor=" + cursor));
+    for (const auto& r : p["results"].GetArray()) paged.push_back(str(r, "id"));
+    if (!p["next_cursor"].IsString()) break;
+    cursor = p["next_cursor"].GetString();
+  }
+  CHECK(paged == ids);
+
+  expect_error(f.s.get("/search"), 400, "invalid_argument");
+  expect_error(f.s.get("/search?q="), 400, "invalid_argument");
+  expect_error(f.s.get("/search?q=x&cursor=abc"), 400, "invalid_argument");
+  expect_error(f.s.get("/search?q=x&limit=0"), 400, "invalid_argument");
+  expect_error(f.s.get("/search?q=" + std::string(300, 'a')), 400, "invalid_argument");
+}
+
+TEST_CASE("GET /summary: counts, density, reciprocity, components, bins, hours") {
+  fresh_service f;
+  rankings_graph(f);
+  auto d = f.get("/summary");
+  CHECK(d["vertices"].GetUint64() == 5);
+  CHECK(d["edges"].GetUint64() == 5);
+  CHECK(d["arcs"].GetUint64() == 4);
+  CHECK(d["total_weight"].GetUint64() == 6);
+  CHECK(d["density"].GetDouble() == doctest::Approx(0.2));
+  CHECK(d["reciprocity"].GetDouble() == 0.0);
+  CHECK(d["components"]["weak"]["count"].GetUint() == 2);
+  CHECK(d["components"]["weak"]["largest"].GetUint() == 4);
+  CHECK(d["components"]["strong"]["count"].GetUint() == 3);
+  CHECK(d["components"]["strong"]["largest"].GetUint() == 3);
+  std::uint64_t binned = 0;
+  for (const auto& b : d["degree_distribution"]["in"].GetArray()) binned += b["count"].GetUint64();
+  CHECK(binned == 5);
+  std::uint64_t hourly = 0;
+  for (const auto& h : d["interactions_per_hour"].GetArray()) {
+    hourly += h["weight"].GetUint64();
+    CHECK(std::string(h["hour"].GetString()).substr(13) == ":00:00Z");
+  }
+  CHECK(hourly == 6);
+  CHECK(d["top_hashtags"].Size() == 0);
+
+  f.link("r:b", "r:a");
+  CHECK(f.get("/summary")["reciprocity"].GetDouble() == doctest::Approx(0.4)); // a→b and b→a of 5 arcs
+  d = f.get("/summary?kind=quote");
+  CHECK(d["vertices"].GetUint64() == 0);
+  CHECK(d["reciprocity"].IsNull());
+  expect_error(f.s.get("/summary?min_weight=x"), 400, "invalid_argument");
+  expect_error(f.s.get("/summary?until=2026-13-45"), 400, "invalid_argument");
+}
+
+TEST_CASE("a slice over --analytics-max-elements is 422 too_expensive") {
+  fresh_service f({"--analytics-max-elements", "4"});
+  f.link("x:a", "x:b");
+  CHECK(f.s.get("/rankings").status == 200); // 2 vertices + 1 edge
+  f.link("x:b", "x:c");
+  expect_error(f.s.get("/rankings"), 422, "too_expensive");
+  expect_error(f.s.get("/summary"), 422, "too_expensive");
+  CHECK(f.s.get("/summary?kind=mention").status == 200); // a narrower slice fits
+}
+
+TEST_CASE("the whole-graph snapshot is cached and refreshed in the background after writes") {
+  fresh_service f({"--analytics-refresh", "2", "--analytics-refresh-changes", "1"});
+  f.link("b:a", "b:b");
+  auto d = f.get("/rankings");
+  CHECK(d["cached"].IsTrue());
+  REQUIRE(d["vertices"].GetUint64() == 2);
+  f.link("b:b", "b:c");
+  // A filtered request reads the store now; the whole graph follows shortly.
+  CHECK(f.get("/rankings?kind=link")["vertices"].GetUint64() == 3);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  std::uint64_t seen = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    seen = f.get("/summary")["vertices"].GetUint64();
+    if (seen == 3) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  CHECK(seen == 3);
+  CHECK(f.get("/search?q=b")["cached"].IsTrue());
+}

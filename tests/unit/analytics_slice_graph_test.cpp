@@ -1,0 +1,135 @@
+// From a store to the algorithms: the slice_graph a scan builds, the size cap,
+// the engine's snapshots (fresh per request, or refreshed in the background
+// with a warm-started PageRank), and the search folding.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <cmath>
+#include <thread>
+
+#include "analytics/engine.hpp"
+#include "store/memory/memory_store.hpp"
+
+using namespace tlflow;
+using namespace tlflow::analytics;
+
+namespace {
+
+std::unique_ptr<memory_store> open_store() {
+  memory_store_options o;
+  o.ephemeral = true;
+  auto s = memory_store::open(o);
+  REQUIRE(s.ok());
+  return std::move(s).value();
+}
+
+interaction act(const std::string& post, const std::string& from, const std::string& to,
+                edge_kind kind, std::vector<std::string> tags, const std::string& at) {
+  interaction i;
+  i.post_id = post;
+  i.from.id = from;
+  i.from.platform = "twitter";
+  i.from.handle = from.substr(2);
+  i.to.id = to;
+  i.to.platform = "mastodon";
+  i.kind = kind;
+  i.hashtags = std::move(tags);
+  i.at = at;
+  return i;
+}
+
+} // namespace
+
+TEST_CASE("a slice_graph numbers accounts by id, merges kinds, sums weights, interns hashtags") {
+  auto store = open_store();
+  REQUIRE(store->apply({act("p1", "t:b", "t:a", edge_kind::mention, {"x", "y"}, "2026-01-01T10:15:00Z"),
+                        act("p2", "t:b", "t:a", edge_kind::mention, {"y"}, "2026-01-01T11:00:00Z"),
+                        act("p3", "t:b", "t:a", edge_kind::reply, {}, "2026-01-02T00:00:00Z"),
+                        act("p4", "t:c", "t:b", edge_kind::quote, {"x"}, "2026-01-03T00:00:00Z")})
+              .ok());
+  REQUIRE(store->put_vertex("t:z", {}, {}).ok());
+  auto built = slice_graph::build(*store, slice{}, 0);
+  REQUIRE(built.ok());
+  const slice_graph& g = **built;
+  REQUIRE(g.vertex_count() == 4);
+  CHECK(g.id(0) == "t:a");
+  CHECK(g.id(3) == "t:z");
+  CHECK(g.index_of("t:c") == 2);
+  CHECK(g.index_of("t:nobody") == -1);
+  CHECK(g.handle(1) == "b");
+  CHECK(g.platform(2) == "twitter"); // t:c, only ever a source
+  CHECK(g.platform(0) == "mastodon");
+  CHECK(g.edges().size() == 3);   // three (from, to, kind)
+  CHECK(g.graph().arc_count() == 2); // b→a merged, c→b
+  CHECK(g.graph().out_weight(g.graph().out_begin(1)) == 3.0);
+  CHECK(g.hashtag_count() == 2);  // x and y once each
+  CHECK(g.weighted_degree(1) == 4.0);
+
+  slice only_mentions;
+  only_mentions.kinds = {edge_kind::mention};
+  auto sliced = slice_graph::build(*store, only_mentions, 0);
+  REQUIRE(sliced.ok());
+  CHECK((*sliced)->vertex_count() == 2); // a filter keeps the ends of its edges only
+  CHECK((*sliced)->graph().arc_count() == 1);
+
+  auto capped = slice_graph::build(*store, slice{}, 5);
+  REQUIRE(!capped.ok());
+  CHECK(capped.err().code == errc::too_expensive);
+  CHECK(slice_graph::build(*store, slice{}, 7).ok()); // 4 vertices + 3 edges
+}
+
+TEST_CASE("fold_for_search drops case and Latin diacritics, keeps the rest") {
+  CHECK(fold_for_search("JoséÑandú") == "josenandu");
+  CHECK(fold_for_search("STRAẞE Straße") == "straẞe strasse"); // U+1E9E is outside the folded blocks
+  CHECK(fold_for_search("Łódź Œuvre Æsir ĳs Þór") == "lodz oeuvre aesir ijs thor");
+  CHECK(fold_for_search("e\xCC\x81t\xC3\xA9") == "ete"); // combining acute, then precomposed
+  CHECK(fold_for_search("Ωμέγα 東京 ×÷") == "Ωμέγα 東京 ×÷");
+  CHECK(fold_for_search("\xFF\xC3") == "\xFF\xC3"); // invalid UTF-8 passes through
+}
+
+TEST_CASE("engine: per-request snapshots without a refresh, a background one with it") {
+  auto store = open_store();
+  REQUIRE(store->apply({act("p1", "t:a", "t:b", edge_kind::mention, {}, "2026-01-01T00:00:00Z"),
+                        act("p2", "t:b", "t:c", edge_kind::mention, {}, "2026-01-01T00:00:00Z")})
+              .ok());
+  SUBCASE("refresh 0: every view reads the store") {
+    engine_options o;
+    o.refresh_s = 0;
+    engine e(*store, o);
+    auto a = e.view(slice{});
+    REQUIRE(a.ok());
+    CHECK((*a)->graph().vertex_count() == 3);
+    REQUIRE(store->apply({act("p3", "t:c", "t:d", edge_kind::reply, {}, "2026-01-01T00:00:00Z")}).ok());
+    auto b = e.view(slice{});
+    CHECK((*b)->graph().vertex_count() == 4);
+  }
+  SUBCASE("background: rebuilt after enough changes, PageRank warm-started") {
+    std::atomic<std::uint64_t> changes{0};
+    engine_options o;
+    o.refresh_s = 3600;
+    o.refresh_changes = 1;
+    o.changes = [&changes] { return changes.load(); };
+    engine e(*store, o);
+    e.start();
+    auto a = e.view(slice{});
+    REQUIRE(a.ok());
+    CHECK((*a)->graph().vertex_count() == 3);
+    REQUIRE(store->apply({act("p3", "t:c", "t:d", edge_kind::reply, {}, "2026-01-01T00:00:00Z")}).ok());
+    CHECK(e.view(slice{}).value()->graph().vertex_count() == 3); // the cached one, until a change is counted
+    changes = 1;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (e.view(slice{}).value()->graph().vertex_count() != 4 &&
+           std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    auto b = e.view(slice{});
+    REQUIRE((*b)->graph().vertex_count() == 4);
+    CHECK(e.rebuilds() >= 2);
+    // The warm start reaches the same fixed point as a cold start.
+    auto cold = pagerank((*b)->graph().graph());
+    REQUIRE(cold.ok());
+    const auto& warm = (*b)->pagerank().scores;
+    REQUIRE(warm.size() == cold->scores.size());
+    for (std::size_t i = 0; i < warm.size(); ++i) CHECK(std::fabs(warm[i] - cold->scores[i]) < 1e-9);
+    e.stop();
+  }
+}
