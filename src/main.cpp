@@ -236,6 +236,7 @@ int main(int argc, char** argv) {
   export_options.max_running = cfg.export_jobs;
   export_options.retention = std::chrono::seconds(cfg.export_retention_s);
   if (store->kind() == "gremlin") export_options.stream_edge_limit = cfg.export_stream_limit;
+  export_options.extras = api::analytics_extras(analytics);
   api::export_service exports(*store, export_options);
   if (auto opened_exports = exports.open(); !opened_exports) {
     log::error("main", "exports: ", opened_exports.err().message);

@@ -79,6 +79,32 @@ std::optional<std::string> prop_text(const properties& props, std::string_view k
   return std::string(buf);
 }
 
+std::string number_text(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+// The analytics attributes of one vertex, as (name, text) pairs.
+template <class F>
+void each_extra(const vertex_extras* x, const std::string& id, F&& f) {
+  if (x == nullptr) return;
+  if (x->pagerank)
+    if (auto v = x->pagerank_of(id)) f("pagerank", number_text(*v));
+  if (x->community)
+    if (auto v = x->community_of(id)) f("community", std::to_string(*v));
+}
+
+class writer_base : public export_writer {
+public:
+  explicit writer_base(const vertex_extras* x) : extras_(x) {}
+
+protected:
+  bool has_pagerank() const { return extras_ != nullptr && extras_->pagerank; }
+  bool has_community() const { return extras_ != nullptr && extras_->community; }
+  const vertex_extras* extras_;
+};
+
 std::string joined_hashtags(const edge& e) {
   std::string out;
   for (const auto& h : e.hashtags) {
@@ -90,8 +116,9 @@ std::string joined_hashtags(const edge& e) {
 
 // ---- GraphML ---------------------------------------------------------------
 
-class graphml_writer final : public export_writer {
+class graphml_writer final : public writer_base {
 public:
+  using writer_base::writer_base;
   void begin(std::string& out) override {
     out +=
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -102,6 +129,8 @@ public:
     for (auto k : vertex_keys) key(out, "node", k, "string");
     key(out, "node", "in_degree", "long");
     key(out, "node", "out_degree", "long");
+    if (has_pagerank()) key(out, "node", "pagerank", "double");
+    if (has_community()) key(out, "node", "community", "long");
     key(out, "edge", "kind", "string");
     key(out, "edge", "weight", "long");
     key(out, "edge", "hashtags", "string");
@@ -118,6 +147,7 @@ public:
         if (auto t = prop_text(v.v.props, k)) data(out, "v_", k, *t);
       data(out, "v_", "in_degree", std::to_string(v.in_degree));
       data(out, "v_", "out_degree", std::to_string(v.out_degree));
+      each_extra(extras_, v.v.id, [&](const char* k, const std::string& t) { data(out, "v_", k, t); });
       out += "</node>\n";
     }
   }
@@ -166,8 +196,9 @@ private:
 
 // ---- GEXF --------------------------------------------------------------------
 
-class gexf_writer final : public export_writer {
+class gexf_writer final : public writer_base {
 public:
+  using writer_base::writer_base;
   void begin(std::string& out) override {
     // The 1.2 draft namespace: the one NetworkX (2.x) reads and Gephi reads.
     // timeformat "date" with full dateTime values: NetworkX 2.8 fails on
@@ -182,6 +213,8 @@ public:
     for (auto k : vertex_keys) attribute(out, k, "string");
     attribute(out, "in_degree", "long");
     attribute(out, "out_degree", "long");
+    if (has_pagerank()) attribute(out, "pagerank", "double");
+    if (has_community()) attribute(out, "community", "long");
     out +=
         "</attributes>\n"
         "<attributes class=\"edge\" mode=\"static\">\n";
@@ -203,6 +236,7 @@ public:
         if (auto t = prop_text(v.v.props, k)) attvalue(out, k, *t);
       attvalue(out, "in_degree", std::to_string(v.in_degree));
       attvalue(out, "out_degree", std::to_string(v.out_degree));
+      each_extra(extras_, v.v.id, [&](const char* k, const std::string& t) { attvalue(out, k, t); });
       out += "</attvalues></node>\n";
     }
   }
@@ -273,15 +307,19 @@ private:
 
 // ---- CSV ---------------------------------------------------------------------
 
-class csv_nodes_writer final : public export_writer {
+class csv_nodes_writer final : public writer_base {
 public:
+  using writer_base::writer_base;
   void begin(std::string& out) override {
     out += "id";
     for (auto k : vertex_keys) {
       out += ',';
       out += k;
     }
-    out += ",in_degree,out_degree\r\n";
+    out += ",in_degree,out_degree";
+    if (has_pagerank()) out += ",pagerank";
+    if (has_community()) out += ",community";
+    out += "\r\n";
   }
   void vertices(const std::vector<vertex_view>& chunk, std::string& out) override {
     for (const auto& v : chunk) {
@@ -294,6 +332,14 @@ public:
       out += std::to_string(v.in_degree);
       out += ',';
       out += std::to_string(v.out_degree);
+      if (has_pagerank()) {
+        out += ',';
+        if (auto p = extras_->pagerank_of(v.v.id)) out += number_text(*p);
+      }
+      if (has_community()) {
+        out += ',';
+        if (auto c = extras_->community_of(v.v.id)) out += std::to_string(*c);
+      }
       out += "\r\n";
     }
   }
@@ -301,8 +347,9 @@ public:
   void end(std::string&) override {}
 };
 
-class csv_edges_writer final : public export_writer {
+class csv_edges_writer final : public writer_base {
 public:
+  using writer_base::writer_base;
   void begin(std::string& out) override {
     out += "source,target,kind,weight,hashtags,first_seen,last_seen\r\n";
   }
@@ -332,8 +379,9 @@ public:
 
 // What networkx.node_link_graph (2.x) reads: a directed multigraph whose
 // edge keys are the kinds.
-class json_writer final : public export_writer {
+class json_writer final : public writer_base {
 public:
+  using writer_base::writer_base;
   void begin(std::string& out) override {
     out += "{\"directed\":true,\"multigraph\":true,\"graph\":{\"name\":\"tlflow\"},\"nodes\":[";
   }
@@ -355,6 +403,12 @@ public:
       out += std::to_string(v.in_degree);
       out += ",\"out_degree\":";
       out += std::to_string(v.out_degree);
+      each_extra(extras_, v.v.id, [&](const char* k, const std::string& t) {
+        out += ",\"";
+        out += k;
+        out += "\":";
+        out += t;
+      });
       out += '}';
     }
   }
@@ -507,13 +561,13 @@ void append_json_string(std::string& out, std::string_view s) {
   out += '"';
 }
 
-std::unique_ptr<export_writer> make_export_writer(export_format f) {
+std::unique_ptr<export_writer> make_export_writer(export_format f, const vertex_extras* extras) {
   switch (f) {
-    case export_format::graphml: return std::make_unique<graphml_writer>();
-    case export_format::gexf: return std::make_unique<gexf_writer>();
-    case export_format::csv_nodes: return std::make_unique<csv_nodes_writer>();
-    case export_format::csv_edges: return std::make_unique<csv_edges_writer>();
-    case export_format::json: return std::make_unique<json_writer>();
+    case export_format::graphml: return std::make_unique<graphml_writer>(extras);
+    case export_format::gexf: return std::make_unique<gexf_writer>(extras);
+    case export_format::csv_nodes: return std::make_unique<csv_nodes_writer>(extras);
+    case export_format::csv_edges: return std::make_unique<csv_edges_writer>(extras);
+    case export_format::json: return std::make_unique<json_writer>(extras);
   }
   return nullptr;
 }

@@ -9,6 +9,8 @@
 // name a hostile account chose yields a well-formed document.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,6 +43,16 @@ void append_csv_field(std::string& out, std::string_view s);
 // Appends `s` cleaned as a JSON string, quotes included.
 void append_json_string(std::string& out, std::string_view s);
 
+// Node attributes from the analytics (include=pagerank,community), looked
+// up per vertex id; nullopt leaves the attribute out for that vertex (an
+// account the analysed graph does not hold, e.g. one created since).
+struct vertex_extras {
+  bool pagerank = false;
+  bool community = false;
+  std::function<std::optional<double>(const std::string& id)> pagerank_of;
+  std::function<std::optional<std::int64_t>(const std::string& id)> community_of;
+};
+
 class export_writer {
 public:
   virtual ~export_writer() = default;
@@ -50,6 +62,8 @@ public:
   virtual void end(std::string& out) = 0;
 };
 
-std::unique_ptr<export_writer> make_export_writer(export_format f);
+// `extras` (may be null) must outlive the writer.
+std::unique_ptr<export_writer> make_export_writer(export_format f,
+                                                  const vertex_extras* extras = nullptr);
 
 } // namespace tlflow::api

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "analytics/engine.hpp"
 #include "api/json.hpp"
 #include "api/slice_params.hpp"
 
@@ -10,16 +11,15 @@ namespace {
 
 constexpr std::size_t file_piece = 256 << 10;
 
-// include=: node attributes from the analytics. Known names are refused
-// until the analytics can be called from here.
-void check_include(const std::vector<std::string>& names) {
+// include=: node attributes from the analytics.
+export_include check_include(const std::vector<std::string>& names) {
+  export_include in;
   for (const auto& n : names) {
-    if (n != "pagerank" && n != "community")
-      throw api_error(errc::invalid_argument, "include must be pagerank or community");
+    if (n == "pagerank") in.pagerank = true;
+    else if (n == "community") in.community = true;
+    else throw api_error(errc::invalid_argument, "include must be pagerank, community or both");
   }
-  if (!names.empty())
-    throw api_error(errc::invalid_argument,
-                    "include: pagerank and community in exports are not available yet");
+  return in;
 }
 
 std::vector<std::string> split_commas(const std::string& text) {
@@ -43,6 +43,7 @@ std::string job_json(const export_job& j) {
   w.Key("format"), write_string(w, export_format_name(j.format));
   if (auto part = export_part_name(j.format); !part.empty()) w.Key("part"), write_string(w, part);
   w.Key("query"), write_string(w, j.query);
+  if (j.include.any()) w.Key("include"), write_string(w, j.include.text());
   w.Key("progress"), w.Double(j.progress());
   w.Key("items"), w.Uint64(j.items);
   w.Key("created"), write_string(w, j.created);
@@ -100,6 +101,37 @@ void add_filter(request& q, const char* name, const rapidjson::Value& v) {
 
 } // namespace
 
+extras_provider analytics_extras(analytics_routes& analytics) {
+  return [&analytics](const slice& s, const export_include& in)
+             -> result<std::shared_ptr<const vertex_extras>> {
+    auto view = analytics.view(s);
+    if (!view) return std::move(view).err();
+    std::shared_ptr<const analytics::snapshot> snap = std::move(*view);
+    auto x = std::make_shared<vertex_extras>();
+    x->pagerank = in.pagerank;
+    x->community = in.community;
+    if (in.pagerank) {
+      const auto* scores = &snap->pagerank().scores;
+      x->pagerank_of = [snap, scores](const std::string& id) -> std::optional<double> {
+        const auto i = snap->graph().index_of(id);
+        if (i < 0 || static_cast<std::size_t>(i) >= scores->size()) return std::nullopt;
+        return (*scores)[static_cast<std::size_t>(i)];
+      };
+    }
+    if (in.community) {
+      auto found = snap->louvain(0);
+      if (!found) return std::move(found).err();
+      auto c = std::make_shared<const analytics::communities>(std::move(*found));
+      x->community_of = [snap, c](const std::string& id) -> std::optional<std::int64_t> {
+        const auto i = snap->graph().index_of(id);
+        if (i < 0 || static_cast<std::size_t>(i) >= c->community.size()) return std::nullopt;
+        return c->community[static_cast<std::size_t>(i)];
+      };
+    }
+    return std::shared_ptr<const vertex_extras>(std::move(x));
+  };
+}
+
 void add_export_routes(router& r, export_service& exports) {
   r.add_route("GET", "/export", [&exports](const request& q) {
     const auto format = q.query_value("format");
@@ -109,10 +141,10 @@ void add_export_routes(router& r, export_service& exports) {
     auto [lo, hi] = q.query.equal_range("include");
     for (auto it = lo; it != hi; ++it)
       for (auto& n : split_commas(it->second)) include.push_back(n);
-    check_include(include);
+    const auto in = check_include(include);
     const slice s = parse_slice(q);
     response res;
-    res.stream = unwrap(exports.stream(f, s));
+    res.stream = unwrap(exports.stream(f, s, in));
     res.content_type = std::string(export_content_type(f));
     std::string name = "tlflow-export";
     if (auto part = export_part_name(f); !part.empty()) name += "-" + std::string(part);
@@ -148,9 +180,9 @@ void add_export_routes(router& r, export_service& exports) {
     }
     if (format.empty()) throw api_error(errc::invalid_argument, "format is required: graphml, gexf, csv or json");
     const auto f = parse_export_format(format, part);
-    check_include(include);
+    const auto in = check_include(include);
     const slice s = parse_slice(filters);
-    auto job = unwrap(exports.start(f, s));
+    auto job = unwrap(exports.start(f, s, in));
     auto res = json_response(202, job_json(job));
     res.headers.emplace_back("Location", "/exports/" + job.id);
     return res;

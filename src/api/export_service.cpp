@@ -72,6 +72,8 @@ std::string record_json(const export_job& j) {
   w.Key("format"), w.String(export_format_name(j.format).data());
   w.Key("part"), w.String(export_part_name(j.format).data());
   w.Key("query"), w.String(j.query.c_str(), static_cast<rapidjson::SizeType>(j.query.size()));
+  const std::string include = j.include.text();
+  w.Key("include"), w.String(include.c_str());
   w.Key("state"), w.String(to_string(j.state).data());
   w.Key("items"), w.Uint64(j.items);
   w.Key("total"), w.Uint64(j.total);
@@ -109,6 +111,7 @@ std::optional<export_job> parse_record(const std::string& text) {
   j.id = *id;
   j.state = *st;
   j.query = str("query").value_or("");
+  j.include = export_include::parse(str("include").value_or(""));
   j.items = u64("items");
   j.total = u64("total");
   j.bytes = u64("bytes");
@@ -133,6 +136,25 @@ std::string_view to_string(job_state s) {
   return "failed";
 }
 
+std::string export_include::text() const {
+  if (pagerank && community) return "pagerank,community";
+  return pagerank ? "pagerank" : community ? "community" : "";
+}
+
+export_include export_include::parse(std::string_view text) {
+  export_include in;
+  std::size_t at = 0;
+  while (at <= text.size()) {
+    auto comma = text.find(',', at);
+    if (comma == std::string_view::npos) comma = text.size();
+    const auto name = text.substr(at, comma - at);
+    if (name == "pagerank") in.pagerank = true;
+    if (name == "community") in.community = true;
+    at = comma + 1;
+  }
+  return in;
+}
+
 double export_job::progress() const {
   if (state == job_state::done) return 1.0;
   if (total == 0) return 0.0;
@@ -152,7 +174,8 @@ std::string export_job::file_name() const {
 // (pulling, one piece after the previous one was written).
 class export_service::stream_producer final : public body_producer, public scan_sink {
 public:
-  explicit stream_producer(export_format f) : writer_(make_export_writer(f)) {}
+  stream_producer(export_format f, std::shared_ptr<const vertex_extras> extras)
+      : extras_(std::move(extras)), writer_(make_export_writer(f, extras_.get())) {}
 
   void next(deliver_fn deliver) override {
     std::unique_lock<std::mutex> lk(mu_);
@@ -240,6 +263,7 @@ private:
     }
   }
 
+  std::shared_ptr<const vertex_extras> extras_;
   std::unique_ptr<export_writer> writer_;
   std::string buf_;
   mutable std::mutex mu_;
@@ -256,9 +280,9 @@ private:
 // Writes a job's file, counting items for its progress.
 class export_service::file_sink final : public scan_sink {
 public:
-  file_sink(std::FILE* f, export_format fmt, std::shared_ptr<std::atomic<bool>> cancel,
-            std::atomic<std::uint64_t>& items)
-      : f_(f), writer_(make_export_writer(fmt)), cancel_(std::move(cancel)), items_(items) {}
+  file_sink(std::FILE* f, export_format fmt, const vertex_extras* extras,
+            std::shared_ptr<std::atomic<bool>> cancel, std::atomic<std::uint64_t>& items)
+      : f_(f), writer_(make_export_writer(fmt, extras)), cancel_(std::move(cancel)), items_(items) {}
 
   status begin() {
     writer_->begin(buf_);
@@ -384,7 +408,8 @@ void export_service::reap_streams() {
   }
 }
 
-result<std::shared_ptr<body_producer>> export_service::stream(export_format f, const slice& s) {
+result<std::shared_ptr<body_producer>> export_service::stream(export_format f, const slice& s,
+                                                              const export_include& include) {
   if (options_.stream_edge_limit > 0) {
     auto edges = store_.count_edges();
     if (!edges) return std::move(edges).err();
@@ -394,13 +419,27 @@ result<std::shared_ptr<body_producer>> export_service::stream(export_format f, c
                        std::to_string(options_.stream_edge_limit) +
                        " edges from this store run as jobs: POST /exports"};
   }
+  if (include.any() && !options_.extras)
+    return error{errc::invalid_argument, "include: the analytics are not available here"};
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    reap_streams();
+    if (streams_.size() >= options_.max_streams)
+      return error{errc::throttled, "at most " + std::to_string(options_.max_streams) +
+                                        " streamed exports at once; try again or POST /exports"};
+  }
+  std::shared_ptr<const vertex_extras> extras;
+  if (include.any()) {
+    auto x = options_.extras(s, include);
+    if (!x) return std::move(x).err();
+    extras = std::move(*x);
+  }
   std::lock_guard<std::mutex> lk(mu_);
   if (stopping_) return error{errc::overloaded, "shutting down"};
-  reap_streams();
   if (streams_.size() >= options_.max_streams)
     return error{errc::throttled, "at most " + std::to_string(options_.max_streams) +
                                       " streamed exports at once; try again or POST /exports"};
-  auto producer = std::make_shared<stream_producer>(f);
+  auto producer = std::make_shared<stream_producer>(f, std::move(extras));
   auto done = std::make_shared<std::atomic<bool>>(false);
   stream_thread t;
   t.producer = producer;
@@ -442,7 +481,10 @@ status export_service::save(const export_job& job) {
   return ok_v;
 }
 
-result<export_job> export_service::start(export_format f, const slice& s) {
+result<export_job> export_service::start(export_format f, const slice& s,
+                                         const export_include& include) {
+  if (include.any() && !options_.extras)
+    return error{errc::invalid_argument, "include: the analytics are not available here"};
   auto id = random_id();
   if (!id) return std::move(id).err();
   std::lock_guard<std::mutex> lk(mu_);
@@ -454,6 +496,7 @@ result<export_job> export_service::start(export_format f, const slice& s) {
   e.job.id = *id;
   e.job.format = f;
   e.job.query = slice_query(s);
+  e.job.include = include;
   e.job.created = now_iso8601();
   if (auto st = save(e.job); !st) return std::move(st).err();
   auto job = e.job;
@@ -526,13 +569,27 @@ void export_service::run_one(const std::string& id) {
     }
   }
 
+  std::shared_ptr<const vertex_extras> extras;
+  if (job.include.any()) {
+    if (!options_.extras) {
+      publish(job_state::failed, "include: the analytics are not available here");
+      return;
+    }
+    auto x = options_.extras(s, job.include);
+    if (!x) {
+      publish(job_state::failed, "include: " + x.err().message);
+      return;
+    }
+    extras = std::move(*x);
+  }
+
   const std::string part = path_of(job, true);
   std::FILE* f = std::fopen(part.c_str(), "wb");
   status st = ok_v;
   if (f == nullptr) {
     st = error{errc::io_error, "cannot create " + part + ": " + std::strerror(errno)};
   } else {
-    file_sink sink(f, job.format, cancel, items);
+    file_sink sink(f, job.format, extras.get(), cancel, items);
     // Progress is published from here while the scan runs, every 64 KiB.
     struct progress_sink final : scan_sink {
       file_sink& inner;

@@ -21,6 +21,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <list>
 #include <map>
 #include <memory>
@@ -36,6 +37,20 @@
 
 namespace tlflow::api {
 
+// include=: analytics attributes of the accounts.
+struct export_include {
+  bool pagerank = false;
+  bool community = false;
+  bool any() const noexcept { return pagerank || community; }
+  std::string text() const;                 // "pagerank,community", "" for none
+  static export_include parse(std::string_view text); // unknown names ignored
+};
+
+// The analytics attributes of a slice's accounts; errors as the analytics
+// give them (too_expensive past their size cap).
+using extras_provider = std::function<result<std::shared_ptr<const vertex_extras>>(
+    const slice& s, const export_include& include)>;
+
 struct export_options {
   // Where job files and records live. Empty: a temporary directory removed
   // by close() (ephemeral service: no job survives a restart).
@@ -47,6 +62,8 @@ struct export_options {
   // Streamed exports of a store holding more edges are refused (422) and
   // pointed to jobs; 0: no limit.
   std::uint64_t stream_edge_limit = 0;
+  // Empty: include= is refused (invalid_argument).
+  extras_provider extras;
 };
 
 enum class job_state { queued, running, done, failed, cancelled };
@@ -56,6 +73,7 @@ struct export_job {
   std::string id;                     // 32 hex digits, 128 random bits
   export_format format = export_format::graphml;
   std::string query;                  // the slice as slice_query writes it
+  export_include include;
   job_state state = job_state::queued;
   std::uint64_t items = 0;            // vertices + edges written
   std::uint64_t total = 0;            // estimate: the store's vertices + edges at the start
@@ -82,10 +100,11 @@ public:
 
   // A streamed export of `s`. throttled (too many at once), too_expensive
   // (stream_edge_limit).
-  result<std::shared_ptr<body_producer>> stream(export_format f, const slice& s);
+  result<std::shared_ptr<body_producer>> stream(export_format f, const slice& s,
+                                                const export_include& include = {});
 
   // Queues a job. throttled when max_queued jobs wait.
-  result<export_job> start(export_format f, const slice& s);
+  result<export_job> start(export_format f, const slice& s, const export_include& include = {});
   // not_found for an unknown (or expired) id.
   result<export_job> get(const std::string& id);
   // The finished file. not_found; conflict when the job is not done.

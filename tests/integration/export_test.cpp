@@ -4,6 +4,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <thread>
 
@@ -161,6 +162,44 @@ TEST_CASE("GET /export of a slice: its edges, and the accounts at their ends") {
   CHECK(count_of(r.body, "\r\n") == 2);  // header + b -> c
 }
 
+TEST_CASE("include=pagerank,community: the analytics' scores and communities per account") {
+  service_process s;
+  REQUIRE(s.start());
+  build_small(s);
+  auto ranks = s.get("/rankings?by=pagerank&limit=100");
+  REQUIRE(ranks.status == 200);
+  auto rd = json_of(ranks);
+  std::map<std::string, double> score;
+  for (const auto& e : rd["rankings"].GetArray()) score[str(e, "id")] = e["score"].GetDouble();
+  REQUIRE(score.size() == 4);
+
+  auto r = s.get("/export?format=json&include=pagerank,community");
+  REQUIRE(r.status == 200);
+  auto d = json_of(r);
+  REQUIRE(d["nodes"].Size() == 4);
+  for (const auto& n : d["nodes"].GetArray()) {
+    const std::string id = str(n, "id");
+    REQUIRE(n.HasMember("pagerank"));
+    CHECK(n["pagerank"].GetDouble() == doctest::Approx(score[id]).epsilon(1e-12));
+    auto c = s.get("/vertices/" + pct(id) + "/community");
+    REQUIRE(c.status == 200);
+    CHECK(n["community"].GetInt64() == json_of(c)["community"].GetInt64());
+  }
+
+  r = s.get("/export?format=csv&part=nodes&include=community");
+  REQUIRE(r.status == 200);
+  CHECK(r.body.rfind("id,handle,name,platform,location,first_seen,last_seen,in_degree,out_degree,community\r\n", 0) == 0);
+
+  // A job keeps what it includes across its record.
+  const auto id = start_job(s, R"({"format":"graphml","include":["pagerank"]})");
+  auto job = poll_done(s, id);
+  CHECK(str(job, "include") == "pagerank");
+  auto file = s.get("/exports/" + id + "/file");
+  CHECK(file.body.find("<key id=\"v_pagerank\" for=\"node\" attr.name=\"pagerank\" attr.type=\"double\"/>") !=
+        std::string::npos);
+  CHECK(count_of(file.body, "<data key=\"v_pagerank\">") == 4);
+}
+
 TEST_CASE("GET /export refuses bad input with 400") {
   service_process s;
   REQUIRE(s.start());
@@ -169,10 +208,8 @@ TEST_CASE("GET /export refuses bad input with 400") {
   expect_error(s.get("/export?format=csv"), 400, "invalid_argument");
   expect_error(s.get("/export?format=gexf&part=nodes"), 400, "invalid_argument");
   expect_error(s.get("/export?format=gexf&kind=bogus"), 400, "invalid_argument");
-  auto r = s.get("/export?format=gexf&include=pagerank");
-  expect_error(r, 400, "invalid_argument");
-  CHECK(r.body.find("not available yet") != std::string::npos);
   expect_error(s.get("/export?format=gexf&include=colour"), 400, "invalid_argument");
+  expect_error(s.get("/export?format=gexf&include=pagerank,size"), 400, "invalid_argument");
 }
 
 TEST_CASE("export jobs: done, file equal to the streamed export, removal, unknown ids") {
@@ -211,7 +248,7 @@ TEST_CASE("export jobs: done, file equal to the streamed export, removal, unknow
                "invalid_argument");
   expect_error(s.request("POST", "/exports", R"({"format":"json","min_weight":-1})", json_body), 400,
                "invalid_argument");
-  expect_error(s.request("POST", "/exports", R"({"format":"json","include":["community"]})", json_body),
+  expect_error(s.request("POST", "/exports", R"({"format":"json","include":["colour"]})", json_body),
                400, "invalid_argument");
 
   const auto csv = start_job(s, R"({"format":"csv","part":"edges","min_weight":2})");

@@ -379,8 +379,10 @@ def main():
         c.check("GET", "/export", "/export?format=json", expect=200)
         c.check("GET", "/export", "/export?format=json&kind=link,mention&min_weight=1", expect=200)
         c.check("GET", "/export", "/export?format=xml", expect=400)
-        c.check("GET", "/export", "/export?format=json&include=pagerank", expect=400)
-        _, _, job = c.check("POST", "/exports", "/exports", {"format": "json", "kind": ["link"]}, AUTH, 202)
+        c.check("GET", "/export", "/export?format=json&include=pagerank,community", expect=200)
+        c.check("GET", "/export", "/export?format=json&include=colour", expect=400)
+        _, _, job = c.check("POST", "/exports", "/exports",
+                            {"format": "json", "kind": ["link"], "include": "pagerank"}, AUTH, 202)
         job_id = job.get("id", "") if isinstance(job, dict) else ""
         for _ in range(200):
             status, _, payload = svc.call("GET", "/exports/" + job_id)

@@ -168,3 +168,52 @@ TEST_CASE("format and part are checked") {
   CHECK_THROWS_AS(parse_export_format("json", "nodes"), api_error);
   CHECK_THROWS_AS(parse_export_format("xml", ""), api_error);
 }
+
+TEST_CASE("include: analytics attributes per vertex, left out where unknown") {
+  vertex_extras x;
+  x.pagerank = true;
+  x.community = true;
+  x.pagerank_of = [](const std::string& id) -> std::optional<double> {
+    if (id == "a") return 0.25;
+    return std::nullopt;
+  };
+  x.community_of = [](const std::string& id) -> std::optional<std::int64_t> {
+    if (id == "a") return 3;
+    return std::nullopt;
+  };
+  vertex_view a;
+  a.v.id = "a";
+  vertex_view b;
+  b.v.id = "b";
+  auto run = [&](export_format f) {
+    auto w = make_export_writer(f, &x);
+    std::string out;
+    w->begin(out);
+    w->vertices({a, b}, out);
+    w->end(out);
+    return out;
+  };
+  const auto graphml = run(export_format::graphml);
+  CHECK(graphml.find("<key id=\"v_pagerank\" for=\"node\" attr.name=\"pagerank\" attr.type=\"double\"/>") !=
+        std::string::npos);
+  CHECK(graphml.find("<key id=\"v_community\" for=\"node\" attr.name=\"community\" attr.type=\"long\"/>") !=
+        std::string::npos);
+  CHECK(graphml.find("<data key=\"v_pagerank\">0.25</data><data key=\"v_community\">3</data></node>") !=
+        std::string::npos);
+  CHECK(graphml.find("<node id=\"b\"><data key=\"v_in_degree\">0</data><data key=\"v_out_degree\">0</data></node>") !=
+        std::string::npos);
+  const auto gexf = run(export_format::gexf);
+  CHECK(gexf.find("<attribute id=\"pagerank\" title=\"pagerank\" type=\"double\"/>") != std::string::npos);
+  CHECK(gexf.find("<attvalue for=\"community\" value=\"3\"/>") != std::string::npos);
+  const auto csv_nodes = run(export_format::csv_nodes);
+  CHECK(csv_nodes.find(",in_degree,out_degree,pagerank,community\r\n") != std::string::npos);
+  CHECK(csv_nodes.find("a,,,,,,,0,0,0.25,3\r\n") != std::string::npos);
+  CHECK(csv_nodes.find("b,,,,,,,0,0,,\r\n") != std::string::npos);
+  const auto json = run(export_format::json);
+  CHECK(json.find("\"out_degree\":0,\"pagerank\":0.25,\"community\":3}") != std::string::npos);
+  // Without extras nothing changes.
+  auto w = make_export_writer(export_format::csv_nodes);
+  std::string plain;
+  w->begin(plain);
+  CHECK(plain.find("pagerank") == std::string::npos);
+}
