@@ -8,7 +8,8 @@ fresh data directory, starts tlflow on loopback, and checks that every export
 (read_graphml, read_gexf, node_link_graph; csv module) and igraph
 (Graph.Read_GraphML) with the node and edge counts, weights and attributes
 the REST API reports (/vertices/count, /edges/count, the pages of /edges and
-/vertices), for the whole graph and for one filtered slice. Exits 77 when
+/vertices), for the whole graph and for one filtered slice; and that
+include=pagerank,community carries what /rankings and /communities answer. Exits 77 when
 networkx or igraph cannot be imported. Run it with the system's python3
 (Debian's python3-networkx and python3-igraph), not a virtualenv's.
 """
@@ -206,6 +207,36 @@ def check_graph(port, query, workdir, label):
     compare_csv(f"{label} csv", nodes_text, edges_text, vertices, edges)
 
 
+def check_include(port, workdir, label):
+    """include=pagerank,community read back by igraph and NetworkX equals
+    GET /rankings?by=pagerank and GET /communities (Louvain, seed 0)."""
+    scores = {}
+    ranks = get_json(port, "/rankings?by=pagerank&limit=1000")
+    for r in ranks["rankings"]:
+        scores[r["id"]] = r["score"]
+    path = os.path.join(workdir, "inc.graphml")
+    with open(path, "wb") as f:
+        f.write(get(port, "/export?format=graphml&include=pagerank,community"))
+    g = igraph.Graph.Read_GraphML(path)
+    by_id = dict(zip(g.vs["id"], g.vs["pagerank"]))
+    bad = [i for i, sc in scores.items() if abs(by_id.get(i, -1) - sc) > 1e-12]
+    check(not bad, f"{label} include=pagerank: {len(bad)} of the top {len(scores)} differ from /rankings")
+    G = nx.read_graphml(path)
+    members = {}
+    cursor = ""
+    while True:
+        page = get_json(port, "/communities?limit=1000" + (f"&cursor={cursor}" if cursor else ""))
+        for m in page["accounts"]:
+            members[m["id"]] = m["community"]
+        cursor = page.get("next_cursor")
+        if not cursor:
+            break
+    check(len(members) == G.number_of_nodes(), f"{label}: /communities lists every account")
+    bad = [n for n, d in G.nodes(data=True) if members.get(n) != d.get("community")]
+    check(not bad, f"{label} include=community: {len(bad)} accounts differ from /communities")
+    print(f"{label}: include=pagerank,community checked: top {len(scores)} scores, {len(members)} communities")
+
+
 def generated_posts(path, posts, users, per_post):
     state = 12345
     with open(path, "w") as out:
@@ -272,6 +303,8 @@ def main():
                 if label == "generated":
                     check(n >= 100000, f"generated graph has {n} edges, want at least 100000")
                 check_graph(port, "", work, f"{label} whole graph")
+                if label == "sample":
+                    check_include(port, work, label)
                 check_graph(port, slice_query, work, f"{label} slice {slice_query}")
             finally:
                 proc.terminate()
