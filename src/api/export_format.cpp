@@ -48,11 +48,27 @@ bool xml_forbidden(std::uint32_t cp) {
   return (cp < 0x20 && cp != 0x09 && cp != 0x0A && cp != 0x0D) || cp == 0xFFFE || cp == 0xFFFF;
 }
 
+// Passed for a run of printable ASCII that holds none of the caller's
+// special characters (the common case, appended as one piece).
+constexpr std::uint32_t plain_run = 0xFFFFFFFFu;
+
 // Walks `s` as clean code points: f(piece, cp) for every valid, allowed
-// sequence, the replacement character for every other byte.
-template <class F>
-void each_clean(std::string_view s, F&& f) {
+// sequence (f(run, plain_run) for runs of printable ASCII without a byte
+// `special` picks), the replacement character for every other byte.
+template <class Special, class F>
+void each_clean(std::string_view s, Special&& special, F&& f) {
   for (std::size_t i = 0; i < s.size();) {
+    std::size_t j = i;
+    while (j < s.size()) {
+      const auto c = static_cast<unsigned char>(s[j]);
+      if (c < 0x20 || c >= 0x80 || special(c)) break;
+      ++j;
+    }
+    if (j > i) {
+      f(s.substr(i, j - i), plain_run);
+      i = j;
+      continue;
+    }
     std::uint32_t cp = 0;
     const std::size_t n = utf8_sequence(s, i, cp);
     if (n == 0) {
@@ -507,11 +523,15 @@ std::string_view export_content_type(export_format f) {
 std::string_view export_extension(export_format f) { return export_format_name(f); }
 
 void append_clean_utf8(std::string& out, std::string_view s) {
-  each_clean(s, [&](std::string_view piece, std::uint32_t) { out += piece; });
+  each_clean(s, [](unsigned char) { return false; },
+             [&](std::string_view piece, std::uint32_t) { out += piece; });
 }
 
 void append_xml_escaped(std::string& out, std::string_view s) {
-  each_clean(s, [&](std::string_view piece, std::uint32_t cp) {
+  const auto special = [](unsigned char c) {
+    return c == '&' || c == '<' || c == '>' || c == '"' || c == '\'';
+  };
+  each_clean(s, special, [&](std::string_view piece, std::uint32_t cp) {
     switch (cp) {
       case '&': out += "&amp;"; break;
       case '<': out += "&lt;"; break;
@@ -529,7 +549,7 @@ void append_xml_escaped(std::string& out, std::string_view s) {
 void append_csv_field(std::string& out, std::string_view s) {
   const bool quote = s.find_first_of(",\"\r\n") != std::string_view::npos;
   if (quote) out += '"';
-  each_clean(s, [&](std::string_view piece, std::uint32_t cp) {
+  each_clean(s, [](unsigned char c) { return c == '"'; }, [&](std::string_view piece, std::uint32_t cp) {
     if (cp == '"') out += '"';
     out += piece;
   });
@@ -539,7 +559,8 @@ void append_csv_field(std::string& out, std::string_view s) {
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char hex[] = "0123456789abcdef";
   out += '"';
-  each_clean(s, [&](std::string_view piece, std::uint32_t cp) {
+  const auto special = [](unsigned char c) { return c == '"' || c == '\\'; };
+  each_clean(s, special, [&](std::string_view piece, std::uint32_t cp) {
     switch (cp) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -547,7 +568,7 @@ void append_json_string(std::string& out, std::string_view s) {
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
       default:
-        if (cp < 0x20 || cp == 0x2028 || cp == 0x2029) {
+        if (cp != plain_run && (cp < 0x20 || cp == 0x2028 || cp == 0x2029)) {
           out += "\\u";
           out += hex[(cp >> 12) & 0xF];
           out += hex[(cp >> 8) & 0xF];
