@@ -327,16 +327,14 @@ export_service::~export_service() { close(); }
 status export_service::open() {
   std::error_code ec;
   if (options_.dir.empty()) {
-    std::string tmpl = (fs::temp_directory_path(ec) / "tlflow-exports-XXXXXX").string();
-    if (ec || ::mkdtemp(tmpl.data()) == nullptr)
-      return error{errc::io_error, "cannot create a temporary export directory"};
-    options_.dir = tmpl;
+    // Ephemeral: the directory is made by the first job (a process killed
+    // without one leaves nothing behind).
     temporary_dir_ = true;
   } else {
     fs::create_directories(options_.dir, ec);
     if (ec) return error{errc::io_error, "cannot create " + options_.dir + ": " + ec.message()};
   }
-  {
+  if (!temporary_dir_) {
     std::lock_guard<std::mutex> lk(mu_);
     for (const auto& de : fs::directory_iterator(options_.dir, ec)) {
       const auto& p = de.path();
@@ -367,6 +365,9 @@ status export_service::open() {
       jobs_[job->id].job = std::move(*job);
     }
     if (ec) return error{errc::io_error, "cannot read " + options_.dir + ": " + ec.message()};
+  }
+  {
+    std::lock_guard<std::mutex> lk(mu_);
     opened_ = true;
   }
   sweep();
@@ -391,7 +392,7 @@ void export_service::close() {
   for (auto& w : workers_) w.join();
   workers_.clear();
   if (housekeeper_.joinable()) housekeeper_.join();
-  if (temporary_dir_) {
+  if (temporary_dir_ && !options_.dir.empty()) {
     std::error_code ec;
     fs::remove_all(options_.dir, ec);
   }
@@ -489,6 +490,13 @@ result<export_job> export_service::start(export_format f, const slice& s,
   if (!id) return std::move(id).err();
   std::lock_guard<std::mutex> lk(mu_);
   if (stopping_ || !opened_) return error{errc::overloaded, "shutting down"};
+  if (temporary_dir_ && options_.dir.empty()) {
+    std::error_code ec;
+    std::string tmpl = (fs::temp_directory_path(ec) / "tlflow-exports-XXXXXX").string();
+    if (ec || ::mkdtemp(tmpl.data()) == nullptr)
+      return error{errc::io_error, "cannot create a temporary export directory"};
+    options_.dir = tmpl;
+  }
   if (queue_.size() >= options_.max_queued)
     return error{errc::throttled,
                  std::to_string(queue_.size()) + " export jobs are waiting already; try later"};
