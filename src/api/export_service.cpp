@@ -25,7 +25,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::size_t piece_bytes = 64 << 10;   // what the writer gathers before handing over
-constexpr std::size_t pieces_ahead = 4;         // pieces a stream holds for a slow client
+constexpr std::size_t bytes_ahead = 256 << 10;  // what a stream holds for a slow client
 constexpr const char* interrupted = "interrupted by restart";
 
 std::int64_t now_seconds() {
@@ -182,6 +182,7 @@ public:
     if (!ready_.empty()) {
       std::string piece = std::move(ready_.front());
       ready_.pop_front();
+      queued_ -= piece.size();
       cv_.notify_all();
       lk.unlock();
       return deliver(std::move(piece));
@@ -231,23 +232,32 @@ private:
   }
   status maybe_push() {
     if (buf_.size() < piece_bytes) return is_cancelled() ? cancelled() : status(ok_v);
-    std::string piece;
-    piece.reserve(piece_bytes * 2);
-    std::swap(piece, buf_);
-    return push(std::move(piece));
+    std::string text;
+    std::swap(text, buf_);
+    buf_.reserve(piece_bytes * 2);
+    return push(std::move(text));
   }
   static status cancelled() { return error{errc::overloaded, "export cancelled"}; }
-  status push(std::string piece) {
-    std::unique_lock<std::mutex> lk(mu_);
-    cv_.wait(lk, [&] { return ready_.size() < pieces_ahead || cancelled_; });
-    if (cancelled_) return cancelled();
-    if (waiting_) {
-      auto deliver = std::move(waiting_);
-      waiting_ = nullptr;
-      lk.unlock();
-      deliver(std::move(piece));
-    } else {
-      ready_.push_back(std::move(piece));
+  // Hands `text` over in pieces of at most piece_bytes, each waiting until
+  // the pieces not yet taken by the server are under bytes_ahead.
+  status push(std::string text) {
+    const bool whole = text.size() <= piece_bytes;
+    const std::size_t size = text.size();
+    for (std::size_t at = 0; at < size; at += piece_bytes) {
+      std::string piece = whole ? std::move(text) : text.substr(at, piece_bytes);
+      std::unique_lock<std::mutex> lk(mu_);
+      cv_.wait(lk, [&] { return queued_ + piece.size() <= bytes_ahead || ready_.empty() || cancelled_; });
+      if (cancelled_) return cancelled();
+      if (waiting_) {
+        auto deliver = std::move(waiting_);
+        waiting_ = nullptr;
+        lk.unlock();
+        deliver(std::move(piece));
+      } else {
+        queued_ += piece.size();
+        ready_.push_back(std::move(piece));
+      }
+      if (whole) break;
     }
     return ok_v;
   }
@@ -269,6 +279,7 @@ private:
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::string> ready_;
+  std::size_t queued_ = 0;  // bytes in ready_
   deliver_fn waiting_;
   bool finished_ = false;
   bool failed_ = false;

@@ -3,9 +3,10 @@
 // (POST /exports).
 //
 // Both run graph_store::scan on a thread of their own; a streamed export
-// hands the server pieces of about 64 KiB and holds at most four of them
-// (the server asks for the next piece only after the previous one was
-// written to the socket), so memory does not grow with the graph. A job
+// hands the server pieces of at most 64 KiB and holds at most 256 KiB of
+// them besides one scan chunk's text (the server asks for the next piece
+// only after the previous one was written to the socket), so memory does
+// not grow with the graph. A job
 // writes `<dir>/<id>.<ext>` (`.part` until done) and keeps its record in
 // `<dir>/<id>.record` (JSON), written atomically at every change of state; opening
 // the service reads the records back, marking jobs that were queued or

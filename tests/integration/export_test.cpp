@@ -1,11 +1,18 @@
 // Exports through the HTTP API (docs/analytics.md, "Exports"): every format
 // streamed with chunked encoding, slices, hostile ids escaped, bad input,
 // and the job lifecycle (done, file, cancel, unknown ids, restart, retention).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <string>
+#include <vector>
 #include <thread>
 
 #include <doctest/doctest.h>
@@ -99,7 +106,102 @@ std::string start_job(const service_process& s, const std::string& body) {
   return id;
 }
 
+// A client that sends a request and then reads only what it is asked to.
+class slow_client {
+public:
+  slow_client(std::uint16_t port, const std::string& target) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    // A small receive buffer, so that the kernel does not soak up the export.
+    int small = 16 << 10;
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    const std::string req = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    REQUIRE(::send(fd_, req.data(), req.size(), 0) == static_cast<ssize_t>(req.size()));
+  }
+  ~slow_client() { close(); }
+  std::string read_some(std::size_t n) {
+    std::string out(n, '\0');
+    const auto got = ::recv(fd_, out.data(), n, 0);
+    out.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
+    return out;
+  }
+  // Reads to the end; the bytes received.
+  std::size_t drain() {
+    std::string buf(1 << 20, '\0');
+    std::size_t total = 0;
+    for (;;) {
+      const auto got = ::recv(fd_, buf.data(), buf.size(), 0);
+      if (got <= 0) return total;
+      total += static_cast<std::size_t>(got);
+    }
+  }
+  void close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+private:
+  int fd_ = -1;
+};
+
+long rss_kib(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
+  return -1;
+}
+
 } // namespace
+
+TEST_CASE("a slow reader holds a streamed export back; a client gone frees its place") {
+  temp_dir dir;
+  const auto posts = write_posts(dir.path() + "/posts.ndjson", 20000, 20000, 10);
+  const std::string data = dir.path() + "/data";
+  auto [rc, out] = run_tlflow({"import", posts, "--data-dir", data}, {});
+  REQUIRE_MESSAGE(rc == 0, out);
+  service_process::options o;
+  o.data_dir = data;
+  o.args = {"--analytics-refresh", "0"};  // no snapshot built meanwhile in the background
+  service_process s(o);
+  REQUIRE(s.start());
+  REQUIRE(count(s, "edges") >= 100000);
+  // One whole export first: what any export touches once (allocator arenas)
+  // is in the baseline.
+  const std::size_t document_bytes = slow_client(s.port(), "/export?format=graphml").drain();
+  REQUIRE(document_bytes > (20u << 20));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const long before = rss_kib(s.pid());
+
+  std::vector<std::unique_ptr<slow_client>> slow;
+  for (int i = 0; i < 4; ++i) {
+    slow.push_back(std::make_unique<slow_client>(s.port(), "/export?format=graphml"));
+    CHECK(slow.back()->read_some(512).rfind("HTTP/1.1 200", 0) == 0);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  // Four exports unread: each holds one scan chunk's text and 256 KiB of
+  // pieces, not the document.
+  const long held = rss_kib(s.pid()) - before;
+  const long document = static_cast<long>(document_bytes / 1024);
+  CHECK_MESSAGE(held < document / 2, "the service grew by " << held << " KiB; one document is "
+                                                             << document << " KiB");
+  MESSAGE("four stalled streamed exports of " << document << " KiB each: +" << held << " KiB resident");
+  expect_error(s.get("/export?format=graphml"), 429, "throttled");
+
+  for (auto& c : slow) c->close();
+  bool freed = false;
+  for (int i = 0; i < 100 && !freed; ++i) {
+    auto r = s.get("/export?format=csv&part=nodes");
+    freed = r.status == 200;
+    if (freed) CHECK(count_of(r.body, "\r\n") == count(s, "vertices") + 1);
+    else std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  CHECK(freed);
+}
 
 TEST_CASE("GET /export streams every format, chunked, with hostile strings escaped") {
   service_process s;
