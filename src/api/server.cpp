@@ -663,6 +663,7 @@ private:
   void respond(response r) {
     if (r.websocket) return upgrade(std::move(r));
     if (r.stream && !head_) return start_stream(std::move(r));
+    if (r.stream) r.stream->cancel();  // HEAD: the body will never be pulled
     phase_ = phase::writing;
     const bool keep = keep_alive_ && !close_after_ && !draining_;
     res_ = {};
