@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -18,7 +19,9 @@
 #include <doctest/doctest.h>
 
 #include "support/api_client.hpp"
+#include "support/gremlin_test_server.hpp"
 #include "support/service_process.hpp"
+#include "support/stream_server.hpp"
 
 using namespace tlflow::test;
 namespace fs = std::filesystem;
@@ -147,6 +150,27 @@ public:
 private:
   int fd_ = -1;
 };
+
+bool ingested(const service_process& s, int posts) {
+  auto r = s.get("/status");
+  if (r.status != 200) return false;
+  auto d = json_of(r);
+  return d["ingest"]["posts"].GetInt() == posts && d["ingest"]["queue"]["depth"].GetInt() == 0 &&
+         d["queued_writes"].GetInt() == 0 && d["ingest"]["sources"][0]["finished"].GetBool();
+}
+
+std::vector<std::string> sorted_lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t at = 0;
+  while (at < text.size()) {
+    auto end = text.find("\r\n", at);
+    if (end == std::string::npos) end = text.size();
+    out.push_back(text.substr(at, end - at));
+    at = end + 2;
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
 
 long rss_kib(pid_t pid) {
   std::ifstream f("/proc/" + std::to_string(pid) + "/status");
@@ -469,5 +493,35 @@ TEST_CASE("export jobs survive a restart; an interrupted one is marked failed; r
     expect_error(s.get("/exports/" + done_id), 404, "not_found");
     expect_error(s.get("/exports/" + cut_id), 404, "not_found");
     CHECK(fs::is_empty(data + "/exports"));
+  }
+}
+
+TEST_CASE("gremlin store: GET /export refused above --export-stream-limit, a job writes what the memory store streams") {
+  const std::string sample = std::string(TLFLOW_SOURCE_DIR) + "/samples/x-v2-sample.ndjson";
+  gremlin_test_server gremlin;
+  service_process::options mo;
+  mo.args = {"--ephemeral", "--source", "file:" + sample};
+  service_process mem(mo);
+  service_process::options go;
+  go.args = {"--ephemeral", "--source", "file:" + sample, "--store", "gremlin", "--gremlin-url",
+             gremlin.url(), "--export-stream-limit", "1000"};
+  service_process grem(go);
+  REQUIRE(mem.start());
+  REQUIRE(grem.start());
+  REQUIRE(stream_server::wait_until([&] { return ingested(mem, 3000); }, std::chrono::seconds(60)));
+  REQUIRE(stream_server::wait_until([&] { return ingested(grem, 3000); }, std::chrono::seconds(120)));
+
+  auto r = grem.get("/export?format=csv&part=edges");
+  expect_error(r, 422, "too_expensive");
+  CHECK(r.body.find("POST /exports") != std::string::npos);
+
+  for (const std::string part : {"nodes", "edges"}) {
+    auto streamed = mem.get("/export?format=csv&part=" + part);
+    REQUIRE(streamed.status == 200);
+    const auto id = start_job(grem, "{\"format\":\"csv\",\"part\":\"" + part + "\"}");
+    REQUIRE(str(poll_done(grem, id), "state") == "done");
+    auto file = grem.get("/exports/" + id + "/file");
+    REQUIRE(file.status == 200);
+    CHECK(sorted_lines(file.body) == sorted_lines(streamed.body));
   }
 }
