@@ -150,6 +150,7 @@ void run_scan_only(graph_store& store, const slice& s, const char* what) {
 } // namespace
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // figures as they come, also into a file
   options o;
   if (!parse(argc, argv, o)) {
     std::fprintf(stderr, "usage: export_bench [--vertices N] [--edges M] [--batch B] [--seed S]\n");
