@@ -175,6 +175,31 @@ const option_def options[] = {
        c.max_connections_per_client = static_cast<std::size_t>(n);
        return {};
      }},
+    {"export-jobs", "TLFLOW_EXPORT_JOBS", "N", "2",
+     "export jobs (POST /exports) running at once; up to 16 more wait", false, false,
+     [](config& c, const std::string& v) -> std::string {
+       unsigned long long n = 0;
+       if (!parse_u64(v, 64, n) || n == 0) return "must be a number 1-64";
+       c.export_jobs = static_cast<unsigned>(n);
+       return {};
+     }},
+    {"export-retention", "TLFLOW_EXPORT_RETENTION", "SECONDS", "86400",
+     "how long a finished export job and its file are kept", false, false,
+     [](config& c, const std::string& v) -> std::string {
+       unsigned long long n = 0;
+       if (!parse_u64(v, 86400ULL * 365, n) || n == 0) return "must be a number of seconds, at least 1";
+       c.export_retention_s = static_cast<unsigned>(n);
+       return {};
+     }},
+    {"export-stream-limit", "TLFLOW_EXPORT_STREAM_LIMIT", "EDGES", "100000",
+     "Gremlin store: GET /export is refused (422) above this many edges, POST /exports is not; 0: no limit",
+     false, false,
+     [](config& c, const std::string& v) -> std::string {
+       unsigned long long n = 0;
+       if (!parse_u64(v, 1ULL << 40, n)) return "must be a number of edges";
+       c.export_stream_limit = n;
+       return {};
+     }},
     {"path-budget", "TLFLOW_PATH_BUDGET", "N", "1000000",
      "vertices one path search may visit (422 too_expensive above; 0: no budget)", false, false,
      [](config& c, const std::string& v) -> std::string {

@@ -10,6 +10,7 @@
 #include "api/analytics_routes.hpp"
 #include "api/auth.hpp"
 #include "api/routes.hpp"
+#include "api/export_routes.hpp"
 #include "api/server.hpp"
 #include "api/tracking_routes.hpp"
 #include "sources/http_client.hpp"
@@ -30,12 +31,13 @@ int usage_error(const std::string& message) {
   return 2;
 }
 
-// Every route the service serves: core, legacy, tracking and analytics.
+// Every route the service serves: core, legacy, tracking, analytics and exports.
 void add_all_routes(tlflow::api::router& r, tlflow::api::api_context& ctx, tlflow::tracking& track,
-                    tlflow::api::analytics_routes& analytics) {
+                    tlflow::api::analytics_routes& analytics, tlflow::api::export_service& exports) {
   tlflow::api::add_core_routes(r, ctx);
   tlflow::api::add_tracking_routes(r, track);
   analytics.add(r);
+  tlflow::api::add_export_routes(r, exports);
 }
 
 // Hidden: prints "METHOD TEMPLATE" per route, for the OpenAPI conformance
@@ -50,8 +52,9 @@ int list_routes() {
   tlflow::tracking track("", {});
   tlflow::api::api_context ctx{**store, tickets, metrics, {}, {}};
   tlflow::api::analytics_routes analytics(ctx, {});
+  tlflow::api::export_service exports(**store, {});
   tlflow::api::router r;
-  add_all_routes(r, ctx, track, analytics);
+  add_all_routes(r, ctx, track, analytics, exports);
   for (const auto& rt : r.routes()) std::printf("%s %s\n", rt.method.c_str(), rt.path_template.c_str());
   (*store)->close();
   return 0;
@@ -275,8 +278,21 @@ int main(int argc, char** argv) {
     return interactions.value() + ctx.writes.load(std::memory_order_relaxed);
   };
   api::analytics_routes analytics(ctx, analytics_settings);
+  api::export_options export_options;
+  export_options.dir = cfg.ephemeral ? std::string() : cfg.data_dir + "/exports";
+  export_options.max_running = cfg.export_jobs;
+  export_options.retention = std::chrono::seconds(cfg.export_retention_s);
+  if (store->kind() == "gremlin") export_options.stream_edge_limit = cfg.export_stream_limit;
+  export_options.extras = api::analytics_extras(analytics);
+  api::export_service exports(*store, export_options);
+  if (auto opened_exports = exports.open(); !opened_exports) {
+    log::error("main", "exports: ", opened_exports.err().message);
+    ingest.stop();
+    store->close();
+    return 1;
+  }
   api::router routes;
-  add_all_routes(routes, ctx, track, analytics);
+  add_all_routes(routes, ctx, track, analytics, exports);
   api::register_store_gauges(metrics, *store);
 
   api::server_options server_options;
@@ -296,6 +312,7 @@ int main(int argc, char** argv) {
   api::http_server server(routes, metrics, server_options);
   if (auto started = server.start(); !started) {
     log::error("main", started.err().message);
+    exports.close();
     ingest.stop();
     store->close();
     return 1;
@@ -309,6 +326,7 @@ int main(int argc, char** argv) {
   sigwait(&stop_signals, &sig);
   log::info("main", "signal ", sig == SIGTERM ? "SIGTERM" : "SIGINT", ": shutting down");
   server.stop();
+  exports.close(); // before the store: its threads scan it
   analytics.stop();
   ingest.stop();  // sources stop, the pipeline drains into the store
   store->close(); // snapshot

@@ -32,6 +32,9 @@ struct config {
   std::size_t max_connections = 10000;
   std::size_t max_connections_per_client = 256;  // per client IP address
   std::size_t path_budget = 1000000;  // vertices one path search may visit; 0: no budget
+  unsigned export_jobs = 2;           // export jobs running at once
+  unsigned export_retention_s = 86400; // finished export jobs are removed after this
+  std::uint64_t export_stream_limit = 100000; // Gremlin store: edges a streamed export may hold
   std::uint64_t analytics_max_elements = 10000000; // vertices + edges of one analysed slice; 0: none
   unsigned analytics_refresh_s = 60;  // whole-graph analytics refreshed at least this often; 0: per request
   std::uint64_t analytics_refresh_changes = 10000; // ... or after this many changes

@@ -700,6 +700,10 @@ analytics_routes::~analytics_routes() { stop(); }
 void analytics_routes::start() { impl_->ctx.engine.start(); }
 void analytics_routes::stop() { impl_->ctx.engine.stop(); }
 
+result<std::shared_ptr<const an::snapshot>> analytics_routes::view(const slice& s) {
+  return impl_->ctx.engine.view(s);
+}
+
 void analytics_routes::add(router& r) {
   context* c = &impl_->ctx;
   route_options heavy;

@@ -20,6 +20,10 @@
 
 #include "api/routes.hpp"
 
+namespace tlflow::analytics {
+class snapshot;
+} // namespace tlflow::analytics
+
 namespace tlflow::api {
 
 struct analytics_settings {
@@ -40,6 +44,10 @@ public:
   void add(router& r);
   void start();
   void stop();
+
+  // The analytics of `s` as the routes see them (the background snapshot
+  // for the whole graph), for other routes: the exports' include=.
+  result<std::shared_ptr<const analytics::snapshot>> view(const slice& s);
 
 private:
   struct impl;

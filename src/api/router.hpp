@@ -106,6 +106,10 @@ public:
   virtual ~body_producer() = default;
   virtual void next(deliver_fn deliver) = 0;
   virtual void cancel() {}
+  // Asked when the body ends: true closes the connection without the last
+  // chunk, so that the client sees a truncated body rather than a complete
+  // one (the status line went out long ago).
+  virtual bool failed() const { return false; }
 };
 
 // The server's half of an accepted WebSocket: thread-safe, callable from

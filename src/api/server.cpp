@@ -616,6 +616,10 @@ private:
     if (stream_done_) return;
     if (!piece) {
       stream_done_ = true;
+      if (producer_->failed()) {
+        producer_.reset();
+        return close();
+      }
       stream_.expires_after(srv_.options.body_timeout);
       return net::async_write(stream_, http::make_chunk_last(),
                               [self = shared_from_this()](beast::error_code ec, std::size_t) {
@@ -659,6 +663,7 @@ private:
   void respond(response r) {
     if (r.websocket) return upgrade(std::move(r));
     if (r.stream && !head_) return start_stream(std::move(r));
+    if (r.stream) r.stream->cancel();  // HEAD: the body will never be pulled
     phase_ = phase::writing;
     const bool keep = keep_alive_ && !close_after_ && !draining_;
     res_ = {};

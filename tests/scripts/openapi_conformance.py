@@ -376,6 +376,33 @@ def main():
         c.check("DELETE", "/tracking/hashtags/{tag}", "/tracking/hashtags/graphs", None, AUTH, 404)
         c.check("DELETE", "/tracking/hashtags/{tag}", "/tracking/hashtags/x", None, None, 401)
 
+        # Exports: only the JSON format has a body schema to validate here
+        # (the others are checked by tests/scripts/export_check.py).
+        c.check("GET", "/export", "/export?format=json", expect=200)
+        c.check("GET", "/export", "/export?format=json&kind=link,mention&min_weight=1", expect=200)
+        c.check("GET", "/export", "/export?format=xml", expect=400)
+        c.check("GET", "/export", "/export?format=json&include=pagerank,community", expect=200)
+        c.check("GET", "/export", "/export?format=json&include=colour", expect=400)
+        _, _, job = c.check("POST", "/exports", "/exports",
+                            {"format": "json", "kind": ["link"], "include": "pagerank"}, AUTH, 202)
+        job_id = job.get("id", "") if isinstance(job, dict) else ""
+        for _ in range(200):
+            status, _, payload = svc.call("GET", "/exports/" + job_id)
+            if status != 200 or json.loads(payload).get("state") not in ("queued", "running"):
+                break
+            time.sleep(0.05)
+        c.check("GET", "/exports/{id}", "/exports/" + job_id, expect=200)
+        c.check("GET", "/exports/{id}/file", "/exports/" + job_id + "/file", expect=200)
+        c.check("GET", "/exports/{id}", "/exports/" + "0" * 32, expect=404)
+        c.check("GET", "/exports/{id}/file", "/exports/" + "0" * 32 + "/file", expect=404)
+        c.check("POST", "/exports", "/exports", {"format": "xml"}, AUTH, 400)
+        c.check("POST", "/exports", "/exports", {"format": "json"}, None, 401)
+        c.check("POST", "/exports", "/exports", "x" * ((1 << 20) + 1), AUTH, 413)
+        c.check("POST", "/exports", "/exports", "{}", AUTH, 415, content_type="text/plain")
+        c.check("DELETE", "/exports/{id}", "/exports/" + job_id, None, AUTH, 204)
+        c.check("DELETE", "/exports/{id}", "/exports/" + job_id, None, AUTH, 404)
+        c.check("DELETE", "/exports/{id}", "/exports/" + job_id, None, None, 401)
+
         # Scopes: a valid JWT lacking what the route needs is 403.
         reader, writer = jwt_auth("tlflow:read"), jwt_auth("tlflow:write")
         for method, template, path, body in (
@@ -387,7 +414,9 @@ def main():
                 ("POST", "/vertices/add/{v}", "/vertices/add/x", None),
                 ("POST", "/aristas/add/{v1},{v2}", "/aristas/add/a,b", None),
                 ("DELETE", "/vertices/remove/{v}", "/vertices/remove/x", None),
-                ("DELETE", "/aristas/remove/{v1}/{v2}", "/aristas/remove/a/b", None)):
+                ("DELETE", "/aristas/remove/{v1}/{v2}", "/aristas/remove/a/b", None),
+                ("POST", "/exports", "/exports", {"format": "json"}),
+                ("DELETE", "/exports/{id}", "/exports/" + "0" * 32, None)):
             c.check(method, template, path, body, reader, 403)
         c.check("PUT", "/vertices/{id}", "/vertices/" + q("oa:jwt"), None, writer, 201)
         for method, template, path, body in (
@@ -435,6 +464,7 @@ def main():
             "/aristas/remove/{v1}/{v2}": "/aristas/remove/a/b",
             "/vertices/find_path/{v1}/{v2}": "/vertices/find_path/a/b",
             "/tracking/hashtags/{tag}": "/tracking/hashtags/x",
+            "/exports/{id}": "/exports/x", "/exports/{id}/file": "/exports/x/file",
         }
         for template, item in spec["paths"].items():
             path = samples.get(template, template)

@@ -197,6 +197,18 @@ public:
   template <class F> void for_each_edge(F&& f) const {
     for (auto [it, end] = boost::edges(g_); it != end; ++it) f(*it);
   }
+  // Scan (memory_store::scan): slots by index and the edges leaving one,
+  // read a chunk at a time under the store's shared lock. A slot's interned
+  // id tells a vertex from a later one reusing its slot.
+  std::size_t slot_count() const noexcept { return boost::num_vertices(g_); }
+  bool alive(vd v) const noexcept { return (g_[v].flags & alive_flag) != 0; }
+  std::uint32_t interned_id(vd v) const noexcept { return g_[v].id; }
+  // What a slice's kind and weight filters need, without building the edge.
+  edge_kind edge_kind_of(const ed& e) const noexcept { return kind_of(g_[e]); }
+  std::uint64_t edge_weight(const ed& e) const { return weight_of(e); }
+  template <class F> void for_each_out_edge(vd v, F&& f) const {
+    for (auto [it, end] = boost::out_edges(v, g_); it != end; ++it) f(*it);
+  }
   std::string_view id_of(vd v) const noexcept { return strings_.str(g_[v].id); }
   vertex vertex_of(vd v) const;
   edge edge_of(const ed& e) const;

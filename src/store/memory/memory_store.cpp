@@ -908,6 +908,105 @@ result<edge_page> memory_store::list_edges(const edge_query& q) {
   return impl_->graph.list_edges(q);
 }
 
+status memory_store::scan(const slice& s, scan_sink& sink) {
+  constexpr std::size_t chunk_vertices = 1000; // as the paged scan's pages
+  constexpr std::size_t chunk_edges = 2000;
+  auto& im = *impl_;
+  const bool whole = s.whole_graph();
+  std::size_t slots = 0;
+  {
+    std::shared_lock lock(im.mutex);
+    slots = im.graph.slot_count();
+  }
+  // Per slot, the interned id + 1 of the vertex there: `member` (a slice's
+  // edge ends), `sent` (handed to the sink); 0: none.
+  std::vector<std::uint32_t> member(whole ? 0 : slots, 0);
+  std::vector<std::uint32_t> sent(slots, 0);
+  auto tag = [&](mem::vd v) { return im.graph.interned_id(v) + 1; };
+  // The slice's filters, the cheap ones first: the whole edge is built only
+  // when a hashtag or time filter needs it.
+  const bool needs_edge = !s.hashtags.empty() || !s.since.empty() || !s.until.empty();
+  auto admitted = [&](const mem::ed& e) {
+    if (!s.kinds.empty() &&
+        std::find(s.kinds.begin(), s.kinds.end(), im.graph.edge_kind_of(e)) == s.kinds.end())
+      return false;
+    if (im.graph.edge_weight(e) < s.min_weight) return false;
+    return !needs_edge || s.admits(im.graph.edge_of(e));
+  };
+
+  // Every edge leaving slots [0, slots), by source slot, `chunk_edges` at a
+  // time: take(e, from, to) under the lock, then flush() without it.
+  auto walk_edges = [&](auto&& take, auto&& flush) -> status {
+    mem::vd v = 0;
+    while (v < slots) {
+      {
+        std::shared_lock lock(im.mutex);
+        const mem::vd end = std::min<mem::vd>(slots, im.graph.slot_count());
+        std::size_t taken = 0;
+        for (; v < end && taken < chunk_edges; ++v) {
+          if (!im.graph.alive(v)) continue;
+          if (!s.platforms.empty() && !s.admits_platform(im.graph.vertex_of(v))) continue;
+          im.graph.for_each_out_edge(v, [&](const mem::ed& e) {
+            taken += take(e, v, im.graph.target(e)) ? 1 : 0;
+          });
+        }
+        if (v < end) {
+          // more to do: fall through to flush
+        } else {
+          v = slots;
+        }
+      }
+      if (auto st = flush(); !st) return st;
+    }
+    return ok_v;
+  };
+
+  if (!whole) {
+    auto st = walk_edges(
+        [&](const mem::ed& e, mem::vd from, mem::vd to) {
+          if (to >= slots || !admitted(e)) return false;
+          member[from] = tag(from);
+          member[to] = tag(to);
+          return true;
+        },
+        [] { return status(ok_v); });
+    if (!st) return st;
+  }
+
+  std::vector<vertex_view> vs;
+  for (mem::vd v = 0; v < slots;) {
+    vs.clear();
+    {
+      std::shared_lock lock(im.mutex);
+      const mem::vd end = std::min<mem::vd>(slots, im.graph.slot_count());
+      for (; v < end && vs.size() < chunk_vertices; ++v) {
+        if (!im.graph.alive(v) || (!whole && member[v] != tag(v))) continue;
+        vs.push_back(im.graph.view(v));
+        sent[v] = tag(v);
+      }
+      if (v >= end) v = slots;
+    }
+    if (!vs.empty())
+      if (auto st = sink.vertices(vs); !st) return st;
+  }
+  member = {};
+
+  std::vector<edge> es;
+  return walk_edges(
+      [&](const mem::ed& e, mem::vd from, mem::vd to) {
+        if (to >= slots || sent[from] != tag(from) || sent[to] != tag(to)) return false;
+        if (!whole && !admitted(e)) return false;
+        es.push_back(im.graph.edge_of(e));
+        return true;
+      },
+      [&]() -> status {
+        if (es.empty()) return ok_v;
+        auto st = sink.edges(es);
+        es.clear();
+        return st;
+      });
+}
+
 result<std::uint64_t> memory_store::count_edges() {
   std::shared_lock lock(impl_->mutex);
   return impl_->graph.edge_count();

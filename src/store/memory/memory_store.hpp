@@ -141,6 +141,11 @@ public:
   status restore(const removed_set& removed) override;
   status apply(const std::vector<interaction>& batch) override;
   result<std::vector<location_flow>> location_flows(std::size_t limit) override;
+  // Walks the vertex slots a chunk at a time under the shared lock, released
+  // between chunks (ingestion waits for one chunk at most); remembers per
+  // slot the interned id it handed over (4 bytes a slot), so an edge goes
+  // out only when both its ends did.
+  status scan(const slice& s, scan_sink& sink) override;
   store_health health() override;
   void close() override;
 

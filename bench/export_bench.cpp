@@ -1,0 +1,252 @@
+// Export benchmark: how fast the writers turn a MemoryStore's scan into
+// GraphML and GEXF, and how much memory an export takes above the store's.
+// Not a test.
+//
+//   export_bench [--vertices 1000000] [--edges 10000000] [--batch 10000] [--seed 42]
+//
+// Loads the graph bench/graph_bench.cpp generates (same distribution: power
+// law of accounts acted upon, four kinds, one or two of 50 hashtags, half the
+// accounts with a location) into an ephemeral MemoryStore, then for each
+// format runs graph_store::scan of the whole graph and of one slice
+// (kind=reply) into the writer, as GET /export does, with the output thrown
+// away in 64 KiB pieces (the socket's speed is not measured). Prints MB/s of
+// output (wall and this thread's CPU) and the peak VmRSS during the export
+// above VmRSS before it.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <time.h>
+
+#include "api/export_format.hpp"
+#include "store/memory/memory_store.hpp"
+
+using namespace tlflow;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+long rss_kib() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
+  return -1;
+}
+
+double cpu_s() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+struct options {
+  std::uint64_t vertices = 1000000;
+  std::uint64_t edges = 10000000;
+  std::size_t batch = 10000;
+  std::uint64_t seed = 42;
+};
+
+bool parse(int argc, char** argv, options& o) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (i + 1 >= argc) return false;
+    const unsigned long long v = std::strtoull(argv[++i], nullptr, 10);
+    if (a == "--vertices") o.vertices = v;
+    else if (a == "--edges") o.edges = v;
+    else if (a == "--batch") o.batch = v;
+    else if (a == "--seed") o.seed = v;
+    else return false;
+  }
+  return o.vertices >= 2 && o.batch >= 1;
+}
+
+// The writer behind a scan, output discarded piece by piece; samples VmRSS
+// every 64 chunks.
+class discard_sink final : public scan_sink {
+public:
+  explicit discard_sink(api::export_writer& w) : w_(w) {}
+  status vertices(std::vector<vertex_view>& chunk) override {
+    w_.vertices(chunk, buf_);
+    return hand_over();
+  }
+  status edges(std::vector<edge>& chunk) override {
+    w_.edges(chunk, buf_);
+    return hand_over();
+  }
+  void finish() {
+    w_.end(buf_);
+    bytes_ += buf_.size();
+    buf_.clear();
+  }
+  std::uint64_t bytes() const { return bytes_; }
+  long peak_rss() const { return peak_; }
+  std::string& buf() { return buf_; }
+
+private:
+  status hand_over() {
+    if (buf_.size() >= (64u << 10)) {
+      bytes_ += buf_.size();
+      buf_.clear();
+    }
+    if (++chunks_ % 64 == 0) peak_ = std::max(peak_, rss_kib());
+    return ok_v;
+  }
+  api::export_writer& w_;
+  std::string buf_;
+  std::uint64_t bytes_ = 0;
+  std::uint64_t chunks_ = 0;
+  long peak_ = 0;
+};
+
+void run(graph_store& store, api::export_format f, const slice& s, const char* what) {
+  auto w = api::make_export_writer(f);
+  discard_sink sink(*w);
+  const long before = rss_kib();
+  const double c0 = cpu_s();
+  const auto t0 = clock_type::now();
+  w->begin(sink.buf());
+  if (auto st = store.scan(s, sink); !st) {
+    std::fprintf(stderr, "scan: %s\n", st.err().message.c_str());
+    std::exit(1);
+  }
+  sink.finish();
+  const double wall = std::chrono::duration<double>(clock_type::now() - t0).count();
+  const double cpu = cpu_s() - c0;
+  const double mb = static_cast<double>(sink.bytes()) / 1e6;
+  std::printf("  %-8s %-12s %9.1f MB in %6.2f s: %7.1f MB/s wall, %7.1f MB/s per CPU-second; "
+              "peak VmRSS +%.1f MiB above the %.1f MiB before   (target >= 100 MB/s) %s\n",
+              std::string(api::export_format_name(f)).c_str(), what, mb, wall, mb / wall, mb / cpu,
+              static_cast<double>(std::max(0L, std::max(sink.peak_rss(), rss_kib()) - before)) / 1024.0,
+              static_cast<double>(before) / 1024.0, mb / wall >= 100 ? "ok" : "BELOW");
+}
+
+// The scan alone, for the share of the time the writers take.
+void run_scan_only(graph_store& store, const slice& s, const char* what) {
+  struct count_sink final : scan_sink {
+    std::uint64_t items = 0;
+    status vertices(std::vector<vertex_view>& c) override {
+      items += c.size();
+      return ok_v;
+    }
+    status edges(std::vector<edge>& c) override {
+      items += c.size();
+      return ok_v;
+    }
+  } sink;
+  const double c0 = cpu_s();
+  const auto t0 = clock_type::now();
+  if (auto st = store.scan(s, sink); !st) std::exit(1);
+  std::printf("  scan     %-12s %9llu items in %6.2f s wall, %6.2f CPU-s\n", what,
+              static_cast<unsigned long long>(sink.items),
+              std::chrono::duration<double>(clock_type::now() - t0).count(), cpu_s() - c0);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // figures as they come, also into a file
+  options o;
+  if (!parse(argc, argv, o)) {
+    std::fprintf(stderr, "usage: export_bench [--vertices N] [--edges M] [--batch B] [--seed S]\n");
+    return 2;
+  }
+  std::printf("export_bench: %llu vertices, %llu edges, seed %llu\n",
+              static_cast<unsigned long long>(o.vertices), static_cast<unsigned long long>(o.edges),
+              static_cast<unsigned long long>(o.seed));
+  memory_store_options mo;
+  mo.ephemeral = true;
+  mo.snapshot_interval_s = 0;
+  auto opened = memory_store::open(mo);
+  if (!opened.ok()) {
+    std::fprintf(stderr, "open: %s\n", opened.err().message.c_str());
+    return 1;
+  }
+  std::unique_ptr<memory_store> store = std::move(opened).value();
+
+  std::mt19937_64 rng(o.seed);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  const std::uint64_t n = o.vertices;
+  std::uint64_t mult = 2654435761ull % n;
+  auto gcd = [](std::uint64_t a, std::uint64_t b) {
+    while (b) {
+      const auto t = a % b;
+      a = b;
+      b = t;
+    }
+    return a;
+  };
+  while (mult < 2 || gcd(mult, n) != 1) ++mult;
+  auto shuffle_id = [&](std::uint64_t i) {
+    return static_cast<std::uint64_t>((__extension__ static_cast<unsigned __int128>(i) * mult) % n);
+  };
+  std::vector<std::string> tags;
+  for (int i = 0; i < 50; ++i) tags.push_back("tag" + std::to_string(i));
+  std::vector<std::string> places;
+  for (int i = 0; i < 200; ++i) places.push_back("City " + std::to_string(i) + ", Country");
+  auto fill_account = [&](account& a, std::uint64_t i) {
+    a.id = "twitter:" + std::to_string(1000000000ull + i);
+    a.platform = "twitter";
+    a.handle = "user" + std::to_string(i);
+    a.name = "User & <" + std::to_string(i) + ">";
+    if (i % 2 == 0) a.location = places[i % places.size()];
+  };
+  const std::uint32_t t0 = 1795000000u;
+  const auto load_start = clock_type::now();
+  std::vector<interaction> batch;
+  std::uint64_t produced = 0, edges_now = 0;
+  char at[32];
+  while (edges_now < o.edges) {
+    const std::uint64_t want = std::min<std::uint64_t>(o.batch, o.edges - edges_now);
+    batch.clear();
+    for (std::uint64_t k = 0; k < want; ++k, ++produced) {
+      interaction x;
+      const std::uint64_t from = static_cast<std::uint64_t>(unit(rng) * static_cast<double>(n)) % n;
+      const double u = unit(rng);
+      const std::uint64_t to = shuffle_id(static_cast<std::uint64_t>(u * u * u * static_cast<double>(n)) % n);
+      x.post_id = "twitter:p" + std::to_string(produced);
+      fill_account(x.from, from);
+      fill_account(x.to, to == from ? (to + 1) % n : to);
+      const double kr = unit(rng);
+      x.kind = kr < 0.60 ? edge_kind::mention : kr < 0.80 ? edge_kind::reply
+             : kr < 0.95 ? edge_kind::repost : edge_kind::quote;
+      x.hashtags.push_back(tags[rng() % tags.size()]);
+      if (rng() % 3 == 0) x.hashtags.push_back(tags[rng() % tags.size()]);
+      const std::time_t tt = t0 + static_cast<std::uint32_t>(rng() % (7 * 86400));
+      std::tm tm{};
+      gmtime_r(&tt, &tm);
+      std::strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", &tm);
+      x.at = at;
+      batch.push_back(std::move(x));
+    }
+    if (auto s = store->apply(batch); !s.ok()) {
+      std::fprintf(stderr, "apply: %s\n", s.err().message.c_str());
+      return 1;
+    }
+    edges_now = store->count_edges().value();
+  }
+  batch.clear();
+  batch.shrink_to_fit();
+  std::printf("loaded %llu vertices, %llu edges in %.1f s; VmRSS %.1f MiB\n",
+              static_cast<unsigned long long>(store->count_vertices().value()),
+              static_cast<unsigned long long>(edges_now),
+              std::chrono::duration<double>(clock_type::now() - load_start).count(),
+              static_cast<double>(rss_kib()) / 1024.0);
+
+  slice whole;
+  slice replies;
+  replies.kinds = {edge_kind::reply};
+  run_scan_only(*store, whole, "whole graph");
+  run_scan_only(*store, replies, "kind=reply");
+  for (auto f : {api::export_format::graphml, api::export_format::gexf}) {
+    run(*store, f, whole, "whole graph");
+    run(*store, f, replies, "kind=reply");
+  }
+  store->close();
+  return 0;
+}
