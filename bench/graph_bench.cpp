@@ -270,7 +270,7 @@ int main(int argc, char** argv) {
     };
     const double link_ms = kind_page(edge_kind::link);
     const double quote_ms = kind_page(edge_kind::quote);
-    const std::string hub = id_of(shuffle_id(0));
+    const std::string hub = id_of(gen.shuffle_id(0));
     neighbor_query nq;
     nq.limit = 100;
     const double hub_ms = median_ms([&] { (void)store.neighbors(hub, nq); });

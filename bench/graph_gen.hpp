@@ -59,6 +59,12 @@ public:
     }
   }
 
+  // A bijection of [0, n) that scatters the power-law head over the ids;
+  // shuffle_id(0) is the biggest hub.
+  std::uint64_t shuffle_id(std::uint64_t i) const {
+    return static_cast<std::uint64_t>((__extension__ static_cast<unsigned __int128>(i) * mult_) % n_);
+  }
+
 private:
   static std::uint64_t gcd(std::uint64_t a, std::uint64_t b) {
     while (b) {
@@ -67,10 +73,6 @@ private:
       b = t;
     }
     return a;
-  }
-  // A bijection of [0, n) that scatters the power-law head over the ids.
-  std::uint64_t shuffle_id(std::uint64_t i) const {
-    return static_cast<std::uint64_t>((__extension__ static_cast<unsigned __int128>(i) * mult_) % n_);
   }
   void fill_account(account& a, std::uint64_t i) const {
     a.id = id_of(i);
