@@ -62,10 +62,12 @@ response error_response(errc code, std::string_view message) {
   return json_response(http_status(code), error_body(code, message));
 }
 
-// The one place where exceptions become HTTP statuses.
-response run_handler(const route& r, const request& q) {
+// The one place where exceptions become HTTP statuses: `call` runs a route's
+// handler or its quick attempt.
+template <class Call>
+auto run_guarded(const route& r, Call&& call) -> decltype(call()) {
   try {
-    return r.fn(q);
+    return call();
   } catch (const api_error& e) {
     return error_response(e.code(), e.what());
   } catch (const std::bad_alloc&) {
@@ -78,6 +80,10 @@ response run_handler(const route& r, const request& q) {
     log::error("api", r.method, " ", r.path_template, ": unknown exception");
     return error_response(errc::internal, "internal error");
   }
+}
+
+response run_handler(const route& r, const request& q) {
+  return run_guarded(r, [&] { return r.fn(q); });
 }
 
 // The one authorization decision of the pipeline (api/auth.hpp). A server
@@ -662,6 +668,11 @@ private:
     // waiting at once, so that pool is larger than the cores).
     net::thread_pool* pool = rt.options.heavy ? srv_.workers ? &*srv_.workers : nullptr
                              : rt.options.mutating && srv_.writers ? &*srv_.writers : nullptr;
+    if (pool != nullptr && rt.options.heavy && rt.options.quick) {
+      // A cheap answer here saves waking a worker and then this thread again.
+      std::optional<response> r = run_guarded(rt, [&] { return rt.options.quick(*q_); });
+      if (r) return respond(std::move(*r));
+    }
     if (pool != nullptr) {
       net::post(*pool, [self = shared_from_this(), &rt, q = q_] {
         response r = run_handler(rt, *q);

@@ -8,7 +8,9 @@
 // registered `heavy` (path search, flows, neighbours, edge scans) run on a
 // separate worker pool (`worker_threads`) so that /status and cheap routes
 // keep answering while they work; their response is written from the
-// session's strand again. Handlers block only on the store; they never wait
+// session's strand again. A heavy route may have a bounded `quick` attempt
+// (route_options) that runs on the I/O thread first: only when it declines
+// does the request go to the pool (the path search: docs/api.md). Handlers block only on the store; they never wait
 // for network input themselves.
 //
 // A connection serves one request at a time: the next request is read (from
