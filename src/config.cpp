@@ -198,6 +198,21 @@ const option_def options[] = {
        unsigned long long n = 0;
        if (!parse_u64(v, 1ULL << 40, n)) return "must be a number of edges";
        c.export_stream_limit = n;
+        return {};
+      }},
+    {"tls-cert", "TLFLOW_TLS_CERT", "FILE", "none (plain HTTP)",
+     "serve HTTPS with this PEM certificate chain (needs --tls-key; both re-read on SIGHUP)", false,
+     false,
+     [](config& c, const std::string& v) -> std::string {
+       if (v.empty()) return "must not be empty";
+       c.tls_cert = v;
+       return {};
+     }},
+    {"tls-key", "TLFLOW_TLS_KEY", "FILE", "none",
+     "PEM private key of --tls-cert, unencrypted (readable by the service user only)", false, false,
+     [](config& c, const std::string& v) -> std::string {
+       if (v.empty()) return "must not be empty";
+       c.tls_key = v;
        return {};
      }},
     {"path-budget", "TLFLOW_PATH_BUDGET", "N", "1000000",
@@ -606,6 +621,9 @@ result<parsed_config> parse_config(int argc, const char* const* argv, const env_
         }
       }
     }
+  }
+  if (out.cfg.tls_cert.empty() != out.cfg.tls_key.empty()) {
+    return bad(out.cfg.tls_cert.empty() ? "--tls-key needs --tls-cert" : "--tls-cert needs --tls-key");
   }
   if (flags.count("api-token") != 0) {
     log::warn("config", "--api-token is visible in process listings; prefer TLFLOW_API_TOKEN");

@@ -12,6 +12,7 @@
 #include "api/routes.hpp"
 #include "api/export_routes.hpp"
 #include "api/server.hpp"
+#include "api/tls.hpp"
 #include "api/tracking_routes.hpp"
 #include "sources/http_client.hpp"
 #include "pipeline/import.hpp"
@@ -171,11 +172,13 @@ int main(int argc, char** argv) {
   using namespace tlflow;
 
   // Signals are taken with sigwait() below; block them before any thread
-  // exists so that every thread inherits the mask.
+  // exists so that every thread inherits the mask. SIGHUP re-reads the TLS
+  // certificate and key.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
   keep_freed_memory();
@@ -226,6 +229,15 @@ int main(int argc, char** argv) {
   if (!auth) {
     log::error("main", "authentication: ", auth.err().message);
     return auth.err().code == errc::invalid_argument ? 2 : 1;
+  }
+
+  // The server loads them again at start; read here, a bad file is refused
+  // before anything opens.
+  if (cfg.import_file.empty() && !cfg.tls_cert.empty()) {
+    if (auto tls = api::load_server_tls(cfg.tls_cert, cfg.tls_key); !tls) {
+      log::error("main", tls.err().message);
+      return 2;
+    }
   }
 
   metrics_registry metrics;
@@ -309,21 +321,30 @@ int main(int argc, char** argv) {
   server_options.worker_threads = cfg.worker_threads;
   server_options.write_threads = cfg.write_threads;
   server_options.auth = *auth;
+  server_options.tls_cert_file = cfg.tls_cert;
+  server_options.tls_key_file = cfg.tls_key;
   api::http_server server(routes, metrics, server_options);
   if (auto started = server.start(); !started) {
     log::error("main", started.err().message);
     exports.close();
     ingest.stop();
     store->close();
-    return 1;
+    return started.err().code == errc::invalid_argument ? 2 : 1;
   }
   analytics.start();
-  log::info("main", "tlflow ", version_string, " listening on http://", server.listen_address(),
+  log::info("main", "tlflow ", version_string, " listening on ", server.tls() ? "https://" : "http://",
+            server.listen_address(),
             " (", server.io_threads(), " HTTP threads", (*auth)->open() ? ", no authentication" : ", auth on",
             ")");
 
   int sig = 0;
-  sigwait(&stop_signals, &sig);
+  while (sigwait(&stop_signals, &sig) == 0 && sig == SIGHUP) {
+    if (server.tls()) {
+      (void)server.reload_tls();  // logs and counts either outcome itself
+    } else {
+      log::info("main", "SIGHUP: nothing to reload (no --tls-cert)");
+    }
+  }
   log::info("main", "signal ", sig == SIGTERM ? "SIGTERM" : "SIGINT", ": shutting down");
   server.stop();
   exports.close(); // before the store: its threads scan it

@@ -152,6 +152,11 @@ struct route_options {
   // the graph `write`, changes to what is tracked `admin`, health `open`.
   access needed = access::read;
   bool heavy = false;     // may take long: runs on the server's worker pool
+  // Heavy routes: a bounded first attempt, run where cheap routes run (the
+  // I/O thread); nullopt hands the request to the handler on the worker
+  // pool. For requests that are usually cheap, where the two thread hops
+  // cost more than the work. Must never block on the network.
+  std::function<std::optional<response>(const request&)> quick = nullptr;
 };
 
 struct route {

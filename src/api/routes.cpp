@@ -164,8 +164,8 @@ response add_edge(api_context& ctx, add_edge_request req) {
   return edge_response(unwrap(ctx.store.add_edge(req)));
 }
 
-response shortest_path(api_context& ctx, const request& q, const std::string& from,
-                       const std::string& to) {
+path_query path_query_of(api_context& ctx, const request& q, const std::string& from,
+                         const std::string& to) {
   checked_id(from, "from");
   checked_id(to, "to");
   path_query pq;
@@ -175,7 +175,33 @@ response shortest_path(api_context& ctx, const request& q, const std::string& fr
   }
   pq.kind = kind_param(q);
   pq.max_visited = ctx.path_budget;
-  return path_response(unwrap(ctx.store.shortest_path(from, to, pq)));
+  return pq;
+}
+
+response shortest_path(api_context& ctx, const request& q, const std::string& from,
+                       const std::string& to) {
+  return path_response(unwrap(ctx.store.shortest_path(from, to, path_query_of(ctx, q, from, to))));
+}
+
+// Vertices the first, inline attempt may visit (tens of microseconds): most
+// searches between accounts that talk to each other end well within it, and
+// answering them on the I/O thread saves two thread hand-offs, which cost
+// more than the search (docs/api.md, "HTTP throughput").
+constexpr std::size_t inline_path_budget = 4096;
+
+// The route's quick attempt (route_options::quick): the memory store only,
+// since a remote store would hold the I/O thread for a round trip. nullopt
+// when the search needs more than the inline budget: the worker pool then
+// runs it again with the whole budget.
+std::optional<response> quick_shortest_path(api_context& ctx, const request& q, const std::string& from,
+                                            const std::string& to) {
+  if (ctx.store.kind() != "memory") return std::nullopt;
+  path_query pq = path_query_of(ctx, q, from, to);
+  const std::size_t full = pq.max_visited;
+  if (full == 0 || full > inline_path_budget) pq.max_visited = inline_path_budget;
+  auto found = ctx.store.shortest_path(from, to, pq);
+  if (!found && found.err().code == errc::too_expensive && pq.max_visited != full) return std::nullopt;
+  return path_response(unwrap(std::move(found)));
 }
 
 // ---- handlers --------------------------------------------------------------
@@ -508,9 +534,11 @@ void add_core_routes(router& r, api_context& ctx) {
     return delete_edges(*c, q.param("from"), q.param("to"), kind_param(q));
   }), write);
 
+  route_options path = heavy;
+  path.quick = [c](const request& q) { return quick_shortest_path(*c, q, q.param("from"), q.param("to")); };
   r.add_route("GET", "/paths/{from}/{to}",
               [c](const request& q) { return shortest_path(*c, q, q.param("from"), q.param("to")); },
-              heavy);
+              path);
   r.add_route("POST", "/undo/{ticket}", counted([c](const request& q) { return undo(*c, q); }), write);
   r.add_route("GET", "/flows", [c](const request& q) { return flows(*c, q); }, heavy);
 
@@ -530,9 +558,13 @@ void add_core_routes(router& r, api_context& ctx) {
   }), write);
   r.add_route("POST", "/vertices/cuenta_vertices",
               [c](const request&) { return count_response(unwrap(c->store.count_vertices())); });
+  route_options legacy_path = heavy;
+  legacy_path.quick = [c](const request& q) {
+    return quick_shortest_path(*c, q, q.param("v1"), q.param("v2"));
+  };
   r.add_route("GET", "/vertices/find_path/{v1}/{v2}",
               [c](const request& q) { return shortest_path(*c, q, q.param("v1"), q.param("v2")); },
-              heavy);
+              legacy_path);
 }
 
 } // namespace tlflow::api

@@ -4,25 +4,32 @@
 #include <array>
 #include <atomic>
 #include <cctype>
+#include <ctime>
 #include <condition_variable>
 #include <deque>
 #include <limits>
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/core/detect_ssl.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 
 #include "api/json.hpp"
+#include "api/tls.hpp"
 #include "util/log.hpp"
 
 namespace tlflow::api {
@@ -31,6 +38,7 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 
 namespace {
 
@@ -54,10 +62,12 @@ response error_response(errc code, std::string_view message) {
   return json_response(http_status(code), error_body(code, message));
 }
 
-// The one place where exceptions become HTTP statuses.
-response run_handler(const route& r, const request& q) {
+// The one place where exceptions become HTTP statuses: `call` runs a route's
+// handler or its quick attempt.
+template <class Call>
+auto run_guarded(const route& r, Call&& call) -> decltype(call()) {
   try {
-    return r.fn(q);
+    return call();
   } catch (const api_error& e) {
     return error_response(e.code(), e.what());
   } catch (const std::bad_alloc&) {
@@ -70,6 +80,10 @@ response run_handler(const route& r, const request& q) {
     log::error("api", r.method, " ", r.path_template, ": unknown exception");
     return error_response(errc::internal, "internal error");
   }
+}
+
+response run_handler(const route& r, const request& q) {
+  return run_guarded(r, [&] { return r.fn(q); });
 }
 
 // The one authorization decision of the pipeline (api/auth.hpp). A server
@@ -122,7 +136,17 @@ unsigned thread_count(unsigned wanted) {
   return wanted != 0 ? wanted : std::max(2u, std::thread::hardware_concurrency());
 }
 
-class session;
+// What the server needs of a connection, plain or TLS, to count it and to
+// stop it.
+class session_base {
+public:
+  virtual ~session_base() = default;
+  virtual net::any_io_executor executor() const = 0;
+  virtual tcp::socket& socket() = 0;
+  virtual void start() = 0;
+  virtual void begin_shutdown() = 0;
+  virtual void force_close() = 0;
+};
 
 } // namespace
 
@@ -141,11 +165,22 @@ struct http_server::impl {
   counter_metric& timeouts;
   gauge_metric& open_gauge;
 
+  // HTTPS (none of it when options.tls_cert_file is empty). New sessions
+  // take the current context under tls_mu; reload_tls() replaces it.
+  std::mutex tls_mu;
+  std::shared_ptr<net::ssl::context> tls_context;
+  counter_metric* handshake_timeouts = nullptr;
+  counter_metric* handshake_errors = nullptr;
+  counter_metric* handshake_plain_http = nullptr;
+  counter_metric* reloads_ok = nullptr;
+  counter_metric* reloads_failed = nullptr;
+  gauge_metric* certificate_not_after = nullptr;
+
   // Sessions, for the connection caps and for stop(). Declared before the
   // io_context: sessions still queued in it unregister when it is destroyed.
   std::mutex conn_mu;
   std::condition_variable conn_cv;
-  std::unordered_map<const session*, std::weak_ptr<session>> sessions;
+  std::unordered_map<const session_base*, std::weak_ptr<session_base>> sessions;
   std::unordered_map<std::string, std::size_t> per_client;
   std::atomic<bool> stopping{false};
 
@@ -194,20 +229,29 @@ struct http_server::impl {
     return out + (out.empty() ? "" : ", ") + "OPTIONS";
   }
 
-  bool admit(const std::shared_ptr<session>& s, const std::string& client);
-  void forget(const session* s, const std::string& client);
+  bool admit(const std::shared_ptr<session_base>& s, const std::string& client);
+  void forget(const session_base* s, const std::string& client);
   void do_accept();
   void on_accept(const beast::error_code& ec, tcp::socket socket);
   void refuse(tcp::socket& socket, const std::string& why);
+  bool tls_on() const { return !options.tls_cert_file.empty(); }
+  std::shared_ptr<net::ssl::context> current_tls_context() {
+    std::lock_guard<std::mutex> lock(tls_mu);
+    return tls_context;
+  }
+  status load_tls(bool reload);
 };
 
 namespace {
 
 // A WebSocket handed over by an HTTP session (which it keeps alive, so the
 // connection still counts against the caps). Runs on the same strand.
-class ws_session : public websocket_connection, public std::enable_shared_from_this<ws_session> {
+template <class Stream>
+class ws_session : public websocket_connection, public std::enable_shared_from_this<ws_session<Stream>> {
 public:
-  ws_session(beast::tcp_stream&& stream, std::shared_ptr<websocket_handler> handler,
+  using std::enable_shared_from_this<ws_session<Stream>>::shared_from_this;
+
+  ws_session(Stream&& stream, std::shared_ptr<websocket_handler> handler,
              std::shared_ptr<void> owner, std::size_t max_message)
       : ws_(std::move(stream)), handler_(std::move(handler)), owner_(std::move(owner)) {
     ws_.read_message_max(max_message);
@@ -273,7 +317,7 @@ private:
     beast::get_lowest_layer(ws_).socket().close(ec);
   }
 
-  beast::websocket::stream<beast::tcp_stream> ws_;
+  beast::websocket::stream<Stream> ws_;
   std::shared_ptr<websocket_handler> handler_;
   std::shared_ptr<void> owner_;
   beast::flat_buffer in_;
@@ -282,43 +326,120 @@ private:
   bool open_ = false;
 };
 
-// One connection. Every member runs on the connection's strand.
-class session : public std::enable_shared_from_this<session> {
+// One connection, over plain TCP (Stream = beast::tcp_stream) or TLS
+// (tls_stream). Every member runs on the connection's strand.
+template <class Stream>
+class session : public session_base, public std::enable_shared_from_this<session<Stream>> {
+  static constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
+
 public:
-  session(http_server::impl& srv, tcp::socket&& socket, std::string client)
-      : srv_(srv), stream_(std::move(socket)), client_(std::move(client)) {}
-  ~session() { srv_.forget(this, client_); }
+  using std::enable_shared_from_this<session<Stream>>::shared_from_this;
 
-  net::any_io_executor executor() { return stream_.get_executor(); }
-  tcp::socket& socket() { return stream_.socket(); }
+  // `tls`: the context the handshake uses (kept alive by the session); null
+  // for plain TCP.
+  session(http_server::impl& srv, tcp::socket&& socket, std::string client,
+          std::shared_ptr<net::ssl::context> tls)
+      : srv_(srv), tls_(std::move(tls)), executor_(socket.get_executor()),
+        stream_(make_stream(std::move(socket), tls_.get())), client_(std::move(client)) {}
+  ~session() override { srv_.forget(this, client_); }
 
-  void start() {
+  // Kept apart from the stream: an upgraded session's stream has moved to
+  // its ws_session.
+  net::any_io_executor executor() const override { return executor_; }
+  tcp::socket& socket() override { return layer().socket(); }
+
+  void start() override {
     beast::error_code ec;
-    stream_.socket().set_option(tcp::no_delay(true), ec);
-    wait_request();
+    layer().socket().set_option(tcp::no_delay(true), ec);
+    if constexpr (is_tls) {
+      detect_tls();
+    } else {
+      wait_request();
+    }
   }
 
   // stop(): an idle connection (or one still sending its headers) closes
   // now; a request in progress finishes and its response says close.
-  void begin_shutdown() {
+  void begin_shutdown() override {
     draining_ = true;
-    if (phase_ == phase::waiting || phase_ == phase::header) stream_.cancel();
+    if (phase_ == phase::handshake || phase_ == phase::waiting || phase_ == phase::header) layer().cancel();
     if (phase_ == phase::streaming) client_gone();
     if (auto ws = ws_.lock()) ws->close();
   }
-  void force_close() {
+  void force_close() override {
     if (phase_ == phase::upgraded) {
       if (auto ws = ws_.lock()) ws->close();
       return;
     }
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.close();
+    layer().socket().shutdown(tcp::socket::shutdown_both, ec);
+    layer().close();
   }
 
 private:
-  enum class phase { waiting, header, body, handling, writing, streaming, upgraded, closing };
+  enum class phase { handshake, waiting, header, body, handling, writing, streaming, upgraded, closing };
   using clock = std::chrono::steady_clock;
+
+  static Stream make_stream(tcp::socket&& socket, net::ssl::context* tls) {
+    if constexpr (is_tls) {
+      return Stream(std::move(socket), *tls);
+    } else {
+      return Stream(std::move(socket));
+    }
+  }
+  beast::tcp_stream& layer() { return beast::get_lowest_layer(stream_); }
+
+  // TLS: the first bytes must be a handshake record; the header timeout
+  // covers detection and handshake together.
+  void detect_tls() {
+    phase_ = phase::handshake;
+    layer().expires_after(srv_.options.header_timeout);
+    beast::async_detect_ssl(layer(), buffer_, [self = shared_from_this()](beast::error_code ec, bool tls) {
+      if (ec) return self->handshake_failed(ec);
+      if (!tls) return self->refuse_plain_http();
+      self->handshake();
+    });
+  }
+  void handshake() {
+    if constexpr (is_tls) {
+      stream_.async_handshake(net::ssl::stream_base::server, buffer_.data(),
+                              [self = shared_from_this()](beast::error_code ec, std::size_t used) {
+                                if (ec) return self->handshake_failed(ec);
+                                self->buffer_.consume(used);
+                                // The engine takes all it was given; bytes left
+                                // here would be ciphertext read as plain text.
+                                if (self->buffer_.size() != 0) return self->close();
+                                self->wait_request();
+                              });
+    }
+  }
+  void handshake_failed(const beast::error_code& ec) {
+    if (draining_) return close();
+    if (ec == beast::error::timeout) {
+      srv_.handshake_timeouts->inc();
+    } else {
+      srv_.handshake_errors->inc();
+    }
+    log::debug("api", "TLS handshake with ", client_, " failed: ", ec.message());
+    close();
+  }
+  // Plain HTTP sent to the TLS port: a plain-text 400 saying so, then close.
+  void refuse_plain_http() {
+    static const std::string reply = [] {
+      const std::string body = error_body(errc::invalid_argument, "this port speaks HTTPS only");
+      return "HTTP/1.1 400 Bad Request\r\nServer: tlflow\r\n"
+             "Content-Type: application/json; charset=utf-8\r\nConnection: close\r\n"
+             "Content-Length: " +
+             std::to_string(body.size()) + "\r\n\r\n" + body;
+    }();
+    srv_.handshake_plain_http->inc();
+    phase_ = phase::closing;
+    layer().expires_after(srv_.options.body_timeout);
+    net::async_write(layer(), net::buffer(reply), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->close();
+      self->linger_tcp();
+    });
+  }
 
   // Waits for the first byte of the next request: the idle timeout applies
   // (the header timeout on a fresh connection); the header timeout counts
@@ -332,7 +453,7 @@ private:
     }
     const auto wait = fresh_ ? srv_.options.header_timeout : srv_.options.idle_timeout;
     header_deadline_ = clock::now() + srv_.options.header_timeout;
-    stream_.expires_after(wait);
+    layer().expires_after(wait);
     stream_.async_read_some(buffer_.prepare(4096),
                             [self = shared_from_this()](beast::error_code ec, std::size_t n) {
                               self->buffer_.commit(n);
@@ -355,7 +476,7 @@ private:
     // Checked against max_body_bytes below (boost::none would refuse every
     // Content-Length in this Beast version).
     header_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
-    stream_.expires_at(header_deadline_);
+    layer().expires_at(header_deadline_);
     http::async_read_header(stream_, buffer_, *header_parser_,
                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
                               self->on_header(ec);
@@ -416,7 +537,7 @@ private:
     if (expect_continue) {
       continue_ = {http::status::continue_, version_};
       phase_ = phase::writing;
-      stream_.expires_after(srv_.options.body_timeout);
+      layer().expires_after(srv_.options.body_timeout);
       return http::async_write(stream_, continue_,
                                [self = shared_from_this()](beast::error_code wec, std::size_t) {
                                  if (wec) return self->close();
@@ -509,7 +630,7 @@ private:
   // between two reads, and the limit counts the bytes received.
   void read_body() {
     phase_ = phase::body;
-    stream_.expires_after(srv_.options.body_timeout);
+    layer().expires_after(srv_.options.body_timeout);
     http::async_read_some(stream_, buffer_, *body_parser_,
                           [self = shared_from_this()](beast::error_code ec, std::size_t) {
                             self->on_body(ec);
@@ -547,6 +668,11 @@ private:
     // waiting at once, so that pool is larger than the cores).
     net::thread_pool* pool = rt.options.heavy ? srv_.workers ? &*srv_.workers : nullptr
                              : rt.options.mutating && srv_.writers ? &*srv_.writers : nullptr;
+    if (pool != nullptr && rt.options.heavy && rt.options.quick) {
+      // A cheap answer here saves waking a worker and then this thread again.
+      std::optional<response> r = run_guarded(rt, [&] { return rt.options.quick(*q_); });
+      if (r) return respond(std::move(*r));
+    }
     if (pool != nullptr) {
       net::post(*pool, [self = shared_from_this(), &rt, q = q_] {
         response r = run_handler(rt, *q);
@@ -565,7 +691,7 @@ private:
     }
     phase_ = phase::upgraded;
     if (rm_ != nullptr) rm_->record(101, std::chrono::duration<double>(clock::now() - t0_).count());
-    auto ws = std::make_shared<ws_session>(std::move(stream_), std::move(r.websocket), shared_from_this(),
+    auto ws = std::make_shared<ws_session<Stream>>(std::move(stream_), std::move(r.websocket), shared_from_this(),
                                            srv_.options.max_body_bytes);
     ws_ = ws;
     ws->run(header_parser_->release());
@@ -587,10 +713,10 @@ private:
     sres_.chunked(true);
     if (rm_ != nullptr) rm_->record(r.status, std::chrono::duration<double>(clock::now() - t0_).count());
     sser_.emplace(sres_);
-    stream_.expires_after(srv_.options.body_timeout);
+    layer().expires_after(srv_.options.body_timeout);
     http::async_write_header(stream_, *sser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
       if (ec) return self->client_gone();
-      self->stream_.expires_never();
+      self->layer().expires_never();
       self->watch_client();
       self->pull_next();
     });
@@ -598,7 +724,8 @@ private:
   void watch_client() {
     // Also the lingering read after the last chunk: one read at a time.
     stream_.async_read_some(net::buffer(linger_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      if (ec) return self->stream_done_ ? self->close() : self->client_gone();
+      if (ec && self->stream_done_) return is_tls ? self->linger_close() : self->close();
+      if (ec) return self->client_gone();
       self->watch_client();  // whatever the client sends while streaming is ignored
     });
   }
@@ -620,25 +747,31 @@ private:
         producer_.reset();
         return close();
       }
-      stream_.expires_after(srv_.options.body_timeout);
+      layer().expires_after(srv_.options.body_timeout);
       return net::async_write(stream_, http::make_chunk_last(),
                               [self = shared_from_this()](beast::error_code ec, std::size_t) {
                                 if (ec) return self->close();
                                 self->producer_.reset();
-                                // The watching read (still pending) lingers.
-                                beast::error_code sec;
-                                self->stream_.socket().shutdown(tcp::socket::shutdown_send, sec);
-                                self->stream_.expires_after(std::chrono::milliseconds(500));
+                                if constexpr (is_tls) {
+                                  // The watching read ends, then linger_close
+                                  // sends the close_notify (one TLS read at a time).
+                                  self->layer().cancel();
+                                } else {
+                                  // The watching read (still pending) lingers.
+                                  beast::error_code sec;
+                                  self->layer().socket().shutdown(tcp::socket::shutdown_send, sec);
+                                  self->layer().expires_after(std::chrono::milliseconds(500));
+                                }
                               });
     }
     if (piece->empty()) return pull_next();  // an empty chunk would end the body
     chunk_ = std::move(*piece);
-    stream_.expires_after(srv_.options.body_timeout);
+    layer().expires_after(srv_.options.body_timeout);
     net::async_write(stream_, http::make_chunk(net::buffer(chunk_)),
                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
                        if (ec) return self->client_gone();
                        if (self->stream_done_) return;
-                       self->stream_.expires_never();
+                       self->layer().expires_never();
                        self->pull_next();
                      });
   }
@@ -688,7 +821,7 @@ private:
     if (log::current_level() <= log::level::debug) {
       log::debug("api", q_ ? q_->method : "-", " ", q_ ? q_->path : "-", " -> ", r.status);
     }
-    stream_.expires_after(srv_.options.body_timeout);
+    layer().expires_after(srv_.options.body_timeout);
     http::async_write(stream_, res_, [self = shared_from_this(), keep](beast::error_code ec, std::size_t) {
       if (ec) return self->close();
       self->q_.reset();
@@ -700,17 +833,29 @@ private:
 
   // Half-closes, then reads and discards for a moment before closing, so
   // that a client still sending (an oversized body) gets to read the
-  // response instead of a reset.
+  // response instead of a reset. Over TLS the half-close is a close_notify,
+  // after which OpenSSL discards what arrives until the client's own
+  // close_notify, its FIN or the same moment has passed.
   void linger_close() {
+    if constexpr (is_tls) {
+      phase_ = phase::closing;
+      buffer_.consume(buffer_.size());
+      layer().expires_after(std::chrono::milliseconds(500));
+      stream_.async_shutdown([self = shared_from_this()](beast::error_code) { self->close(); });
+    } else {
+      linger_tcp();
+    }
+  }
+  void linger_tcp() {
     phase_ = phase::closing;
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    layer().socket().shutdown(tcp::socket::shutdown_send, ec);
     buffer_.consume(buffer_.size());
-    stream_.expires_after(std::chrono::milliseconds(500));
+    layer().expires_after(std::chrono::milliseconds(500));
     linger_read();
   }
   void linger_read() {
-    stream_.async_read_some(net::buffer(linger_),
+    layer().async_read_some(net::buffer(linger_),
                             [self = shared_from_this()](beast::error_code ec, std::size_t n) {
                               self->lingered_ += n;
                               if (ec || self->lingered_ > (1u << 20)) return self->close();
@@ -721,12 +866,14 @@ private:
   void close() {
     phase_ = phase::closing;
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.close();
+    layer().socket().shutdown(tcp::socket::shutdown_both, ec);
+    layer().close();
   }
 
   http_server::impl& srv_;
-  beast::tcp_stream stream_;
+  std::shared_ptr<net::ssl::context> tls_;
+  net::any_io_executor executor_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::string client_;
   phase phase_ = phase::waiting;
@@ -755,12 +902,12 @@ private:
   std::optional<http::response_serializer<http::empty_body>> sser_;
   std::string chunk_;
   bool stream_done_ = false;
-  std::weak_ptr<ws_session> ws_;
+  std::weak_ptr<ws_session<Stream>> ws_;
 };
 
 } // namespace
 
-bool http_server::impl::admit(const std::shared_ptr<session>& s, const std::string& client) {
+bool http_server::impl::admit(const std::shared_ptr<session_base>& s, const std::string& client) {
   std::lock_guard<std::mutex> lock(conn_mu);
   if (sessions.size() >= options.max_connections) {
     refused_total.inc();
@@ -778,7 +925,7 @@ bool http_server::impl::admit(const std::shared_ptr<session>& s, const std::stri
   return true;
 }
 
-void http_server::impl::forget(const session* s, const std::string& client) {
+void http_server::impl::forget(const session_base* s, const std::string& client) {
   std::lock_guard<std::mutex> lock(conn_mu);
   if (sessions.erase(s) == 0) return;
   auto it = per_client.find(client);
@@ -788,6 +935,13 @@ void http_server::impl::forget(const session* s, const std::string& client) {
 }
 
 void http_server::impl::refuse(tcp::socket& socket, const std::string& why) {
+  beast::error_code ec;
+  if (tls_on()) {
+    // Before any handshake: plain text would only confuse a TLS client.
+    socket.close(ec);
+    log::debug("api", "connection refused: ", why);
+    return;
+  }
   static const std::string reply = [] {
     const std::string body = error_body(errc::overloaded, "too many connections; retry later");
     return "HTTP/1.1 503 Service Unavailable\r\nServer: tlflow\r\n"
@@ -796,7 +950,6 @@ void http_server::impl::refuse(tcp::socket& socket, const std::string& why) {
            std::to_string(body.size()) + "\r\n\r\n" + body;
   }();
   // Best effort and never blocking: the reply fits a fresh socket's buffer.
-  beast::error_code ec;
   socket.non_blocking(true, ec);
   socket.write_some(net::buffer(reply), ec);
   socket.shutdown(tcp::socket::shutdown_both, ec);
@@ -834,7 +987,12 @@ void http_server::impl::on_accept(const beast::error_code& ec, tcp::socket socke
   const auto peer = socket.remote_endpoint(rec);
   if (!rec) {
     std::string client = peer.address().to_string();
-    auto s = std::make_shared<session>(*this, std::move(socket), client);
+    std::shared_ptr<session_base> s;
+    if (tls_on()) {
+      s = std::make_shared<session<tls_stream>>(*this, std::move(socket), client, current_tls_context());
+    } else {
+      s = std::make_shared<session<beast::tcp_stream>>(*this, std::move(socket), client, nullptr);
+    }
     if (admit(s, client)) {
       net::post(s->executor(), [s] { s->start(); });
     } else {
@@ -861,9 +1019,65 @@ std::uint16_t http_server::port() const {
 
 unsigned http_server::io_threads() const { return thread_count(impl_->options.threads); }
 
+bool http_server::tls() const { return impl_->tls_on(); }
+
+status http_server::impl::load_tls(bool reload) {
+  auto loaded = load_server_tls(options.tls_cert_file, options.tls_key_file);
+  if (!loaded) {
+    if (reload) {
+      reloads_failed->inc();
+      log::error("api", "TLS reload failed, the current certificate stays: ", loaded.err().message);
+    }
+    return std::move(loaded).err();
+  }
+  {
+    std::lock_guard<std::mutex> lock(tls_mu);
+    tls_context = loaded->context;
+  }
+  certificate_not_after->set(static_cast<double>(loaded->not_after));
+  if (reload) reloads_ok->inc();
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch()).count();
+  const std::time_t until = static_cast<std::time_t>(loaded->not_after);
+  std::tm tm{};
+  char until_text[32] = "?";
+  if (::gmtime_r(&until, &tm) != nullptr) std::strftime(until_text, sizeof until_text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  log::info("api", reload ? "TLS certificate reloaded: " : "TLS certificate: ", loaded->subject,
+            ", serial ", loaded->serial, ", valid until ", until_text);
+  if (loaded->not_after <= now) {
+    log::warn("api", "the TLS certificate ", options.tls_cert_file, " has expired: clients will refuse it");
+  }
+  return ok_v;
+}
+
+status http_server::reload_tls() {
+  if (!impl_->tls_on()) return {errc::invalid_argument, "TLS is off: no certificate to reload"};
+  if (impl_->reloads_ok == nullptr) return {errc::invalid_argument, "the server was not started"};
+  return impl_->load_tls(true);
+}
+
 status http_server::start() {
   impl& s = *impl_;
   if (s.started) return {errc::internal, "the server was already started"};
+  if (s.options.tls_cert_file.empty() != s.options.tls_key_file.empty()) {
+    return {errc::invalid_argument, "TLS needs both a certificate and a key file"};
+  }
+  if (s.tls_on() && s.reloads_ok == nullptr) {
+    metrics_registry& m = s.metrics;
+    const std::string failures = "tlflow_http_tls_handshake_failures_total";
+    const std::string failures_help = "TLS connections closed before a request, by reason";
+    s.handshake_timeouts = &m.counter(failures, failures_help, {{"reason", "timeout"}});
+    s.handshake_errors = &m.counter(failures, failures_help, {{"reason", "error"}});
+    s.handshake_plain_http = &m.counter(failures, failures_help, {{"reason", "plain_http"}});
+    const std::string reloads_help = "TLS certificate reloads (SIGHUP), by outcome";
+    s.reloads_ok = &m.counter("tlflow_tls_reloads_total", reloads_help, {{"outcome", "ok"}});
+    s.reloads_failed = &m.counter("tlflow_tls_reloads_total", reloads_help, {{"outcome", "failed"}});
+    s.certificate_not_after = &m.gauge("tlflow_tls_certificate_expiry_timestamp_seconds",
+                                       "notAfter of the certificate served, Unix time");
+  }
+  if (s.tls_on()) {
+    if (auto loaded = s.load_tls(false); !loaded) return loaded;
+  }
   beast::error_code ec;
   net::ip::address address = net::ip::make_address(s.options.host, ec);
   if (ec) {
@@ -923,7 +1137,7 @@ void http_server::stop() {
   // last reference to a session may be dropped here, and its destructor
   // takes conn_mu to forget itself.
   const auto each_session = [&s](auto fn) {
-    std::vector<std::shared_ptr<session>> live;
+    std::vector<std::shared_ptr<session_base>> live;
     {
       std::lock_guard<std::mutex> lock(s.conn_mu);
       for (auto& [ptr, weak] : s.sessions) {
@@ -932,12 +1146,12 @@ void http_server::stop() {
     }
     for (auto& p : live) net::post(p->executor(), [p, fn] { fn(*p); });
   };
-  each_session([](session& x) { x.begin_shutdown(); });
+  each_session([](session_base& x) { x.begin_shutdown(); });
   {
     std::unique_lock<std::mutex> lock(s.conn_mu);
     s.conn_cv.wait_for(lock, s.options.shutdown_grace, [&s] { return s.sessions.empty(); });
   }
-  each_session([](session& x) { x.force_close(); });
+  each_session([](session_base& x) { x.force_close(); });
   {
     std::unique_lock<std::mutex> lock(s.conn_mu);
     s.conn_cv.wait_for(lock, std::chrono::seconds(1), [&s] { return s.sessions.empty(); });

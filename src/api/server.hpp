@@ -8,7 +8,9 @@
 // registered `heavy` (path search, flows, neighbours, edge scans) run on a
 // separate worker pool (`worker_threads`) so that /status and cheap routes
 // keep answering while they work; their response is written from the
-// session's strand again. Handlers block only on the store; they never wait
+// session's strand again. A heavy route may have a bounded `quick` attempt
+// (route_options) that runs on the I/O thread first: only when it declines
+// does the request go to the pool (the path search: docs/api.md). Handlers block only on the store; they never wait
 // for network input themselves.
 //
 // A connection serves one request at a time: the next request is read (from
@@ -17,8 +19,13 @@
 // responses come back in order.
 //
 // Request pipeline, in order:
-//   accept: total and per-client-address connection caps (503, close);
+//   accept: total and per-client-address connection caps (503, close; over
+//           TLS just close, before any handshake);
 //           EMFILE/ENFILE pause accepting for 100 ms instead of spinning
+//   TLS only: the handshake, under the header timeout, with the context
+//           current at accept (reload_tls() swaps it for later connections);
+//           a first byte that is no TLS record gets a plain 400 and close;
+//           failures counted by reason
 //   wait for the first byte (idle timeout; on a fresh connection the header
 //           timeout)
 //   request line + headers: size limit (431, close), header timeout (408,
@@ -68,6 +75,10 @@ struct server_options {
   std::chrono::milliseconds shutdown_grace{10000};
   // Decides every request (api/auth.hpp); none: every route is open.
   std::shared_ptr<const authenticator> auth;
+  // HTTPS: PEM certificate chain and unencrypted private key (api/tls.hpp);
+  // both empty: plain HTTP.
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 class http_server {
@@ -77,8 +88,16 @@ public:
   http_server(const http_server&) = delete;
   http_server& operator=(const http_server&) = delete;
 
-  // Binds and starts serving. io_error if the address cannot be bound.
+  // Binds and starts serving. io_error if the address cannot be bound;
+  // invalid_argument if the TLS certificate or key cannot be used.
   status start();
+  // Re-reads the TLS certificate and key: connections accepted from now on
+  // get the new ones, open connections keep theirs. On any error the
+  // current ones stay (the error is returned and logged). Counted in
+  // tlflow_tls_reloads_total. invalid_argument when TLS is off.
+  // Thread-safe.
+  status reload_tls();
+  bool tls() const;
   // Stops accepting, closes idle connections, lets in-flight requests finish
   // within shutdown_grace, then closes the rest and joins every thread.
   void stop();

@@ -459,3 +459,22 @@ TEST_CASE("a path search over --path-budget is 422 too_expensive") {
   expect_error(s.get("/paths/pb%3Aa/pb%3Ab"), 422, "too_expensive");
   CHECK(s.get("/paths/pb%3Aa/pb%3A1").status == 200);
 }
+
+TEST_CASE("a path search beyond the inline attempt's budget is finished on the worker pool") {
+  // a - hub - 4,200 leaves, one of which (leaf 4150) knows b: the forward
+  // search visits every leaf before the backward one starts, more than the
+  // 4,096 vertices the I/O thread's attempt may visit.
+  service_process s({{"--ephemeral"}, {}, {}});
+  REQUIRE(s.start());
+  REQUIRE(s.request("POST", "/edges", R"({"from":"ib:a","to":"ib:hub"})").status == 201);
+  for (int i = 0; i < 4200; ++i) {
+    const std::string leaf = "ib:" + std::to_string(i);
+    REQUIRE(s.request("POST", "/edges", R"({"from":"ib:hub","to":")" + leaf + R"("})").status == 201);
+  }
+  REQUIRE(s.request("POST", "/edges", R"({"from":"ib:4150","to":"ib:b"})").status == 201);
+  auto r = s.get("/paths/ib%3Aa/ib%3Ab");
+  REQUIRE(r.status == 200);
+  CHECK(r.body == R"({"path":["ib:a","ib:hub","ib:4150","ib:b"],"length":3})");
+  r = s.get("/vertices/find_path/ib%3Aa/ib%3Ab");
+  CHECK(r.status == 200);
+}

@@ -133,6 +133,16 @@ struct fixture {
       r.stream = silent;
       return r;
     });
+    // Heavy with a quick attempt: answered inline for ?inline=yes, thrown
+    // for ?inline=throw, else declined to the worker pool.
+    api::route_options quick = heavy;
+    quick.quick = [](const api::request& q) -> std::optional<api::response> {
+      const auto how = q.query_value("inline");
+      if (how && *how == "throw") throw api::api_error(errc::invalid_argument, "quick refused it");
+      if (how && *how == "yes") return text("quick");
+      return std::nullopt;
+    };
+    routes.add_route("GET", "/maybe", [](const api::request&) { return text("pool"); }, quick);
     routes.add_route("GET", "/ws", [this](const api::request&) {
       api::response r;
       r.websocket = echo;
@@ -186,6 +196,17 @@ TEST_CASE("heavy routes run off the I/O threads: cheap routes answer meanwhile")
   CHECK(slow_ok == 2);
   INFO("slowest /fast while two heavy requests ran: " << worst << " ms");
   CHECK(worst < 100);
+}
+
+TEST_CASE("a heavy route's quick attempt answers inline, or declines to the worker pool") {
+  fixture f;
+  CHECK(http_request(f.port(), "GET", "/maybe?inline=yes").body == "quick");
+  CHECK(http_request(f.port(), "GET", "/maybe").body == "pool");
+  CHECK(http_request(f.port(), "GET", "/maybe?inline=no").body == "pool");
+  // An exception in the attempt is the error object, as from a handler.
+  auto r = http_request(f.port(), "GET", "/maybe?inline=throw");
+  CHECK(r.status == 400);
+  CHECK(error_code(r) == "invalid_argument");
 }
 
 TEST_CASE("stop() lets an in-flight request finish, then refuses") {

@@ -1,4 +1,5 @@
 #include "support/service_process.hpp"
+#include "support/test_tls.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -51,7 +52,8 @@ int connect_loopback(std::uint16_t port, int timeout_ms) {
   return fd;
 }
 
-// Parses one response out of `data`; false if incomplete.
+} // namespace
+
 bool parse_reply(const std::string& data, bool at_eof, http_reply& out) {
   const std::size_t head_end = data.find("\r\n\r\n");
   if (head_end == std::string::npos) return false;
@@ -98,8 +100,6 @@ bool parse_reply(const std::string& data, bool at_eof, http_reply& out) {
   out = std::move(r);
   return true;
 }
-
-} // namespace
 
 std::optional<std::string> http_reply::header(std::string_view lower_name) const {
   for (const auto& [k, v] : headers) {
@@ -267,7 +267,9 @@ bool service_process::start() {
         pid_ = -1;
         break;  // exited: maybe the port was taken meanwhile; try another
       }
-      if (http_request(port_, "GET", "/status").status == 200) return true;
+      const int status = tls_ca_file_.empty() ? http_request(port_, "GET", "/status").status
+                                              : https_request(port_, tls_ca_file_, "GET", "/status").status;
+      if (status == 200) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     if (pid_ > 0) {

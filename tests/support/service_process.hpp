@@ -28,6 +28,10 @@ struct http_reply {
 
 using header_pairs = std::vector<std::pair<std::string, std::string>>;
 
+// Parses one response out of `data` (what was read so far); false while it
+// is incomplete, unless `at_eof`.
+bool parse_reply(const std::string& data, bool at_eof, http_reply& out);
+
 // Sends `raw` to 127.0.0.1:port and reads one response.
 http_reply send_raw(std::uint16_t port, const std::string& raw, int timeout_ms = 10000);
 
@@ -56,6 +60,10 @@ public:
   service_process(const service_process&) = delete;
   service_process& operator=(const service_process&) = delete;
 
+  // For args that serve HTTPS: start() then waits for GET /status over TLS,
+  // trusting this CA (support/test_tls.hpp).
+  void expect_tls(std::string ca_file) { tls_ca_file_ = std::move(ca_file); }
+
   // Spawns tlflow on a free port and waits until GET /status answers.
   // False (with stderr kept) if it exits or does not answer within 15 s.
   bool start();
@@ -81,6 +89,7 @@ private:
   temp_dir root_;
   std::string data_dir_;
   std::string stderr_path_;
+  std::string tls_ca_file_;
   pid_t pid_ = -1;
   std::uint16_t port_ = 0;
 };

@@ -218,6 +218,38 @@ TEST_CASE("config: X backfill minutes 0-5, CA file") {
   }
 }
 
+TEST_CASE("config: HTTPS certificate and key, as flags, environment or file, always together") {
+  CHECK(parse({}).value().cfg.tls_cert.empty());
+  auto r = parse({"--tls-cert", "/etc/tlflow/cert.pem", "--tls-key=/etc/tlflow/key.pem"});
+  REQUIRE(r.ok());
+  CHECK(r->cfg.tls_cert == "/etc/tlflow/cert.pem");
+  CHECK(r->cfg.tls_key == "/etc/tlflow/key.pem");
+  fake_env env;
+  env.vars = {{"TLFLOW_TLS_CERT", "/env/cert.pem"}, {"TLFLOW_TLS_KEY", "/env/key.pem"}};
+  r = parse({}, env);
+  REQUIRE(r.ok());
+  CHECK(r->cfg.tls_cert == "/env/cert.pem");
+  CHECK(r->cfg.tls_key == "/env/key.pem");
+  temp_file f("tls-cert = /file/cert.pem\ntls-key = /file/key.pem\n");
+  r = parse({"--config", f.path});
+  REQUIRE(r.ok());
+  CHECK(r->cfg.tls_cert == "/file/cert.pem");
+  CHECK(r->cfg.tls_key == "/file/key.pem");
+  for (const auto& args : std::vector<std::vector<std::string>>{{"--tls-cert", "c.pem"},
+                                                                {"--tls-key", "k.pem"}}) {
+    auto e = parse(args);
+    REQUIRE_FALSE(e.ok());
+    INFO(e.err().message);
+    CHECK(e.err().message.find(args[0] == "--tls-cert" ? "--tls-cert needs --tls-key"
+                                                       : "--tls-key needs --tls-cert") !=
+          std::string::npos);
+  }
+  CHECK_FALSE(parse({"--tls-cert", "", "--tls-key", "k.pem"}).ok());
+  const std::string h = help_text();
+  CHECK(h.find("TLFLOW_TLS_CERT") != std::string::npos);
+  CHECK(h.find("TLFLOW_TLS_KEY") != std::string::npos);
+}
+
 TEST_CASE("config: import subcommand, help and version") {
   auto r = parse({"import", "sample.ndjson", "--ephemeral"});
   REQUIRE(r.ok());
