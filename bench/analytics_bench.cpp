@@ -342,7 +342,7 @@ int main(int argc, char** argv) {
   char label[128];
   std::snprintf(label, sizeof label, "small graph (%u / %llu), 1 thread", o.small_vertices,
                 static_cast<unsigned long long>(small.arc_count()));
-  row(label, small_s, "NetworkX (pure Python)", base(nxb, "networkx_pagerank"));
+  row(label, small_s, "NetworkX pagerank (SciPy)", base(nxb, "networkx_pagerank"));
   std::printf("\n(b) PageRank refresh after 1%% new arcs (%llu, a tenth from %u new vertices)\n",
               static_cast<unsigned long long>(new_arcs), added_vertices);
   std::printf("    cold %.3f s CPU (%u iterations), warm %.3f s CPU (%u iterations, make_warm_start included): "

@@ -32,7 +32,7 @@ packages=(
   curl wrk python3 clang libclang-rt-14-dev
   python3-yaml
   python3-jsonschema
-  python3-networkx python3-igraph
+  python3-networkx python3-scipy python3-igraph
 )
 if ((deploy)); then
   packages+=(buildah debootstrap ansible ansible-lint vagrant shellcheck yamllint)
