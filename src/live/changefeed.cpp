@@ -324,13 +324,14 @@ struct changefeed::impl {
       if (!s.f.around.empty()) {
         auto a = s.ego.find(c.e.key.from);
         auto b = s.ego.find(c.e.key.to);
-        if (a == s.ego.end() && b == s.ego.end()) return false;
-        if (deliver && c.type != change_type::edge_removed && s.ego.size() < max_ego) {
-          // The ego set grows along new edges, up to the radius.
-          if (a != s.ego.end() && b == s.ego.end() && a->second < s.f.radius)
-            s.ego.emplace(c.e.key.to, a->second + 1);
-          else if (b != s.ego.end() && a == s.ego.end() && b->second < s.f.radius)
-            s.ego.emplace(c.e.key.from, b->second + 1);
+        // The ego graph: edges between members; an edge from a member
+        // nearer than the radius brings its other end in.
+        const bool in_a = a != s.ego.end(), in_b = b != s.ego.end();
+        if (!in_a && !in_b) return false;
+        if (!(in_a && in_b)) {
+          const unsigned d = in_a ? a->second : b->second;
+          if (d >= s.f.radius || c.type == change_type::edge_removed || s.ego.size() >= max_ego) return false;
+          if (deliver) s.ego.emplace(in_a ? c.e.key.to : c.e.key.from, d + 1);
         }
       }
       if (deliver && (filtered || s.w == wire::gephi) && c.type != change_type::edge_removed &&

@@ -55,10 +55,13 @@ struct changefeed_options {
   unsigned stats_s = 10;                // 0: no stats events
 };
 
-// Which changes a subscriber wants. Edge events pass the slice; with an ego
-// set (`around`), an edge passes when one of its ends is in the set and a
-// vertex event when the vertex is. Vertex events under edge filters: only
-// for vertices that are ends of an edge delivered to this subscriber.
+// Which changes a subscriber wants. Edge events pass the slice. With an ego
+// set (`around`, `radius`): the vertices within `radius` hops of `around`
+// (either direction) when subscribing; an edge passes when both ends are in
+// the set, or when one end is nearer than `radius`, which brings the other
+// end in (the set grows as edges arrive, never shrinks). Vertex events
+// pass for members of the set; under any filter, also for vertices that
+// are ends of an edge delivered to this subscriber.
 struct filter {
   slice s;
   std::string around;       // empty: no ego set
