@@ -270,7 +270,7 @@ void add_live_routes(router& r, live::changefeed& feed, graph_store& store) {
     feed.know(sub, scan.ids);
     if (scan.out.empty()) scan.out = "\r\n";
     body->start(std::move(sub), std::move(scan.out));
-    return event_stream(body, "application/json; charset=utf-8");
+    return event_stream(body, "application/x-ndjson");
   }, heavy);
 }
 
