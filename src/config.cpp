@@ -127,7 +127,7 @@ const option_def options[] = {
        c.write_threads = static_cast<unsigned>(n);
        return {};
      }},
-    {"max-body", "TLFLOW_MAX_BODY", "BYTES", "1048576", "largest request body accepted (413 above)",
+    {"max-body", "TLFLOW_MAX_BODY", "BYTES", "4194304", "largest request body accepted (413 above)",
      false, false,
      [](config& c, const std::string& v) -> std::string {
        unsigned long long n = 0;
@@ -207,7 +207,7 @@ const option_def options[] = {
        c.changes_coalesce_ms = static_cast<unsigned>(n);
        return {};
      }},
-    {"changes-budget-bytes", "TLFLOW_CHANGES_BUDGET_BYTES", "BYTES", "1048576",
+    {"changes-budget-bytes", "TLFLOW_CHANGES_BUDGET_BYTES", "BYTES", "4194304",
      "bytes waiting for one changefeed subscriber before it is dropped with overflow", false, false,
      [](config& c, const std::string& v) -> std::string {
        unsigned long long n = 0;

@@ -22,7 +22,7 @@ namespace {
 using clock = std::chrono::steady_clock;
 using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
-constexpr std::size_t chunk_cap = 64 << 10;       // one piece, in normal times
+constexpr std::size_t chunk_cap = 256 << 10;      // one piece, in normal times
 constexpr std::size_t max_known_ends = 100000;    // vertices a filtered subscriber remembers
 constexpr std::size_t max_ego = 10000;            // ego set size
 
@@ -75,6 +75,12 @@ struct record {
     if (json.empty()) json = change_json(c);
     return json;
   }
+};
+
+// The changes of one write: the unit the ring holds (one allocation and
+// one pointer copy per write, not per change).
+struct write_rec {
+  std::vector<record> recs;
 };
 
 } // namespace
@@ -242,7 +248,8 @@ struct changefeed::impl {
   changefeed_options options;
   mutable std::mutex mu;
   std::condition_variable cv;
-  std::deque<std::shared_ptr<const record>> ring;
+  std::deque<std::shared_ptr<const write_rec>> ring;
+  std::size_t ring_events = 0;
   event_id evicted_upto;          // everything up to here is no longer retained
   event_id newest;
   bool wake = false;
@@ -276,16 +283,21 @@ struct changefeed::impl {
 
   void evict(clock::time_point now) {
     const auto max_age = std::chrono::seconds(options.retention_s);
-    while (!ring.empty() && (ring.size() > options.retention_events || now - ring.front()->at > max_age)) {
-      evicted_upto = ring.front()->id;
+    while (!ring.empty() &&
+           (ring_events > options.retention_events || now - ring.front()->recs.front().at > max_age)) {
+      evicted_upto = ring.front()->recs.back().id;
+      ring_events -= ring.front()->recs.size();
       ring.pop_front();
     }
   }
 
   // Ring position of the first record after `id` (under mu).
   std::size_t after(const event_id& id) const {
+    // The first write whose last change is after `id`.
     auto it = std::upper_bound(ring.begin(), ring.end(), id,
-                               [](const event_id& a, const std::shared_ptr<const record>& r) { return a < r->id; });
+                               [](const event_id& a, const std::shared_ptr<const write_rec>& w) {
+                                 return a < w->recs.back().id;
+                               });
     return static_cast<std::size_t>(it - ring.begin());
   }
 
@@ -403,7 +415,8 @@ struct changefeed::impl {
     if (s.finished) return clock::time_point::max();
     if (!s.out->ready()) return clock::time_point::max();
     std::lock_guard<std::mutex> sl(s.mu);
-    std::vector<std::shared_ptr<const record>> pending;
+    std::vector<std::shared_ptr<const write_rec>> writes; // keeps `pending` alive
+    std::vector<const record*> pending;
     bool lost = false;
     event_id newest_now;
     std::uint64_t tick = 0;
@@ -430,8 +443,11 @@ struct changefeed::impl {
         lost = true;
       }
       if (!lost)
-        for (std::size_t i = after(s.cursor); i < ring.size(); ++i) pending.push_back(ring[i]);
+        for (std::size_t i = after(s.cursor); i < ring.size(); ++i) writes.push_back(ring[i]);
     }
+    for (const auto& w : writes)
+      for (const auto& r : w->recs)
+        if (s.cursor < r.id) pending.push_back(&r);
     const std::string newest_text = newest_now.str();
     if (lost && s.resume_from) {
       // The resume point is gone: reload, then go on from the newest event.
@@ -481,7 +497,7 @@ struct changefeed::impl {
         // budget: then coalesce all of it at once.
         std::size_t rest = 0;
         for (std::size_t i = k + 1; i < pending.size() && bytes + rest <= options.subscriber_budget_bytes; ++i)
-          rest += pending[i]->data().size();
+          if (passes(s, *pending[i], false)) rest += pending[i]->data().size();
         if (bytes + rest <= options.subscriber_budget_bytes) break;
         hard = true;
       }
@@ -492,12 +508,31 @@ struct changefeed::impl {
     for (std::size_t i = 0; i < take.size(); ++i)
       if (take[i]->c.type == change_type::edge_changed)
         last_change[{take[i]->c.e.key.from, take[i]->c.e.key.to, take[i]->c.e.key.kind}] = i;
+    const auto superseded = [&](std::size_t i) {
+      const record& r = *take[i];
+      return r.c.type == change_type::edge_changed &&
+             last_change[{r.c.e.key.from, r.c.e.key.to, r.c.e.key.kind}] != i;
+    };
+    if (hard) {
+      // Over the budget even after merging every weight change: dropped.
+      std::size_t kept = 0;
+      for (std::size_t i = 0; i < take.size(); ++i)
+        if (!superseded(i)) kept += take[i]->data().size() + 40;
+      if (kept > options.subscriber_budget_bytes) {
+        m_overflows.inc();
+        put(s, control(s, "overflow", "\"reason\":\"more than the subscriber's byte budget waiting\"", nullptr), true);
+        return clock::time_point::max();
+      }
+    }
     std::string piece;
     std::size_t sent = 0;
     for (std::size_t i = 0; i < take.size(); ++i) {
       const record& r = *take[i];
-      if (r.c.type == change_type::edge_changed &&
-          last_change[{r.c.e.key.from, r.c.e.key.to, r.c.e.key.kind}] != i) {
+      if (piece.size() > chunk_cap) {
+        advance = take[i - 1]->id; // the rest in the next piece
+        break;
+      }
+      if (superseded(i)) {
         m_coalesced.inc();
         continue;
       }
@@ -524,11 +559,6 @@ struct changefeed::impl {
     }
     if (s.w != wire::ws) m_delivered.inc(sent);
     s.cursor = advance;
-    if (hard && piece.size() > options.subscriber_budget_bytes) {
-      m_overflows.inc();
-      put(s, control(s, "overflow", "\"reason\":\"more than the subscriber's byte budget waiting\"", nullptr), true);
-      return clock::time_point::max();
-    }
     if (!stats_copy.empty() && s.stats_seen != tick) {
       s.stats_seen = tick;
       piece += control(s, "stats", stats_copy, nullptr);
@@ -634,14 +664,18 @@ void changefeed::on_changes(std::vector<change>& batch) {
   const auto now = clock::now();
   {
     std::lock_guard<std::mutex> l(impl_->mu);
-    for (auto& c : batch) {
-      auto r = std::make_shared<record>();
-      r->id = {c.seq, c.index};
-      r->at = now;
-      r->c = std::move(c);
-      impl_->newest = r->id;
-      impl_->ring.push_back(std::move(r));
+    if (batch.empty()) return;
+    auto w = std::make_shared<write_rec>();
+    w->recs.resize(batch.size());
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      record& r = w->recs[i];
+      r.id = {batch[i].seq, batch[i].index};
+      r.at = now;
+      r.c = std::move(batch[i]);
     }
+    impl_->newest = w->recs.back().id;
+    impl_->ring_events += batch.size();
+    impl_->ring.push_back(std::move(w));
     impl_->evict(now);
     impl_->wake = true;
   }

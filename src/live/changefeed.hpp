@@ -49,7 +49,7 @@ struct changefeed_options {
   std::size_t retention_events = 100000;
   unsigned retention_s = 300;
   unsigned coalesce_ms = 250;
-  std::size_t subscriber_budget_bytes = 1 << 20;
+  std::size_t subscriber_budget_bytes = 4 << 20;
   std::size_t max_subscribers = 1000;
   unsigned heartbeat_s = 15;
   unsigned stats_s = 10;                // 0: no stats events
