@@ -29,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/gremlin_test_server.hpp"
 #include "support/service_process.hpp"
 
 using namespace tlflow::test;
@@ -549,4 +550,44 @@ TEST_CASE("gephi: the stream's lines rebuild the slice GET /edges reports, then 
   c.read_body(1500);
   replay(c.lines());
   CHECK(graph == expected());
+}
+
+TEST_CASE("changefeed on the Gremlin store: this process's writes, ids that keep growing across a restart") {
+  gremlin_test_server gremlin;
+  service_process::options o;
+  o.args = {"--ephemeral", "--store", "gremlin", "--gremlin-url", gremlin.url()};
+  std::string last_id;
+  {
+    service_process svc(o);
+    REQUIRE(svc.start());
+    stream_client c(svc.port(), "/changes");
+    REQUIRE(c.open() == 200);
+    REQUIRE(post_edge(svc.port(), "twitter:ga", "twitter:gb").status == 201);
+    REQUIRE(post_edge(svc.port(), "twitter:ga", "twitter:gb").status == 200);
+    auto e = c.next(5000);
+    REQUIRE(e);
+    CHECK(e->type == "edge_created");
+    CHECK(json(e->data)["edge"]["weight"].GetUint64() == 1);
+    e = c.next(5000);
+    REQUIRE(e);
+    CHECK(e->type == "edge_changed");
+    CHECK(json(e->data)["edge"]["weight"].GetUint64() == 2);
+    CHECK(parse_id(e->id).seq > parse_id(last_id.empty() ? "0.0" : last_id).seq);
+    last_id = e->id;
+    CHECK(svc.terminate() == 0);
+  }
+  // A new process: its ids start above the old ones, and the old point is
+  // not retained: `reset`, then the new writes.
+  service_process svc(o);
+  REQUIRE(svc.start());
+  stream_client c(svc.port(), "/changes", {{"Last-Event-ID", last_id}});
+  REQUIRE(c.open() == 200);
+  auto e = c.next(5000);
+  REQUIRE(e);
+  CHECK(e->type == "reset");
+  REQUIRE(http_request(svc.port(), "DELETE", "/edges/twitter%3Aga/twitter%3Agb").status == 200);
+  e = c.next(5000);
+  REQUIRE(e);
+  CHECK(e->type == "edge_removed");
+  CHECK(parse_id(last_id).seq < parse_id(e->id).seq);
 }
