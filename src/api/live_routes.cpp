@@ -219,6 +219,16 @@ public:
   std::vector<std::string> ids;
 };
 
+// HEAD: the headers a GET would get, and no subscription (the server sends
+// no body for it, so a subscription would never be read nor ended).
+std::optional<response> head_only(const request& q, const char* content_type) {
+  if (q.method != "HEAD") return std::nullopt;
+  response r;
+  r.content_type = content_type;
+  r.headers.emplace_back("Cache-Control", "no-cache");
+  return r;
+}
+
 response event_stream(std::shared_ptr<body_producer> body, std::string content_type) {
   response r;
   r.content_type = std::move(content_type);
@@ -237,6 +247,7 @@ void add_live_routes(router& r, live::changefeed& feed, graph_store& store) {
   r.add_route("GET", "/changes", [&feed, &store](const request& q) {
     live::filter f = parse_filter(q);
     auto after = parse_after(q);
+    if (auto h = head_only(q, "text/event-stream; charset=utf-8")) return *h;
     auto body = std::make_shared<stream_body>(feed);
     auto sub = feed.subscribe(live::wire::sse, std::move(f), after, body, &store);
     if (!sub) return full();
@@ -257,6 +268,7 @@ void add_live_routes(router& r, live::changefeed& feed, graph_store& store) {
   heavy.heavy = true;
   r.add_route("GET", "/gephi", [&feed, &store](const request& q) {
     live::filter f = parse_filter(q);
+    if (auto h = head_only(q, "application/x-ndjson")) return *h;
     auto body = std::make_shared<stream_body>(feed);
     const slice s = f.s;
     // Subscribed first: whatever changes during the scan follows it.

@@ -66,6 +66,22 @@ std::string prop_string(const properties& p, std::string_view key) {
   return {};
 }
 
+// An edge's key by view (the strings of a record the caller holds): the
+// coalescing maps, without copying ids.
+struct key_view {
+  std::string_view from, to;
+  edge_kind kind;
+  bool operator==(const key_view& o) const { return kind == o.kind && from == o.from && to == o.to; }
+};
+struct key_view_hash {
+  std::size_t operator()(const key_view& k) const {
+    const std::size_t a = std::hash<std::string_view>{}(k.from);
+    const std::size_t b = std::hash<std::string_view>{}(k.to);
+    return a ^ (b * 0x9e3779b97f4a7c15ULL) ^ static_cast<std::size_t>(k.kind);
+  }
+};
+key_view view_of(const edge_key& k) { return {k.from, k.to, k.kind}; }
+
 struct record {
   event_id id;
   change c;
@@ -364,17 +380,32 @@ struct changefeed::impl {
     return known;
   }
 
+  // Appends one event as the subscriber's wire wants it.
+  static void frame_into(std::string& out, wire w, std::string_view type, const std::string& data,
+                         const event_id* id) {
+    if (w != wire::sse) {
+      out += data;
+      return;
+    }
+    if (id) {
+      out += "id: ";
+      out += std::to_string(id->seq);
+      out += '.';
+      out += std::to_string(id->index);
+      out += '\n';
+    }
+    out += "event: ";
+    out += type;
+    out += "\ndata: ";
+    out += data;
+    out += "\n\n";
+  }
   std::string frame(const subscription& s, std::string_view type, const std::string& data,
                     const std::string* id) const {
-    if (s.w == wire::sse) {
-      std::string out;
-      if (id) out += "id: " + *id + "\n";
-      out += "event: ";
-      out += type;
-      out += "\ndata: " + data + "\n\n";
-      return out;
-    }
-    return data;
+    std::string out;
+    if (s.w == wire::sse && id) out = "id: " + *id + "\n";
+    frame_into(out, s.w, type, data, nullptr);
+    return out;
   }
 
   std::string control(const subscription& s, std::string_view type, const std::string& fields,
@@ -470,7 +501,7 @@ struct changefeed::impl {
     // Walk the backlog: filter, hold young weight changes, measure.
     const auto window = std::chrono::milliseconds(options.coalesce_ms);
     std::vector<const record*> take;
-    std::set<std::tuple<std::string, std::string, edge_kind>> going;
+    std::unordered_set<key_view, key_view_hash> going;
     std::size_t bytes = 0;
     bool hard = false;
     event_id advance = s.cursor;
@@ -484,11 +515,11 @@ struct changefeed::impl {
       // A weight change waits out its window, unless an older change of the
       // same edge goes now: then it joins that one.
       if (!hard && r.c.type == change_type::edge_changed && now - r.at < window &&
-          going.count({r.c.e.key.from, r.c.e.key.to, r.c.e.key.kind}) == 0) {
+          going.count(view_of(r.c.e.key)) == 0) {
         wake_at = r.at + window;
         break;
       }
-      if (r.c.type == change_type::edge_changed) going.insert({r.c.e.key.from, r.c.e.key.to, r.c.e.key.kind});
+      if (r.c.type == change_type::edge_changed) going.insert(view_of(r.c.e.key));
       take.push_back(&r);
       bytes += r.data().size() + 40;
       advance = r.id;
@@ -504,14 +535,14 @@ struct changefeed::impl {
     }
     // Delivery pass: the filter learns; a weight change of an edge that
     // changes again later in the piece is dropped (the later one carries it).
-    std::map<std::tuple<std::string, std::string, edge_kind>, std::size_t> last_change;
+    std::unordered_map<key_view, std::size_t, key_view_hash> last_change;
     for (std::size_t i = 0; i < take.size(); ++i)
       if (take[i]->c.type == change_type::edge_changed)
-        last_change[{take[i]->c.e.key.from, take[i]->c.e.key.to, take[i]->c.e.key.kind}] = i;
+        last_change[view_of(take[i]->c.e.key)] = i;
     const auto superseded = [&](std::size_t i) {
       const record& r = *take[i];
       return r.c.type == change_type::edge_changed &&
-             last_change[{r.c.e.key.from, r.c.e.key.to, r.c.e.key.kind}] != i;
+             last_change[view_of(r.c.e.key)] != i;
     };
     if (hard) {
       // Over the budget even after merging every weight change: dropped.
@@ -553,8 +584,7 @@ struct changefeed::impl {
         m_delivered.inc();
         put(s, r.data(), false);
       } else {
-        const std::string id = r.id.str();
-        piece += frame(s, type_name(r.c.type), r.data(), &id);
+        frame_into(piece, s.w, type_name(r.c.type), r.data(), &r.id);
       }
     }
     if (s.w != wire::ws) m_delivered.inc(sent);

@@ -401,6 +401,12 @@ TEST_CASE("changefeed: subscribers past the cap get a JSON 503") {
   o.args = {"--changes-max-subscribers", "2"};
   service_process svc(o);
   REQUIRE(svc.start());
+  // HEAD answers the headers and holds no place.
+  for (const char* target : {"/changes", "/changes", "/gephi"}) {
+    auto h = http_request(svc.port(), "HEAD", target);
+    CHECK(h.status == 200);
+  }
+  CHECK(metric(svc.port(), "tlflow_changes_subscribers") == 0);
   stream_client a(svc.port(), "/changes");
   REQUIRE(a.open() == 200);
   stream_client b(svc.port(), "/gephi");
