@@ -23,6 +23,7 @@ using clock = std::chrono::steady_clock;
 using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
 constexpr std::size_t chunk_cap = 256 << 10;      // one piece, in normal times
+constexpr std::size_t ws_round = 256;             // WebSocket messages per round (its queue holds 1024)
 constexpr std::size_t max_known_ends = 100000;    // vertices a filtered subscriber remembers
 constexpr std::size_t max_ego = 10000;            // ego set size
 
@@ -559,8 +560,10 @@ struct changefeed::impl {
     std::size_t sent = 0;
     for (std::size_t i = 0; i < take.size(); ++i) {
       const record& r = *take[i];
-      if (piece.size() > chunk_cap) {
+      if (piece.size() > chunk_cap || (s.w == wire::ws && sent >= ws_round)) {
         advance = take[i - 1]->id; // the rest in the next piece
+        // A WebSocket tells no one when its queue drains: come back soon.
+        if (s.w == wire::ws) wake_at = std::min(wake_at, now + std::chrono::milliseconds(10));
         break;
       }
       if (superseded(i)) {
