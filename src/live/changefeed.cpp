@@ -258,6 +258,7 @@ public:
   std::optional<event_id> resume_from;           // set until the first service
   bool finished = false;
   clock::time_point last_sent = clock::now();
+  clock::time_point not_before;                  // WebSocket pacing
   std::uint64_t stats_seen = 0;                  // last stats tick delivered
 };
 
@@ -447,6 +448,7 @@ struct changefeed::impl {
     if (s.finished) return clock::time_point::max();
     if (!s.out->ready()) return clock::time_point::max();
     std::lock_guard<std::mutex> sl(s.mu);
+    if (now < s.not_before) return s.not_before;
     std::vector<std::shared_ptr<const write_rec>> writes; // keeps `pending` alive
     std::vector<const record*> pending;
     bool lost = false;
@@ -563,7 +565,10 @@ struct changefeed::impl {
       if (piece.size() > chunk_cap || (s.w == wire::ws && sent >= ws_round)) {
         advance = take[i - 1]->id; // the rest in the next piece
         // A WebSocket tells no one when its queue drains: come back soon.
-        if (s.w == wire::ws) wake_at = std::min(wake_at, now + std::chrono::milliseconds(10));
+        if (s.w == wire::ws) {
+          s.not_before = now + std::chrono::milliseconds(10);
+          wake_at = std::min(wake_at, s.not_before);
+        }
         break;
       }
       if (superseded(i)) {

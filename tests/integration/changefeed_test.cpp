@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 
@@ -596,4 +597,47 @@ TEST_CASE("changefeed on the Gremlin store: this process's writes, ids that keep
   REQUIRE(e);
   CHECK(e->type == "edge_removed");
   CHECK(parse_id(last_id).seq < parse_id(e->id).seq);
+}
+
+TEST_CASE("changefeed: a WebSocket subscriber that reads keeps up with an ingestion burst") {
+  // Posts arrive through a FIFO once the WebSocket is subscribed: batches of
+  // thousands of changes, more than the connection's queue of 1024.
+  temp_dir dir;
+  const std::string fifo = dir.path() + "/posts";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  service_process::options o;
+  o.args = {"--ephemeral", "--source", "file:" + fifo};
+  service_process svc(o);
+  REQUIRE(svc.start());
+  namespace net = boost::asio;
+  namespace ws = boost::beast::websocket;
+  net::io_context ioc;
+  ws::stream<boost::beast::tcp_stream> client(ioc);
+  boost::beast::get_lowest_layer(client).connect({net::ip::make_address("127.0.0.1"), svc.port()});
+  client.handshake("127.0.0.1", "/changes/ws");
+  constexpr int posts = 4000;
+  std::thread writer([&] {
+    std::ofstream out(fifo);
+    for (int p = 0; p < posts; ++p) {
+      const std::string a = std::to_string(1000 + p), b = std::to_string(900000 + p);
+      out << R"({"data":{"id":")" << 5000000 + p << R"(","author_id":")" << a
+          << R"(","created_at":"2026-12-01T00:00:00.000Z","text":"hi","entities":{"mentions":[{"username":"m)" << b
+          << R"(","id":")" << b << R"("}]}},"includes":{"users":[{"id":")" << a << R"(","username":"u)" << a
+          << R"("},{"id":")" << b << R"(","username":"m)" << b << R"("}]}})" << "\n";
+    }
+  });
+  int edges = 0;
+  boost::beast::get_lowest_layer(client).expires_after(std::chrono::seconds(30));
+  try {
+    while (edges < posts) {
+      boost::beast::flat_buffer buf;
+      client.read(buf);
+      const std::string text = boost::beast::buffers_to_string(buf.data());
+      if (text.find("\"type\":\"edge_created\"") != std::string::npos) ++edges;
+    }
+  } catch (const std::exception& e) {
+    MESSAGE("the WebSocket ended: " << std::string(e.what()));
+  }
+  writer.join();
+  CHECK(edges == posts);
 }
