@@ -641,3 +641,30 @@ TEST_CASE("changefeed: a WebSocket subscriber that reads keeps up with an ingest
   writer.join();
   CHECK(edges == posts);
 }
+
+TEST_CASE("changefeed: heartbeat comments on a quiet stream, and periodic stats") {
+  service_process::options o;
+  o.args = {"--changes-heartbeat-s", "1", "--changes-stats-s", "3"};
+  service_process svc(o);
+  REQUIRE(svc.start());
+  REQUIRE(post_edge(svc.port(), "twitter:s1", "twitter:s2").status == 201);
+  stream_client c(svc.port(), "/changes?kind=link"); // nothing of it will come
+  REQUIRE(c.open() == 200);
+  bool heartbeat = false;
+  std::optional<sse_event> stats;
+  const auto t0 = clock_type::now();
+  while ((!heartbeat || !stats) && ms_since(t0) < 8000) {
+    auto e = c.next(3000, true);
+    if (!e) continue;
+    if (e->type == ":") heartbeat = true;
+    if (e->type == "stats") stats = e;
+  }
+  CHECK(heartbeat);
+  REQUIRE(stats);
+  CHECK(stats->id.empty()); // control events do not move Last-Event-ID
+  auto d = json(stats->data);
+  CHECK(d["vertices"].GetUint64() == 2);
+  CHECK(d["edges"].GetUint64() == 1);
+  CHECK(d.HasMember("posts_per_s"));
+  CHECK(d.HasMember("interactions_per_s"));
+}
