@@ -668,3 +668,26 @@ TEST_CASE("changefeed: heartbeat comments on a quiet stream, and periodic stats"
   CHECK(d.HasMember("posts_per_s"));
   CHECK(d.HasMember("interactions_per_s"));
 }
+
+TEST_CASE("changefeed: the platform filter selects edges by their source account") {
+  service_process svc;
+  REQUIRE(svc.start());
+  REQUIRE(http_request(svc.port(), "PUT", "/vertices/mastodon%3Aa", R"({"properties":{"platform":"mastodon"}})").status == 201);
+  REQUIRE(http_request(svc.port(), "PUT", "/vertices/twitter%3Ab", R"({"properties":{"platform":"twitter"}})").status == 201);
+  stream_client c(svc.port(), "/changes?platform=mastodon");
+  REQUIRE(c.open() == 200);
+  REQUIRE(post_edge(svc.port(), "twitter:b", "mastodon:a").status == 201);
+  REQUIRE(post_edge(svc.port(), "mastodon:a", "twitter:b").status == 201);
+  REQUIRE(http_request(svc.port(), "PUT", "/vertices/twitter%3Ab", R"({"properties":{"handle":"bee"}})").status == 200);
+  std::vector<std::string> got;
+  while (auto e = c.next(1500)) {
+    auto d = json(e->data);
+    if (e->type.rfind("edge", 0) == 0)
+      got.push_back(e->type + " " + d["edge"]["from"].GetString());
+    else if (e->type.rfind("vertex", 0) == 0)
+      got.push_back(e->type + " " + d["vertex"]["id"].GetString());
+  }
+  // The vertex update passes: twitter:b is an end of a delivered edge.
+  CHECK(got == std::vector<std::string>{"edge_created mastodon:a", "vertex_updated twitter:b"});
+  CHECK(http_request(svc.port(), "GET", "/changes?platform=myspace").status == 400);
+}
