@@ -127,7 +127,7 @@ const option_def options[] = {
        c.write_threads = static_cast<unsigned>(n);
        return {};
      }},
-    {"max-body", "TLFLOW_MAX_BODY", "BYTES", "1048576", "largest request body accepted (413 above)",
+    {"max-body", "TLFLOW_MAX_BODY", "BYTES", "4194304", "largest request body accepted (413 above)",
      false, false,
      [](config& c, const std::string& v) -> std::string {
        unsigned long long n = 0;
@@ -249,6 +249,62 @@ const option_def options[] = {
        unsigned long long n = 0;
        if (!parse_u64(v, 1ULL << 40, n) || n == 0) return "must be a number from 1";
        c.analytics_refresh_changes = n;
+       return {};
+     }},
+    {"changes-retention-events", "TLFLOW_CHANGES_RETENTION_EVENTS", "N", "100000",
+     "changes kept for clients resuming a changefeed", false, false,
+     [](config& c, const std::string& v) -> std::string {
+       unsigned long long n = 0;
+       if (!parse_u64(v, 100000000, n) || n < 1) return "must be a number 1-100000000";
+       c.changes_retention_events = static_cast<std::size_t>(n);
+       return {};
+     }},
+    {"changes-retention-s", "TLFLOW_CHANGES_RETENTION_S", "SECONDS", "300",
+     "longest a change is kept for resuming", false, false,
+     [](config& c, const std::string& v) -> std::string {
+       unsigned long long n = 0;
+       if (!parse_u64(v, 86400, n) || n < 1) return "must be a number 1-86400";
+       c.changes_retention_s = static_cast<unsigned>(n);
+       return {};
+     }},
+    {"changes-coalesce-ms", "TLFLOW_CHANGES_COALESCE_MS", "MS", "250",
+     "weight changes of one edge within this are sent as one event (0: each)", false, false,
+     [](config& c, const std::string& v) -> std::string {
+       unsigned long long n = 0;
+       if (!parse_u64(v, 60000, n)) return "must be a number 0-60000";
+       c.changes_coalesce_ms = static_cast<unsigned>(n);
+       return {};
+     }},
+    {"changes-budget-bytes", "TLFLOW_CHANGES_BUDGET_BYTES", "BYTES", "4194304",
+     "bytes waiting for one changefeed subscriber before it is dropped with overflow", false, false,
+     [](config& c, const std::string& v) -> std::string {
+       unsigned long long n = 0;
+       if (!parse_u64(v, 1073741824, n) || n < 4096) return "must be a number 4096-1073741824";
+       c.changes_budget_bytes = static_cast<std::size_t>(n);
+       return {};
+     }},
+    {"changes-max-subscribers", "TLFLOW_CHANGES_MAX_SUBSCRIBERS", "N", "1000",
+     "changefeed subscribers at most (more: 503)", false, false,
+     [](config& c, const std::string& v) -> std::string {
+       unsigned long long n = 0;
+       if (!parse_u64(v, 1000000, n) || n < 1) return "must be a number 1-1000000";
+       c.changes_max_subscribers = static_cast<std::size_t>(n);
+       return {};
+     }},
+    {"changes-heartbeat-s", "TLFLOW_CHANGES_HEARTBEAT_S", "SECONDS", "15",
+     "SSE heartbeat comment after this much quiet", false, false,
+     [](config& c, const std::string& v) -> std::string {
+       unsigned long long n = 0;
+       if (!parse_u64(v, 3600, n) || n < 1) return "must be a number 1-3600";
+       c.changes_heartbeat_s = static_cast<unsigned>(n);
+       return {};
+     }},
+    {"changes-stats-s", "TLFLOW_CHANGES_STATS_S", "SECONDS", "10",
+     "interval of changefeed stats events (0: none)", false, false,
+     [](config& c, const std::string& v) -> std::string {
+       unsigned long long n = 0;
+       if (!parse_u64(v, 3600, n)) return "must be a number 0-3600";
+       c.changes_stats_s = static_cast<unsigned>(n);
        return {};
      }},
     {"api-token", "TLFLOW_API_TOKEN", "TOKEN", "none",

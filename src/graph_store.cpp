@@ -131,4 +131,6 @@ status graph_store::scan(const slice& s, scan_sink& sink) {
   });
 }
 
+std::uint64_t graph_store::set_change_listener(change_listener*) { return 0; }
+
 } // namespace tlflow

@@ -9,6 +9,7 @@
 
 #include "api/analytics_routes.hpp"
 #include "api/auth.hpp"
+#include "api/live_routes.hpp"
 #include "api/routes.hpp"
 #include "api/export_routes.hpp"
 #include "api/server.hpp"
@@ -56,6 +57,8 @@ int list_routes() {
   tlflow::api::export_service exports(**store, {});
   tlflow::api::router r;
   add_all_routes(r, ctx, track, analytics, exports);
+  tlflow::live::changefeed feed({}, metrics);
+  tlflow::api::add_live_routes(r, feed, **store);
   for (const auto& rt : r.routes()) std::printf("%s %s\n", rt.method.c_str(), rt.path_template.c_str());
   (*store)->close();
   return 0;
@@ -305,6 +308,23 @@ int main(int argc, char** argv) {
   }
   api::router routes;
   add_all_routes(routes, ctx, track, analytics, exports);
+  live::changefeed_options feed_options;
+  feed_options.retention_events = cfg.changes_retention_events;
+  feed_options.retention_s = cfg.changes_retention_s;
+  feed_options.coalesce_ms = cfg.changes_coalesce_ms;
+  feed_options.subscriber_budget_bytes = cfg.changes_budget_bytes;
+  feed_options.max_subscribers = cfg.changes_max_subscribers;
+  feed_options.heartbeat_s = cfg.changes_heartbeat_s;
+  feed_options.stats_s = cfg.changes_stats_s;
+  live::stats_source feed_stats;
+  auto& posts = metrics.counter("tlflow_ingest_posts_total", "Posts read from all sources");
+  feed_stats.posts = [&posts] { return posts.value(); };
+  feed_stats.interactions = [&interactions] { return interactions.value(); };
+  feed_stats.vertices = [&store] { auto n = store->count_vertices(); return n ? *n : 0; };
+  feed_stats.edges = [&store] { auto n = store->count_edges(); return n ? *n : 0; };
+  live::changefeed feed(feed_options, metrics, feed_stats);
+  feed.attach(*store);
+  api::add_live_routes(routes, feed, *store);
   api::register_store_gauges(metrics, *store);
 
   api::server_options server_options;
@@ -350,6 +370,7 @@ int main(int argc, char** argv) {
   exports.close(); // before the store: its threads scan it
   analytics.stop();
   ingest.stop();  // sources stop, the pipeline drains into the store
+  feed.stop();
   store->close(); // snapshot
   log::info("main", "stopped");
   return 0;

@@ -62,6 +62,15 @@ struct config {
   bool gremlin_allow_plaintext_auth = false; // SASL over ws:// (else refused)
   std::string gremlin_partition_key = "pk"; // Cosmos DB partition key property
 
+  // changefeed (GET /changes, /changes/ws, /gephi; docs/live.md)
+  std::size_t changes_retention_events = 100000; // changes kept for resuming
+  unsigned changes_retention_s = 300;            // and at most this long
+  unsigned changes_coalesce_ms = 250;            // weight changes of one edge merged within
+  std::size_t changes_budget_bytes = 4 << 20;    // waiting bytes per subscriber before `overflow`
+  std::size_t changes_max_subscribers = 1000;
+  unsigned changes_heartbeat_s = 15;             // SSE comment when quiet
+  unsigned changes_stats_s = 10;                 // `stats` events; 0: none
+
   // sources and tracking
   std::vector<std::string> sources;   // x, twitter-v1, mastodon, jetstream, file:<path>, file:-
   std::vector<std::string> track;     // initial hashtags

@@ -147,6 +147,32 @@ struct store_health {
   std::vector<std::pair<std::string, std::uint64_t>> recovery;
 };
 
+// One change to the graph, as the changefeed (src/live, docs/live.md) sees
+// it. Its id is (seq, index): `seq` names the store write that made it (the
+// memory store: the write-ahead log's sequence number; the Gremlin store: a
+// counter of this process), `index` its place among that write's changes.
+enum class change_type : std::uint8_t {
+  vertex_created, vertex_updated, vertex_removed, edge_created, edge_changed, edge_removed
+};
+
+struct change {
+  change_type type = change_type::vertex_created;
+  std::uint64_t seq = 0;
+  std::uint32_t index = 0;
+  vertex v;                     // vertex events: after the change (removed: before)
+  edge e;                       // edge events: after the change (removed: before)
+  std::string source_platform;  // edge events: the platform of e.key.from, if known
+};
+
+// Receives every write's changes, in commit order, on the writing thread
+// while the store still holds its write lock: it must be quick and must not
+// call the store.
+class change_listener {
+public:
+  virtual ~change_listener() = default;
+  virtual void on_changes(std::vector<change>& batch) = 0;
+};
+
 class graph_store {
 public:
   virtual ~graph_store() = default;
@@ -212,6 +238,12 @@ public:
   // holds the ids of the slice's vertices (memory grows with the slice, not
   // with the chunks); stores may do better.
   virtual status scan(const slice& s, scan_sink& sink);
+
+  // Attaches the changefeed (nullptr detaches). Returns the `seq` of the
+  // last write already in the store: changes after it are delivered. Called
+  // at start-up, before any write. The default (a store that cannot tell its
+  // changes) ignores the listener and returns 0.
+  virtual std::uint64_t set_change_listener(change_listener* listener);
 
   virtual store_health health() = 0;
 

@@ -200,6 +200,55 @@ class Checker:
         return status, hdrs, payload
 
 
+def check_stream(c, template, path, headers=None, expect=None, upgrade=False):
+    """A streamed route (it never ends by itself): the status, the headers,
+    the first bytes; an error answer validated as c.check does."""
+    sock = socket.create_connection(("127.0.0.1", c.svc.port), timeout=10)
+    req = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    for k, v in (headers or {}).items():
+        req += f"{k}: {v}\r\n"
+    if upgrade:
+        req += ("Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n")
+    sock.sendall((req + "\r\n").encode())
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ")[1])
+    hdrs = {k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in lines[1:])}
+    key = ("GET", template)
+    c.seen.setdefault(key, set()).add(status)
+    where = f"GET {path} -> {status}"
+    if expect is not None and status != expect:
+        fail(f"{where}: expected {expect}")
+    op = c.spec["paths"][template]["get"]
+    if str(status) not in op["responses"]:
+        fail(f"{where}: status not documented for GET {template}")
+    elif 200 <= status < 300:
+        content = resolve(c.spec, op["responses"][str(status)]).get("content", {})
+        ctype = hdrs.get("content-type", "")
+        if not any(ctype.startswith(t) for t in content):
+            fail(f"{where}: content-type {ctype} not in {sorted(content)}")
+    elif status >= 400:
+        sock.settimeout(5)
+        length = int(hdrs.get("content-length", "0"))
+        while len(rest) < length:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            rest += chunk
+        schema = resolve(c.spec, op["responses"][str(status)])["content"]["application/json"]["schema"]
+        for e in jsonschema.Draft7Validator(resolve(c.spec, schema)).iter_errors(json.loads(rest)):
+            fail(f"{where}: schema: {e.message}")
+    sock.close()
+    return status
+
+
 def spec_routes(spec):
     return {(m.upper(), p) for p, item in spec["paths"].items() for m in item if m in METHODS}
 
@@ -402,6 +451,14 @@ def main():
         c.check("DELETE", "/exports/{id}", "/exports/" + job_id, None, AUTH, 204)
         c.check("DELETE", "/exports/{id}", "/exports/" + job_id, None, AUTH, 404)
         c.check("DELETE", "/exports/{id}", "/exports/" + job_id, None, None, 401)
+        # The changefeed and Gephi streams.
+        check_stream(c, "/changes", "/changes?kind=mention&around=" + q("oa:a") + "&radius=2", expect=200)
+        check_stream(c, "/changes", "/changes", headers={"Last-Event-ID": "1.0"}, expect=200)
+        check_stream(c, "/changes", "/changes?after=x", expect=400)
+        check_stream(c, "/changes/ws", "/changes/ws?kind=reply", expect=101, upgrade=True)
+        check_stream(c, "/changes/ws", "/changes/ws?radius=5", expect=400, upgrade=True)
+        check_stream(c, "/gephi", "/gephi?kind=mention", expect=200)
+        check_stream(c, "/gephi", "/gephi?platform=myspace", expect=400)
 
         # Scopes: a valid JWT lacking what the route needs is 403.
         reader, writer = jwt_auth("tlflow:read"), jwt_auth("tlflow:write")
@@ -448,7 +505,7 @@ def main():
         # operation that documents a 4xx other than 401/403/409 answered one.
         for key in sorted(documented):
             statuses = c.seen.get(key, set())
-            if not any(200 <= s < 300 for s in statuses):
+            if not any(200 <= s < 300 or s == 101 for s in statuses):
                 fail(f"{key[0]} {key[1]}: no successful call exercised")
             op = spec["paths"][key[1]][key[0].lower()]
             wanted_4xx = {int(s) for s in op["responses"] if s.startswith("4")} - {401, 403, 409}
@@ -500,6 +557,11 @@ def main():
             c.check("GET", template, template, expect=401)
             c.check("GET", template, template, headers=jwt_auth("profile"), expect=403)
             c.check("GET", template, template, headers=jwt_auth("tlflow:read"), expect=200)
+        for template in ("/changes", "/gephi"):
+            check_stream(c, template, template, expect=401)
+            check_stream(c, template, template, headers=jwt_auth("profile"), expect=403)
+            check_stream(c, template, template, headers=jwt_auth("tlflow:read"), expect=200)
+        check_stream(c, "/changes/ws", "/changes/ws", expect=401, upgrade=True)
         c.check("GET", "/status", "/status", expect=200)
         c.check("GET", "/vertices/count", "/vertices/count", headers=AUTH, expect=200)
     finally:

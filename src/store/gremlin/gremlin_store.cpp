@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -62,7 +63,49 @@ bool retriable(errc c) { return c == errc::store_unavailable || c == errc::throt
 
 } // namespace
 
+// The changefeed of the writes made through this process (docs/live.md):
+// numbered from the clock at start-up, so numbers keep growing across
+// restarts without being stored.
+struct change_emitter {
+  std::mutex mu;
+  change_listener* listener = nullptr;
+  std::uint64_t seq = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(
+          std::chrono::system_clock::now().time_since_epoch()).count());
+
+  void emit(std::vector<change> batch) {
+    std::lock_guard<std::mutex> l(mu);
+    if (!listener || batch.empty()) return;
+    ++seq;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      batch[i].seq = seq;
+      batch[i].index = static_cast<std::uint32_t>(i);
+    }
+    listener->on_changes(batch);
+  }
+  bool on() {
+    std::lock_guard<std::mutex> l(mu);
+    return listener != nullptr;
+  }
+};
+
+static change vertex_change(change_type t, vertex v) {
+  change c;
+  c.type = t;
+  c.v = std::move(v);
+  return c;
+}
+static change edge_change(change_type t, edge e, std::string platform = {}) {
+  change c;
+  c.type = t;
+  if (platform.empty()) platform = e.key.from.substr(0, e.key.from.find(':'));
+  c.source_platform = std::move(platform);
+  c.e = std::move(e);
+  return c;
+}
+
 struct gremlin_store::impl {
+  change_emitter changes;
   gremlin_store_options opts;
   dialect d = dialect::tinkerpop;
   templates t{dialect::tinkerpop, "pk"};
@@ -411,6 +454,9 @@ result<put_vertex_result> gremlin_store::put_vertex(std::string_view id, const p
   out.created = uint_of(r->front().get("c")) == 0;
   out.vertex = impl_->decode_vertex(r->front());
   out.vertex.v.id = std::string(id);
+  if (impl_->changes.on())
+    impl_->changes.emit({vertex_change(out.created ? change_type::vertex_created : change_type::vertex_updated,
+                                       out.vertex.v)});
   return out;
 }
 
@@ -432,6 +478,12 @@ result<removed_set> gremlin_store::remove_vertex(std::string_view id) {
     if (e.key.from != e.key.to) out.edges.push_back(std::move(e)); // self-loops came with outs
   auto r = impl_->run(impl_->t.remove_vertex(), value::object({{"b_vid", value::string(std::string(id))}}));
   if (!r) return std::move(r).err();
+  if (impl_->changes.on()) {
+    std::vector<change> cs;
+    for (const auto& e : out.edges) cs.push_back(edge_change(change_type::edge_removed, e));
+    cs.push_back(vertex_change(change_type::vertex_removed, *out.removed_vertex));
+    impl_->changes.emit(std::move(cs));
+  }
   return out;
 }
 
@@ -520,6 +572,8 @@ result<add_edge_result> gremlin_store::add_edge(const add_edge_request& req) {
   add_edge_result out;
   out.created = e->weight == 1;
   out.e = std::move(*e);
+  if (impl_->changes.on())
+    impl_->changes.emit({edge_change(out.created ? change_type::edge_created : change_type::edge_changed, out.e)});
   return out;
 }
 
@@ -538,6 +592,11 @@ result<removed_set> gremlin_store::remove_edges(std::string_view from, std::stri
   if (!r) return std::move(r).err();
   removed_set out;
   out.edges = std::move(*edges);
+  if (impl_->changes.on()) {
+    std::vector<change> cs;
+    for (const auto& e : out.edges) cs.push_back(edge_change(change_type::edge_removed, e));
+    impl_->changes.emit(std::move(cs));
+  }
   return out;
 }
 
@@ -596,6 +655,13 @@ status gremlin_store::restore(const removed_set& removed) {
     auto r = impl_->run(impl_->t.restore_edge(n), b);
     if (!r) return std::move(r).err();
   }
+  if (impl_->changes.on()) {
+    // Restores overwrite: reported as changes of what they put back.
+    std::vector<change> cs;
+    if (removed.removed_vertex) cs.push_back(vertex_change(change_type::vertex_updated, *removed.removed_vertex));
+    for (const auto& e : removed.edges) cs.push_back(edge_change(change_type::edge_changed, e));
+    impl_->changes.emit(std::move(cs));
+  }
   return ok_v;
 }
 
@@ -605,6 +671,20 @@ status gremlin_store::apply(const std::vector<interaction>& batch) {
     if (auto why = validate_vertex_id(in.to.id); !why.empty()) return error{errc::invalid_id, "to: " + why};
   }
   if (batch.empty()) return ok_v;
+  if (impl_->changes.on()) {
+    // Queued writes: the weights after them are not known here, so an
+    // ingested edge is reported with weight 0 (docs/live.md).
+    std::vector<change> cs;
+    for (const auto& in : batch) {
+      edge e;
+      e.key = {in.from.id, in.to.id, in.kind};
+      e.weight = 0;
+      e.hashtags = in.hashtags;
+      e.first_seen = e.last_seen = in.at;
+      cs.push_back(edge_change(change_type::edge_changed, std::move(e), in.from.platform));
+    }
+    impl_->changes.emit(std::move(cs));
+  }
   auto requests = impl_->build_batches(batch);
   impl& p = *impl_;
   std::size_t i = 0;
@@ -656,6 +736,12 @@ result<std::vector<location_flow>> gremlin_store::location_flows(std::size_t lim
   for (auto& [k, f] : agg) out.push_back(std::move(f));
   order_location_flows(out, limit);
   return out;
+}
+
+std::uint64_t gremlin_store::set_change_listener(change_listener* listener) {
+  std::lock_guard<std::mutex> l(impl_->changes.mu);
+  impl_->changes.listener = listener;
+  return impl_->changes.seq;
 }
 
 store_health gremlin_store::health() {

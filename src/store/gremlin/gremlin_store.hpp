@@ -75,6 +75,7 @@ public:
   status restore(const removed_set& removed) override;
   status apply(const std::vector<interaction>& batch) override;
   result<std::vector<location_flow>> location_flows(std::size_t limit) override;
+  std::uint64_t set_change_listener(change_listener* listener) override;
   store_health health() override;
   void close() override;
 

@@ -8,8 +8,11 @@
 #include <cstdio>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 #include <thread>
+#include <tuple>
+#include <unordered_set>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -264,6 +267,110 @@ struct memory_store::impl {
   std::mutex bg_mutex;
   std::condition_variable bg_cv;
   bool stop = false;
+
+  // The changefeed (docs/live.md); set before any write, read under the
+  // exclusive lock. Ephemeral stores number their writes with `change_seq`.
+  change_listener* listener = nullptr;
+  std::uint64_t change_seq = 0;
+  std::vector<change> changes; // being built; under the exclusive lock
+
+  std::uint64_t next_change_seq(std::uint64_t logged) {
+    return durable ? logged : ++change_seq;
+  }
+  std::string platform_of(std::string_view id) const {
+    if (auto v = graph.find(id)) {
+      auto view = graph.view(*v);
+      auto it = view.v.props.find("platform");
+      if (it != view.v.props.end())
+        if (const auto* p = std::get_if<std::string>(&it->second)) return *p;
+    }
+    return {};
+  }
+  void note_vertex(change_type t, vertex v) {
+    change c;
+    c.type = t;
+    c.v = std::move(v);
+    changes.push_back(std::move(c));
+  }
+  void note_edge(change_type t, edge e) {
+    change c;
+    c.type = t;
+    c.source_platform = platform_of(e.key.from);
+    c.e = std::move(e);
+    changes.push_back(std::move(c));
+  }
+  std::optional<edge> edge_now(const edge_key& k) const {
+    edge_query q;
+    q.from = k.from;
+    q.to = k.to;
+    q.kind = k.kind;
+    q.limit = 1;
+    auto page = graph.list_edges(q);
+    if (page.edges.empty()) return std::nullopt;
+    return std::move(page.edges.front());
+  }
+  void note_removed(const removed_set& r) {
+    for (const auto& e : r.edges) {
+      note_edge(change_type::edge_removed, e);
+      // The removed vertex is gone from the graph: its platform from the set.
+      if (r.removed_vertex && r.removed_vertex->id == e.key.from) {
+        auto it = r.removed_vertex->props.find("platform");
+        if (it != r.removed_vertex->props.end())
+          if (const auto* p = std::get_if<std::string>(&it->second)) changes.back().source_platform = *p;
+      }
+    }
+    if (r.removed_vertex) note_vertex(change_type::vertex_removed, *r.removed_vertex);
+  }
+  // Hands the changes noted since the last call to the listener, numbered.
+  void emit_changes(std::uint64_t logged) {
+    if (changes.empty()) return;
+    const std::uint64_t seq = next_change_seq(logged);
+    for (std::size_t i = 0; i < changes.size(); ++i) {
+      changes[i].seq = seq;
+      changes[i].index = static_cast<std::uint32_t>(i);
+    }
+    listener->on_changes(changes);
+    changes.clear();
+  }
+
+  // Applies an ingestion batch noting one change per account created or
+  // changed (times aside) and one per edge, with its weight after the batch.
+  void note_batch(const std::vector<mem::timed_interaction>& timed, std::uint64_t logged) {
+    std::vector<std::pair<std::string, std::optional<vertex>>> accounts; // id, before
+    std::vector<std::pair<edge_key, bool>> keys;                         // key, existed
+    std::unordered_set<std::string> seen_accounts;
+    std::set<std::tuple<std::string, std::string, edge_kind>> seen_keys;
+    for (const auto& t : timed) {
+      for (const account* a : {&t.i->from, &t.i->to}) {
+        if (!seen_accounts.insert(a->id).second) continue;
+        std::optional<vertex> before;
+        if (auto v = graph.find(a->id)) before = graph.view(*v).v;
+        accounts.emplace_back(a->id, std::move(before));
+      }
+      if (seen_keys.emplace(t.i->from.id, t.i->to.id, t.i->kind).second)
+        keys.emplace_back(edge_key{t.i->from.id, t.i->to.id, t.i->kind},
+                          graph.has_edges(t.i->from.id, t.i->to.id, t.i->kind));
+    }
+    graph.apply(timed);
+    const auto without_times = [](properties p) {
+      p.erase("first_seen");
+      p.erase("last_seen");
+      return p;
+    };
+    for (auto& [id, before] : accounts) {
+      auto v = graph.find(id);
+      if (!v) continue;
+      vertex now = graph.view(*v).v;
+      if (!before) {
+        note_vertex(change_type::vertex_created, std::move(now));
+      } else if (without_times(before->props) != without_times(now.props)) {
+        note_vertex(change_type::vertex_updated, std::move(now));
+      }
+    }
+    for (const auto& [k, existed] : keys)
+      if (auto e = edge_now(k)) note_edge(existed ? change_type::edge_changed : change_type::edge_created, std::move(*e));
+    emit_changes(logged);
+  }
 
   void publish_sizes() {
     gauges->vertices.store(graph.vertex_count(), std::memory_order_relaxed);
@@ -867,6 +974,10 @@ result<put_vertex_result> memory_store::put_vertex(std::string_view id, const pr
   });
   if (!seq) return std::move(seq).err();
   auto r = impl_->graph.put_vertex(id, set, unset);
+  if (impl_->listener) {
+    impl_->note_vertex(r.created ? change_type::vertex_created : change_type::vertex_updated, r.vertex.v);
+    impl_->emit_changes(*seq);
+  }
   impl_->publish_sizes();
   lock.unlock();
   if (auto d = impl_->commit(*seq); !d) return std::move(d).err();
@@ -880,6 +991,10 @@ result<removed_set> memory_store::remove_vertex(std::string_view id) {
   auto seq = impl_->log_op(op::remove_vertex, [&](mem::bin_writer& w) { w.str(id); });
   if (!seq) return std::move(seq).err();
   auto r = impl_->graph.remove_vertex(*v);
+  if (impl_->listener) {
+    impl_->note_removed(r);
+    impl_->emit_changes(*seq);
+  }
   impl_->publish_sizes();
   lock.unlock();
   if (auto d = impl_->commit(*seq); !d) return std::move(d).err();
@@ -1034,7 +1149,16 @@ result<add_edge_result> memory_store::add_edge(const add_edge_request& req) {
     w.u32(at);
   });
   if (!seq) return std::move(seq).err();
+  const bool fresh_from = impl_->listener && !impl_->graph.find(req.key.from);
+  const bool fresh_to = impl_->listener && !impl_->graph.find(req.key.to);
   auto r = impl_->graph.add_edge(req.key, req.props, at);
+  if (impl_->listener) {
+    if (fresh_from) impl_->note_vertex(change_type::vertex_created, impl_->graph.view(*impl_->graph.find(req.key.from)).v);
+    if (fresh_to && req.key.to != req.key.from)
+      impl_->note_vertex(change_type::vertex_created, impl_->graph.view(*impl_->graph.find(req.key.to)).v);
+    impl_->note_edge(r.created ? change_type::edge_created : change_type::edge_changed, r.e);
+    impl_->emit_changes(*seq);
+  }
   impl_->publish_sizes();
   lock.unlock();
   if (auto d = impl_->commit(*seq); !d) return std::move(d).err();
@@ -1053,6 +1177,10 @@ result<removed_set> memory_store::remove_edges(std::string_view from, std::strin
   });
   if (!seq) return std::move(seq).err();
   auto r = impl_->graph.remove_edges(from, to, kind);
+  if (impl_->listener) {
+    impl_->note_removed(r);
+    impl_->emit_changes(*seq);
+  }
   impl_->publish_sizes();
   lock.unlock();
   if (auto d = impl_->commit(*seq); !d) return std::move(d).err();
@@ -1096,7 +1224,26 @@ status memory_store::restore(const removed_set& removed) {
     for (const auto& e : removed.edges) encode_edge(w, e);
   });
   if (!seq) return std::move(seq).err();
-  impl_->graph.restore(removed);
+  if (impl_->listener) {
+    if (removed.removed_vertex)
+      impl_->note_vertex(impl_->graph.find(removed.removed_vertex->id) ? change_type::vertex_updated
+                                                                       : change_type::vertex_created,
+                         *removed.removed_vertex);
+    std::vector<bool> existed;
+    for (const auto& e : removed.edges) {
+      for (const auto* id : {&e.key.from, &e.key.to})
+        if (!impl_->graph.find(*id) && (!removed.removed_vertex || removed.removed_vertex->id != *id))
+          impl_->note_vertex(change_type::vertex_created, vertex{*id, {}});
+      existed.push_back(impl_->graph.has_edges(e.key.from, e.key.to, e.key.kind));
+    }
+    impl_->graph.restore(removed);
+    for (std::size_t i = 0; i < removed.edges.size(); ++i)
+      if (auto e = impl_->edge_now(removed.edges[i].key))
+        impl_->note_edge(existed[i] ? change_type::edge_changed : change_type::edge_created, std::move(*e));
+    impl_->emit_changes(*seq);
+  } else {
+    impl_->graph.restore(removed);
+  }
   impl_->publish_sizes();
   lock.unlock();
   return impl_->commit(*seq);
@@ -1136,7 +1283,11 @@ status memory_store::apply(const std::vector<interaction>& batch) {
     }
   });
   if (!seq) return std::move(seq).err();
-  impl_->graph.apply(timed);
+  if (impl_->listener) {
+    impl_->note_batch(timed, *seq);
+  } else {
+    impl_->graph.apply(timed);
+  }
   impl_->publish_sizes();
   lock.unlock();
   if (auto d = impl_->commit(*seq); !d) {
@@ -1272,6 +1423,12 @@ result<restore_report> memory_store::restore_backup(const std::string& file,
 }
 
 recovery_report memory_store::recovery() const { return impl_->recovered; }
+
+std::uint64_t memory_store::set_change_listener(change_listener* listener) {
+  std::unique_lock lock(impl_->mutex);
+  impl_->listener = listener;
+  return impl_->durable ? impl_->last_seq.load() : impl_->change_seq;
+}
 
 result<repair_report> memory_store::repair(const memory_store_options& options) {
   auto p = std::make_unique<impl>();

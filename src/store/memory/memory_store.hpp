@@ -146,6 +146,7 @@ public:
   // slot the interned id it handed over (4 bytes a slot), so an edge goes
   // out only when both its ends did.
   status scan(const slice& s, scan_sink& sink) override;
+  std::uint64_t set_change_listener(change_listener* listener) override;
   store_health health() override;
   void close() override;
 

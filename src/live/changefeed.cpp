@@ -1,0 +1,787 @@
+#include "live/changefeed.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <condition_variable>
+#include <deque>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "util/log.hpp"
+
+namespace tlflow::live {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+constexpr std::size_t chunk_cap = 256 << 10;      // one piece, in normal times
+constexpr std::size_t ws_round = 256;             // WebSocket messages per round (its queue holds 1024)
+constexpr std::size_t max_known_ends = 100000;    // vertices a filtered subscriber remembers
+constexpr std::size_t max_ego = 10000;            // ego set size
+
+void str(json_writer& w, std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
+
+void write_props(json_writer& w, const properties& p) {
+  w.StartObject();
+  for (const auto& [k, v] : p) {
+    str(w, k);
+    std::visit([&](const auto& x) {
+      using T = std::decay_t<decltype(x)>;
+      if constexpr (std::is_same_v<T, std::string>) str(w, x);
+      else if constexpr (std::is_same_v<T, std::int64_t>) w.Int64(x);
+      else if constexpr (std::is_same_v<T, double>) w.Double(x);
+      else w.Bool(x);
+    }, v);
+  }
+  w.EndObject();
+}
+
+std::string_view type_name(change_type t) {
+  switch (t) {
+  case change_type::vertex_created: return "vertex_created";
+  case change_type::vertex_updated: return "vertex_updated";
+  case change_type::vertex_removed: return "vertex_removed";
+  case change_type::edge_created: return "edge_created";
+  case change_type::edge_changed: return "edge_changed";
+  case change_type::edge_removed: return "edge_removed";
+  }
+  return "unknown";
+}
+
+bool is_edge(change_type t) {
+  return t == change_type::edge_created || t == change_type::edge_changed || t == change_type::edge_removed;
+}
+
+std::string prop_string(const properties& p, std::string_view key) {
+  auto it = p.find(key);
+  if (it == p.end()) return {};
+  if (const auto* s = std::get_if<std::string>(&it->second)) return *s;
+  return {};
+}
+
+// An edge's key by view (the strings of a record the caller holds): the
+// coalescing maps, without copying ids.
+struct key_view {
+  std::string_view from, to;
+  edge_kind kind;
+  bool operator==(const key_view& o) const { return kind == o.kind && from == o.from && to == o.to; }
+};
+struct key_view_hash {
+  std::size_t operator()(const key_view& k) const {
+    const std::size_t a = std::hash<std::string_view>{}(k.from);
+    const std::size_t b = std::hash<std::string_view>{}(k.to);
+    return a ^ (b * 0x9e3779b97f4a7c15ULL) ^ static_cast<std::size_t>(k.kind);
+  }
+};
+key_view view_of(const edge_key& k) { return {k.from, k.to, k.kind}; }
+
+struct record {
+  event_id id;
+  change c;
+  clock::time_point at;
+  mutable std::string json; // filled by the dispatcher thread only
+  const std::string& data() const {
+    if (json.empty()) json = change_json(c);
+    return json;
+  }
+};
+
+// The changes of one write: the unit the ring holds (one allocation and
+// one pointer copy per write, not per change).
+struct write_rec {
+  std::vector<record> recs;
+};
+
+} // namespace
+
+std::string event_id::str() const { return std::to_string(seq) + "." + std::to_string(index); }
+
+std::optional<event_id> event_id::parse(std::string_view text) {
+  event_id id;
+  const auto dot = text.find('.');
+  const std::string_view a = text.substr(0, dot);
+  if (a.empty()) return std::nullopt;
+  auto r = std::from_chars(a.data(), a.data() + a.size(), id.seq);
+  if (r.ec != std::errc{} || r.ptr != a.data() + a.size()) return std::nullopt;
+  if (dot == std::string_view::npos) {
+    id.index = std::numeric_limits<std::uint32_t>::max();
+    return id;
+  }
+  const std::string_view b = text.substr(dot + 1);
+  if (b.empty()) return std::nullopt;
+  r = std::from_chars(b.data(), b.data() + b.size(), id.index);
+  if (r.ec != std::errc{} || r.ptr != b.data() + b.size()) return std::nullopt;
+  return id;
+}
+
+std::string change_json(const change& c) {
+  rapidjson::StringBuffer b;
+  json_writer w(b);
+  w.StartObject();
+  w.Key("id");
+  str(w, event_id{c.seq, c.index}.str());
+  w.Key("type");
+  str(w, type_name(c.type));
+  if (is_edge(c.type)) {
+    w.Key("edge");
+    w.StartObject();
+    w.Key("from");
+    str(w, c.e.key.from);
+    w.Key("to");
+    str(w, c.e.key.to);
+    w.Key("kind");
+    str(w, to_string(c.e.key.kind));
+    w.Key("weight");
+    w.Uint64(c.e.weight);
+    w.Key("hashtags");
+    w.StartArray();
+    for (const auto& h : c.e.hashtags) str(w, h);
+    w.EndArray();
+    w.Key("first_seen");
+    str(w, c.e.first_seen);
+    w.Key("last_seen");
+    str(w, c.e.last_seen);
+    w.Key("properties");
+    write_props(w, c.e.props);
+    w.EndObject();
+  } else {
+    w.Key("vertex");
+    w.StartObject();
+    w.Key("id");
+    str(w, c.v.id);
+    w.Key("properties");
+    write_props(w, c.v.props);
+    w.EndObject();
+  }
+  w.EndObject();
+  return b.GetString();
+}
+
+std::string gephi_edge_id(const edge_key& k) {
+  // '|' separates the parts; a '|' or '\' inside an id is escaped with '\'.
+  std::string out;
+  auto add = [&](std::string_view s) {
+    for (char ch : s) {
+      if (ch == '|' || ch == '\\') out += '\\';
+      out += ch;
+    }
+  };
+  add(k.from);
+  out += '|';
+  add(k.to);
+  out += '|';
+  add(to_string(k.kind));
+  return out;
+}
+
+std::string gephi_node(const vertex& v, std::string_view op) {
+  rapidjson::StringBuffer b;
+  json_writer w(b);
+  w.StartObject();
+  str(w, op);
+  w.StartObject();
+  str(w, v.id);
+  w.StartObject();
+  if (op != "dn") {
+    const std::string handle = prop_string(v.props, "handle");
+    w.Key("label");
+    str(w, handle.empty() ? v.id : handle);
+    for (const char* k : {"handle", "platform", "location"}) {
+      auto it = v.props.find(k);
+      if (it == v.props.end()) continue;
+      if (const auto* s = std::get_if<std::string>(&it->second)) {
+        w.Key(k);
+        str(w, *s);
+      }
+    }
+  }
+  w.EndObject();
+  w.EndObject();
+  w.EndObject();
+  std::string out = b.GetString();
+  out += "\r\n";
+  return out;
+}
+
+std::string gephi_edge(const edge& e, std::string_view op) {
+  rapidjson::StringBuffer b;
+  json_writer w(b);
+  w.StartObject();
+  str(w, op);
+  w.StartObject();
+  str(w, gephi_edge_id(e.key));
+  w.StartObject();
+  if (op == "ae") {
+    w.Key("source");
+    str(w, e.key.from);
+    w.Key("target");
+    str(w, e.key.to);
+    w.Key("directed");
+    w.Bool(true);
+  }
+  if (op != "de") {
+    w.Key("weight");
+    w.Uint64(e.weight);
+    w.Key("kind");
+    str(w, to_string(e.key.kind));
+    w.Key("hashtags");
+    std::string tags;
+    for (const auto& h : e.hashtags) tags += (tags.empty() ? "" : ",") + h;
+    str(w, tags);
+  }
+  w.EndObject();
+  w.EndObject();
+  w.EndObject();
+  std::string out = b.GetString();
+  out += "\r\n";
+  return out;
+}
+
+class changefeed::subscription {
+public:
+  wire w = wire::sse;
+  std::shared_ptr<sink> out;
+  std::mutex mu;                  // filter state (refilter vs dispatcher)
+  filter f;
+  std::unordered_map<std::string, unsigned> ego; // id -> distance from `around`
+  std::unordered_set<std::string> ends;          // ends of delivered edges (filtered, gephi)
+  event_id cursor;
+  bool started = false;
+  std::optional<event_id> resume_from;           // set until the first service
+  bool finished = false;
+  clock::time_point last_sent = clock::now();
+  clock::time_point not_before;                  // WebSocket pacing
+  std::uint64_t stats_seen = 0;                  // last stats tick delivered
+};
+
+struct changefeed::impl {
+  changefeed_options options;
+  mutable std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::shared_ptr<const write_rec>> ring;
+  std::size_t ring_events = 0;
+  event_id evicted_upto;          // everything up to here is no longer retained
+  event_id newest;
+  bool wake = false;
+  bool stopping = false;
+  std::vector<std::shared_ptr<subscription>> subs;
+  graph_store* store = nullptr;
+  std::thread dispatcher;
+
+  stats_source stats;
+  std::uint64_t stats_tick = 0;
+  std::string stats_json;
+  clock::time_point stats_at = clock::now();
+  std::uint64_t last_posts = 0, last_interactions = 0;
+
+  counter_metric& m_events;
+  counter_metric& m_delivered;
+  counter_metric& m_coalesced;
+  counter_metric& m_overflows;
+  counter_metric& m_resets;
+  gauge_metric& m_subscribers;
+
+  impl(changefeed_options o, metrics_registry& m, stats_source s)
+      : options(o), stats(std::move(s)),
+        m_events(m.counter("tlflow_changes_events_total", "Changes entered into the changefeed")),
+        m_delivered(m.counter("tlflow_changes_delivered_total", "Change events delivered to subscribers")),
+        m_coalesced(m.counter("tlflow_changes_coalesced_total",
+                              "Change events dropped by coalescing (a later weight of the same edge sent instead)")),
+        m_overflows(m.counter("tlflow_changes_overflows_total", "Subscribers dropped for falling behind")),
+        m_resets(m.counter("tlflow_changes_resets_total", "Subscribers told to reload (resume point not retained)")),
+        m_subscribers(m.gauge("tlflow_changes_subscribers", "Connected changefeed subscribers")) {}
+
+  void evict(clock::time_point now) {
+    const auto max_age = std::chrono::seconds(options.retention_s);
+    while (!ring.empty() &&
+           (ring_events > options.retention_events || now - ring.front()->recs.front().at > max_age)) {
+      evicted_upto = ring.front()->recs.back().id;
+      ring_events -= ring.front()->recs.size();
+      ring.pop_front();
+    }
+  }
+
+  // Ring position of the first record after `id` (under mu).
+  std::size_t after(const event_id& id) const {
+    // The first write whose last change is after `id`.
+    auto it = std::upper_bound(ring.begin(), ring.end(), id,
+                               [](const event_id& a, const std::shared_ptr<const write_rec>& w) {
+                                 return a < w->recs.back().id;
+                               });
+    return static_cast<std::size_t>(it - ring.begin());
+  }
+
+  void fill_ego(subscription& s, graph_store* st) {
+    s.ego.clear();
+    if (s.f.around.empty()) return;
+    s.ego[s.f.around] = 0;
+    if (st == nullptr) return;
+    std::vector<std::string> frontier{s.f.around};
+    for (unsigned d = 1; d <= s.f.radius && !frontier.empty(); ++d) {
+      std::vector<std::string> next;
+      for (const auto& id : frontier) {
+        neighbor_query q;
+        q.limit = 1000;
+        auto ns = st->neighbors(id, q);
+        if (!ns) continue;
+        for (const auto& n : *ns) {
+          if (s.ego.size() >= max_ego) break;
+          if (s.ego.emplace(n.id, d).second) next.push_back(n.id);
+        }
+      }
+      frontier = std::move(next);
+    }
+  }
+
+  // Does the record pass the subscriber's filter? `deliver`: it is being
+  // delivered, so the ego set and the known ends learn from it.
+  static bool passes(subscription& s, const record& r, bool deliver) {
+    const change& c = r.c;
+    const bool filtered = !s.f.s.whole_graph() || !s.f.around.empty();
+    if (is_edge(c.type)) {
+      if (!s.f.s.admits(c.e)) return false;
+      if (!s.f.s.platforms.empty() &&
+          std::find(s.f.s.platforms.begin(), s.f.s.platforms.end(), c.source_platform) == s.f.s.platforms.end())
+        return false;
+      if (!s.f.around.empty()) {
+        auto a = s.ego.find(c.e.key.from);
+        auto b = s.ego.find(c.e.key.to);
+        // The ego graph: edges between members; an edge from a member
+        // nearer than the radius brings its other end in.
+        const bool in_a = a != s.ego.end(), in_b = b != s.ego.end();
+        if (!in_a && !in_b) return false;
+        if (!(in_a && in_b)) {
+          const unsigned d = in_a ? a->second : b->second;
+          if (d >= s.f.radius || c.type == change_type::edge_removed || s.ego.size() >= max_ego) return false;
+          if (deliver) s.ego.emplace(in_a ? c.e.key.to : c.e.key.from, d + 1);
+        }
+      }
+      if (deliver && (filtered || s.w == wire::gephi) && c.type != change_type::edge_removed &&
+          s.ends.size() < max_known_ends) {
+        s.ends.insert(c.e.key.from);
+        s.ends.insert(c.e.key.to);
+      }
+      return true;
+    }
+    if (!filtered) {
+      if (deliver && s.w == wire::gephi && c.type != change_type::vertex_removed && s.ends.size() < max_known_ends)
+        s.ends.insert(c.v.id);
+      return true;
+    }
+    if (s.ego.count(c.v.id) != 0) return true;
+    const bool known = s.ends.count(c.v.id) != 0;
+    if (known && deliver && c.type == change_type::vertex_removed) s.ends.erase(c.v.id);
+    return known;
+  }
+
+  // Appends one event as the subscriber's wire wants it.
+  static void frame_into(std::string& out, wire w, std::string_view type, const std::string& data,
+                         const event_id* id) {
+    if (w != wire::sse) {
+      out += data;
+      return;
+    }
+    if (id) {
+      out += "id: ";
+      out += std::to_string(id->seq);
+      out += '.';
+      out += std::to_string(id->index);
+      out += '\n';
+    }
+    out += "event: ";
+    out += type;
+    out += "\ndata: ";
+    out += data;
+    out += "\n\n";
+  }
+  std::string frame(const subscription& s, std::string_view type, const std::string& data,
+                    const std::string* id) const {
+    std::string out;
+    if (s.w == wire::sse && id) out = "id: " + *id + "\n";
+    frame_into(out, s.w, type, data, nullptr);
+    return out;
+  }
+
+  std::string control(const subscription& s, std::string_view type, const std::string& fields,
+                      const std::string* id) const {
+    std::string data = "{\"type\":\"";
+    data += type;
+    data += "\"";
+    if (!fields.empty()) data += "," + fields;
+    data += "}";
+    if (s.w == wire::gephi) return {};
+    return frame(s, type, data, id);
+  }
+
+  // Gephi lines for one delivered change.
+  static std::string gephi_lines(subscription& s, const change& c) {
+    std::string out;
+    switch (c.type) {
+    case change_type::vertex_created: return gephi_node(c.v, "an");
+    case change_type::vertex_updated: return gephi_node(c.v, "cn");
+    case change_type::vertex_removed: return gephi_node(c.v, "dn");
+    case change_type::edge_created:
+      return gephi_edge(c.e, "ae");
+    case change_type::edge_changed: return gephi_edge(c.e, "ce");
+    case change_type::edge_removed: return gephi_edge(c.e, "de");
+    }
+    (void)s;
+    return out;
+  }
+
+  void put(subscription& s, std::string piece, bool last) {
+    s.last_sent = clock::now();
+    if (last) s.finished = true;
+    s.out->put(std::move(piece), last);
+  }
+
+  // Serves one subscriber; returns when it next needs attention (or max()).
+  clock::time_point service(subscription& s, clock::time_point now) {
+    if (s.finished) return clock::time_point::max();
+    if (!s.out->ready()) return clock::time_point::max();
+    std::lock_guard<std::mutex> sl(s.mu);
+    if (now < s.not_before) return s.not_before;
+    std::vector<std::shared_ptr<const write_rec>> writes; // keeps `pending` alive
+    std::vector<const record*> pending;
+    bool lost = false;
+    event_id newest_now;
+    std::uint64_t tick = 0;
+    std::string stats_copy;
+    {
+      std::lock_guard<std::mutex> l(mu);
+      newest_now = newest;
+      tick = stats_tick;
+      if (s.stats_seen != stats_tick) stats_copy = stats_json;
+      if (!s.started) {
+        s.started = true;
+        if (s.resume_from) {
+          const event_id from = *s.resume_from;
+          if (from < evicted_upto || newest < from) {
+            s.cursor = newest;
+            lost = true;
+          } else {
+            s.cursor = from;
+          }
+        } else {
+          s.cursor = newest;
+        }
+      } else if (s.cursor < evicted_upto) {
+        lost = true;
+      }
+      if (!lost)
+        for (std::size_t i = after(s.cursor); i < ring.size(); ++i) writes.push_back(ring[i]);
+    }
+    for (const auto& w : writes)
+      for (const auto& r : w->recs)
+        if (s.cursor < r.id) pending.push_back(&r);
+    const std::string newest_text = newest_now.str();
+    if (lost && s.resume_from) {
+      // The resume point is gone: reload, then go on from the newest event.
+      s.resume_from.reset();
+      m_resets.inc();
+      std::string piece = control(s, "reset", "\"reason\":\"the resume point is no longer retained; reload\",\"newest\":\"" +
+                                                  newest_text + "\"", &newest_text);
+      if (s.w == wire::gephi) piece = "";
+      if (!piece.empty()) {
+        put(s, std::move(piece), false);
+        return now;
+      }
+    } else if (lost) {
+      m_overflows.inc();
+      put(s, control(s, "overflow", "\"reason\":\"fell behind the retention\"", nullptr), true);
+      return clock::time_point::max();
+    }
+    s.resume_from.reset();
+
+    // Walk the backlog: filter, hold young weight changes, measure.
+    const auto window = std::chrono::milliseconds(options.coalesce_ms);
+    std::vector<const record*> take;
+    std::unordered_set<key_view, key_view_hash> going;
+    std::size_t bytes = 0;
+    bool hard = false;
+    event_id advance = s.cursor;
+    clock::time_point wake_at = clock::time_point::max();
+    for (std::size_t k = 0; k < pending.size(); ++k) {
+      const record& r = *pending[k];
+      if (!passes(s, r, false)) {
+        advance = r.id;
+        continue;
+      }
+      // A weight change waits out its window, unless an older change of the
+      // same edge goes now: then it joins that one.
+      if (!hard && r.c.type == change_type::edge_changed && now - r.at < window &&
+          going.count(view_of(r.c.e.key)) == 0) {
+        wake_at = r.at + window;
+        break;
+      }
+      if (r.c.type == change_type::edge_changed) going.insert(view_of(r.c.e.key));
+      take.push_back(&r);
+      bytes += r.data().size() + 40;
+      advance = r.id;
+      if (!hard && bytes > chunk_cap) {
+        // Another chunk after this one, unless the backlog is over the
+        // budget: then coalesce all of it at once.
+        std::size_t rest = 0;
+        for (std::size_t i = k + 1; i < pending.size() && bytes + rest <= options.subscriber_budget_bytes; ++i)
+          if (passes(s, *pending[i], false)) rest += pending[i]->data().size();
+        if (bytes + rest <= options.subscriber_budget_bytes) break;
+        hard = true;
+      }
+    }
+    // Delivery pass: the filter learns; a weight change of an edge that
+    // changes again later in the piece is dropped (the later one carries it).
+    std::unordered_map<key_view, std::size_t, key_view_hash> last_change;
+    for (std::size_t i = 0; i < take.size(); ++i)
+      if (take[i]->c.type == change_type::edge_changed)
+        last_change[view_of(take[i]->c.e.key)] = i;
+    const auto superseded = [&](std::size_t i) {
+      const record& r = *take[i];
+      return r.c.type == change_type::edge_changed &&
+             last_change[view_of(r.c.e.key)] != i;
+    };
+    if (hard) {
+      // Over the budget even after merging every weight change: dropped.
+      std::size_t kept = 0;
+      for (std::size_t i = 0; i < take.size(); ++i)
+        if (!superseded(i)) kept += take[i]->data().size() + 40;
+      if (kept > options.subscriber_budget_bytes) {
+        m_overflows.inc();
+        put(s, control(s, "overflow", "\"reason\":\"more than the subscriber's byte budget waiting\"", nullptr), true);
+        return clock::time_point::max();
+      }
+    }
+    std::string piece;
+    std::size_t sent = 0;
+    for (std::size_t i = 0; i < take.size(); ++i) {
+      const record& r = *take[i];
+      if (piece.size() > chunk_cap || (s.w == wire::ws && sent >= ws_round)) {
+        advance = take[i - 1]->id; // the rest in the next piece
+        // A WebSocket tells no one when its queue drains: come back soon.
+        if (s.w == wire::ws) {
+          s.not_before = now + std::chrono::milliseconds(10);
+          wake_at = std::min(wake_at, s.not_before);
+        }
+        break;
+      }
+      if (superseded(i)) {
+        m_coalesced.inc();
+        continue;
+      }
+      const bool known_before = s.w == wire::gephi && is_edge(r.c.type) &&
+                                s.ends.count(r.c.e.key.from) != 0 && s.ends.count(r.c.e.key.to) != 0;
+      if (!passes(s, r, true)) continue;
+      ++sent;
+      if (s.w == wire::gephi) {
+        if (is_edge(r.c.type) && r.c.type != change_type::edge_removed && !known_before) {
+          // Gephi needs both ends before an edge.
+          for (const auto* id : {&r.c.e.key.from, &r.c.e.key.to})
+            piece += gephi_node(vertex{*id, {}}, "an");
+        }
+        change c = r.c;
+        if (c.type == change_type::edge_changed && !known_before) c.type = change_type::edge_created;
+        piece += gephi_lines(s, c);
+      } else if (s.w == wire::ws) {
+        m_delivered.inc();
+        put(s, r.data(), false);
+      } else {
+        frame_into(piece, s.w, type_name(r.c.type), r.data(), &r.id);
+      }
+    }
+    if (s.w != wire::ws) m_delivered.inc(sent);
+    s.cursor = advance;
+    if (!stats_copy.empty() && s.stats_seen != tick) {
+      s.stats_seen = tick;
+      piece += control(s, "stats", stats_copy, nullptr);
+      if (s.w == wire::ws) {
+        put(s, piece, false);
+        piece.clear();
+      }
+    }
+    if (piece.empty() && s.w == wire::sse && now - s.last_sent >= std::chrono::seconds(options.heartbeat_s))
+      piece = ": heartbeat\n\n";
+    if (!piece.empty()) put(s, std::move(piece), false);
+    return wake_at;
+  }
+
+  void refresh_stats(clock::time_point now) {
+    if (options.stats_s == 0 || now - stats_at < std::chrono::seconds(options.stats_s)) return;
+    const double secs = std::chrono::duration<double>(now - stats_at).count();
+    stats_at = now;
+    const std::uint64_t posts = stats.posts ? stats.posts() : 0;
+    const std::uint64_t inter = stats.interactions ? stats.interactions() : 0;
+    rapidjson::StringBuffer b;
+    json_writer w(b);
+    w.StartObject();
+    w.Key("posts_per_s");
+    w.Double(static_cast<double>(posts - std::min(posts, last_posts)) / secs);
+    w.Key("interactions_per_s");
+    w.Double(static_cast<double>(inter - std::min(inter, last_interactions)) / secs);
+    w.Key("vertices");
+    w.Uint64(stats.vertices ? stats.vertices() : 0);
+    w.Key("edges");
+    w.Uint64(stats.edges ? stats.edges() : 0);
+    w.EndObject();
+    last_posts = posts;
+    last_interactions = inter;
+    std::string body = b.GetString();
+    std::lock_guard<std::mutex> l(mu);
+    stats_json = body.substr(1, body.size() - 2); // the fields, for control()
+    ++stats_tick;
+  }
+
+  void run() {
+    clock::time_point next = clock::now() + std::chrono::seconds(1);
+    for (;;) {
+      std::vector<std::shared_ptr<subscription>> list;
+      {
+        std::unique_lock<std::mutex> l(mu);
+        cv.wait_until(l, next, [&] { return wake || stopping; });
+        if (stopping) return;
+        wake = false;
+        evict(clock::now());
+        list = subs;
+      }
+      const auto now = clock::now();
+      refresh_stats(now);
+      next = now + std::chrono::seconds(1);
+      for (const auto& s : list) {
+        try {
+          next = std::min(next, service(*s, now));
+        } catch (const std::exception& e) {
+          log::error("changefeed", "subscriber dropped: ", e.what());
+          put(*s, "", true);
+        }
+      }
+    }
+  }
+};
+
+changefeed::changefeed(changefeed_options options, metrics_registry& metrics, stats_source stats)
+    : impl_(std::make_unique<impl>(options, metrics, std::move(stats))), options_(options) {}
+
+changefeed::~changefeed() { stop(); }
+
+void changefeed::attach(graph_store& store) {
+  const std::uint64_t base = store.set_change_listener(this);
+  {
+    std::lock_guard<std::mutex> l(impl_->mu);
+    impl_->store = &store;
+    impl_->evicted_upto = {base, std::numeric_limits<std::uint32_t>::max()};
+    impl_->newest = impl_->evicted_upto;
+  }
+  impl_->dispatcher = std::thread([this] { impl_->run(); });
+}
+
+void changefeed::stop() {
+  {
+    std::lock_guard<std::mutex> l(impl_->mu);
+    if (impl_->stopping) return;
+    impl_->stopping = true;
+  }
+  impl_->cv.notify_all();
+  if (impl_->dispatcher.joinable()) impl_->dispatcher.join();
+  if (impl_->store) impl_->store->set_change_listener(nullptr);
+  std::vector<std::shared_ptr<subscription>> list;
+  {
+    std::lock_guard<std::mutex> l(impl_->mu);
+    list.swap(impl_->subs);
+  }
+  for (auto& s : list)
+    if (!s->finished) s->out->put("", true);
+}
+
+void changefeed::on_changes(std::vector<change>& batch) {
+  const auto now = clock::now();
+  {
+    std::lock_guard<std::mutex> l(impl_->mu);
+    if (batch.empty()) return;
+    auto w = std::make_shared<write_rec>();
+    w->recs.resize(batch.size());
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      record& r = w->recs[i];
+      r.id = {batch[i].seq, batch[i].index};
+      r.at = now;
+      r.c = std::move(batch[i]);
+    }
+    impl_->newest = w->recs.back().id;
+    impl_->ring_events += batch.size();
+    impl_->ring.push_back(std::move(w));
+    impl_->evict(now);
+    impl_->wake = true;
+  }
+  impl_->m_events.inc(batch.size());
+  impl_->cv.notify_one();
+}
+
+std::shared_ptr<changefeed::subscription> changefeed::subscribe(wire w, filter f, std::optional<event_id> after,
+                                                                std::shared_ptr<sink> out, graph_store* store) {
+  auto s = std::make_shared<subscription>();
+  s->w = w;
+  s->out = std::move(out);
+  s->f = std::move(f);
+  s->resume_from = after;
+  impl_->fill_ego(*s, store);
+  {
+    std::lock_guard<std::mutex> l(impl_->mu);
+    if (impl_->subs.size() >= options_.max_subscribers || impl_->stopping) return nullptr;
+    if (!after) {
+      // From now on: the cursor is fixed here, not when first served, so
+      // that a snapshot taken after subscribing misses nothing.
+      s->started = true;
+      s->cursor = impl_->newest;
+    }
+    impl_->subs.push_back(s);
+    impl_->m_subscribers.set(static_cast<double>(impl_->subs.size()));
+    impl_->wake = true;
+  }
+  impl_->cv.notify_one();
+  return s;
+}
+
+void changefeed::unsubscribe(const std::shared_ptr<subscription>& s) {
+  std::lock_guard<std::mutex> l(impl_->mu);
+  auto& v = impl_->subs;
+  v.erase(std::remove(v.begin(), v.end(), s), v.end());
+  impl_->m_subscribers.set(static_cast<double>(v.size()));
+}
+
+void changefeed::refilter(const std::shared_ptr<subscription>& s, filter f, graph_store* store) {
+  std::lock_guard<std::mutex> sl(s->mu);
+  s->f = std::move(f);
+  s->ends.clear();
+  impl_->fill_ego(*s, store);
+}
+
+bool changefeed::full() const {
+  std::lock_guard<std::mutex> l(impl_->mu);
+  return impl_->subs.size() >= options_.max_subscribers;
+}
+
+void changefeed::know(const std::shared_ptr<subscription>& s, const std::vector<std::string>& ids) {
+  std::lock_guard<std::mutex> sl(s->mu);
+  for (const auto& id : ids)
+    if (s->ends.size() < max_known_ends) s->ends.insert(id);
+}
+
+void changefeed::wake() {
+  {
+    std::lock_guard<std::mutex> l(impl_->mu);
+    impl_->wake = true;
+  }
+  impl_->cv.notify_one();
+}
+
+event_id changefeed::newest() const {
+  std::lock_guard<std::mutex> l(impl_->mu);
+  return impl_->newest;
+}
+
+} // namespace tlflow::live
