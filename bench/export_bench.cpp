@@ -17,13 +17,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <random>
 #include <string>
 #include <vector>
 
-#include <time.h>
 
 #include "api/export_format.hpp"
+#include "graph_gen.hpp"
 #include "store/memory/memory_store.hpp"
 
 using namespace tlflow;
@@ -169,60 +168,16 @@ int main(int argc, char** argv) {
   }
   std::unique_ptr<memory_store> store = std::move(opened).value();
 
-  std::mt19937_64 rng(o.seed);
-  std::uniform_real_distribution<double> unit(0.0, 1.0);
-  const std::uint64_t n = o.vertices;
-  std::uint64_t mult = 2654435761ull % n;
-  auto gcd = [](std::uint64_t a, std::uint64_t b) {
-    while (b) {
-      const auto t = a % b;
-      a = b;
-      b = t;
-    }
-    return a;
-  };
-  while (mult < 2 || gcd(mult, n) != 1) ++mult;
-  auto shuffle_id = [&](std::uint64_t i) {
-    return static_cast<std::uint64_t>((__extension__ static_cast<unsigned __int128>(i) * mult) % n);
-  };
-  std::vector<std::string> tags;
-  for (int i = 0; i < 50; ++i) tags.push_back("tag" + std::to_string(i));
-  std::vector<std::string> places;
-  for (int i = 0; i < 200; ++i) places.push_back("City " + std::to_string(i) + ", Country");
-  auto fill_account = [&](account& a, std::uint64_t i) {
-    a.id = "twitter:" + std::to_string(1000000000ull + i);
-    a.platform = "twitter";
-    a.handle = "user" + std::to_string(i);
-    a.name = "User & <" + std::to_string(i) + ">";
-    if (i % 2 == 0) a.location = places[i % places.size()];
-  };
-  const std::uint32_t t0 = 1795000000u;
+  // bench/graph_gen.hpp's graph, with names that need escaping in every format.
+  bench::graph_generator gen(o.vertices, o.seed);
   const auto load_start = clock_type::now();
   std::vector<interaction> batch;
-  std::uint64_t produced = 0, edges_now = 0;
-  char at[32];
+  std::uint64_t edges_now = 0;
   while (edges_now < o.edges) {
-    const std::uint64_t want = std::min<std::uint64_t>(o.batch, o.edges - edges_now);
-    batch.clear();
-    for (std::uint64_t k = 0; k < want; ++k, ++produced) {
-      interaction x;
-      const std::uint64_t from = static_cast<std::uint64_t>(unit(rng) * static_cast<double>(n)) % n;
-      const double u = unit(rng);
-      const std::uint64_t to = shuffle_id(static_cast<std::uint64_t>(u * u * u * static_cast<double>(n)) % n);
-      x.post_id = "twitter:p" + std::to_string(produced);
-      fill_account(x.from, from);
-      fill_account(x.to, to == from ? (to + 1) % n : to);
-      const double kr = unit(rng);
-      x.kind = kr < 0.60 ? edge_kind::mention : kr < 0.80 ? edge_kind::reply
-             : kr < 0.95 ? edge_kind::repost : edge_kind::quote;
-      x.hashtags.push_back(tags[rng() % tags.size()]);
-      if (rng() % 3 == 0) x.hashtags.push_back(tags[rng() % tags.size()]);
-      const std::time_t tt = t0 + static_cast<std::uint32_t>(rng() % (7 * 86400));
-      std::tm tm{};
-      gmtime_r(&tt, &tm);
-      std::strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", &tm);
-      x.at = at;
-      batch.push_back(std::move(x));
+    gen.next(batch, std::min<std::uint64_t>(o.batch, o.edges - edges_now));
+    for (auto& x : batch) {
+      x.from.name = "User & <" + x.from.handle.substr(4) + ">";
+      x.to.name = "User & <" + x.to.handle.substr(4) + ">";
     }
     if (auto s = store->apply(batch); !s.ok()) {
       std::fprintf(stderr, "apply: %s\n", s.err().message.c_str());
