@@ -47,6 +47,10 @@ std::string pct(std::string_view text);
 // A TCP port on 127.0.0.1 that was free a moment ago.
 std::uint16_t free_port();
 
+// A blocking socket connected to 127.0.0.1:port (TCP_NODELAY, send and
+// receive timeouts of `timeout_ms`); -1 when the connection fails.
+int connect_loopback(std::uint16_t port, int timeout_ms);
+
 class service_process {
 public:
   struct options {
