@@ -13,33 +13,18 @@
 #include <unistd.h>
 
 #include "store/memory/memory_store.hpp"
+#include "memory_store_support.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace tlflow;
+using tlflow::test::temp_dir;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct temp_dir {
-  temp_dir() {
-    std::string tmpl = (fs::temp_directory_path() / "tlflow-reads-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string path;
-};
 
 std::unique_ptr<memory_store> open_store(const std::string& dir) {
-  memory_store_options o;
-  o.data_dir = dir;
-  o.snapshot_interval_s = 0;
-  o.wal_fsync = wal_fsync_policy::none;
-  auto r = memory_store::open(o);
-  REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.err().message));
-  return std::move(r).value();
+  return test::open_store(test::durable(dir));
 }
 
 std::vector<edge> all_edges(graph_store& s, edge_query q) {
@@ -280,7 +265,7 @@ void mutate(memory_store& s, std::mt19937& rng, std::vector<removed_set>& ticket
 
 TEST_CASE("memory store reads: indexes match a full recount after every kind of mutation, and after reload") {
   temp_dir dir;
-  auto s = open_store(dir.path + "/a");
+  auto s = open_store(dir.path() + "/a");
   std::mt19937 rng(20261207);
   // A hub from the start: over graph_core::hub_degree edges.
   std::vector<interaction> seed;
@@ -305,9 +290,9 @@ TEST_CASE("memory store reads: indexes match a full recount after every kind of 
   CHECK(saw_hub > 0);
 
   // A second store from a copy of the files: snapshot + the log after it.
-  fs::copy(dir.path + "/a", dir.path + "/b", fs::copy_options::recursive);
-  fs::remove(dir.path + "/b/LOCK");
-  auto copy = open_store(dir.path + "/b");
+  fs::copy(dir.path() + "/a", dir.path() + "/b", fs::copy_options::recursive);
+  fs::remove(dir.path() + "/b/LOCK");
+  auto copy = open_store(dir.path() + "/b");
   CHECK(copy->recovery().records_replayed > 0);
   check_reads(*copy, probe);
   CHECK(show(*copy->location_flows(1000)) == show(*s->location_flows(1000)));

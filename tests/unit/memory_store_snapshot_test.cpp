@@ -21,28 +21,17 @@
 #include <unistd.h>
 
 #include "store/memory/memory_store.hpp"
+#include "memory_store_support.hpp"
 #include "store/memory/wal.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace tlflow;
+using tlflow::test::durable;
+using tlflow::test::open_store;
 using tlflow::test::temp_dir;
 namespace fs = std::filesystem;
 
 namespace {
-
-memory_store_options durable(const std::string& dir) {
-  memory_store_options o;
-  o.data_dir = dir;
-  o.snapshot_interval_s = 0;
-  o.wal_fsync = wal_fsync_policy::none;
-  return o;
-}
-
-std::unique_ptr<memory_store> open_store(const memory_store_options& o) {
-  auto r = memory_store::open(o);
-  REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.err().message));
-  return std::move(r).value();
-}
 
 // Everything the tests compare: vertices with their properties, edges with
 // weight, hashtags and times.

@@ -18,10 +18,13 @@
 #include "store/memory/iso_time.hpp"
 #include "store/memory/codec.hpp"
 #include "store/memory/memory_store.hpp"
+#include "memory_store_support.hpp"
 #include "store/memory/wal.hpp"
 #include "util/metrics.hpp"
 
 using namespace tlflow;
+using tlflow::test::durable;
+using tlflow::test::open_store;
 namespace fs = std::filesystem;
 
 namespace {
@@ -38,20 +41,6 @@ struct temp_dir {
   }
   std::string path;
 };
-
-memory_store_options durable(const std::string& dir) {
-  memory_store_options o;
-  o.data_dir = dir;
-  o.snapshot_interval_s = 0;
-  o.wal_fsync = wal_fsync_policy::none;
-  return o;
-}
-
-std::unique_ptr<memory_store> open_store(const memory_store_options& o) {
-  auto r = memory_store::open(o);
-  REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.err().message));
-  return std::move(r).value();
-}
 
 std::string show(const property_value& v) {
   std::ostringstream os;
