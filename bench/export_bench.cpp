@@ -23,26 +23,14 @@
 
 #include "api/export_format.hpp"
 #include "graph_gen.hpp"
+#include "proc_stats.hpp"
 #include "store/memory/memory_store.hpp"
 
 using namespace tlflow;
+using bench::rss_kib;
 using clock_type = std::chrono::steady_clock;
 
 namespace {
-
-long rss_kib() {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
-  return -1;
-}
-
-double cpu_s() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
 
 struct options {
   std::uint64_t vertices = 1000000;
@@ -107,7 +95,7 @@ void run(graph_store& store, api::export_format f, const slice& s, const char* w
   auto w = api::make_export_writer(f);
   discard_sink sink(*w);
   const long before = rss_kib();
-  const double c0 = cpu_s();
+  const double c0 = (bench::thread_cpu_ms() / 1e3);
   const auto t0 = clock_type::now();
   w->begin(sink.buf());
   if (auto st = store.scan(s, sink); !st) {
@@ -116,7 +104,7 @@ void run(graph_store& store, api::export_format f, const slice& s, const char* w
   }
   sink.finish();
   const double wall = std::chrono::duration<double>(clock_type::now() - t0).count();
-  const double cpu = cpu_s() - c0;
+  const double cpu = (bench::thread_cpu_ms() / 1e3) - c0;
   const double mb = static_cast<double>(sink.bytes()) / 1e6;
   std::printf("  %-8s %-12s %9.1f MB in %6.2f s: %7.1f MB/s wall, %7.1f MB/s per CPU-second; "
               "peak VmRSS +%.1f MiB above the %.1f MiB before   (target >= 100 MB/s) %s\n",
@@ -138,12 +126,12 @@ void run_scan_only(graph_store& store, const slice& s, const char* what) {
       return ok_v;
     }
   } sink;
-  const double c0 = cpu_s();
+  const double c0 = (bench::thread_cpu_ms() / 1e3);
   const auto t0 = clock_type::now();
   if (auto st = store.scan(s, sink); !st) std::exit(1);
   std::printf("  scan     %-12s %9llu items in %6.2f s wall, %6.2f CPU-s\n", what,
               static_cast<unsigned long long>(sink.items),
-              std::chrono::duration<double>(clock_type::now() - t0).count(), cpu_s() - c0);
+              std::chrono::duration<double>(clock_type::now() - t0).count(), (bench::thread_cpu_ms() / 1e3) - c0);
 }
 
 } // namespace

@@ -32,20 +32,14 @@
 #include <time.h>
 
 #include "graph_gen.hpp"
+#include "proc_stats.hpp"
 #include "store/memory/memory_store.hpp"
 
 using namespace tlflow;
+using bench::rss_kib;
 using clock_type = std::chrono::steady_clock;
 
 namespace {
-
-long rss_kib() {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
-  return -1;
-}
 
 struct options {
   std::uint64_t vertices = 1000000;
@@ -76,14 +70,6 @@ bool parse(int argc, char** argv, options& o) {
     else return false;
   }
   return o.vertices >= 2 && o.batch >= 1;
-}
-
-// CPU time of this thread: on a shared machine, wall time also counts the
-// time other processes held the cores.
-double cpu_ms() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
 }
 
 double percentile(std::vector<double> v, double p) {
@@ -128,7 +114,7 @@ int main(int argc, char** argv) {
 
   // ---- (a) load
   const auto load_start = clock_type::now();
-  const double load_cpu_start = cpu_ms();
+  const double load_cpu_start = bench::thread_cpu_ms();
   std::vector<interaction> batch;
   batch.reserve(o.batch);
   std::uint64_t edges_now = 0;
@@ -150,7 +136,7 @@ int main(int argc, char** argv) {
   const std::uint64_t edges = store.count_edges().value();
   const double bytes_per_edge =
       static_cast<double>(rss_after - rss_before) * 1024.0 / static_cast<double>(edges);
-  const double load_cpu_s = (cpu_ms() - load_cpu_start) / 1000.0;
+  const double load_cpu_s = (bench::thread_cpu_ms() - load_cpu_start) / 1000.0;
   std::printf("\n(a) load through apply(): %.1f s (%.1f s CPU) for %llu interactions (%.0f interactions/s)\n",
               load_s, load_cpu_s, static_cast<unsigned long long>(produced),
               static_cast<double>(produced) / load_s);
@@ -171,7 +157,7 @@ int main(int argc, char** argv) {
               static_cast<double>(st.interner_bytes) / 1048576.0);
 
   {
-    double c = cpu_ms();
+    double c = bench::thread_cpu_ms();
     auto t = clock_type::now();
     vertex_query vq;
     vq.limit = 100;
@@ -181,24 +167,24 @@ int main(int argc, char** argv) {
     t = clock_type::now();
     const bool listed_again = store.list_vertices(vq).ok();
     const double list_ms = std::chrono::duration<double, std::milli>(clock_type::now() - t).count();
-    const double list_cpu = cpu_ms() - c;
+    const double list_cpu = bench::thread_cpu_ms() - c;
     // Listing during ingestion: the new ids are merged into the sorted index.
     interaction fresh;
     fresh.from.id = "twitter:new-a";
     fresh.to.id = "twitter:new-b";
     (void)store.apply({fresh});
     t = clock_type::now();
-    const double c_new = cpu_ms();
+    const double c_new = bench::thread_cpu_ms();
     vq.after = "twitter:1000";
     (void)store.list_vertices(vq);
     const double list_new_ms =
         std::chrono::duration<double, std::milli>(clock_type::now() - t).count();
-    const double list_new_cpu = cpu_ms() - c_new;
-    c = cpu_ms();
+    const double list_new_cpu = bench::thread_cpu_ms() - c_new;
+    c = bench::thread_cpu_ms();
     t = clock_type::now();
     auto flows = store.location_flows(20);
     const double flows_ms = std::chrono::duration<double, std::milli>(clock_type::now() - t).count();
-    const double flows_cpu = cpu_ms() - c;
+    const double flows_cpu = bench::thread_cpu_ms() - c;
     std::printf("    list_vertices first page %.1f ms (builds the sorted index), next %.3f ms "
                 "(both: %.1f ms CPU), after 2 new vertices %.3f ms (%.3f ms CPU)\n"
                 "    location_flows(20) %.1f ms (%.1f ms CPU, %zu flows)%s\n",
@@ -220,11 +206,11 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < o.queries; ++i) {
       const std::string a = id_of(qrng() % n);
       const std::string b = id_of(qrng() % n);
-      const double c0 = cpu_ms();
+      const double c0 = bench::thread_cpu_ms();
       const auto start = clock_type::now();
       auto r = store.shortest_path(a, b, q);
       ms.push_back(std::chrono::duration<double, std::milli>(clock_type::now() - start).count());
-      cpu.push_back(cpu_ms() - c0);
+      cpu.push_back(bench::thread_cpu_ms() - c0);
       if (r.ok()) {
         ++found;
         hops += r->size() - 1;
@@ -291,17 +277,17 @@ int main(int argc, char** argv) {
 
   if (!o.data_dir.empty()) {
     const auto log_bytes = store.statistics().wal_bytes;
-    const double c0 = cpu_ms();
+    const double c0 = bench::thread_cpu_ms();
     auto t = clock_type::now();
     if (auto s = store.snapshot(); !s.ok()) {
       std::fprintf(stderr, "snapshot: %s\n", s.err().message.c_str());
       return 1;
     }
     const double snap_s = std::chrono::duration<double>(clock_type::now() - t).count();
-    const double snap_cpu_s = (cpu_ms() - c0) / 1000.0;
+    const double snap_cpu_s = (bench::thread_cpu_ms() - c0) / 1000.0;
     owner->close();
     owner.reset();
-    const double c1 = cpu_ms();
+    const double c1 = bench::thread_cpu_ms();
     t = clock_type::now();
     auto again = memory_store::open(mo);
     if (!again.ok()) {
@@ -309,7 +295,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     const double open_s = std::chrono::duration<double>(clock_type::now() - t).count();
-    const double open_cpu_s = (cpu_ms() - c1) / 1000.0;
+    const double open_cpu_s = (bench::thread_cpu_ms() - c1) / 1000.0;
     std::printf("\n(durable) log before the snapshot %.1f MiB; snapshot() %.2f s (%.2f s CPU); "
                 "reopen (snapshot load) %.2f s (%.2f s CPU), %llu edges\n",
                 static_cast<double>(log_bytes) / 1048576.0, snap_s, snap_cpu_s, open_s, open_cpu_s,

@@ -28,26 +28,14 @@
 #include <time.h>
 
 #include "graph_gen.hpp"
+#include "proc_stats.hpp"
 #include "store/memory/memory_store.hpp"
 
 using namespace tlflow;
+using bench::rss_kib;
 using clock_type = std::chrono::steady_clock;
 
 namespace {
-
-long rss_kib() {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
-  return -1;
-}
-
-double cpu_ms() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
-}
 
 struct options {
   std::uint64_t vertices = 1000000;
@@ -129,14 +117,14 @@ stall_figures measure(memory_store& store, snapshot_mode mode, std::uint64_t n, 
     }
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  const double c0 = cpu_ms();
+  const double c0 = bench::thread_cpu_ms();
   const auto t0 = clock_type::now();
   if (auto s = store.snapshot(mode); !s.ok()) {
     std::fprintf(stderr, "snapshot: %s\n", s.err().message.c_str());
     std::exit(1);
   }
   f.snapshot_s = std::chrono::duration<double>(clock_type::now() - t0).count();
-  f.snapshot_cpu_s = (cpu_ms() - c0) / 1000.0;
+  f.snapshot_cpu_s = (bench::thread_cpu_ms() - c0) / 1000.0;
   f.seal_ms = mode == snapshot_mode::compact ? static_cast<double>(store.statistics().last_seal_us) / 1000.0 : 0;
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   stop = true;
