@@ -34,6 +34,24 @@ bool write_all(int fd, const char* p, std::size_t n) {
   return true;
 }
 
+// A segment opened (created if absent) for appending, with its size so far.
+struct appendable {
+  std::shared_ptr<fd_holder> fd;
+  std::uint64_t bytes = 0;
+};
+
+result<appendable> open_for_append(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return io_err("cannot open log", path);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    const int e = errno;
+    ::close(fd);
+    return io_err("cannot stat log", path, e);
+  }
+  return appendable{std::make_shared<fd_holder>(fd), static_cast<std::uint64_t>(st.st_size)};
+}
+
 } // namespace
 
 std::uint32_t crc32_of(std::string_view data, std::uint32_t crc) noexcept {
@@ -70,39 +88,27 @@ status wal_writer::open_segment(const std::string& dir, std::uint64_t first_seq)
   // the old segment first, so that a flush of the new one covers only it.
   if (auto s = sync(); !s) return s;
   const std::string path = dir + "/" + segment_name(first_seq);
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) return io_err("cannot open log", path);
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    const int e = errno;
-    ::close(fd);
-    return io_err("cannot stat log", path, e);
-  }
-  auto holder = std::make_shared<fd_holder>(fd);
+  auto opened = open_for_append(path);
+  if (!opened) return std::move(opened).err();
+  auto holder = std::move(opened->fd);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     fd_ = std::move(holder);
-    bytes_ = static_cast<std::uint64_t>(st.st_size);
+    bytes_ = opened->bytes;
   }
   return fsync_dir(dir);
 }
 
 status wal_writer::rotate(const std::string& dir, std::uint64_t first_seq) {
   const std::string path = dir + "/" + segment_name(first_seq);
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) return io_err("cannot open log", path);
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    const int e = errno;
-    ::close(fd);
-    return io_err("cannot stat log", path, e);
-  }
-  auto holder = std::make_shared<fd_holder>(fd);
+  auto opened = open_for_append(path);
+  if (!opened) return std::move(opened).err();
+  auto holder = std::move(opened->fd);
   std::lock_guard<std::mutex> lock(mutex_);
   if (fd_) retired_.push_back(std::move(fd_));
   fd_ = std::move(holder);
   dir_to_sync_ = dir;
-  bytes_ = static_cast<std::uint64_t>(st.st_size);
+  bytes_ = opened->bytes;
   return ok_v;
 }
 
