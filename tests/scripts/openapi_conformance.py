@@ -342,6 +342,11 @@ def main():
         c.check("GET", "/rankings", "/rankings?by=in_weight&kind=link,mention&since=2020-01-01", expect=200)
         c.check("GET", "/rankings", "/rankings?by=charisma", expect=400)
         c.check("GET", "/rankings", "/rankings?until=never", expect=400)
+        c.check("GET", "/graph", "/graph", expect=200)
+        c.check("GET", "/graph", "/graph?by=betweenness&limit=2", expect=200)
+        c.check("GET", "/graph", "/graph?by=in_weight&kind=link,mention&since=2020-01-01", expect=200)
+        c.check("GET", "/graph", "/graph?by=charisma", expect=400)
+        c.check("GET", "/graph", "/graph?limit=10001", expect=400)
         _, _, page = c.check("GET", "/communities", "/communities?limit=1", expect=200)
         if page.get("next_cursor"):
             c.check("GET", "/communities", "/communities?limit=1&cursor=" + q(page["next_cursor"]), expect=200)
