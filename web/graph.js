@@ -5,16 +5,18 @@
 // finder.
 import {tlflow} from "./state.js";
 import {ApiError, get, query, recordError, showBanner} from "./api.js";
-import {layout, nearby} from "./layout.js";
+import {layout, nearby, normalize, separate} from "./layout.js";
 import {Changefeed} from "./feed.js";
 
 const PALETTE = ["#2563eb", "#f59e0b", "#10b981", "#ef4444", "#8b5cf6", "#06b6d4", "#ec4899", "#84cc16",
                  "#f97316", "#14b8a6", "#6366f1", "#eab308"];
-export const KIND_COLORS = {mention: "#94a3b8", reply: "#16a34a", repost: "#ea580c", quote: "#9333ea",
-                            link: "#64748b", path: "#dc2626"};
+// Edges translucent, so that the accounts stay readable in a dense drawing.
+export const KIND_COLORS = {mention: "rgba(71,85,105,0.55)", reply: "rgba(22,163,74,0.7)",
+                            repost: "rgba(234,88,12,0.7)", quote: "rgba(147,51,234,0.7)",
+                            link: "rgba(71,85,105,0.55)"};
 const NEUTRAL = "#9ca3af";   // accounts without a community (added live, or no analytics)
 const PATH_COLOR = "#dc2626";
-const MIN_SIZE = 2.5, MAX_SIZE = 16;
+const MIN_SIZE = 2.5, MAX_SIZE = 18;
 
 const $ = (id) => document.getElementById(id);
 let graph = null;
@@ -23,13 +25,21 @@ let feed = null;
 let generation = 0;          // of the current load; a newer load makes older answers moot
 let buffering = false;       // a load is running: events wait for its snapshot
 let buffered = [];
-let maxScore = 1;
+let meanScore = 1;
+let sizeScale = 1;            // smaller discs in a bigger drawing
 let pathMarks = [];          // edges and nodes the current path highlight changed
 let selected = null;
+// The last properties seen in vertex events, so that an account drawn
+// later (its edge arrives after its vertex event) gets its handle.
+const seen = new Map();
+const SEEN_MAX = 20000;
 
 export const communityColor = (c) => (c === null || c === undefined || c < 0 ? NEUTRAL : PALETTE[c % PALETTE.length]);
-const nodeSize = (score) => (score > 0 ? MIN_SIZE + (MAX_SIZE - MIN_SIZE) * Math.sqrt(score / maxScore) : MIN_SIZE);
-const edgeSize = (w) => Math.min(4, 0.6 + Math.log2(1 + (w || 1)) * 0.4);
+// A disc's area grows with the score relative to the mean of the drawing:
+// accounts of a uniform graph are all of the middle size, hubs stand out.
+const nodeSize = (score) => (score > 0 ? Math.min(MAX_SIZE, Math.max(MIN_SIZE, sizeScale * (2 + 3.5 * Math.sqrt(score / meanScore))))
+                                       : MIN_SIZE);
+const edgeSize = (w) => Math.min(5, 1 + Math.log2(1 + (w || 1)) * 0.5);
 const edgeKey = (from, to, kind) => from + "|" + to + "|" + kind;
 
 export function initGraph({onStats}) {
@@ -206,12 +216,17 @@ function draw(data, s) {
     if (a !== undefined && b !== undefined) edges.push([a, b, e.weight]);
   }
   const pos = layout(nodes, edges);
-  maxScore = Math.max(1e-12, ...nodes.map((n) => n.score || 0));
+  const scored = nodes.filter((n) => n.score > 0);
+  meanScore = scored.length ? scored.reduce((a, n) => a + n.score, 0) / scored.length : 1;
+  sizeScale = nodes.length > 2000 ? 0.6 : nodes.length > 500 ? 0.8 : 1;
+  const sizes = nodes.map((n) => nodeSize(n.score));
+  if (nodes.length <= 2000) separate(pos, sizes);
+  normalize(pos);
   pathMarks = [];
   graph.clear();
   nodes.forEach((n, i) => {
     graph.addNode(n.id, {
-      x: pos[2 * i], y: pos[2 * i + 1], size: nodeSize(n.score), color: communityColor(n.community),
+      x: pos[2 * i], y: pos[2 * i + 1], size: sizes[i], color: communityColor(n.community),
       label: n.handle ? "@" + n.handle : n.id, community: n.community ?? null, score: n.score ?? null,
       rank: n.rank ?? null, platform: n.platform, name: n.name, location: n.location,
     });
@@ -257,6 +272,11 @@ function applyBatch(events) {
       case "vertex_created":
       case "vertex_updated": {
         const v = ev.vertex;
+        if (v) {
+          seen.delete(v.id);
+          seen.set(v.id, v.properties || {});
+          if (seen.size > SEEN_MAX) seen.delete(seen.keys().next().value);
+        }
         if (v && graph.hasNode(v.id)) {
           const p = v.properties || {};
           graph.mergeNodeAttributes(v.id, {label: p.handle ? "@" + p.handle : v.id, name: p.name,
@@ -302,10 +322,12 @@ function applyBatch(events) {
 
 function addLiveNode(id, near, extra = {}) {
   if (graph.hasNode(id)) return;
-  let x = 0, y = 0;
+  let x = 0.5, y = 0.5;   // the drawing fills the unit square (layout.js, normalize)
   if (near && graph.hasNode(near)) ({x, y} = graph.getNodeAttributes(near));
   const [nx, ny] = nearby(id, x, y);
-  graph.addNode(id, {x: nx, y: ny, size: MIN_SIZE, color: NEUTRAL, label: id, community: null,
+  const p = seen.get(id) || {};
+  graph.addNode(id, {x: nx, y: ny, size: MIN_SIZE, color: NEUTRAL, label: p.handle ? "@" + p.handle : id,
+                     name: p.name, platform: p.platform, location: p.location, community: null,
                      score: null, rank: null, added: "live", ...extra});
 }
 
@@ -371,7 +393,7 @@ async function openPanel(id) {
   const enc = encodeURIComponent(id);
   const stale = () => $("panel").dataset.id !== id;
   const jobs = [
-    get("/vertices/" + enc).then((v) => {
+    get("/vertices/" + enc, {expect: [404]}).then((v) => {
       if (stale()) return;
       const dl = $("panel-props");
       const rows = {...v.properties, in_degree: v.in_degree, out_degree: v.out_degree};
@@ -382,14 +404,18 @@ async function openPanel(id) {
         dl.append(dt, dd);
       }
     }),
-    get("/vertices/" + enc + "/community" + query(tlflow.slice.around ? {} : sliceParams())).then((c) => {
+    // The account's community in the slice drawn (404: not in that slice).
+    get("/vertices/" + enc + "/community" + query(tlflow.slice.around ? {} : sliceParams()), {expect: [404, 422]}).then((c) => {
       if (stale()) return;
       $("panel-community").textContent = String(c.community);
       $("panel-community").title = c.size + " accounts, " + c.algorithm + ", modularity " + (c.modularity ?? 0).toFixed(3);
-    }, (e) => { if (!stale()) $("panel-community").textContent = "–"; throw e; }),
+    }, (e) => {
+      if (!stale()) $("panel-community").textContent = "–";
+      if (!(e instanceof ApiError) || e.status === 0 || e.status >= 500) throw e;
+    }),
   ];
   for (const [dir, list] of [["out", "panel-out"], ["in", "panel-in"]]) {
-    jobs.push(get("/vertices/" + enc + "/neighbors" + query({direction: dir, limit: 25})).then((r) => {
+    jobs.push(get("/vertices/" + enc + "/neighbors" + query({direction: dir, limit: 1000})).then((r) => {
       if (stale()) return;
       const ul = $(list);
       const rows = r.neighbors.slice().sort((a, b) => b.weight - a.weight || (a.id < b.id ? -1 : 1));
@@ -424,7 +450,7 @@ async function findPath() {
   if (!from || !to) return;
   let r;
   try {
-    r = await get("/paths/" + encodeURIComponent(from) + "/" + encodeURIComponent(to));
+    r = await get("/paths/" + encodeURIComponent(from) + "/" + encodeURIComponent(to), {expect: [404]});
   } catch (e) {
     const li = document.createElement("li");
     li.className = "empty";

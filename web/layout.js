@@ -95,9 +95,81 @@ export function layout(nodes, edges, {budget = 4e6} = {}) {
 
 // A position near `x, y` for an account added later, the same for the same
 // id: a point on a small circle at an angle hashed from the id.
-export function nearby(id, x, y, radius = 1.5) {
+export function nearby(id, x, y, radius = 0.04) {
   let h = 2166136261;
   for (let i = 0; i < id.length; i++) { h ^= id.charCodeAt(i); h = Math.imul(h, 16777619); }
   const angle = ((h >>> 0) % 3600) / 3600 * 2 * Math.PI;
   return [x + Math.cos(angle) * radius, y + Math.sin(angle) * radius];
+}
+
+// Pushes apart accounts whose discs would overlap on a screen whose smaller
+// side is `viewPx` pixels: sigma fits the drawing to the screen, so a disc
+// of `size` pixels covers size × (extent / viewPx) units of the layout.
+// Stops when nothing overlaps or after `rounds` rounds (a graph too big for
+// the screen always overlaps somewhere).
+export function separate(pos, sizes, {viewPx = 480, gap = 5, rounds = 40} = {}) {
+  const n = sizes.length;
+  if (n < 2) return;
+  let maxSize = 0;
+  for (let i = 0; i < n; i++) maxSize = Math.max(maxSize, sizes[i]);
+  for (let round = 0; round < rounds; round++) {
+    let minX = Infinity, maxX = -Infinity, minY = Infinity, maxY = -Infinity;
+    for (let i = 0; i < n; i++) {
+      minX = Math.min(minX, pos[2 * i]); maxX = Math.max(maxX, pos[2 * i]);
+      minY = Math.min(minY, pos[2 * i + 1]); maxY = Math.max(maxY, pos[2 * i + 1]);
+    }
+    const extent = Math.max(maxX - minX, maxY - minY, 1e-6);
+    const unit = extent / viewPx;                // layout units per pixel
+    const cell = (2 * maxSize + gap) * unit;
+    const grid = new Map();
+    for (let i = 0; i < n; i++) {
+      const key = Math.floor(pos[2 * i] / cell) * 73856093 ^ Math.floor(pos[2 * i + 1] / cell) * 19349663;
+      let bucket = grid.get(key);
+      if (!bucket) grid.set(key, bucket = []);
+      bucket.push(i);
+    }
+    let moved = 0;
+    for (let i = 0; i < n; i++) {
+      const gx = Math.floor(pos[2 * i] / cell), gy = Math.floor(pos[2 * i + 1] / cell);
+      for (let ox = -1; ox <= 1; ox++) {
+        for (let oy = -1; oy <= 1; oy++) {
+          const bucket = grid.get((gx + ox) * 73856093 ^ (gy + oy) * 19349663);
+          if (!bucket) continue;
+          for (const j of bucket) {
+            if (j <= i) continue;
+            const need = (sizes[i] + sizes[j] + gap) * unit * 1.05;
+            let dx = pos[2 * j] - pos[2 * i], dy = pos[2 * j + 1] - pos[2 * i + 1];
+            let d = Math.sqrt(dx * dx + dy * dy);
+            if (d >= need) continue;
+            if (d < 1e-9) { dx = ((i * 7 + j) % 13) - 6 || 1; dy = ((i * 3 + j) % 11) - 5; d = Math.sqrt(dx * dx + dy * dy); }
+            const push = (need - d) / 2 / d;
+            pos[2 * i] -= dx * push; pos[2 * i + 1] -= dy * push;
+            pos[2 * j] += dx * push; pos[2 * j + 1] += dy * push;
+            moved++;
+          }
+        }
+      }
+    }
+    if (!moved) return;
+  }
+}
+
+// Scales the drawing into the unit square, the larger side spanning [0, 1]
+// and the other centred on 0.5: sigma's own normalisation is then the
+// identity, so graph and "framed graph" coordinates agree (until live
+// additions widen the drawing).
+export function normalize(pos) {
+  const n = pos.length / 2;
+  if (!n) return;
+  let minX = Infinity, maxX = -Infinity, minY = Infinity, maxY = -Infinity;
+  for (let i = 0; i < n; i++) {
+    minX = Math.min(minX, pos[2 * i]); maxX = Math.max(maxX, pos[2 * i]);
+    minY = Math.min(minY, pos[2 * i + 1]); maxY = Math.max(maxY, pos[2 * i + 1]);
+  }
+  const span = Math.max(maxX - minX, maxY - minY) || 1;
+  const cx = (minX + maxX) / 2, cy = (minY + maxY) / 2;
+  for (let i = 0; i < n; i++) {
+    pos[2 * i] = 0.5 + (pos[2 * i] - cx) / span;
+    pos[2 * i + 1] = 0.5 + (pos[2 * i + 1] - cy) / span;
+  }
 }
