@@ -49,6 +49,9 @@ export function initGraph({onStats}) {
   $("filters").addEventListener("submit", (e) => {
     e.preventDefault();
     readFilters();
+    // The filters go into the address (a link shows the same slice), without
+    // a hashchange: this load is the one.
+    history.replaceState(null, "", graphHash());
     load();
   });
   $("pause").addEventListener("click", togglePause);
@@ -118,6 +121,36 @@ function readFilters() {
     around: $("f-ego").value.trim() || null,
     radius,
   });
+}
+
+// The filters as the address's parameters: `#/graph?hashtag=ai&limit=2000`.
+function filterParams(s = tlflow.slice) {
+  return {...sliceParams(s), by: s.by === "pagerank" ? null : s.by, limit: s.limit === 500 ? null : s.limit,
+          around: s.around, radius: s.around && s.radius !== 1 ? s.radius : null};
+}
+
+export const graphHash = () => "#/graph" + query(filterParams());
+
+// Sets the filter form from the address's parameters; true when the slice
+// changed (then the caller loads).
+export function filtersFromUrl(search) {
+  const q = new URLSearchParams(search);
+  const list = (k) => (q.get(k) || "").split(",").map((v) => v.trim()).filter(Boolean);
+  const kinds = list("kind");
+  for (const box of document.querySelectorAll('input[name="kind"]')) box.checked = !kinds.length || kinds.includes(box.value);
+  $("f-hashtag").value = list("hashtag").join(", ");
+  $("f-platform").value = list("platform")[0] || "";
+  const local = (v) => (v ? v.replace(/Z$/, "").slice(0, 19) : "");
+  $("f-since").value = local(q.get("since"));
+  $("f-until").value = local(q.get("until"));
+  $("f-by").value = q.get("by") || "pagerank";
+  if (!$("f-by").value) $("f-by").value = "pagerank";
+  $("f-limit").value = q.get("limit") || "500";
+  $("f-ego").value = q.get("around") || "";
+  $("f-radius").value = q.get("radius") || "1";
+  const before = JSON.stringify(tlflow.slice);
+  readFilters();
+  return JSON.stringify(tlflow.slice) !== before;
 }
 
 // The slice as query parameters (what /graph, /changes and /exports take).
@@ -220,7 +253,7 @@ function draw(data, s) {
   meanScore = scored.length ? scored.reduce((a, n) => a + n.score, 0) / scored.length : 1;
   sizeScale = nodes.length > 2000 ? 0.6 : nodes.length > 500 ? 0.8 : 1;
   const sizes = nodes.map((n) => nodeSize(n.score));
-  if (nodes.length <= 2000) separate(pos, sizes);
+  if (nodes.length <= 1000) separate(pos, sizes);
   normalize(pos);
   pathMarks = [];
   graph.clear();

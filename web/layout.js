@@ -37,58 +37,68 @@ export function layout(nodes, edges, {budget = 4e6} = {}) {
     });
   });
 
-  // Force steps: as many as the budget allows for this size, 30 to 300.
+  // Force steps: as many as the budget allows for this size, 20 to 300.
   const m = edges.length;
-  const steps = Math.max(30, Math.min(300, Math.floor(budget / (n * 8 + m + 1))));
+  const steps = Math.max(20, Math.min(300, Math.floor(budget / (n * 12 + m + 1))));
   const dx = new Float64Array(n), dy = new Float64Array(n);
+  const inv = new Float64Array(n);   // 1 / sqrt(degree): hubs move less
   const degree = new Float64Array(n);
   for (const [a, b] of edges) { degree[a]++; degree[b]++; }
+  for (let i = 0; i < n; i++) inv[i] = 1 / Math.sqrt(degree[i] || 1);
   const cell = 3;            // grid cell size: repulsion reaches one cell
   const ideal = 1.5;         // spring length
+  // The grid as a hash table of cells, filled by counting sort each step:
+  // `start[h]..start[h + 1]` indexes `members`, the accounts of bucket h.
+  const buckets = 1 << Math.max(8, Math.ceil(Math.log2(n * 2)));
+  const mask = buckets - 1;
+  const cellOf = new Int32Array(n), start = new Int32Array(buckets + 1), members = new Int32Array(n);
+  const hash = (gx, gy) => ((gx * 73856093) ^ (gy * 19349663)) & mask;
   let temperature = 1.0;
-  const grid = new Map();
   for (let s = 0; s < steps; s++) {
-    dx.fill(0); dy.fill(0);
-    grid.clear();
+    dx.fill(0); dy.fill(0); start.fill(0);
     for (let i = 0; i < n; i++) {
-      const key = Math.floor(pos[2 * i] / cell) * 73856093 ^ Math.floor(pos[2 * i + 1] / cell) * 19349663;
-      let bucket = grid.get(key);
-      if (!bucket) grid.set(key, bucket = []);
-      if (bucket.length < 32) bucket.push(i);  // a dense cell repels as a crowd of 32
+      const h = hash(Math.floor(pos[2 * i] / cell), Math.floor(pos[2 * i + 1] / cell));
+      cellOf[i] = h;
+      start[h + 1]++;
     }
+    for (let h = 0; h < buckets; h++) start[h + 1] += start[h];
+    const fill = start.slice(0, buckets);
+    for (let i = 0; i < n; i++) members[fill[cellOf[i]]++] = i;
     for (let i = 0; i < n; i++) {
       const x = pos[2 * i], y = pos[2 * i + 1];
       const gx = Math.floor(x / cell), gy = Math.floor(y / cell);
       for (let ox = -1; ox <= 1; ox++) {
         for (let oy = -1; oy <= 1; oy++) {
-          const bucket = grid.get((gx + ox) * 73856093 ^ (gy + oy) * 19349663);
-          if (!bucket) continue;
-          for (const j of bucket) {
+          const h = hash(gx + ox, gy + oy);
+          // At most 24 of a crowded cell: a dense cell repels as a crowd.
+          const end = Math.min(start[h + 1], start[h] + 24);
+          for (let k = start[h]; k < end; k++) {
+            const j = members[k];
             if (j === i) continue;
             let ddx = x - pos[2 * j], ddy = y - pos[2 * j + 1];
             let d2 = ddx * ddx + ddy * ddy;
             if (d2 > cell * cell) continue;
             if (d2 < 1e-4) { ddx = ((i * 7 + j) % 13 - 6) * 1e-2; ddy = ((i * 3 + j) % 11 - 5) * 1e-2; d2 = 1e-2; }
-            const f = 1 / d2;
-            dx[i] += ddx * f; dy[i] += ddy * f;
+            dx[i] += ddx / d2; dy[i] += ddy / d2;
           }
         }
       }
     }
-    for (const [a, b, w] of edges) {
+    for (let k = 0; k < m; k++) {
+      const e = edges[k], a = e[0], b = e[1];
       const ddx = pos[2 * b] - pos[2 * a], ddy = pos[2 * b + 1] - pos[2 * a + 1];
       const d = Math.sqrt(ddx * ddx + ddy * ddy) || 1e-3;
-      const f = (d - ideal) / d * 0.1 * Math.min(3, 1 + Math.log(1 + (w || 1)) * 0.3);
-      dx[a] += ddx * f / Math.sqrt(degree[a]); dy[a] += ddy * f / Math.sqrt(degree[a]);
-      dx[b] -= ddx * f / Math.sqrt(degree[b]); dy[b] -= ddy * f / Math.sqrt(degree[b]);
+      const f = (d - ideal) / d * 0.1 * Math.min(3, 1 + Math.log(1 + (e[2] || 1)) * 0.3);
+      dx[a] += ddx * f * inv[a]; dy[a] += ddy * f * inv[a];
+      dx[b] -= ddx * f * inv[b]; dy[b] -= ddy * f * inv[b];
     }
     for (let i = 0; i < n; i++) {
       const len = Math.sqrt(dx[i] * dx[i] + dy[i] * dy[i]);
-      if (len > temperature) { dx[i] *= temperature / len; dy[i] *= temperature / len; }
-      pos[2 * i] += dx[i];
-      pos[2 * i + 1] += dy[i];
+      const k = len > temperature ? temperature / len : 1;
+      pos[2 * i] += dx[i] * k;
+      pos[2 * i + 1] += dy[i] * k;
     }
-    temperature = Math.max(0.05, temperature * 0.985);
+    temperature = Math.max(0.05, temperature * 0.97);
   }
   return pos;
 }

@@ -230,7 +230,8 @@ TEST_CASE("web: --web-root serves the files of a folder, read on every request")
   expect_error(s.get("/ui/style.css"), 404, "not_found");  // not in that folder: no fallback
 
   temp_dir empty;
-  auto [rc, out] = run_tlflow({"--ephemeral", "--port", std::to_string(free_port()), "--web-root", empty.path()});
+  auto [rc, out] = run_tlflow({"--ephemeral", "--host", "127.0.0.1", "--port", std::to_string(free_port()),
+                               "--web-root", empty.path()});
   CHECK(rc == 2);
   CHECK(out.find("holds no index.html") != std::string::npos);
 }
