@@ -55,6 +55,10 @@ export function initGraph({onStats}) {
     load();
   });
   $("pause").addEventListener("click", togglePause);
+  $("find-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    findAccount($("find-input").value.trim());
+  });
   $("panel-close").addEventListener("click", closePanel);
   $("path-form").addEventListener("submit", (e) => {
     e.preventDefault();
@@ -74,7 +78,9 @@ export function initGraph({onStats}) {
 // The renderer is made when the view is first shown: sigma needs a sized container.
 export function showGraph() {
   if (!renderer) {
+    const fg = getComputedStyle(document.body).color;
     renderer = new window.Sigma(graph, $("sigma"), {
+      labelColor: {color: fg},
       allowInvalidContainer: true,
       defaultEdgeType: "arrow",
       renderEdgeLabels: false,
@@ -373,6 +379,32 @@ function togglePause() {
   // seen (the service keeps them for a while; past that: reset → reload).
   if (paused) feed.stop();
   else feed.start(feed.params, {resume: true});
+}
+
+// Opens the panel of an account typed in (the keyboard's way to a node):
+// a drawn id or handle, else the best match of GET /search.
+async function findAccount(text) {
+  const status = $("find-status");
+  status.textContent = "";
+  if (!text) return;
+  const handle = "@" + text.replace(/^@/, "");
+  let id = graph.hasNode(text) ? text : graph.findNode((_, a) => a.label === handle);
+  if (!id) {
+    try {
+      const r = await get("/search" + query({q: text.replace(/^@/, ""), limit: 1}));
+      const hit = (r.results || r.accounts || r.vertices || [])[0];
+      id = hit && (hit.id || hit.vertex);
+    } catch (e) {
+      recordError("account search", e);
+    }
+  }
+  if (!id) {
+    status.textContent = "no account matches";
+    return;
+  }
+  status.textContent = graph.hasNode(id) ? "" : "not drawn: its panel only";
+  select(id);
+  $("panel-id").focus();
 }
 
 export function stopFeed() { if (feed) feed.stop(); }
