@@ -178,8 +178,7 @@ export async function load() {
   buffering = true;
   buffered = [];
   const live = s.around ? {kind: s.kind, around: s.around, radius: s.radius} : sliceParams(s);
-  if (!tlflow.live.paused) feed.start(query(live).slice(1));
-  else feed.params = query(live).slice(1);
+  feed.start(query(live).slice(1));
   $("g-status").textContent = "loading…";
   let data;
   const t0 = performance.now();
@@ -375,10 +374,11 @@ function togglePause() {
   tlflow.live.paused = paused;
   $("pause").setAttribute("aria-pressed", String(paused));
   $("pause").textContent = paused ? "Resume" : "Pause";
-  // Paused: the subscription ends; resuming goes on from the last event
-  // seen (the service keeps them for a while; past that: reset → reload).
-  if (paused) feed.stop();
-  else feed.start(feed.params, {resume: true});
+  // Paused: the subscription stays and its events wait unapplied (a
+  // reconnection meanwhile resumes from the last event seen); resuming
+  // applies them in one batch, or reloads if more than 200,000 waited.
+  if (paused) feed.hold();
+  else if (!feed.resume()) load();
 }
 
 // Opens the panel of an account typed in (the keyboard's way to a node):
