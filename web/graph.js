@@ -27,6 +27,7 @@ let buffering = false;       // a load is running: events wait for its snapshot
 let buffered = [];
 let meanScore = 1;
 let sizeScale = 1;            // smaller discs in a bigger drawing
+let edgeType = "arrow";       // plain lines in a big drawing: half the WebGL work
 let pathMarks = [];          // edges and nodes the current path highlight changed
 let selected = null;
 // The last properties seen in vertex events, so that an account drawn
@@ -257,6 +258,7 @@ function draw(data, s) {
   const scored = nodes.filter((n) => n.score > 0);
   meanScore = scored.length ? scored.reduce((a, n) => a + n.score, 0) / scored.length : 1;
   sizeScale = nodes.length > 2000 ? 0.6 : nodes.length > 500 ? 0.8 : 1;
+  edgeType = edges.length > 5000 ? "line" : "arrow";
   const sizes = nodes.map((n) => nodeSize(n.score));
   if (nodes.length <= 1000) separate(pos, sizes);
   normalize(pos);
@@ -274,7 +276,7 @@ function draw(data, s) {
     const key = edgeKey(e.from, e.to, e.kind);
     if (graph.hasEdge(key)) continue;
     graph.addDirectedEdgeWithKey(key, e.from, e.to, {kind: e.kind, weight: e.weight,
-                                                      size: edgeSize(e.weight), color: KIND_COLORS[e.kind] || NEUTRAL});
+                                                      size: edgeSize(e.weight), color: KIND_COLORS[e.kind] || NEUTRAL, type: edgeType});
   }
   tlflow.drawnFor = s;
   if (renderer) renderer.getCamera().setState({x: 0.5, y: 0.5, ratio: 1, angle: 0});
@@ -340,7 +342,7 @@ function applyBatch(events) {
         addLiveNode(e.from, e.to);
         addLiveNode(e.to, e.from);
         graph.addDirectedEdgeWithKey(key, e.from, e.to, {kind: e.kind, weight: e.weight || 1,
-                                                          size: edgeSize(e.weight), color: KIND_COLORS[e.kind] || NEUTRAL});
+                                                          size: edgeSize(e.weight), color: KIND_COLORS[e.kind] || NEUTRAL, type: edgeType});
         break;
       }
       case "edge_removed": {
@@ -550,7 +552,7 @@ async function markStep(u, v) {
         for (const e of r.edges) {
           const key = edgeKey(e.from, e.to, e.kind);
           if (!graph.hasEdge(key)) {
-            graph.addDirectedEdgeWithKey(key, e.from, e.to, {kind: e.kind, weight: e.weight, size: edgeSize(e.weight), color: KIND_COLORS[e.kind] || NEUTRAL});
+            graph.addDirectedEdgeWithKey(key, e.from, e.to, {kind: e.kind, weight: e.weight, size: edgeSize(e.weight), color: KIND_COLORS[e.kind] || NEUTRAL, type: edgeType});
             pathMarks.push({edge: key, added: true});
           }
           keys.push(key);
