@@ -4,7 +4,7 @@
 // changefeed without redrawing from scratch; the account panel and the path
 // finder.
 import {tlflow} from "./state.js";
-import {ApiError, get, query, recordError, showBanner} from "./api.js";
+import {ApiError, get, hideBanner, query, recordError, showBanner} from "./api.js";
 import {layout, nearby, normalize, separate} from "./layout.js";
 import {Changefeed} from "./feed.js";
 
@@ -197,6 +197,7 @@ export async function load() {
     return;
   }
   if (gen !== generation) return;
+  hideBanner("error");
   const t1 = performance.now();
   draw(data, s);
   buffering = false;
@@ -408,8 +409,6 @@ async function findAccount(text) {
   select(id);
   $("panel-id").focus();
 }
-
-export function stopFeed() { if (feed) feed.stop(); }
 
 // ---- the account panel ---------------------------------------------------------
 
