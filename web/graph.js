@@ -178,7 +178,7 @@ export async function load() {
   tlflow.loads++;
   buffering = true;
   buffered = [];
-  const live = s.around ? {kind: s.kind, around: s.around, radius: s.radius} : sliceParams(s);
+  const live = s.around ? {...sliceParams(s), around: s.around, radius: s.radius} : sliceParams(s);
   feed.start(query(live).slice(1));
   $("g-status").textContent = "loading…";
   let data;
@@ -238,7 +238,8 @@ async function loadTop(s) {
 }
 
 async function loadEgo(s) {
-  const params = {radius: s.radius, limit: Math.min(s.limit, 10000), kind: s.kind};
+  // The ego route takes every slice filter; at most 1,000 accounts.
+  const params = {radius: s.radius, limit: Math.min(s.limit, 1000), ...sliceParams(s)};
   const ego = await get("/vertices/" + encodeURIComponent(s.around) + "/ego" + query(params));
   // Sized by the weight that ties them to the centre; coloured by distance.
   const nodes = ego.nodes.map((n) => ({...n, score: n.distance === 0 ? null : n.weight, community: n.distance}));
