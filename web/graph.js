@@ -472,7 +472,7 @@ async function openPanel(id) {
       }
     }),
     // The account's community in the slice drawn (404: not in that slice).
-    get("/vertices/" + enc + "/community" + query(tlflow.slice.around ? {} : sliceParams()), {expect: [404, 422]}).then((c) => {
+    get("/vertices/" + enc + "/community" + query(sliceParams()), {expect: [404, 422]}).then((c) => {
       if (stale()) return;
       $("panel-community").textContent = String(c.community);
       $("panel-community").title = c.size + " accounts, " + c.algorithm + ", modularity " + (c.modularity ?? 0).toFixed(3);
