@@ -277,10 +277,34 @@ export async function refreshTracking() {
 // ---- exports -------------------------------------------------------------------------
 
 const jobs = new Map();   // id → {row, timer}
+const JOBS_KEY = "tlflow.exports";   // the ids of the jobs started in this tab, kept over reloads
+
+function saveJobs() {
+  sessionStorage.setItem(JOBS_KEY, JSON.stringify([...jobs.keys()].slice(-50)));
+}
+
+// The jobs this tab started before a reload, as the service knows them now
+// (a job it no longer has, 404, is forgotten).
+async function restoreJobs() {
+  let ids = [];
+  try {
+    ids = JSON.parse(sessionStorage.getItem(JOBS_KEY) || "[]");
+  } catch (_) { /* not ours */ }
+  for (const id of ids.reverse()) {
+    try {
+      const job = await get("/exports/" + encodeURIComponent(id), {expect: [404]});
+      track(job, false);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404) continue;
+    }
+  }
+  saveJobs();
+}
 
 export function initExports(currentSlice) {
   $("export-format").addEventListener("change", () => {
     $("export-part").disabled = $("export-format").value !== "csv";
+  restoreJobs();
   });
   $("export-part").disabled = $("export-format").value !== "csv";
   $("export-form").addEventListener("submit", async (e) => {
@@ -311,7 +335,7 @@ export function describeSlice(s) {
   $("export-slice").textContent = parts.length ? parts.join(" · ") : "the whole graph";
 }
 
-function track(job) {
+function track(job, newest = true) {
   const body = $("export-jobs").tBodies[0];
   const tr = document.createElement("tr");
   tr.dataset.id = job.id;
@@ -322,12 +346,13 @@ function track(job) {
   progress.max = 1;
   cell(tr, "").append(progress);
   cell(tr, "", "file");
-  body.prepend(tr);
+  if (newest) body.prepend(tr); else body.append(tr);
   jobs.set(job.id, {row: tr});
+  saveJobs();
   update(job);
 }
 
-async function update(job) {
+function update(job) {
   const entry = jobs.get(job.id);
   if (!entry) return;
   const tr = entry.row;
@@ -352,19 +377,24 @@ async function update(job) {
   a.download = job.file_name || "tlflow-export";
   a.textContent = "Download" + (job.bytes !== undefined ? " (" + fmt.format(job.bytes) + " bytes)" : "");
   const url = job.file || "/exports/" + encodeURIComponent(job.id) + "/file";
+  a.href = url;
   if (getToken()) {
-    // The file needs the Authorization header a plain link cannot send:
-    // fetched here, offered as an object URL.
-    try {
-      const blob = await request(url, {as: "blob"});
-      a.href = URL.createObjectURL(blob);
-    } catch (e) {
-      recordError("export download", e);
-      tr.querySelector(".file").textContent = "download failed: " + e.message;
-      return;
-    }
-  } else {
-    a.href = url;
+    // The file needs the Authorization header a plain link cannot send: at
+    // the first click it is fetched with the token, then the link follows
+    // an object URL of it.
+    a.addEventListener("click", async (e) => {
+      if (a.dataset.fetched === "1") return;
+      e.preventDefault();
+      try {
+        const blob = await request(url, {as: "blob"});
+        a.href = URL.createObjectURL(blob);
+        a.dataset.fetched = "1";
+        a.click();
+      } catch (err) {
+        recordError("export download", err);
+        tr.querySelector(".file").append(" download failed: " + err.message);
+      }
+    });
   }
   tr.querySelector(".file").append(a);
 }
