@@ -9,7 +9,8 @@
 # other address it would generate a token into the data directory and, with
 # --ephemeral, refuse to start without TLFLOW_API_TOKEN or --no-auth).
 #
-# The banner "tlflow: http://HOST:PORT/status" is made from tlflow's own log
+# The banner "tlflow: http://HOST:PORT/status" (and the web view's address,
+# http://HOST:PORT/, on the same line) is made from tlflow's own log
 # line "listening on http://HOST:PORT", written once it has bound: it names
 # where tlflow really listens, whichever of flag, environment or config file
 # set the port (nothing here guesses it). A --log-level above info hides
@@ -39,7 +40,8 @@ banner() {
     if ((!shown)) && [[ $line =~ $listening ]]; then
       host=${BASH_REMATCH[1]}
       case $host in 0.0.0.0 | "[::]") host=localhost ;; esac
-      printf 'tlflow: http://%s:%s/status  (Ctrl-C to stop)\n' "$host" "${BASH_REMATCH[2]}" >&2
+      printf 'tlflow: http://%s:%s/status  (the web view: http://%s:%s/; Ctrl-C to stop)\n' \
+        "$host" "${BASH_REMATCH[2]}" "$host" "${BASH_REMATCH[2]}" >&2
       shown=1
     fi
   done
