@@ -22,6 +22,7 @@ COPY CMakeLists.txt ./
 COPY cmake cmake
 COPY include include
 COPY src src
+COPY web web
 ARG TLFLOW_JOBS=2
 RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release \
       -DTLFLOW_BUILD_TESTS=OFF -DTLFLOW_BUILD_BENCH=OFF \

@@ -200,6 +200,13 @@ const option_def options[] = {
        c.export_stream_limit = n;
         return {};
       }},
+    {"web-root", "TLFLOW_WEB_ROOT", "DIR", "none (the files built in)",
+     "serve the web view's files (GET /, /ui/...) from DIR, read on every request", false, false,
+     [](config& c, const std::string& v) -> std::string {
+       if (v.empty()) return "must not be empty";
+       c.web_root = v;
+       return {};
+     }},
     {"tls-cert", "TLFLOW_TLS_CERT", "FILE", "none (plain HTTP)",
      "serve HTTPS with this PEM certificate chain (needs --tls-key; both re-read on SIGHUP)", false,
      false,

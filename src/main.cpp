@@ -15,6 +15,7 @@
 #include "api/server.hpp"
 #include "api/tls.hpp"
 #include "api/tracking_routes.hpp"
+#include "api/web_routes.hpp"
 #include "sources/http_client.hpp"
 #include "pipeline/import.hpp"
 #include "pipeline/ingest_service.hpp"
@@ -33,10 +34,13 @@ int usage_error(const std::string& message) {
   return 2;
 }
 
-// Every route the service serves: core, legacy, tracking, analytics and exports.
+// Every route the service serves: core, legacy, tracking, analytics,
+// exports and the web view.
 void add_all_routes(tlflow::api::router& r, tlflow::api::api_context& ctx, tlflow::tracking& track,
-                    tlflow::api::analytics_routes& analytics, tlflow::api::export_service& exports) {
+                    tlflow::api::analytics_routes& analytics, tlflow::api::export_service& exports,
+                    std::shared_ptr<const tlflow::api::web_assets> web) {
   tlflow::api::add_core_routes(r, ctx);
+  tlflow::api::add_web_routes(r, std::move(web));
   tlflow::api::add_tracking_routes(r, track);
   analytics.add(r);
   tlflow::api::add_export_routes(r, exports);
@@ -56,7 +60,7 @@ int list_routes() {
   tlflow::api::analytics_routes analytics(ctx, {});
   tlflow::api::export_service exports(**store, {});
   tlflow::api::router r;
-  add_all_routes(r, ctx, track, analytics, exports);
+  add_all_routes(r, ctx, track, analytics, exports, *tlflow::api::web_assets::open(""));
   tlflow::live::changefeed feed({}, metrics);
   tlflow::api::add_live_routes(r, feed, **store);
   for (const auto& rt : r.routes()) std::printf("%s %s\n", rt.method.c_str(), rt.path_template.c_str());
@@ -243,6 +247,12 @@ int main(int argc, char** argv) {
     }
   }
 
+  auto web = api::web_assets::open(cfg.web_root);
+  if (!web) {
+    log::error("main", web.err().message);
+    return 2;
+  }
+
   metrics_registry metrics;
   auto opened = open_store(cfg, metrics);
   if (!opened) {
@@ -307,7 +317,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   api::router routes;
-  add_all_routes(routes, ctx, track, analytics, exports);
+  add_all_routes(routes, ctx, track, analytics, exports, std::move(web).value());
   live::changefeed_options feed_options;
   feed_options.retention_events = cfg.changes_retention_events;
   feed_options.retention_s = cfg.changes_retention_s;

@@ -31,6 +31,7 @@ struct config {
   unsigned idle_timeout_s = 60;       // keep-alive connection without a request
   std::size_t max_connections = 10000;
   std::size_t max_connections_per_client = 256;  // per client IP address
+  std::string web_root;               // web view files from this folder; empty: built in
   std::string tls_cert;               // PEM chain: serve HTTPS (with tls_key); re-read on SIGHUP
   std::string tls_key;                // PEM private key, unencrypted
   std::size_t path_budget = 1000000;  // vertices one path search may visit; 0: no budget
