@@ -73,8 +73,21 @@ function slice_query(slice) {
 }
 
 // What GET /graph answers for the slice: node ids and edge keys with weights.
+// A tlflow without that route: the same answer from /rankings (the nodes)
+// and the node-link export (the edges among them).
 async function api_graph(origin, slice) {
-  const g = await h.api_json(origin, `/graph?${slice_query(slice)}`);
+  const q = slice_query(slice);
+  const r = await h.api(origin, `/graph?${q}`);
+  if (r.status === 404) {
+    const ranked = await h.api_json(origin, `/rankings?${q}`);
+    const nodes = ranked.rankings.map((n) => n.id);
+    const keep = new Set(nodes);
+    const exported = await h.api_json(origin, `/export?format=json&${q.replace(/(^|&)(by|limit)=[^&]*/g, '')}`);
+    const edges = exported.links.filter((e) => keep.has(e.source) && keep.has(e.target));
+    return { nodes, edges: new Map(edges.map((e) => [`${e.source}|${e.target}|${e.kind}`, e.weight])) };
+  }
+  if (r.status !== 200) throw new Error(`GET /graph?${q}: ${r.status} ${r.text || JSON.stringify(r.json)}`);
+  const g = r.json;
   return {
     nodes: g.nodes.map((n) => n.id),
     edges: new Map(g.edges.map((e) => [`${e.from}|${e.to}|${e.kind}`, e.weight])),
