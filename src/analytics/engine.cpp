@@ -79,8 +79,11 @@ std::string fold_for_search(std::string_view text) {
 // ---- snapshot ---------------------------------------------------------------
 
 snapshot::snapshot(std::shared_ptr<const slice_graph> g, std::uint32_t computed_at,
-                   const engine_options& options)
-    : g_(std::move(g)), computed_at_(computed_at), options_(options) {
+                   const engine_options& options, std::uint64_t computed_at_ms)
+    : g_(std::move(g)),
+      computed_at_(computed_at),
+      computed_at_ms_(computed_at_ms != 0 ? computed_at_ms : std::uint64_t{computed_at} * 1000),
+      options_(options) {
   options_.changes = nullptr; // a snapshot never calls back into the service
 }
 
@@ -196,6 +199,14 @@ void snapshot::compute_all(const std::vector<double>* warm) {
 
 // ---- engine -----------------------------------------------------------------
 
+namespace {
+std::uint64_t now_ms() {
+  using namespace std::chrono;
+  return static_cast<std::uint64_t>(
+      duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
+}
+} // namespace
+
 engine::engine(graph_store& store, engine_options options)
     : store_(store), options_(std::move(options)) {}
 
@@ -230,15 +241,16 @@ result<std::shared_ptr<const snapshot>> engine::view(const slice& s) {
     }
     return rebuild();
   }
-  const std::uint32_t at = util::now_seconds();
+  const std::uint64_t at_ms = now_ms();
   auto g = slice_graph::build(store_, s, options_.max_elements);
   if (!g) return std::move(g).err();
-  return std::shared_ptr<const snapshot>(std::make_shared<snapshot>(std::move(*g), at, options_));
+  return std::shared_ptr<const snapshot>(std::make_shared<snapshot>(
+      std::move(*g), static_cast<std::uint32_t>(at_ms / 1000), options_, at_ms));
 }
 
 result<std::shared_ptr<const snapshot>> engine::rebuild() {
   const std::uint64_t changes = options_.changes ? options_.changes() : 0;
-  const std::uint32_t at = util::now_seconds();
+  const std::uint64_t at_ms = now_ms();
   auto g = slice_graph::build(store_, slice{}, options_.max_elements, &cancel_);
   if (!g) return std::move(g).err();
   std::shared_ptr<const snapshot> previous;
@@ -246,7 +258,8 @@ result<std::shared_ptr<const snapshot>> engine::rebuild() {
     std::lock_guard<std::mutex> lock(mutex_);
     previous = current_;
   }
-  auto next = std::make_shared<snapshot>(std::move(*g), at, options_);
+  auto next = std::make_shared<snapshot>(std::move(*g), static_cast<std::uint32_t>(at_ms / 1000),
+                                         options_, at_ms);
   // Warm start: the previous scores mapped by id (both id lists ascending).
   std::vector<double> warm;
   if (previous && !previous->pagerank().scores.empty() && next->graph().vertex_count() > 0) {

@@ -56,12 +56,14 @@ std::string fold_for_search(std::string_view text);
 
 class snapshot {
 public:
+  // computed_at_ms: the same moment in milliseconds (0: computed_at's second).
   snapshot(std::shared_ptr<const slice_graph> g, std::uint32_t computed_at,
-           const engine_options& options);
+           const engine_options& options, std::uint64_t computed_at_ms = 0);
 
   const slice_graph& graph() const noexcept { return *g_; }
   std::shared_ptr<const slice_graph> graph_ptr() const noexcept { return g_; }
   std::uint32_t computed_at() const noexcept { return computed_at_; }
+  std::uint64_t computed_at_ms() const noexcept { return computed_at_ms_; }
 
   const pagerank_result& pagerank() const;
   const betweenness_result& betweenness() const;
@@ -88,6 +90,7 @@ private:
 
   std::shared_ptr<const slice_graph> g_;
   std::uint32_t computed_at_;
+  std::uint64_t computed_at_ms_;
   engine_options options_;
 
   mutable std::once_flag pagerank_once_, betweenness_once_, louvain_once_, lp_once_, wd_once_,

@@ -33,6 +33,8 @@ public:
       : max_(max_elements), cancel_(cancel) {
     g_ = std::make_shared<slice_graph>();
     g_->platform_names_.emplace_back();
+    g_->location_names_.emplace_back();
+    locations_.emplace(std::string(), 0u);
   }
 
   status vertices(std::vector<vertex_view>& chunk) override {
@@ -42,6 +44,7 @@ public:
       g_->handles_.push_back(text_prop(v.v.props, "handle"));
       g_->names_.push_back(text_prop(v.v.props, "name"));
       g_->platforms_.push_back(platform_index(text_prop(v.v.props, "platform")));
+      g_->locations_.push_back(location_index(text_prop(v.v.props, "location")));
     }
     return ok_v;
   }
@@ -101,6 +104,13 @@ private:
     return static_cast<std::uint8_t>(names.size() - 1);
   }
 
+  std::uint32_t location_index(std::string&& l) {
+    auto [it, inserted] =
+        locations_.try_emplace(l, static_cast<std::uint32_t>(g_->location_names_.size()));
+    if (inserted) g_->location_names_.push_back(std::move(l));
+    return it->second;
+  }
+
   std::uint32_t tag_index(const std::string& t) {
     auto [it, inserted] = tags_.try_emplace(t, static_cast<std::uint32_t>(g_->hashtags_.size()));
     if (inserted) g_->hashtags_.push_back(t);
@@ -125,6 +135,7 @@ private:
     permute(g.handles_);
     permute(g.names_);
     permute(g.platforms_);
+    permute(g.locations_);
   }
 
   std::uint64_t max_;
@@ -133,6 +144,7 @@ private:
   bool sorted_ = false;
   std::shared_ptr<slice_graph> g_;
   std::unordered_map<std::string, std::uint32_t> tags_;
+  std::unordered_map<std::string, std::uint32_t> locations_;
 };
 
 result<std::shared_ptr<const slice_graph>> slice_graph::build(graph_store& store, const slice& s,

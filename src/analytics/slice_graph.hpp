@@ -3,8 +3,9 @@
 // graph_store::scan and then queried without the store.
 //
 // Vertices are numbered by ascending id (byte order): index = digraph index,
-// so every "ties by id" rule is "ties by index". Of a vertex only handle, name
-// and platform are kept. Of an edge (one per (from, to, kind)): its ends,
+// so every "ties by id" rule is "ties by index". Of a vertex only handle, name,
+// platform and location are kept (platforms and locations interned: few
+// distinct values, many accounts). Of an edge (one per (from, to, kind)): its ends,
 // weight, first/last seen as seconds and its hashtags as indices into one
 // table of interned names. The digraph merges the kinds and sums the weights.
 //
@@ -50,6 +51,7 @@ public:
   const std::string& handle(std::uint32_t v) const { return handles_[v]; }
   const std::string& name(std::uint32_t v) const { return names_[v]; }
   std::string_view platform(std::uint32_t v) const { return platform_names_[platforms_[v]]; }
+  const std::string& location(std::uint32_t v) const { return location_names_[locations_[v]]; }
   // Index of an id, or -1.
   std::int64_t index_of(std::string_view id) const;
 
@@ -73,6 +75,8 @@ private:
   std::vector<std::string> names_;
   std::vector<std::uint8_t> platforms_;       // index into platform_names_
   std::vector<std::string> platform_names_;   // [0] is "" (unknown)
+  std::vector<std::uint32_t> locations_;      // index into location_names_
+  std::vector<std::string> location_names_;   // [0] is "" (unknown)
   digraph graph_;
   std::vector<slice_edge> edges_;
   std::vector<std::uint32_t> edge_tags_;

@@ -3,9 +3,12 @@
 #include "api/analytics_routes.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <map>
 #include <numeric>
+#include <optional>
+#include <tuple>
 #include <unordered_map>
 
 #include "analytics/engine.hpp"
@@ -89,7 +92,39 @@ struct context {
 
 // ---- /rankings ----------------------------------------------------------------
 
-response rankings(context& c, const request& q) {
+// The score a ranking orders by, one per account of the snapshot's graph:
+// /rankings and /graph read the same numbers.
+struct ranking_scores {
+  std::string by;
+  std::vector<double> owned;
+  const std::vector<double>* scores = &owned;
+  bool integral = true; // degrees and weights: written as integers
+};
+
+ranking_scores ranking_by(const request& q, const an::snapshot& snap) {
+  ranking_scores r;
+  r.by = q.query_value("by").value_or("pagerank");
+  const an::digraph& g = snap.graph().graph();
+  if (r.by == "pagerank") {
+    r.scores = &snap.pagerank().scores;
+    r.integral = false;
+  } else if (r.by == "betweenness") {
+    r.scores = &snap.betweenness().scores;
+    r.integral = false;
+  } else if (r.by == "in_weight") {
+    r.owned = an::strengths(g, an::direction::in);
+  } else if (r.by == "out_weight") {
+    r.owned = an::strengths(g, an::direction::out);
+  } else if (r.by == "in_degree") {
+    r.owned = an::degrees(g, an::direction::in);
+  } else {
+    r.owned = an::degrees(g, an::direction::out);
+  }
+  return r;
+}
+
+// Before the slice is read: a bad `by` is the caller's error, not a cost.
+void check_by(const request& q) {
   const std::string by = q.query_value("by").value_or("pagerank");
   static const char* const names[] = {"pagerank",  "in_weight",  "out_weight",
                                       "in_degree", "out_degree", "betweenness"};
@@ -97,38 +132,10 @@ response rankings(context& c, const request& q) {
     throw api_error(errc::invalid_argument,
                     "by must be one of pagerank, in_weight, out_weight, in_degree, out_degree, "
                     "betweenness");
-  const std::size_t limit = uint_param(q, "limit", 1, 1000, 100);
-  const slice s = parse_slice(q);
-  const auto v = c.snapshot_for(s);
-  const an::snapshot& snap = *v.snap;
-  const an::digraph& g = snap.graph().graph();
+}
 
-  std::vector<double> owned;
-  const std::vector<double>* scores = &owned;
-  bool integral = true;
-  if (by == "pagerank") {
-    scores = &snap.pagerank().scores;
-    integral = false;
-  } else if (by == "betweenness") {
-    scores = &snap.betweenness().scores;
-    integral = false;
-  } else if (by == "in_weight") {
-    owned = an::strengths(g, an::direction::in);
-  } else if (by == "out_weight") {
-    owned = an::strengths(g, an::direction::out);
-  } else if (by == "in_degree") {
-    owned = an::degrees(g, an::direction::in);
-  } else {
-    owned = an::degrees(g, an::direction::out);
-  }
-  const auto top = an::top_k(*scores, limit);
-
-  rapidjson::StringBuffer sb;
-  json_writer w(sb);
-  w.StartObject();
-  key(w, "by");
-  write_string(w, by);
-  write_header(w, snap, v.cached);
+// The algorithm's figures that say how far to trust a score.
+void write_score_details(json_writer& w, const an::snapshot& snap, const std::string& by) {
   if (by == "pagerank") {
     key(w, "pagerank");
     w.StartObject();
@@ -153,6 +160,30 @@ response rankings(context& c, const request& q) {
     w.Double(b.exact ? 1.0 : 1.0 - an::betweenness_options{}.delta);
     w.EndObject();
   }
+}
+
+void write_score(json_writer& w, const ranking_scores& r, std::uint32_t v) {
+  key(w, "score");
+  if (r.integral) w.Uint64(static_cast<std::uint64_t>((*r.scores)[v])); else w.Double((*r.scores)[v]);
+}
+
+response rankings(context& c, const request& q) {
+  check_by(q);
+  const std::size_t limit = uint_param(q, "limit", 1, 1000, 100);
+  const slice s = parse_slice(q);
+  const auto v = c.snapshot_for(s);
+  const an::snapshot& snap = *v.snap;
+  const ranking_scores r = ranking_by(q, snap);
+  const std::string& by = r.by;
+  const auto top = an::top_k(*r.scores, limit);
+
+  rapidjson::StringBuffer sb;
+  json_writer w(sb);
+  w.StartObject();
+  key(w, "by");
+  write_string(w, by);
+  write_header(w, snap, v.cached);
+  write_score_details(w, snap, by);
   key(w, "rankings");
   w.StartArray();
   std::uint64_t rank = 0;
@@ -161,8 +192,7 @@ response rankings(context& c, const request& q) {
     key(w, "rank");
     w.Uint64(++rank);
     write_account(w, snap.graph(), i);
-    key(w, "score");
-    if (integral) w.Uint64(static_cast<std::uint64_t>((*scores)[i])); else w.Double((*scores)[i]);
+    write_score(w, r, i);
     w.EndObject();
   }
   w.EndArray();
@@ -334,6 +364,122 @@ response vertex_community(context& c, const request& q) {
   w.Uint64(size);
   write_partition_header(w, p, cs);
   write_header(w, *v.snap, v.cached);
+  w.EndObject();
+  return json_response(200, finish(sb));
+}
+
+// ---- /graph ------------------------------------------------------------------
+
+// A filtered slice up to this many vertices + edges gets its Louvain
+// partition computed at the request (about 0.4 s of CPU at this size, on the
+// figures of docs/analytics.md; reading such a slice from the store costs
+// more). Above it, and not the cached whole graph: community is null.
+constexpr std::uint64_t graph_community_max_elements = 1000000;
+
+response graph(context& c, const request& q) {
+  check_by(q);
+  const std::size_t limit = uint_param(q, "limit", 1, 10000, 500);
+  const slice s = parse_slice(q);
+  const auto v = c.snapshot_for(s);
+  const an::snapshot& snap = *v.snap;
+  const an::slice_graph& g = snap.graph();
+  const ranking_scores r = ranking_by(q, snap);
+  const auto top = an::top_k(*r.scores, limit);
+
+  // The background snapshot computed seed 0 before it was published.
+  const bool with_communities =
+      v.cached || std::uint64_t{g.vertex_count()} + g.edges().size() <= graph_community_max_elements;
+  std::optional<an::communities> cs;
+  if (with_communities) cs = unwrap(snap.louvain(0));
+
+  // Position in the ranking of every kept account (0: not kept).
+  std::vector<std::uint32_t> rank_of(g.vertex_count(), 0);
+  for (std::size_t i = 0; i < top.size(); ++i) rank_of[top[i]] = static_cast<std::uint32_t>(i + 1);
+  std::vector<std::uint32_t> kept_edges;
+  const auto& edges = g.edges();
+  for (std::size_t i = 0; i < edges.size(); ++i)
+    if (rank_of[edges[i].from] != 0 && rank_of[edges[i].to] != 0)
+      kept_edges.push_back(static_cast<std::uint32_t>(i));
+  // By (from, to, kind): the order does not depend on how the store scans.
+  std::sort(kept_edges.begin(), kept_edges.end(), [&](std::uint32_t a, std::uint32_t b) {
+    return std::tie(edges[a].from, edges[a].to, edges[a].kind) <
+           std::tie(edges[b].from, edges[b].to, edges[b].kind);
+  });
+
+  rapidjson::StringBuffer sb;
+  json_writer w(sb);
+  w.StartObject();
+  key(w, "by");
+  write_string(w, r.by);
+  key(w, "limit");
+  w.Uint64(limit);
+  key(w, "truncated");
+  w.Bool(g.vertex_count() > limit);
+  key(w, "accounts");
+  w.Uint64(g.vertex_count());
+  key(w, "slice_edges");
+  w.Uint64(edges.size());
+  const std::uint32_t now = util::now_seconds();
+  key(w, "computed_at");
+  write_string(w, util::format_iso8601(snap.computed_at()));
+  key(w, "age_seconds");
+  w.Uint64(now > snap.computed_at() ? now - snap.computed_at() : 0);
+  const auto now_ms = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count());
+  key(w, "age_ms");
+  w.Uint64(now_ms > snap.computed_at_ms() ? now_ms - snap.computed_at_ms() : 0);
+  key(w, "cached");
+  w.Bool(v.cached);
+  write_score_details(w, snap, r.by);
+  key(w, "community");
+  if (cs) {
+    w.StartObject();
+    key(w, "algorithm");
+    w.String("louvain");
+    key(w, "seed");
+    w.Uint(0);
+    key(w, "modularity");
+    w.Double(cs->modularity);
+    key(w, "count");
+    w.Uint(cs->count);
+    w.EndObject();
+  } else {
+    w.Null();
+  }
+  key(w, "nodes");
+  w.StartArray();
+  std::uint64_t rank = 0;
+  for (auto i : top) {
+    w.StartObject();
+    write_account(w, g, i);
+    key(w, "location");
+    write_string(w, g.location(i));
+    write_score(w, r, i);
+    key(w, "rank");
+    w.Uint64(++rank);
+    key(w, "community");
+    if (cs) w.Uint(cs->community[i]); else w.Null();
+    w.EndObject();
+  }
+  w.EndArray();
+  key(w, "edges");
+  w.StartArray();
+  for (auto i : kept_edges) {
+    const auto& e = edges[i];
+    w.StartObject();
+    key(w, "from");
+    write_string(w, g.id(e.from));
+    key(w, "to");
+    write_string(w, g.id(e.to));
+    key(w, "kind");
+    write_string(w, to_string(e.kind));
+    key(w, "weight");
+    w.Uint64(e.weight);
+    w.EndObject();
+  }
+  w.EndArray();
   w.EndObject();
   return json_response(200, finish(sb));
 }
@@ -712,6 +858,7 @@ void analytics_routes::add(router& r) {
   r.add_route("GET", "/communities", [c](const request& q) { return communities(*c, q); }, heavy);
   r.add_route("GET", "/vertices/{id}/community",
               [c](const request& q) { return vertex_community(*c, q); }, heavy);
+  r.add_route("GET", "/graph", [c](const request& q) { return graph(*c, q); }, heavy);
   r.add_route("GET", "/vertices/{id}/ego", [c](const request& q) { return ego(*c, q); }, heavy);
   r.add_route("GET", "/search", [c](const request& q) { return search(*c, q); }, heavy);
   r.add_route("GET", "/summary", [c](const request& q) { return summary(*c, q); }, heavy);

@@ -4,6 +4,7 @@
 //   GET /rankings?by=&limit=&<slice>          top accounts by a score
 //   GET /communities?algorithm=&seed=&<slice> a partition, paged by account
 //   GET /vertices/{id}/community              one account's community
+//   GET /graph?by=&limit=&<slice>             the top accounts and the edges among them
 //   GET /vertices/{id}/ego?radius=&limit=     the neighbourhood, from the store
 //   GET /search?q=&limit=&cursor=             accounts by handle or name
 //   GET /summary?<slice>                      counts, structure, time series

@@ -127,6 +127,108 @@ TEST_CASE("GET /rankings: every score, ties by id, kinds merged, filters, bad in
   expect_error(f.s.get("/rankings?platform=myspace"), 400, "invalid_argument");
 }
 
+TEST_CASE("GET /graph: the ranking's top accounts, the edges among them, communities, bad input") {
+  fresh_service f;
+  rankings_graph(f);
+  f.put("r:a", R"({"properties":{"handle":"ann","name":"Ann","platform":"twitter","location":"Quito"}})");
+  auto node_ids = [](const rapidjson::Document& d) {
+    std::vector<std::string> out;
+    for (const auto& n : d["nodes"].GetArray()) out.push_back(str(n, "id"));
+    return out;
+  };
+  auto edge_keys = [](const rapidjson::Document& d) {
+    std::vector<std::string> out;
+    for (const auto& e : d["edges"].GetArray())
+      out.push_back(str(e, "from") + ">" + str(e, "to") + ":" + str(e, "kind") + "=" +
+                    std::to_string(e["weight"].GetUint64()));
+    return out;
+  };
+
+  // Everything: 5 accounts, every store edge (one per kind) in (from, to, kind) order.
+  auto d = f.get("/graph");
+  CHECK(str(d, "by") == "pagerank");
+  CHECK(d["limit"].GetUint64() == 500);
+  CHECK(d["accounts"].GetUint64() == 5);
+  CHECK(d["slice_edges"].GetUint64() == 5);
+  CHECK(d["truncated"].IsFalse());
+  CHECK(d["cached"].IsFalse());
+  CHECK(d["age_seconds"].IsUint64());
+  CHECK(d["age_ms"].IsUint64());
+  CHECK(str(d, "computed_at").size() == 20);
+  CHECK(d["pagerank"]["converged"].IsTrue());
+  CHECK(node_ids(d) == ranked_ids(f.get("/rankings?limit=5")));
+  CHECK(edge_keys(d) == std::vector<std::string>{"r:a>r:b:mention=2", "r:a>r:b:reply=1",
+                                                 "r:b>r:c:link=1", "r:c>r:a:link=1",
+                                                 "r:d>r:a:link=1"});
+  const auto& ann = d["nodes"][0];
+  CHECK(str(ann, "id") == "r:a");
+  CHECK(str(ann, "handle") == "ann");
+  CHECK(str(ann, "name") == "Ann");
+  CHECK(str(ann, "platform") == "twitter");
+  CHECK(str(ann, "location") == "Quito");
+  CHECK(ann["rank"].GetUint64() == 1);
+  CHECK(ann["score"].GetDouble() ==
+        f.get("/rankings?limit=1")["rankings"][0]["score"].GetDouble());
+  // Louvain seed 0 of the same slice, as /communities numbers it.
+  REQUIRE(d["community"].IsObject());
+  CHECK(str(d["community"], "algorithm") == "louvain");
+  auto parts = f.get("/communities");
+  CHECK(d["community"]["count"].GetUint() == parts["count"].GetUint());
+  CHECK(d["community"]["modularity"].GetDouble() == parts["modularity"].GetDouble());
+  for (const auto& n : d["nodes"].GetArray())
+    for (const auto& a : parts["accounts"].GetArray())
+      if (str(a, "id") == str(n, "id")) CHECK(n["community"].GetUint() == a["community"].GetUint());
+
+  // The top 3 by in_weight (b 3, a 2, c 1): only the edges whose two ends are kept.
+  d = f.get("/graph?by=in_weight&limit=3");
+  CHECK(node_ids(d) == std::vector<std::string>{"r:b", "r:a", "r:c"});
+  CHECK(d["nodes"][0]["score"].GetUint64() == 3);
+  CHECK(d["nodes"][2]["rank"].GetUint64() == 3);
+  CHECK(d["truncated"].IsTrue());
+  CHECK(d["accounts"].GetUint64() == 5);
+  CHECK(edge_keys(d) == std::vector<std::string>{"r:a>r:b:mention=2", "r:a>r:b:reply=1",
+                                                 "r:b>r:c:link=1", "r:c>r:a:link=1"});
+  CHECK(node_ids(f.get("/graph?by=out_degree&limit=2")) ==
+        ranked_ids(f.get("/rankings?by=out_degree&limit=2")));
+  d = f.get("/graph?by=betweenness&limit=2");
+  CHECK(d["betweenness"]["exact"].IsTrue());
+  CHECK(node_ids(d) == ranked_ids(f.get("/rankings?by=betweenness&limit=2")));
+
+  // A slice: its accounts are the ends of its edges.
+  d = f.get("/graph?kind=mention,reply&by=in_weight");
+  CHECK(d["accounts"].GetUint64() == 2);
+  CHECK(d["truncated"].IsFalse());
+  CHECK(node_ids(d) == std::vector<std::string>{"r:b", "r:a"});
+  CHECK(edge_keys(d) == std::vector<std::string>{"r:a>r:b:mention=2", "r:a>r:b:reply=1"});
+  d = f.get("/graph?min_weight=2");
+  CHECK(edge_keys(d) == std::vector<std::string>{"r:a>r:b:mention=2"});
+  d = f.get("/graph?since=2000-01-01&until=2000-01-02");
+  CHECK(d["accounts"].GetUint64() == 0);
+  CHECK(d["nodes"].Size() == 0);
+  CHECK(d["edges"].Size() == 0);
+  CHECK(f.get("/graph?limit=10000")["nodes"].Size() == 5);
+
+  expect_error(f.s.get("/graph?by=charisma"), 400, "invalid_argument");
+  expect_error(f.s.get("/graph?limit=0"), 400, "invalid_argument");
+  expect_error(f.s.get("/graph?limit=10001"), 400, "invalid_argument");
+  expect_error(f.s.get("/graph?limit=ten"), 400, "invalid_argument");
+  expect_error(f.s.get("/graph?since=yesterday"), 400, "invalid_argument");
+  expect_error(f.s.get("/graph?since=2026-02-01&until=2026-01-01"), 400, "invalid_argument");
+  expect_error(f.s.get("/graph?kind=hug"), 400, "invalid_argument");
+  expect_error(f.s.get("/graph?platform=myspace"), 400, "invalid_argument");
+}
+
+TEST_CASE("GET /graph from the background snapshot: cached, with its communities") {
+  fresh_service f({"--analytics-refresh", "3600"});
+  rankings_graph(f);
+  auto d = f.get("/graph?limit=2");
+  CHECK(d["cached"].IsTrue());
+  CHECK(d["nodes"].Size() == 2);
+  CHECK(d["truncated"].IsTrue());
+  REQUIRE(d["community"].IsObject());
+  CHECK(d["nodes"][0]["community"].IsUint());
+}
+
 TEST_CASE("GET /communities and /vertices/{id}/community: two cliques, deterministic, paged") {
   fresh_service f;
   for (const char* side : {"c:a", "c:b"})
@@ -307,6 +409,7 @@ TEST_CASE("a slice over --analytics-max-elements is 422 too_expensive") {
   f.link("x:b", "x:c");
   expect_error(f.s.get("/rankings"), 422, "too_expensive");
   expect_error(f.s.get("/summary"), 422, "too_expensive");
+  expect_error(f.s.get("/graph"), 422, "too_expensive");
   CHECK(f.s.get("/summary?kind=mention").status == 200); // a narrower slice fits
 }
 

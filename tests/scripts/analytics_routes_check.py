@@ -17,7 +17,12 @@ with the library calls that define them (docs/analytics.md):
   the reported one (1e-9), and it is at most 0.02 below igraph's
   community_multilevel;
 * /summary: weak and strong components (count, largest), reciprocity and
-  density equal NetworkX's.
+  density equal NetworkX's;
+* /graph: its nodes are /rankings' top accounts (ids, order, scores), its
+  edges exactly the induced subgraph on them (NetworkX's `subgraph`) of the
+  slice read from GET /export?format=json (node-link, one edge per kind),
+  `accounts` and `truncated` the slice's size, every node's community the
+  one /communities gives it (slices with time windows and platforms too).
 
 Exits 77 when networkx or igraph cannot be imported.
 """
@@ -222,6 +227,50 @@ def compare(svc, name, vertices, edges, s):
         check(head["modularity"] >= q_ig - 0.02, f"{name}: louvain {head['modularity']} < igraph {q_ig} - 0.02")
 
 
+def compare_graph(svc, name, s, by, limit):
+    """GET /graph against the slice's node-link export and /rankings."""
+    q = query(s)
+    amp = "&" + q if q else ""
+    _, export = svc.get("/export?format=json" + amp)
+    g = nx.node_link_graph(export)  # MultiDiGraph, the edge key is the kind
+    t = time.perf_counter()
+    _, r = svc.get(f"/graph?by={by}&limit={limit}{amp}")
+    ms = 1000 * (time.perf_counter() - t)
+    ids = [n["id"] for n in r["nodes"]]
+    print(f"   /graph?by={by}&limit={limit}: {len(ids)} nodes, {len(r['edges'])} edges "
+          f"of {g.number_of_nodes()} accounts, {g.number_of_edges()} edges ({ms:.0f} ms)")
+    check(r["accounts"] == g.number_of_nodes(), f"{name}: /graph accounts {r['accounts']} vs {g.number_of_nodes()}")
+    check(r["slice_edges"] == g.number_of_edges(), f"{name}: /graph slice_edges {r['slice_edges']}")
+    check(r["truncated"] == (g.number_of_nodes() > limit), f"{name}: /graph truncated {r['truncated']}")
+    check(len(ids) == min(limit, g.number_of_nodes()) and len(set(ids)) == len(ids),
+          f"{name}: /graph has {len(ids)} nodes")
+    check([n["rank"] for n in r["nodes"]] == list(range(1, len(ids) + 1)), f"{name}: /graph ranks")
+    # The top accounts are /rankings' (which lists at most 1000).
+    _, rk = svc.get(f"/rankings?by={by}&limit={min(limit, 1000)}{amp}")
+    check([(x["id"], x["score"]) for x in rk["rankings"]] ==
+          [(n["id"], n["score"]) for n in r["nodes"][:1000]], f"{name}: /graph top {by} is not /rankings'")
+    # The edges: exactly the induced subgraph of the slice on the kept accounts.
+    sub = g.subgraph(ids)
+    # In GET /edges' order: (from, to, kind), kinds in the order mention,
+    # reply, repost, quote, link.
+    rank = {k: i for i, k in enumerate(["mention", "reply", "repost", "quote", "link"])}
+    want = sorted(((u, v, k, data["weight"]) for u, v, k, data in sub.edges(keys=True, data=True)),
+                  key=lambda e: (e[0], e[1], rank[e[2]]))
+    got = [(e["from"], e["to"], e["kind"], e["weight"]) for e in r["edges"]]
+    check(got == want, f"{name}: /graph edges are not the induced subgraph "
+                       f"({len(got)} vs {len(want)}; {sorted(set(got) ^ set(want))[:3]})")
+    # Communities: /communities' numbering of the same slice.
+    if r["community"] is not None:
+        part = {a["id"]: a["community"]
+                for a in svc.pages("/communities?algorithm=louvain&communities=1" + amp, "accounts", 10000)}
+        check(all(n["community"] == part.get(n["id"]) for n in r["nodes"]),
+              f"{name}: /graph communities differ from /communities")
+    # Account fields as the export has them.
+    bad = [n["id"] for n in r["nodes"]
+           if any(n[f] != g.nodes[n["id"]].get(f, "") for f in ("handle", "name", "platform", "location"))]
+    check(not bad, f"{name}: /graph account fields differ from the export: {bad[:3]}")
+
+
 def generate_posts(path, accounts, posts, seed):
     """X v2 posts: an author mentions 1-4 accounts drawn with a heavy tail,
     hashtags from a small set, times over two days."""
@@ -269,6 +318,11 @@ def main():
             compare(svc, "sample", vertices, edges, {})
             compare(svc, "sample", vertices, edges, {"kind": ["mention", "reply"], "hashtag": ["climate", "cop29"]})
             compare(svc, "sample", vertices, edges, {"min_weight": 2})
+            compare_graph(svc, "sample", {}, "pagerank", 100)
+            compare_graph(svc, "sample", {}, "in_weight", 10000)
+            compare_graph(svc, "sample", {"kind": ["mention", "reply"], "platform": ["twitter"]}, "betweenness", 50)
+            compare_graph(svc, "sample", {"since": "2024-11-15T10:00:00Z", "until": "2024-11-15T11:00:00Z",
+                                          "hashtag": ["climate"]}, "out_degree", 20)
         finally:
             svc.stop()
 
@@ -287,6 +341,9 @@ def main():
             check(len(edges) >= 100000, f"the generated graph has only {len(edges)} edges")
             compare(svc, "generated", vertices, edges, {})
             compare(svc, "generated", vertices, edges, {"hashtag": ["climate", "ai"]})
+            compare_graph(svc, "generated", {}, "pagerank", 2000)
+            compare_graph(svc, "generated", {"kind": ["mention"], "since": "2024-11-15T00:00:00Z",
+                                             "min_weight": 2}, "in_degree", 500)
         finally:
             svc.stop()
 

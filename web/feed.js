@@ -1,0 +1,153 @@
+// The changefeed (GET /changes, docs/live.md) read with fetch() streaming and
+// parsed as Server-Sent Events: EventSource cannot send the Authorization
+// header. Events are queued and handed over once per animation frame, so a
+// burst of thousands of events costs one batch, not thousands of redraws.
+import {authHeaders, recordError, showBanner, hideBanner} from "./api.js";
+import {tlflow} from "./state.js";
+
+export class Changefeed {
+  // onBatch(events): change events in order (objects with id, type, ...);
+  // onStats(stats); onReset(): the resume point was lost, reload.
+  constructor({onBatch, onStats, onReset}) {
+    this.onBatch = onBatch;
+    this.onStats = onStats;
+    this.onReset = onReset;
+    this.params = "";
+    this.controller = null;
+    this.queue = [];
+    this.frame = 0;
+    this.retryMs = 2000;
+    this.generation = 0;
+  }
+
+  // (Re)subscribes with the slice query `params` ("kind=reply&…"); with
+  // `resume`, from the last event seen, else from the newest change.
+  start(params, {resume = false} = {}) {
+    this.stop();
+    this.params = params;
+    if (!resume) tlflow.live.lastEventId = null;
+    const generation = ++this.generation;
+    this.loop(generation);
+  }
+
+  stop() {
+    this.generation++;
+    if (this.controller) this.controller.abort();
+    this.controller = null;
+    tlflow.live.connected = false;
+  }
+
+  async loop(generation) {
+    while (generation === this.generation) {
+      try {
+        await this.read(generation);
+      } catch (e) {
+        if (e.name === "AbortError" || generation !== this.generation) return;
+        recordError("GET /changes", e);
+      }
+      tlflow.live.connected = false;
+      if (generation !== this.generation) return;
+      await new Promise((r) => setTimeout(r, this.retryMs));
+    }
+  }
+
+  async read(generation) {
+    const controller = new AbortController();
+    this.controller = controller;
+    const headers = {...authHeaders(), Accept: "text/event-stream"};
+    let url = "/changes" + (this.params ? "?" + this.params : "");
+    const last = tlflow.live.lastEventId;
+    if (last) url += (this.params ? "&" : "?") + "after=" + encodeURIComponent(last);
+    let res;
+    try {
+      res = await fetch(url, {headers, signal: controller.signal, cache: "no-store"});
+    } catch (e) {
+      if (e.name !== "AbortError") {
+        showBanner("offline", "The tlflow service cannot be reached (" + location.host + "). Retrying…");
+      }
+      throw e;
+    }
+    if (!res.ok) {
+      const text = await res.text();
+      if (res.status === 401 || res.status === 403) {
+        showBanner("auth", "The live changes need a token (" + res.status + "). Enter it above.");
+      }
+      throw new Error("GET /changes: " + res.status + " " + text.slice(0, 200));
+    }
+    hideBanner("offline");
+    tlflow.live.connected = true;
+    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = "";
+    let event = {id: null, type: "message", data: []};
+    for (;;) {
+      const {value, done} = await reader.read();
+      if (done || generation !== this.generation) break;
+      buffer += value;
+      let start = 0;
+      for (;;) {
+        const nl = buffer.indexOf("\n", start);
+        if (nl < 0) break;
+        let line = buffer.slice(start, nl);
+        start = nl + 1;
+        if (line.endsWith("\r")) line = line.slice(0, -1);
+        if (line === "") {
+          if (event.data.length) this.dispatch(event);
+          event = {id: null, type: "message", data: []};
+          continue;
+        }
+        if (line[0] === ":") continue;  // heartbeat comment
+        const colon = line.indexOf(":");
+        const field = colon < 0 ? line : line.slice(0, colon);
+        let val = colon < 0 ? "" : line.slice(colon + 1);
+        if (val[0] === " ") val = val.slice(1);
+        if (field === "data") event.data.push(val);
+        else if (field === "event") event.type = val;
+        else if (field === "id") event.id = val;
+        else if (field === "retry" && /^\d+$/.test(val)) this.retryMs = Number(val);
+      }
+      buffer = buffer.slice(start);
+    }
+  }
+
+  dispatch(event) {
+    let data;
+    try {
+      data = JSON.parse(event.data.join("\n"));
+    } catch (e) {
+      recordError("changefeed event", e);
+      return;
+    }
+    if (event.type === "stats") {
+      if (this.onStats) this.onStats(data);
+      return;
+    }
+    if (event.id) tlflow.live.lastEventId = event.id;
+    if (event.type === "reset") {
+      this.queue.length = 0;
+      if (this.onReset) this.onReset(data);
+      return;
+    }
+    if (event.type === "overflow") {
+      // The stream ends after it; the reconnection resumes from the last id
+      // (or gets reset when that is gone).
+      recordError("changefeed", new Error("overflow: " + (data.reason || "")));
+      return;
+    }
+    data.receivedAt = performance.now();
+    this.queue.push(data);
+    if (!this.frame) this.frame = requestAnimationFrame(() => this.flush());
+  }
+
+  flush() {
+    this.frame = 0;
+    if (!this.queue.length) return;
+    const batch = this.queue;
+    this.queue = [];
+    tlflow.live.lagMs = Math.round(performance.now() - batch[0].receivedAt);
+    try {
+      this.onBatch(batch);
+    } catch (e) {
+      recordError("applying changes", e);
+    }
+  }
+}

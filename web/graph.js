@@ -1,0 +1,498 @@
+// The live graph view (docs/web.md, "Live graph"): the top accounts of a
+// slice (GET /graph) or the ego network of one account (GET
+// /vertices/{id}/ego), drawn with sigma (WebGL) and kept up to date from the
+// changefeed without redrawing from scratch; the account panel and the path
+// finder.
+import {tlflow} from "./state.js";
+import {ApiError, get, query, recordError, showBanner} from "./api.js";
+import {layout, nearby} from "./layout.js";
+import {Changefeed} from "./feed.js";
+
+const PALETTE = ["#2563eb", "#f59e0b", "#10b981", "#ef4444", "#8b5cf6", "#06b6d4", "#ec4899", "#84cc16",
+                 "#f97316", "#14b8a6", "#6366f1", "#eab308"];
+export const KIND_COLORS = {mention: "#94a3b8", reply: "#16a34a", repost: "#ea580c", quote: "#9333ea",
+                            link: "#64748b", path: "#dc2626"};
+const NEUTRAL = "#9ca3af";   // accounts without a community (added live, or no analytics)
+const PATH_COLOR = "#dc2626";
+const MIN_SIZE = 2.5, MAX_SIZE = 16;
+
+const $ = (id) => document.getElementById(id);
+let graph = null;
+let renderer = null;
+let feed = null;
+let generation = 0;          // of the current load; a newer load makes older answers moot
+let buffering = false;       // a load is running: events wait for its snapshot
+let buffered = [];
+let maxScore = 1;
+let pathMarks = [];          // edges and nodes the current path highlight changed
+let selected = null;
+
+export const communityColor = (c) => (c === null || c === undefined || c < 0 ? NEUTRAL : PALETTE[c % PALETTE.length]);
+const nodeSize = (score) => (score > 0 ? MIN_SIZE + (MAX_SIZE - MIN_SIZE) * Math.sqrt(score / maxScore) : MIN_SIZE);
+const edgeSize = (w) => Math.min(4, 0.6 + Math.log2(1 + (w || 1)) * 0.4);
+const edgeKey = (from, to, kind) => from + "|" + to + "|" + kind;
+
+export function initGraph({onStats}) {
+  graph = new window.graphology.Graph({type: "directed", multi: true, allowSelfLoops: true});
+  tlflow.graph = graph;
+  feed = new Changefeed({onBatch: applyBatch, onStats, onReset: () => load()});
+  $("filters").addEventListener("submit", (e) => {
+    e.preventDefault();
+    readFilters();
+    load();
+  });
+  $("pause").addEventListener("click", togglePause);
+  $("panel-close").addEventListener("click", closePanel);
+  $("path-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    findPath();
+  });
+  for (const list of ["panel-out", "panel-in", "path-result"]) {
+    $(list).addEventListener("click", (e) => {
+      const li = e.target.closest("li[data-id]");
+      if (li && e.target.closest("button")) select(li.dataset.id);
+    });
+  }
+  renderLegend();
+  readFilters();
+  return feed;
+}
+
+// The renderer is made when the view is first shown: sigma needs a sized container.
+export function showGraph() {
+  if (!renderer) {
+    renderer = new window.Sigma(graph, $("sigma"), {
+      allowInvalidContainer: true,
+      defaultEdgeType: "arrow",
+      renderEdgeLabels: false,
+      labelRenderedSizeThreshold: 9,
+      labelDensity: 0.5,
+      zIndex: true,
+      minCameraRatio: 0.02,
+      maxCameraRatio: 20,
+    });
+    tlflow.renderer = renderer;
+    renderer.on("clickNode", ({node}) => select(node));
+    renderer.on("enterNode", () => $("sigma").classList.add("pointer"));
+    renderer.on("leaveNode", () => $("sigma").classList.remove("pointer"));
+  } else {
+    renderer.resize();
+    renderer.refresh();
+  }
+  if (tlflow.loads === 0) load();
+}
+
+// ---- filters ---------------------------------------------------------------
+
+function isoOf(local) {
+  if (!local) return null;
+  // datetime-local gives "YYYY-MM-DDTHH:MM[:SS]", read as UTC.
+  return (local.length === 16 ? local + ":00" : local) + "Z";
+}
+
+function readFilters() {
+  const kinds = [...document.querySelectorAll('input[name="kind"]')];
+  const checked = kinds.filter((k) => k.checked).map((k) => k.value);
+  const limit = Math.max(1, Math.min(10000, parseInt($("f-limit").value, 10) || 500));
+  const radius = Math.max(1, Math.min(2, parseInt($("f-radius").value, 10) || 1));
+  $("f-limit").value = limit;
+  $("f-radius").value = radius;
+  Object.assign(tlflow.slice, {
+    kind: checked.length === kinds.length ? [] : checked,
+    hashtag: $("f-hashtag").value.split(",").map((t) => t.trim().replace(/^#/, "")).filter(Boolean),
+    platform: $("f-platform").value ? [$("f-platform").value] : [],
+    since: isoOf($("f-since").value),
+    until: isoOf($("f-until").value),
+    by: $("f-by").value,
+    limit,
+    around: $("f-ego").value.trim() || null,
+    radius,
+  });
+}
+
+// The slice as query parameters (what /graph, /changes and /exports take).
+export function sliceParams(s = tlflow.slice) {
+  return {kind: s.kind, hashtag: s.hashtag, platform: s.platform, since: s.since, until: s.until};
+}
+
+// ---- loading -----------------------------------------------------------------
+
+// A full load: subscribe first (so nothing between the snapshot and the
+// subscription is lost: events wait, then apply over the snapshot, where
+// they are idempotent: an edge event carries the edge's weight, not a
+// delta), then the snapshot, then draw.
+export async function load() {
+  const gen = ++generation;
+  const s = {...tlflow.slice};
+  tlflow.ready = false;
+  tlflow.loads++;
+  buffering = true;
+  buffered = [];
+  const live = s.around ? {kind: s.kind, around: s.around, radius: s.radius} : sliceParams(s);
+  if (!tlflow.live.paused) feed.start(query(live).slice(1));
+  else feed.params = query(live).slice(1);
+  $("g-status").textContent = "loading…";
+  let data;
+  const t0 = performance.now();
+  try {
+    data = s.around ? await loadEgo(s) : await loadTop(s);
+  } catch (e) {
+    if (gen !== generation) return;
+    buffering = false;
+    $("g-status").textContent = "";
+    if (!(e instanceof ApiError) || (e.status !== 0 && e.status !== 401 && e.status !== 403)) {
+      showBanner("error", "The graph could not be loaded: " + e.message);
+    }
+    recordError("graph load", e);
+    tlflow.ready = true;
+    return;
+  }
+  if (gen !== generation) return;
+  const t1 = performance.now();
+  draw(data, s);
+  buffering = false;
+  const waiting = buffered;
+  buffered = [];
+  if (waiting.length) applyBatch(waiting);
+  const t2 = performance.now();
+  tlflow.timing = {fetchMs: Math.round(t1 - t0), drawMs: Math.round(t2 - t1)};
+  $("g-status").textContent = (data.truncated ? "truncated · " : "") +
+      (data.accounts !== undefined ? data.accounts + " accounts in the slice · " : "") +
+      "drawn in " + Math.round(t2 - t0) + " ms";
+  if (selected && graph.hasNode(selected)) openPanel(selected);
+  requestAnimationFrame(() => { if (gen === generation) tlflow.ready = true; });
+}
+
+async function loadTop(s) {
+  const params = {by: s.by, limit: s.limit, ...sliceParams(s)};
+  try {
+    return await get("/graph" + query(params));
+  } catch (e) {
+    // A service without GET /graph: the same slice from /rankings and the
+    // slice's JSON export (heavier: the export has every edge of the slice).
+    if (!(e instanceof ApiError) || e.status !== 404 || !/no route/.test(e.message)) throw e;
+  }
+  const [ranked, exported] = await Promise.all([
+    get("/rankings" + query(params)),
+    get("/export" + query({format: "json", ...sliceParams(s)})),
+  ]);
+  const top = new Map(ranked.rankings.map((r) => [r.id, r]));
+  const info = new Map(exported.nodes.map((n) => [n.id, n]));
+  const nodes = ranked.rankings.map((r) => ({...r, location: (info.get(r.id) || {}).location, community: null}));
+  const edges = [];
+  for (const l of exported.links || exported.edges || []) {
+    const from = l.source ?? l.from, to = l.target ?? l.to;
+    if (top.has(from) && top.has(to)) edges.push({from, to, kind: l.kind, weight: l.weight});
+  }
+  return {by: s.by, limit: s.limit, accounts: ranked.vertices, truncated: false, nodes, edges};
+}
+
+async function loadEgo(s) {
+  const params = {radius: s.radius, limit: Math.min(s.limit, 10000), kind: s.kind};
+  const ego = await get("/vertices/" + encodeURIComponent(s.around) + "/ego" + query(params));
+  // Sized by the weight that ties them to the centre; coloured by distance.
+  const nodes = ego.nodes.map((n) => ({...n, score: n.distance === 0 ? null : n.weight, community: n.distance}));
+  const top = Math.max(1, ...nodes.map((n) => n.score || 0));
+  for (const n of nodes) if (n.score === null) n.score = top;
+  return {truncated: ego.truncated, nodes, edges: ego.edges};
+}
+
+function draw(data, s) {
+  const nodes = data.nodes || [];
+  const index = new Map(nodes.map((n, i) => [n.id, i]));
+  const edges = [];
+  for (const e of data.edges || []) {
+    const a = index.get(e.from), b = index.get(e.to);
+    if (a !== undefined && b !== undefined) edges.push([a, b, e.weight]);
+  }
+  const pos = layout(nodes, edges);
+  maxScore = Math.max(1e-12, ...nodes.map((n) => n.score || 0));
+  pathMarks = [];
+  graph.clear();
+  nodes.forEach((n, i) => {
+    graph.addNode(n.id, {
+      x: pos[2 * i], y: pos[2 * i + 1], size: nodeSize(n.score), color: communityColor(n.community),
+      label: n.handle ? "@" + n.handle : n.id, community: n.community ?? null, score: n.score ?? null,
+      rank: n.rank ?? null, platform: n.platform, name: n.name, location: n.location,
+    });
+  });
+  for (const e of data.edges || []) {
+    if (!graph.hasNode(e.from) || !graph.hasNode(e.to)) continue;
+    const key = edgeKey(e.from, e.to, e.kind);
+    if (graph.hasEdge(key)) continue;
+    graph.addDirectedEdgeWithKey(key, e.from, e.to, {kind: e.kind, weight: e.weight,
+                                                      size: edgeSize(e.weight), color: KIND_COLORS[e.kind] || NEUTRAL});
+  }
+  tlflow.drawnFor = s;
+  if (renderer) renderer.getCamera().setState({x: 0.5, y: 0.5, ratio: 1, angle: 0});
+  updateCount();
+}
+
+function updateCount() {
+  $("g-count").textContent = graph.order + " nodes · " + graph.size + " edges";
+}
+
+// ---- live updates ------------------------------------------------------------
+
+// What a change does to the drawing (docs/web.md, "Live update rules"):
+// drawn edges and accounts are updated or removed; an edge between two drawn
+// accounts is added; an edge reaching outside adds the missing accounts
+// while the drawing holds fewer than the limit, else it is left out.
+// Nothing is laid out again: a new account is placed next to its drawn
+// neighbour.
+function applyBatch(events) {
+  if (buffering) {
+    buffered.push(...events);
+    return;
+  }
+  if (!tlflow.drawnFor) {
+    // Nothing drawn yet (the feed runs for the overview's figures).
+    tlflow.live.applied += events.length;
+    return;
+  }
+  const limit = tlflow.slice.limit;
+  for (const ev of events) {
+    tlflow.live.applied++;
+    switch (ev.type) {
+      case "vertex_created":
+      case "vertex_updated": {
+        const v = ev.vertex;
+        if (v && graph.hasNode(v.id)) {
+          const p = v.properties || {};
+          graph.mergeNodeAttributes(v.id, {label: p.handle ? "@" + p.handle : v.id, name: p.name,
+                                           platform: p.platform, location: p.location});
+        }
+        break;
+      }
+      case "vertex_removed":
+        if (ev.vertex && graph.hasNode(ev.vertex.id)) graph.dropNode(ev.vertex.id);
+        break;
+      case "edge_created":
+      case "edge_changed": {
+        const e = ev.edge;
+        if (!e) break;
+        const key = edgeKey(e.from, e.to, e.kind);
+        if (graph.hasEdge(key)) {
+          // Weight 0 means "unknown here" (a Gremlin store's ingested edge).
+          if (e.weight > 0) graph.mergeEdgeAttributes(key, {weight: e.weight, size: edgeSize(e.weight)});
+          break;
+        }
+        const missing = (graph.hasNode(e.from) ? 0 : 1) + (graph.hasNode(e.to) ? 0 : 1) - (e.from === e.to && !graph.hasNode(e.from) ? 1 : 0);
+        if (missing > limit - graph.order) break;
+        addLiveNode(e.from, e.to);
+        addLiveNode(e.to, e.from);
+        graph.addDirectedEdgeWithKey(key, e.from, e.to, {kind: e.kind, weight: e.weight || 1,
+                                                          size: edgeSize(e.weight), color: KIND_COLORS[e.kind] || NEUTRAL});
+        break;
+      }
+      case "edge_removed": {
+        const e = ev.edge;
+        if (e) {
+          const key = edgeKey(e.from, e.to, e.kind);
+          if (graph.hasEdge(key)) graph.dropEdge(key);
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  updateCount();
+}
+
+function addLiveNode(id, near, extra = {}) {
+  if (graph.hasNode(id)) return;
+  let x = 0, y = 0;
+  if (near && graph.hasNode(near)) ({x, y} = graph.getNodeAttributes(near));
+  const [nx, ny] = nearby(id, x, y);
+  graph.addNode(id, {x: nx, y: ny, size: MIN_SIZE, color: NEUTRAL, label: id, community: null,
+                     score: null, rank: null, added: "live", ...extra});
+}
+
+function togglePause() {
+  const paused = !tlflow.live.paused;
+  tlflow.live.paused = paused;
+  $("pause").setAttribute("aria-pressed", String(paused));
+  $("pause").textContent = paused ? "Resume" : "Pause";
+  // Paused: the subscription ends; resuming goes on from the last event
+  // seen (the service keeps them for a while; past that: reset → reload).
+  if (paused) feed.stop();
+  else feed.start(feed.params, {resume: true});
+}
+
+export function stopFeed() { if (feed) feed.stop(); }
+
+// ---- the account panel ---------------------------------------------------------
+
+function select(id) {
+  selected = id;
+  openPanel(id);
+  if (renderer && graph.hasNode(id)) {
+    const d = renderer.getNodeDisplayData(id);
+    if (d) renderer.getCamera().animate({x: d.x, y: d.y}, {duration: 300});
+    for (const n of graph.filterNodes((_, a) => a.highlighted && !a.onPath)) graph.setNodeAttribute(n, "highlighted", false);
+    graph.setNodeAttribute(id, "highlighted", true);
+  }
+}
+
+function closePanel() {
+  $("panel").hidden = true;
+  if (selected && graph.hasNode(selected)) graph.setNodeAttribute(selected, "highlighted", false);
+  selected = null;
+}
+
+function personItem(id, detail, attrs) {
+  const li = document.createElement("li");
+  li.dataset.id = id;
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = attrs && attrs.label && attrs.label !== id ? attrs.label : id;
+  b.title = id;
+  li.append(b);
+  if (detail) {
+    const span = document.createElement("span");
+    span.className = "detail";
+    span.textContent = detail;
+    li.append(span);
+  }
+  return li;
+}
+
+async function openPanel(id) {
+  const panel = $("panel");
+  panel.hidden = false;
+  panel.dataset.id = id;
+  $("panel-id").textContent = id;
+  const attrs = graph.hasNode(id) ? graph.getNodeAttributes(id) : null;
+  $("panel-rank").textContent = attrs && attrs.rank ? String(attrs.rank) : "–";
+  $("panel-rank").title = attrs && attrs.rank ? "by " + tlflow.slice.by + (attrs.score ? ", score " + attrs.score : "") : "not among the drawn top accounts";
+  $("panel-community").textContent = "…";
+  for (const l of ["panel-props", "panel-out", "panel-in"]) $(l).replaceChildren();
+  const enc = encodeURIComponent(id);
+  const stale = () => $("panel").dataset.id !== id;
+  const jobs = [
+    get("/vertices/" + enc).then((v) => {
+      if (stale()) return;
+      const dl = $("panel-props");
+      const rows = {...v.properties, in_degree: v.in_degree, out_degree: v.out_degree};
+      for (const [k, val] of Object.entries(rows)) {
+        const dt = document.createElement("dt"), dd = document.createElement("dd");
+        dt.textContent = k;
+        dd.textContent = typeof val === "object" ? JSON.stringify(val) : String(val);
+        dl.append(dt, dd);
+      }
+    }),
+    get("/vertices/" + enc + "/community" + query(tlflow.slice.around ? {} : sliceParams())).then((c) => {
+      if (stale()) return;
+      $("panel-community").textContent = String(c.community);
+      $("panel-community").title = c.size + " accounts, " + c.algorithm + ", modularity " + (c.modularity ?? 0).toFixed(3);
+    }, (e) => { if (!stale()) $("panel-community").textContent = "–"; throw e; }),
+  ];
+  for (const [dir, list] of [["out", "panel-out"], ["in", "panel-in"]]) {
+    jobs.push(get("/vertices/" + enc + "/neighbors" + query({direction: dir, limit: 25})).then((r) => {
+      if (stale()) return;
+      const ul = $(list);
+      const rows = r.neighbors.slice().sort((a, b) => b.weight - a.weight || (a.id < b.id ? -1 : 1));
+      for (const n of rows) {
+        ul.append(personItem(n.id, n.kind + " ×" + n.weight, graph.hasNode(n.id) ? graph.getNodeAttributes(n.id) : null));
+      }
+      if (!rows.length) ul.append(Object.assign(document.createElement("li"), {className: "empty", textContent: "none"}));
+    }));
+  }
+  const results = await Promise.allSettled(jobs);
+  for (const r of results) if (r.status === "rejected") recordError("account panel", r.reason);
+}
+
+// ---- paths -------------------------------------------------------------------------
+
+function clearPath() {
+  for (const m of pathMarks) {
+    if (m.edge && graph.hasEdge(m.edge)) {
+      if (m.added) graph.dropEdge(m.edge);
+      else graph.mergeEdgeAttributes(m.edge, {path: false, color: m.color, size: m.size, zIndex: 0});
+    }
+    if (m.node && graph.hasNode(m.node)) graph.mergeNodeAttributes(m.node, {highlighted: false, onPath: false});
+  }
+  pathMarks = [];
+}
+
+async function findPath() {
+  const from = $("panel").dataset.id;
+  const to = $("path-to").value.trim();
+  const out = $("path-result");
+  out.replaceChildren();
+  if (!from || !to) return;
+  let r;
+  try {
+    r = await get("/paths/" + encodeURIComponent(from) + "/" + encodeURIComponent(to));
+  } catch (e) {
+    const li = document.createElement("li");
+    li.className = "empty";
+    li.textContent = e.code === "no_path" ? "no path" : e.code === "vertex_not_found" ? "no such account" : e.message;
+    out.append(li);
+    return;
+  }
+  clearPath();
+  const path = r.path;
+  // Accounts of the path not drawn yet join the drawing between their neighbours.
+  path.forEach((id, i) => {
+    if (!graph.hasNode(id)) {
+      const prev = path.slice(0, i).reverse().find((p) => graph.hasNode(p));
+      addLiveNode(id, prev || path.slice(i + 1).find((p) => graph.hasNode(p)), {added: "path"});
+    }
+    graph.mergeNodeAttributes(id, {highlighted: true, onPath: true});
+    pathMarks.push({node: id});
+    out.append(personItem(id, i === 0 ? "start" : "", graph.getNodeAttributes(id)));
+  });
+  for (let i = 0; i + 1 < path.length; i++) await markStep(path[i], path[i + 1]);
+  updateCount();
+}
+
+async function markStep(u, v) {
+  let keys = graph.directedEdges(u, v);
+  if (!keys.length) keys = graph.directedEdges(v, u);
+  if (!keys.length) {
+    // Not drawn (outside the top accounts or the slice): ask the store.
+    for (const [a, b] of [[u, v], [v, u]]) {
+      try {
+        const r = await get("/edges" + query({from: a, to: b, limit: 10}));
+        for (const e of r.edges) {
+          const key = edgeKey(e.from, e.to, e.kind);
+          if (!graph.hasEdge(key)) {
+            graph.addDirectedEdgeWithKey(key, e.from, e.to, {kind: e.kind, weight: e.weight, size: edgeSize(e.weight), color: KIND_COLORS[e.kind] || NEUTRAL});
+            pathMarks.push({edge: key, added: true});
+          }
+          keys.push(key);
+        }
+      } catch (e) {
+        recordError("path edges", e);
+      }
+      if (keys.length) break;
+    }
+  }
+  if (!keys.length) {
+    const key = edgeKey(u, v, "path");
+    graph.addDirectedEdgeWithKey(key, u, v, {kind: "path", weight: 1, size: 2, color: PATH_COLOR});
+    pathMarks.push({edge: key, added: true});
+    keys.push(key);
+  }
+  for (const key of keys) {
+    const a = graph.getEdgeAttributes(key);
+    if (!pathMarks.some((m) => m.edge === key)) pathMarks.push({edge: key, color: a.color, size: a.size});
+    graph.mergeEdgeAttributes(key, {path: true, color: PATH_COLOR, size: Math.max(3, a.size || 1), zIndex: 1});
+  }
+}
+
+function renderLegend() {
+  const legend = $("legend");
+  for (const kind of ["mention", "reply", "repost", "quote"]) {
+    const item = document.createElement("span");
+    item.className = "key kind-" + kind;
+    item.textContent = kind;
+    legend.append(item);
+  }
+  const c = document.createElement("span");
+  c.className = "key";
+  c.textContent = "node colour: community · size: score";
+  legend.append(c);
+}
