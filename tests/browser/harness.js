@@ -86,7 +86,21 @@ async function start_tlflow(bin, { data_dir, extra = [], env = {}, log } = {}) {
   }
   return {
     port, origin, child, output: () => out.join(''),
-    write(lines) { return new Promise((r) => (child.stdin.write(lines) ? r() : child.stdin.once('drain', r))); },
+    written: 0, // lines written to stdin
+    write(lines) {
+      this.written += lines.split('\n').length - 1;
+      return new Promise((r) => (child.stdin.write(lines) ? r() : child.stdin.once('drain', r)));
+    },
+    // Until tlflow has taken in every line written (GET /status, `ingest`)
+    // and its queue is empty; then `quiet` ms for the last batch and the
+    // changefeed's coalescing window.
+    async settle({ token, quiet = 400, timeout = 20000 } = {}) {
+      await until(`tlflow to ingest ${this.written} posts`, async () => {
+        const s = await api_json(origin, '/status', { token });
+        return s.ingest && s.ingest.messages >= this.written && s.ingest.queue.depth === 0;
+      }, { timeout });
+      await sleep(quiet);
+    },
     async stop() {
       if (!exited) {
         child.kill('SIGTERM');
