@@ -419,7 +419,7 @@ async function main() {
     });
 
     await step('the page caught no error of its own while tlflow ran', async () => {
-      const errs = await page.evaluate(() => (window.tlflow.errors || []).map(String));
+      const errs = await page.evaluate(() => (window.tlflow.errors || []).map((e) => JSON.stringify(e)));
       expect(errs.length === 0, `tlflow.errors: ${JSON.stringify(errs.slice(0, 5))}`);
     });
 
