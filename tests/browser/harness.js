@@ -133,21 +133,35 @@ async function launch_browser({ viewport = { width: 1280, height: 800 }, allowed
   const { chromium } = require(playwright_path());
   // The profile and Chromium's own temporary files (it leaves some in
   // TMPDIR when it is killed) in one folder, removed by close().
+  // Chromium's singleton socket lives in its TMPDIR and a socket path has at
+  // most 107 bytes: a deep TMPDIR (a build tree's) gets a short folder of
+  // its own in the system's, removed by close() too.
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tlflow-chromium-'));
   const profile = path.join(root, 'profile');
-  const tmp = path.join(root, 'tmp');
-  fs.mkdirSync(tmp);
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: chromium_path, headless: true, args: chromium_args,
-    viewport, acceptDownloads: true, ignoreDefaultArgs: ['--enable-automation'],
-    env: { ...process.env, TMPDIR: tmp },
-  });
+  let tmp = path.join(root, 'tmp');
+  if (tmp.length > 48) tmp = fs.mkdtempSync(path.join(fs.existsSync('/tmp') ? '/tmp' : os.tmpdir(), 'tlflow-chromium-'));
+  else fs.mkdirSync(tmp);
+  const remove = () => {
+    fs.rmSync(root, { recursive: true, force: true });
+    fs.rmSync(tmp, { recursive: true, force: true });
+  };
+  let context;
+  try {
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: chromium_path, headless: true, args: chromium_args,
+      viewport, acceptDownloads: true, ignoreDefaultArgs: ['--enable-automation'],
+      env: { ...process.env, TMPDIR: tmp },
+    });
+  } catch (e) {
+    remove();
+    throw e;
+  }
   context.setDefaultTimeout(timeout);
   const b = {
     context, profile, foreign: [], console_errors: [], expect_errors: null,
     async close() {
       await context.close().catch(() => {});
-      fs.rmSync(root, { recursive: true, force: true });
+      remove();
     },
   };
   const local = (url) => {
