@@ -67,8 +67,9 @@ function explain(status, code, message) {
 }
 
 // fetch() with the token; JSON in and out. Throws ApiError: status 0 when
-// the service cannot be reached.
-export async function request(path, {method = "GET", body, signal, as = "json"} = {}) {
+// the service cannot be reached. A status in `expect` (e.g. 404 no_path for
+// the path finder) is an answer, not a page error: not logged.
+export async function request(path, {method = "GET", body, signal, as = "json", expect = []} = {}) {
   const headers = authHeaders();
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let res;
@@ -91,7 +92,7 @@ export async function request(path, {method = "GET", body, signal, as = "json"} 
     } catch (_) { /* not the error object */ }
     explain(res.status, code, message);
     const err = new ApiError(res.status, code, message);
-    recordError(method + " " + path, err);
+    if (!expect.includes(res.status)) recordError(method + " " + path, err);
     throw err;
   }
   if (as === "response") return res;

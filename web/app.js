@@ -3,7 +3,7 @@
 // test hooks) is defined in state.js, first.
 import {tlflow} from "./state.js";
 import {getToken, hideBanner, query, recordError, setToken, tokenFromUrl} from "./api.js";
-import {initGraph, load, showGraph, sliceParams} from "./graph.js";
+import {filtersFromUrl, graphHash, initGraph, load, showGraph, sliceParams} from "./graph.js";
 import {describeSlice, initExports, initTracking, onStats, refreshFlows, refreshOverview,
         refreshTracking} from "./views.js";
 
@@ -47,6 +47,14 @@ async function refresh(name) {
   if (name === "overview" && tlflow.view === "overview") poll = setTimeout(() => refresh("overview"), 5000);
 }
 
+// `#/graph?limit=2000&hashtag=ai`: the view, and for the graph its filters.
+function route() {
+  const m = /^#\/?([a-z]*)(?:\?(.*))?$/.exec(location.hash) || [];
+  const name = views.includes(m[1]) ? m[1] : "overview";
+  if (name === "graph" && filtersFromUrl(m[2] || "") && tlflow.loads > 0) load();
+  show(name);
+}
+
 function show(name) {
   if (!views.includes(name)) name = "overview";
   tlflow.view = name;
@@ -75,12 +83,12 @@ function reloadAll() {
 
 for (const b of document.querySelectorAll("nav button[data-view]")) {
   b.addEventListener("click", () => {
-    location.hash = "#/" + b.dataset.view;
+    location.hash = b.dataset.view === "graph" ? graphHash() : "#/" + b.dataset.view;
   });
 }
 window.addEventListener("hashchange", () => {
   tokenFromUrl();
-  show(location.hash.replace(/^#\/?/, ""));
+  route();
 });
 
 const feed = initGraph({onStats});
@@ -89,4 +97,4 @@ initExports(() => sliceParams());
 // The changefeed runs from the start: its stats feed the overview; the
 // graph view restarts it with its filters when it loads.
 if (!location.hash.startsWith("#/graph")) feed.start("");
-show(location.hash.replace(/^#\/?/, ""));
+route();

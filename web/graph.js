@@ -5,16 +5,18 @@
 // finder.
 import {tlflow} from "./state.js";
 import {ApiError, get, query, recordError, showBanner} from "./api.js";
-import {layout, nearby} from "./layout.js";
+import {layout, nearby, normalize, separate} from "./layout.js";
 import {Changefeed} from "./feed.js";
 
 const PALETTE = ["#2563eb", "#f59e0b", "#10b981", "#ef4444", "#8b5cf6", "#06b6d4", "#ec4899", "#84cc16",
                  "#f97316", "#14b8a6", "#6366f1", "#eab308"];
-export const KIND_COLORS = {mention: "#94a3b8", reply: "#16a34a", repost: "#ea580c", quote: "#9333ea",
-                            link: "#64748b", path: "#dc2626"};
+// Edges translucent, so that the accounts stay readable in a dense drawing.
+export const KIND_COLORS = {mention: "rgba(71,85,105,0.55)", reply: "rgba(22,163,74,0.7)",
+                            repost: "rgba(234,88,12,0.7)", quote: "rgba(147,51,234,0.7)",
+                            link: "rgba(71,85,105,0.55)"};
 const NEUTRAL = "#9ca3af";   // accounts without a community (added live, or no analytics)
 const PATH_COLOR = "#dc2626";
-const MIN_SIZE = 2.5, MAX_SIZE = 16;
+const MIN_SIZE = 2.5, MAX_SIZE = 18;
 
 const $ = (id) => document.getElementById(id);
 let graph = null;
@@ -23,13 +25,21 @@ let feed = null;
 let generation = 0;          // of the current load; a newer load makes older answers moot
 let buffering = false;       // a load is running: events wait for its snapshot
 let buffered = [];
-let maxScore = 1;
+let meanScore = 1;
+let sizeScale = 1;            // smaller discs in a bigger drawing
 let pathMarks = [];          // edges and nodes the current path highlight changed
 let selected = null;
+// The last properties seen in vertex events, so that an account drawn
+// later (its edge arrives after its vertex event) gets its handle.
+const seen = new Map();
+const SEEN_MAX = 20000;
 
 export const communityColor = (c) => (c === null || c === undefined || c < 0 ? NEUTRAL : PALETTE[c % PALETTE.length]);
-const nodeSize = (score) => (score > 0 ? MIN_SIZE + (MAX_SIZE - MIN_SIZE) * Math.sqrt(score / maxScore) : MIN_SIZE);
-const edgeSize = (w) => Math.min(4, 0.6 + Math.log2(1 + (w || 1)) * 0.4);
+// A disc's area grows with the score relative to the mean of the drawing:
+// accounts of a uniform graph are all of the middle size, hubs stand out.
+const nodeSize = (score) => (score > 0 ? Math.min(MAX_SIZE, Math.max(MIN_SIZE, sizeScale * (2 + 3.5 * Math.sqrt(score / meanScore))))
+                                       : MIN_SIZE);
+const edgeSize = (w) => Math.min(5, 1 + Math.log2(1 + (w || 1)) * 0.5);
 const edgeKey = (from, to, kind) => from + "|" + to + "|" + kind;
 
 export function initGraph({onStats}) {
@@ -39,9 +49,16 @@ export function initGraph({onStats}) {
   $("filters").addEventListener("submit", (e) => {
     e.preventDefault();
     readFilters();
+    // The filters go into the address (a link shows the same slice), without
+    // a hashchange: this load is the one.
+    history.replaceState(null, "", graphHash());
     load();
   });
   $("pause").addEventListener("click", togglePause);
+  $("find-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    findAccount($("find-input").value.trim());
+  });
   $("panel-close").addEventListener("click", closePanel);
   $("path-form").addEventListener("submit", (e) => {
     e.preventDefault();
@@ -61,7 +78,9 @@ export function initGraph({onStats}) {
 // The renderer is made when the view is first shown: sigma needs a sized container.
 export function showGraph() {
   if (!renderer) {
+    const fg = getComputedStyle(document.body).color;
     renderer = new window.Sigma(graph, $("sigma"), {
+      labelColor: {color: fg},
       allowInvalidContainer: true,
       defaultEdgeType: "arrow",
       renderEdgeLabels: false,
@@ -108,6 +127,36 @@ function readFilters() {
     around: $("f-ego").value.trim() || null,
     radius,
   });
+}
+
+// The filters as the address's parameters: `#/graph?hashtag=ai&limit=2000`.
+function filterParams(s = tlflow.slice) {
+  return {...sliceParams(s), by: s.by === "pagerank" ? null : s.by, limit: s.limit === 500 ? null : s.limit,
+          around: s.around, radius: s.around && s.radius !== 1 ? s.radius : null};
+}
+
+export const graphHash = () => "#/graph" + query(filterParams());
+
+// Sets the filter form from the address's parameters; true when the slice
+// changed (then the caller loads).
+export function filtersFromUrl(search) {
+  const q = new URLSearchParams(search);
+  const list = (k) => (q.get(k) || "").split(",").map((v) => v.trim()).filter(Boolean);
+  const kinds = list("kind");
+  for (const box of document.querySelectorAll('input[name="kind"]')) box.checked = !kinds.length || kinds.includes(box.value);
+  $("f-hashtag").value = list("hashtag").join(", ");
+  $("f-platform").value = list("platform")[0] || "";
+  const local = (v) => (v ? v.replace(/Z$/, "").slice(0, 19) : "");
+  $("f-since").value = local(q.get("since"));
+  $("f-until").value = local(q.get("until"));
+  $("f-by").value = q.get("by") || "pagerank";
+  if (!$("f-by").value) $("f-by").value = "pagerank";
+  $("f-limit").value = q.get("limit") || "500";
+  $("f-ego").value = q.get("around") || "";
+  $("f-radius").value = q.get("radius") || "1";
+  const before = JSON.stringify(tlflow.slice);
+  readFilters();
+  return JSON.stringify(tlflow.slice) !== before;
 }
 
 // The slice as query parameters (what /graph, /changes and /exports take).
@@ -206,12 +255,17 @@ function draw(data, s) {
     if (a !== undefined && b !== undefined) edges.push([a, b, e.weight]);
   }
   const pos = layout(nodes, edges);
-  maxScore = Math.max(1e-12, ...nodes.map((n) => n.score || 0));
+  const scored = nodes.filter((n) => n.score > 0);
+  meanScore = scored.length ? scored.reduce((a, n) => a + n.score, 0) / scored.length : 1;
+  sizeScale = nodes.length > 2000 ? 0.6 : nodes.length > 500 ? 0.8 : 1;
+  const sizes = nodes.map((n) => nodeSize(n.score));
+  if (nodes.length <= 1000) separate(pos, sizes);
+  normalize(pos);
   pathMarks = [];
   graph.clear();
   nodes.forEach((n, i) => {
     graph.addNode(n.id, {
-      x: pos[2 * i], y: pos[2 * i + 1], size: nodeSize(n.score), color: communityColor(n.community),
+      x: pos[2 * i], y: pos[2 * i + 1], size: sizes[i], color: communityColor(n.community),
       label: n.handle ? "@" + n.handle : n.id, community: n.community ?? null, score: n.score ?? null,
       rank: n.rank ?? null, platform: n.platform, name: n.name, location: n.location,
     });
@@ -257,6 +311,11 @@ function applyBatch(events) {
       case "vertex_created":
       case "vertex_updated": {
         const v = ev.vertex;
+        if (v) {
+          seen.delete(v.id);
+          seen.set(v.id, v.properties || {});
+          if (seen.size > SEEN_MAX) seen.delete(seen.keys().next().value);
+        }
         if (v && graph.hasNode(v.id)) {
           const p = v.properties || {};
           graph.mergeNodeAttributes(v.id, {label: p.handle ? "@" + p.handle : v.id, name: p.name,
@@ -302,10 +361,12 @@ function applyBatch(events) {
 
 function addLiveNode(id, near, extra = {}) {
   if (graph.hasNode(id)) return;
-  let x = 0, y = 0;
+  let x = 0.5, y = 0.5;   // the drawing fills the unit square (layout.js, normalize)
   if (near && graph.hasNode(near)) ({x, y} = graph.getNodeAttributes(near));
   const [nx, ny] = nearby(id, x, y);
-  graph.addNode(id, {x: nx, y: ny, size: MIN_SIZE, color: NEUTRAL, label: id, community: null,
+  const p = seen.get(id) || {};
+  graph.addNode(id, {x: nx, y: ny, size: MIN_SIZE, color: NEUTRAL, label: p.handle ? "@" + p.handle : id,
+                     name: p.name, platform: p.platform, location: p.location, community: null,
                      score: null, rank: null, added: "live", ...extra});
 }
 
@@ -318,6 +379,32 @@ function togglePause() {
   // seen (the service keeps them for a while; past that: reset → reload).
   if (paused) feed.stop();
   else feed.start(feed.params, {resume: true});
+}
+
+// Opens the panel of an account typed in (the keyboard's way to a node):
+// a drawn id or handle, else the best match of GET /search.
+async function findAccount(text) {
+  const status = $("find-status");
+  status.textContent = "";
+  if (!text) return;
+  const handle = "@" + text.replace(/^@/, "");
+  let id = graph.hasNode(text) ? text : graph.findNode((_, a) => a.label === handle);
+  if (!id) {
+    try {
+      const r = await get("/search" + query({q: text.replace(/^@/, ""), limit: 1}));
+      const hit = (r.results || r.accounts || r.vertices || [])[0];
+      id = hit && (hit.id || hit.vertex);
+    } catch (e) {
+      recordError("account search", e);
+    }
+  }
+  if (!id) {
+    status.textContent = "no account matches";
+    return;
+  }
+  status.textContent = graph.hasNode(id) ? "" : "not drawn: its panel only";
+  select(id);
+  $("panel-id").focus();
 }
 
 export function stopFeed() { if (feed) feed.stop(); }
@@ -371,7 +458,7 @@ async function openPanel(id) {
   const enc = encodeURIComponent(id);
   const stale = () => $("panel").dataset.id !== id;
   const jobs = [
-    get("/vertices/" + enc).then((v) => {
+    get("/vertices/" + enc, {expect: [404]}).then((v) => {
       if (stale()) return;
       const dl = $("panel-props");
       const rows = {...v.properties, in_degree: v.in_degree, out_degree: v.out_degree};
@@ -382,14 +469,18 @@ async function openPanel(id) {
         dl.append(dt, dd);
       }
     }),
-    get("/vertices/" + enc + "/community" + query(tlflow.slice.around ? {} : sliceParams())).then((c) => {
+    // The account's community in the slice drawn (404: not in that slice).
+    get("/vertices/" + enc + "/community" + query(tlflow.slice.around ? {} : sliceParams()), {expect: [404, 422]}).then((c) => {
       if (stale()) return;
       $("panel-community").textContent = String(c.community);
       $("panel-community").title = c.size + " accounts, " + c.algorithm + ", modularity " + (c.modularity ?? 0).toFixed(3);
-    }, (e) => { if (!stale()) $("panel-community").textContent = "–"; throw e; }),
+    }, (e) => {
+      if (!stale()) $("panel-community").textContent = "–";
+      if (!(e instanceof ApiError) || e.status === 0 || e.status >= 500) throw e;
+    }),
   ];
   for (const [dir, list] of [["out", "panel-out"], ["in", "panel-in"]]) {
-    jobs.push(get("/vertices/" + enc + "/neighbors" + query({direction: dir, limit: 25})).then((r) => {
+    jobs.push(get("/vertices/" + enc + "/neighbors" + query({direction: dir, limit: 1000})).then((r) => {
       if (stale()) return;
       const ul = $(list);
       const rows = r.neighbors.slice().sort((a, b) => b.weight - a.weight || (a.id < b.id ? -1 : 1));
@@ -424,7 +515,7 @@ async function findPath() {
   if (!from || !to) return;
   let r;
   try {
-    r = await get("/paths/" + encodeURIComponent(from) + "/" + encodeURIComponent(to));
+    r = await get("/paths/" + encodeURIComponent(from) + "/" + encodeURIComponent(to), {expect: [404]});
   } catch (e) {
     const li = document.createElement("li");
     li.className = "empty";

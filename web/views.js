@@ -150,8 +150,47 @@ function fillTags(ul, tags, removable) {
 
 // ---- flows -------------------------------------------------------------------------
 
+// The busiest locations (by weight in and out) as a matrix, each cell
+// shaded in six steps of its share of the heaviest cell (classes: the CSP
+// allows no style attributes).
+function flowsMatrix(flows) {
+  const total = new Map();
+  for (const f of flows) {
+    for (const k of [f.from, f.to]) total.set(k, (total.get(k) || 0) + f.weight);
+  }
+  const top = [...total.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 10).map((e) => e[0]);
+  const weight = new Map(flows.map((f) => [f.from + "\u0000" + f.to, f.weight]));
+  const heaviest = Math.max(1, ...top.flatMap((a) => top.map((b) => weight.get(a + "\u0000" + b) || 0)));
+  const table = $("flows-matrix");
+  const head = document.createElement("tr");
+  head.append(document.createElement("th"));
+  for (const to of top) {
+    const th = document.createElement("th");
+    th.textContent = to || "(unknown)";
+    th.scope = "col";
+    head.append(th);
+  }
+  table.tHead.replaceChildren(head);
+  const body = table.tBodies[0];
+  body.replaceChildren();
+  for (const from of top) {
+    const tr = document.createElement("tr");
+    const th = document.createElement("th");
+    th.textContent = from || "(unknown)";
+    th.scope = "row";
+    tr.append(th);
+    for (const to of top) {
+      const w = weight.get(from + "\u0000" + to) || 0;
+      const td = cell(tr, w ? fmt.format(w) : "", "num heat-" + (w ? 1 + Math.min(5, Math.floor((w / heaviest) * 5)) : 0));
+      td.title = (from || "(unknown)") + " → " + (to || "(unknown)") + ": " + w;
+    }
+    body.append(tr);
+  }
+}
+
 export async function refreshFlows() {
   const r = await get("/flows" + query({by: "location", limit: 500}));
+  flowsMatrix(r.flows);
   const table = $("flows-table");
   const head = document.createElement("tr");
   for (const h of ["From", "To", "Weight", "Interactions", ""]) {

@@ -2,12 +2,17 @@
 // page and every file of web/ with its type and security headers, open even
 // with --auth-reads; ETag and 304; HEAD; unknown files as the 404 error
 // object; nothing in the files loads from another origin; --web-root.
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <doctest/doctest.h>
 
@@ -72,6 +77,39 @@ void check_security_headers(const http_reply& r) {
   CHECK(r.header("etag").has_value());
 }
 
+// HEAD by hand: the support client would wait for the Content-Length bytes
+// a HEAD answer announces but never sends. Reads until the server closes.
+http_reply head_request(std::uint16_t port, const std::string& target) {
+  http_reply r;
+  const int fd = connect_loopback(port, 5000);
+  if (fd < 0) return r;
+  const std::string req = "HEAD " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
+    ::close(fd);
+    return r;
+  }
+  std::string data;
+  char buf[4096];
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) data.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  const auto end = data.find("\r\n\r\n");
+  if (end == std::string::npos || data.rfind("HTTP/1.1 ", 0) != 0) return r;
+  r.status = std::atoi(data.c_str() + 9);
+  r.body = data.substr(end + 4);  // must stay empty
+  std::istringstream lines(data.substr(0, end));
+  std::string line;
+  std::getline(lines, line);
+  while (std::getline(lines, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string name = line.substr(0, colon);
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    r.headers.emplace_back(name, line.substr(line.find_first_not_of(' ', colon + 1)));
+  }
+  return r;
+}
+
 } // namespace
 
 TEST_CASE("web: the page and every file of web/ are served, typed, with a strict CSP, without a token") {
@@ -122,7 +160,7 @@ TEST_CASE("web: ETag and If-None-Match give 304, HEAD gives the headers only") {
   CHECK(css_etag != etag);
   CHECK(s.request("GET", "/ui/app.js", "", {{"If-None-Match", css_etag}}).status == 200);
 
-  const http_reply head = s.request("HEAD", "/");
+  const http_reply head = head_request(s.port(), "/");
   CHECK(head.status == 200);
   CHECK(head.body.empty());
   CHECK(head.header("content-length").value_or("") == std::to_string(s.get("/").body.size()));
@@ -147,14 +185,14 @@ TEST_CASE("web: no file of web/ loads anything from another origin") {
   // in markup, scripts or styles; XML namespace names are identifiers,
   // never fetched.
   static const std::regex url(R"((https?://|["'(`]//)[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+)");
-  static const std::regex namespace_name(R"(https?://www\.w3\.org/)");
+  static const std::regex namespace_name(R"(https?://www\.w3\.org)");
   for (const auto& name : served_files()) {
     if (name.size() > 4 && name.compare(name.size() - 4, 4, ".txt") == 0) continue;  // licences
     CAPTURE(name);
     const std::string text = read_file(fs::path(TLFLOW_SOURCE_DIR) / "web" / name);
     for (std::sregex_iterator it(text.begin(), text.end(), url), end; it != end; ++it) {
       const std::string found = it->str();
-      if (std::regex_search(found, namespace_name)) continue;
+      if (std::regex_match(found, namespace_name)) continue;
       FAIL_CHECK("reference to another origin: " << found);
     }
   }
@@ -192,7 +230,8 @@ TEST_CASE("web: --web-root serves the files of a folder, read on every request")
   expect_error(s.get("/ui/style.css"), 404, "not_found");  // not in that folder: no fallback
 
   temp_dir empty;
-  auto [rc, out] = run_tlflow({"--ephemeral", "--port", "0", "--web-root", empty.path()});
+  auto [rc, out] = run_tlflow({"--ephemeral", "--host", "127.0.0.1", "--port", std::to_string(free_port()),
+                               "--web-root", empty.path()});
   CHECK(rc == 2);
   CHECK(out.find("holds no index.html") != std::string::npos);
 }

@@ -309,3 +309,23 @@ TEST_CASE("config: analytics size cap and refresh") {
   CHECK_FALSE(parse({"--analytics-refresh-changes", "0"}).ok());
   CHECK_FALSE(parse({"--analytics-max-elements", "lots"}).ok());
 }
+
+TEST_CASE("config: --web-root, from a flag or the environment, never empty") {
+  auto r = parse({});
+  REQUIRE(r.ok());
+  CHECK(r->cfg.web_root.empty());  // the files built in
+  r = parse({"--web-root", "web"});
+  REQUIRE(r.ok());
+  CHECK(r->cfg.web_root == "web");
+  fake_env env;
+  env.vars = {{"TLFLOW_WEB_ROOT", "/usr/share/tlflow/web"}};
+  r = parse({}, env);
+  REQUIRE(r.ok());
+  CHECK(r->cfg.web_root == "/usr/share/tlflow/web");
+  auto empty = parse({"--web-root", ""});
+  REQUIRE_FALSE(empty.ok());
+  CHECK(empty.err().message.find("web-root") != std::string::npos);
+  const std::string h = help_text();
+  CHECK(h.find("--web-root") != std::string::npos);
+  CHECK(h.find("TLFLOW_WEB_ROOT") != std::string::npos);
+}
