@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Latency of the analytics routes on a generated graph (not a test).
 
-    python3 bench/analytics_routes_bench.py --tlflow build/tlflow [--accounts N] [--posts N] [--runs N] [--ego-only]
+    python3 bench/analytics_routes_bench.py --tlflow build/tlflow [--accounts N] [--posts N] [--runs N]
+        [--ego-only | --search-only] [--max-elements N]
 
 Writes X v2 posts (an author mentions 1-4 accounts drawn with a heavy tail,
 so a few hubs gather thousands of neighbours), loads them with `tlflow
@@ -12,9 +13,14 @@ over one keep-alive connection:
 * the first whole-graph request (it builds the background snapshot);
 * whole-graph rankings, communities, search and summary (from the snapshot);
 * a filtered summary (read from the store at the request);
+* GET /graph, the top 500 and 5,000 accounts with the edges among them;
 * the ego network, radius 2, limit 500, of the biggest hub and of an
   account of a few hundred neighbours (docs/analytics.md, "Ego networks";
-  target: hub p99 < 50 ms on the memory store).
+  target: hub p99 < 50 ms on the memory store), whole and with each slice
+  filter (hashtag, time window, platform, all of them);
+* --search-only: one post per account (each mentions one other), so every
+  account is in the graph with few edges; the first request (the snapshot
+  with its search index), then /search for rare, common and absent texts.
 """
 import argparse
 import http.client
@@ -27,14 +33,18 @@ import tempfile
 import time
 
 
-def generate_posts(path, accounts, posts, seed):
+def generate_posts(path, accounts, posts, seed, every_author=False):
+    # every_author: post p is written by account p % accounts and mentions
+    # one account (every account is in the graph, with few edges: what
+    # /search depends on is the number of accounts).
     rng = random.Random(seed)
     tags = ["climate", "cop29", "football", "election", "music", "ai", "food", "travel"]
     t0 = 1731600000
     with open(path, "w") as f:
         for p in range(posts):
-            a = rng.randrange(accounts)
-            targets = {min(accounts - 1, int(accounts * rng.random() ** 2.5)) for _ in range(rng.randint(1, 4))}
+            a = p % accounts if every_author else rng.randrange(accounts)
+            mentioned = 1 if every_author else rng.randint(1, 4)
+            targets = {min(accounts - 1, int(accounts * rng.random() ** 2.5)) for _ in range(mentioned)}
             targets.discard(a)
             users = [{"id": str(1000000 + a), "name": f"Üser {a}", "username": f"user_{a}"}]
             mentions = []
@@ -66,17 +76,25 @@ def main():
     ap.add_argument("--ego-only", action="store_true",
                     help="only the ego networks (they read the store, not the whole-graph snapshot, "
                          "which --analytics-max-elements refuses above 10M vertices + edges)")
+    ap.add_argument("--search-only", action="store_true",
+                    help="only /search (needs the whole-graph snapshot: raise --max-elements for 1M accounts)")
+    ap.add_argument("--max-elements", type=int, default=None,
+                    help="--analytics-max-elements of the service (default: the service's)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="tlflow_analytics_bench_") as work:
         posts = os.path.join(work, "posts.ndjson")
-        generate_posts(posts, args.accounts, args.posts, 7)
+        if args.search_only:
+            generate_posts(posts, args.accounts, args.accounts, 7, every_author=True)
+        else:
+            generate_posts(posts, args.accounts, args.posts, 7)
         data = os.path.join(work, "data")
         subprocess.run([args.tlflow, "import", posts, "--data-dir", data], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         port = free_port()
         log = open(os.path.join(work, "tlflow.log"), "w")
-        proc = subprocess.Popen([args.tlflow, "--host", "127.0.0.1", "--port", str(port), "--data-dir", data],
-                                stdout=log, stderr=log)
+        extra = [] if args.max_elements is None else ["--analytics-max-elements", str(args.max_elements)]
+        proc = subprocess.Popen([args.tlflow, "--host", "127.0.0.1", "--port", str(port), "--data-dir", data,
+                                 *extra], stdout=log, stderr=log)
         try:
             conn = None
             for _ in range(300):
@@ -105,11 +123,32 @@ def main():
                       f"p99 {times[min(len(times) - 1, int(len(times) * 0.99))]:7.1f} ms  max {times[-1]:7.1f} ms")
 
             q = lambda i: i.replace(":", "%3A")
+            # The generator's posts span 2024-11-14T16:00Z + 48 h; a quarter of them fall in this window.
+            filters = [("hashtag=climate", "&hashtag=climate"),
+                       ("12 h window", "&since=2024-11-15T00:00:00Z&until=2024-11-15T11:59:59Z"),
+                       ("platform=twitter (every edge passes)", "&platform=twitter"),
+                       ("all filters", "&hashtag=climate,ai&since=2024-11-15T00:00:00Z"
+                                       "&until=2024-11-15T11:59:59Z&platform=twitter&kind=mention")]
+
+            def ego_runs(account, label):
+                path = "/vertices/" + q(account) + "/ego?radius=2&limit=500"
+                measure(f"ego radius 2 limit 500, {label}", path)
+                for name, f in filters:
+                    _, d = get(path + f)
+                    measure(f"  + {name} ({len(d['nodes'])} nodes)", path + f)
+
             if args.ego_only:
                 # Account 0 is the most mentioned (targets are drawn as N * u^2.5).
                 _, hub = get("/vertices/" + q("twitter:1000000"))
-                measure(f"ego radius 2 limit 500, hub ({hub['in_degree']} in-neighbours)",
-                        "/vertices/" + q("twitter:1000000") + "/ego?radius=2&limit=500")
+                ego_runs("twitter:1000000", f"hub ({hub['in_degree']} in-neighbours)")
+                return
+            if args.search_only:
+                ms, _ = get("/search?q=user_1&limit=20")
+                print(f"first request (builds the snapshot and its search index): {ms:.0f} ms")
+                for text in ("user_123456", "user_12", "ser 99", "@USER_7", "nobody-here"):
+                    _, d = get("/search?q=" + text.replace("@", "%40").replace(" ", "%20") + "&limit=20")
+                    measure(f"GET /search?q={text}&limit=20 ({len(d['results'])} results)",
+                            "/search?q=" + text.replace("@", "%40").replace(" ", "%20") + "&limit=20")
                 return
             ms, _ = get("/rankings?limit=10")
             print(f"first whole-graph request (builds the snapshot): {ms:.0f} ms")
@@ -122,10 +161,14 @@ def main():
             measure("GET /search?q=user_12&limit=20 (snapshot)", "/search?q=user_12&limit=20")
             measure("GET /summary (snapshot)", "/summary")
             measure("GET /summary?hashtag=climate (read at the request)", "/summary?hashtag=climate", 10)
-            measure(f"ego radius 2 limit 500, hub ({hub['score']} in-neighbours)",
-                    f"/vertices/{q(hub['id'])}/ego?radius=2&limit=500")
-            measure(f"ego radius 2 limit 500, {mid['score']} in-neighbours",
-                    f"/vertices/{q(mid['id'])}/ego?radius=2&limit=500")
+            for limit in (500, 5000):
+                _, d = get(f"/graph?limit={limit}")
+                measure(f"GET /graph?limit={limit} (snapshot; {len(d['edges'])} edges)", f"/graph?limit={limit}")
+            _, d = get("/graph?limit=500&hashtag=climate")
+            measure(f"GET /graph?limit=500&hashtag=climate (read; {len(d['edges'])} edges)",
+                    "/graph?limit=500&hashtag=climate", 10)
+            ego_runs(hub["id"], f"hub ({hub['score']} in-neighbours)")
+            ego_runs(mid["id"], f"{mid['score']} in-neighbours")
         finally:
             proc.terminate()
             proc.wait(30)

@@ -53,10 +53,36 @@ struct edge_page {
   std::optional<edge_key> next_after;
 };
 
+// A sub-graph chosen by filters on edges: the one selection that analytics,
+// exports and the changefeed share (docs/analytics.md, "Slices"). Every
+// filter narrows; within one list any entry matches.
+struct slice {
+  std::vector<edge_kind> kinds;       // empty: every kind
+  std::vector<std::string> hashtags;  // edges carrying any of them (lower-case, no '#')
+  // Time window, canonical ISO-8601 UTC (YYYY-MM-DDTHH:MM:SSZ), empty: open.
+  // An edge is in it when [first_seen, last_seen] overlaps [since, until].
+  std::string since;
+  std::string until;
+  std::uint64_t min_weight = 0;       // edges with at least this weight
+  std::vector<std::string> platforms; // edges whose source account is on one of them
+
+  // No filter at all: the whole graph, accounts without edges included.
+  // With any filter, a slice's accounts are the ends of its edges.
+  bool whole_graph() const noexcept;
+  // Every filter but platform, which is a property of the source account.
+  bool admits(const edge& e) const;
+  bool admits_platform(const vertex& source) const;
+};
+
 struct neighbor_query {
   direction dir = direction::both;
   std::optional<edge_kind> kind;
   std::size_t limit = 100;
+  // Only the edges of this slice (slice::admits, and the platform of the
+  // edge's source account, whichever end that is), before the limit; empty:
+  // every edge. Lets an ego network take every slice filter without reading
+  // each edge or account on its own.
+  slice where;
 };
 
 // One adjacent edge seen from the queried vertex.
@@ -105,27 +131,6 @@ struct location_flow {
   std::optional<std::string> to_location;
   std::uint64_t weight = 0;                 // sum of edge weights
   std::uint64_t edges = 0;
-};
-
-// A sub-graph chosen by filters on edges: the one selection that analytics,
-// exports and the changefeed share (docs/analytics.md, "Slices"). Every
-// filter narrows; within one list any entry matches.
-struct slice {
-  std::vector<edge_kind> kinds;       // empty: every kind
-  std::vector<std::string> hashtags;  // edges carrying any of them (lower-case, no '#')
-  // Time window, canonical ISO-8601 UTC (YYYY-MM-DDTHH:MM:SSZ), empty: open.
-  // An edge is in it when [first_seen, last_seen] overlaps [since, until].
-  std::string since;
-  std::string until;
-  std::uint64_t min_weight = 0;       // edges with at least this weight
-  std::vector<std::string> platforms; // edges whose source account is on one of them
-
-  // No filter at all: the whole graph, accounts without edges included.
-  // With any filter, a slice's accounts are the ends of its edges.
-  bool whole_graph() const noexcept;
-  // Every filter but platform, which is a property of the source account.
-  bool admits(const edge& e) const;
-  bool admits_platform(const vertex& source) const;
 };
 
 // Receives a slice streamed out of a store (graph_store::scan). An error

@@ -497,29 +497,22 @@ response ego(context& c, const request& q) {
   const unsigned radius = static_cast<unsigned>(uint_param(q, "radius", 1, 2, 1));
   const std::size_t limit = uint_param(q, "limit", 1, 1000, 100);
   const slice s = parse_slice(q);
-  if (!s.hashtags.empty() || !s.since.empty() || !s.until.empty() || !s.platforms.empty())
-    throw api_error(errc::invalid_argument,
-                    "ego takes the kind and min_weight filters only (the neighbourhood is read "
-                    "from the store's adjacency, which knows kinds and weights)");
   graph_store& store = c.api.store;
-  auto admitted = [&](const neighbor& nb) {
-    if (nb.weight < s.min_weight) return false;
-    return s.kinds.empty() || std::find(s.kinds.begin(), s.kinds.end(), nb.kind) != s.kinds.end();
-  };
+  // The store filters the adjacency by the whole slice (kinds, hashtags,
+  // times, weight, source platform), edge by edge as it reads it: the ego
+  // network of the slice's graph, without a scan.
   auto adjacent = [&](const std::string& id, direction d) {
     neighbor_query nq;
     nq.dir = d;
     if (s.kinds.size() == 1) nq.kind = s.kinds.front();
+    nq.where = s;
     nq.limit = 10000000; // every edge: the cut is ours, by weight over all kinds
     auto found = store.neighbors(id, nq);
     // An account deleted while the walk goes on has no edges left; only an
     // unknown centre is the caller's 404.
     if (!found && found.err().code == errc::vertex_not_found && id != center)
       return std::vector<neighbor>{};
-    auto list = unwrap(std::move(found));
-    list.erase(std::remove_if(list.begin(), list.end(), [&](const neighbor& nb) { return !admitted(nb); }),
-               list.end());
-    return list;
+    return unwrap(std::move(found));
   };
   auto heaviest = [](std::vector<ego_node>& ring) {
     std::sort(ring.begin(), ring.end(), [](const ego_node& a, const ego_node& b) {

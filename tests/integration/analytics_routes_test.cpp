@@ -326,8 +326,87 @@ TEST_CASE("GET /vertices/{id}/ego: rings by weight, edges among the nodes, the c
 
   expect_error(f.s.get("/vertices/e%3Ah/ego?radius=3"), 400, "invalid_argument");
   expect_error(f.s.get("/vertices/e%3Ah/ego?radius=0"), 400, "invalid_argument");
-  expect_error(f.s.get("/vertices/e%3Ah/ego?hashtag=x"), 400, "invalid_argument");
+  expect_error(f.s.get("/vertices/e%3Ah/ego?since=yesterday"), 400, "invalid_argument");
+  expect_error(f.s.get("/vertices/e%3Ah/ego?platform=myspace"), 400, "invalid_argument");
   expect_error(f.s.get("/vertices/e%3Anobody/ego"), 404, "vertex_not_found");
+}
+
+namespace {
+
+// One X v2 post: `author` mentions `mentioned` with one hashtag (or none).
+std::string x_post(int id, int author, int mentioned, const std::string& tag, const std::string& at) {
+  auto user = [](int u) {
+    return R"({"id":")" + std::to_string(u) + R"(","name":"U)" + std::to_string(u) +
+           R"(","username":"u)" + std::to_string(u) + "\"}";
+  };
+  std::string hashtags = tag.empty() ? "" : R"(,"hashtags":[{"start":0,"end":1,"tag":")" + tag + "\"}]";
+  return R"({"data":{"id":")" + std::to_string(id) + R"(","author_id":")" + std::to_string(author) +
+         R"(","created_at":")" + at + R"(","text":"x","entities":{"mentions":[{"start":0,"end":1,"username":"u)" +
+         std::to_string(mentioned) + R"(","id":")" + std::to_string(mentioned) + "\"}]" + hashtags +
+         R"(}},"includes":{"users":[)" + user(author) + "," + user(mentioned) + "]}}\n";
+}
+
+} // namespace
+
+TEST_CASE("GET /vertices/{id}/ego takes every slice filter: hashtag, since/until, platform") {
+  temp_dir dir;
+  const std::string posts = dir.file("posts.ndjson");
+  {
+    std::ofstream out(posts);
+    // 1 -> 100 mention x2 #climate on the 20th; 100 -> 2 #energy on the 22nd;
+    // 3 -> 100 untagged on the 21st; 2 -> 4 #climate on the 20th; 1 -> 5
+    // #climate on the 21st.
+    out << x_post(1, 1, 100, "climate", "2026-11-20T10:00:00.000Z")
+        << x_post(2, 1, 100, "climate", "2026-11-20T11:00:00.000Z")
+        << x_post(3, 100, 2, "energy", "2026-11-22T10:00:00.000Z")
+        << x_post(4, 3, 100, "", "2026-11-21T10:00:00.000Z")
+        << x_post(5, 2, 4, "climate", "2026-11-20T12:00:00.000Z")
+        << x_post(6, 1, 5, "climate", "2026-11-21T12:00:00.000Z");
+  }
+  fresh_service f({"--source", "file:" + posts});
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (f.get("/edges/count")["count"].GetUint64() < 5 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  REQUIRE(f.get("/edges/count")["count"].GetUint64() == 5);
+  // 3 moves to another platform: its edge's source platform changes.
+  f.put("twitter:3", R"({"properties":{"platform":"mastodon"}})");
+
+  auto ego = [&](const std::string& query) {
+    auto d = f.get("/vertices/twitter%3A100/ego?radius=2" + query);
+    std::vector<std::string> out;
+    for (const auto& n : d["nodes"].GetArray()) out.push_back(str(n, "id"));
+    for (const auto& e : d["edges"].GetArray()) out.push_back(str(e, "from") + ">" + str(e, "to"));
+    return out;
+  };
+  using strings = std::vector<std::string>;
+  CHECK(ego("") == strings{"twitter:100", "twitter:1", "twitter:2", "twitter:3", "twitter:4", "twitter:5",
+                           "twitter:1>twitter:100", "twitter:1>twitter:5", "twitter:100>twitter:2",
+                           "twitter:2>twitter:4", "twitter:3>twitter:100"});
+  CHECK(ego("&hashtag=climate") == strings{"twitter:100", "twitter:1", "twitter:5",
+                                           "twitter:1>twitter:100", "twitter:1>twitter:5"});
+  CHECK(ego("&hashtag=%23Energy") == strings{"twitter:100", "twitter:2", "twitter:100>twitter:2"});
+  CHECK(ego("&hashtag=energy,climate") ==
+        strings{"twitter:100", "twitter:1", "twitter:2", "twitter:4", "twitter:5", "twitter:1>twitter:100",
+                "twitter:1>twitter:5", "twitter:100>twitter:2", "twitter:2>twitter:4"});
+  CHECK(ego("&hashtag=unheard") == strings{"twitter:100"});
+  // [first_seen, last_seen] overlaps [since, until].
+  CHECK(ego("&since=2026-11-21&until=2026-11-21") ==
+        strings{"twitter:100", "twitter:3", "twitter:3>twitter:100"});
+  CHECK(ego("&since=2026-11-22") == strings{"twitter:100", "twitter:2", "twitter:100>twitter:2"});
+  CHECK(ego("&until=2026-11-20T23:00:00Z") == strings{"twitter:100", "twitter:1", "twitter:1>twitter:100"});
+  // The platform of each edge's source account.
+  CHECK(ego("&platform=mastodon") == strings{"twitter:100", "twitter:3", "twitter:3>twitter:100"});
+  CHECK(ego("&platform=twitter") ==
+        strings{"twitter:100", "twitter:1", "twitter:2", "twitter:4", "twitter:5", "twitter:1>twitter:100",
+                "twitter:1>twitter:5", "twitter:100>twitter:2", "twitter:2>twitter:4"});
+  CHECK(ego("&platform=twitter&hashtag=climate&kind=mention&min_weight=2") ==
+        strings{"twitter:100", "twitter:1", "twitter:1>twitter:100"});
+  CHECK(ego("&platform=bluesky") == strings{"twitter:100"});
+  // The ring weights are those of the slice's edges.
+  auto d = f.get("/vertices/twitter%3A100/ego?hashtag=climate");
+  CHECK(d["nodes"][1]["weight"].GetUint64() == 2);
+  expect_error(f.s.get("/vertices/twitter%3A100/ego?since=2026-11-22&until=2026-11-21"), 400,
+               "invalid_argument");
 }
 
 TEST_CASE("GET /search: case and accents folded, exact before prefix before substring, paged") {

@@ -163,6 +163,11 @@ TEST_CASE("memory and gremlin stores answer the REST API the same after the same
   for (std::size_t i = 0; i < ids.size(); i += 4) {
     same_analytics("/vertices/" + pct(ids[i]) + "/community");
     same_analytics("/vertices/" + pct(ids[i]) + "/ego?radius=2&limit=50");
+    // Every slice filter, read from each store's adjacency.
+    same_analytics("/vertices/" + pct(ids[i]) + "/ego?radius=2&limit=50&hashtag=climate,football");
+    same_analytics("/vertices/" + pct(ids[i]) +
+                   "/ego?radius=2&limit=50&since=2024-11-15T10:00:00Z&until=2024-11-15T11:00:00Z");
+    same_analytics("/vertices/" + pct(ids[i]) + "/ego?radius=2&limit=50&platform=twitter&kind=mention,reply");
   }
 
   // The same writes through the API, then the same answers.

@@ -357,6 +357,9 @@ def main():
         c.check("GET", "/vertices/{id}/community", "/vertices/" + q("oa:a") + "/community?seed=x", expect=400)
         c.check("GET", "/vertices/{id}/ego", "/vertices/" + q("oa:a") + "/ego?radius=2", expect=200)
         c.check("GET", "/vertices/{id}/ego", "/vertices/" + q("oa:a") + "/ego?radius=3", expect=400)
+        c.check("GET", "/vertices/{id}/ego",
+                "/vertices/" + q("oa:a") + "/ego?radius=2&hashtag=x&since=2020-01-01&platform=twitter", expect=200)
+        c.check("GET", "/vertices/{id}/ego", "/vertices/" + q("oa:a") + "/ego?until=never", expect=400)
         c.check("GET", "/vertices/{id}/ego", "/vertices/" + q("oa:none") + "/ego", expect=404)
         _, _, page = c.check("GET", "/search", "/search?q=oa&limit=1", expect=200)
         if page.get("next_cursor"):

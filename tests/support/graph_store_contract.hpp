@@ -466,6 +466,110 @@ TEST_CASE_TEMPLATE_DEFINE("graph_store contract", Fixture, graph_store_contract)
     CHECK(kinds_dirs(q) == kd(want.begin(), want.begin() + 3));
   }
 
+  SUBCASE("neighbors: a slice filter (kind, hashtag, time, weight, source platform) before the limit") {
+    auto mk = [](std::string post, std::string f, std::string fp, std::string t, std::string tp,
+                 edge_kind k, std::vector<std::string> tags, std::string at) {
+      auto x = make_interaction(std::move(post), std::move(f), std::move(t), k, std::move(tags),
+                                std::move(at));
+      x.from.platform = std::move(fp);
+      x.to.platform = std::move(tp);
+      return x;
+    };
+    // c (twitter) -> a: mention x2, {climate, energy}, 20th..22nd
+    // b (mastodon) -> c: reply, 21st          c -> d: repost, {climate}, 23rd
+    // e (bluesky) -> c: quote x3, {ai}, 19th  f (no platform) -> c: link, {climate}, 21st
+    REQUIRE(s.apply({mk("p1", "c", "twitter", "a", "twitter", edge_kind::mention, {"climate"},
+                        "2026-11-20T10:00:00Z"),
+                     mk("p2", "c", "twitter", "a", "twitter", edge_kind::mention, {"energy"},
+                        "2026-11-22T10:00:00Z"),
+                     mk("p3", "b", "mastodon", "c", "", edge_kind::reply, {}, "2026-11-21T10:00:00Z"),
+                     mk("p4", "c", "", "d", "", edge_kind::repost, {"climate"}, "2026-11-23T10:00:00Z"),
+                     mk("p5", "e", "bluesky", "c", "", edge_kind::quote, {"ai"}, "2026-11-19T10:00:00Z"),
+                     mk("p6", "e", "", "c", "", edge_kind::quote, {"ai"}, "2026-11-19T11:00:00Z"),
+                     mk("p7", "e", "", "c", "", edge_kind::quote, {"ai"}, "2026-11-19T12:00:00Z"),
+                     mk("p8", "f", "", "c", "", edge_kind::link, {"climate"}, "2026-11-21T12:00:00Z")})
+                .ok());
+    using strings = std::vector<std::string>;
+    auto ids = [&](const std::string& v, const neighbor_query& q) {
+      auto r = s.neighbors(v, q);
+      REQUIRE(r.ok());
+      strings out;
+      for (const auto& n : *r) out.push_back(n.id + (n.dir == direction::out ? ">" : "<"));
+      return out;
+    };
+    neighbor_query q;
+    CHECK(ids("c", q) == strings{"e<", "a>", "b<", "d>", "f<"});
+
+    q.where.hashtags = {"climate"};
+    CHECK(ids("c", q) == strings{"a>", "d>", "f<"});
+    q.where.hashtags = {"ai", "energy"};
+    CHECK(ids("c", q) == strings{"e<", "a>"});
+    q.where.hashtags = {"unheard"};
+    CHECK(ids("c", q).empty());
+
+    q.where = slice{};
+    q.where.since = "2026-11-21T00:00:00Z"; // [first_seen, last_seen] overlaps the window
+    q.where.until = "2026-11-21T23:59:59Z";
+    CHECK(ids("c", q) == strings{"a>", "b<", "f<"});
+    q.where.since = "2026-11-22T10:00:01Z";
+    q.where.until.clear();
+    CHECK(ids("c", q) == strings{"d>"});
+    q.where.since.clear();
+    q.where.until = "2026-11-19T23:59:59Z";
+    CHECK(ids("c", q) == strings{"e<"});
+
+    q.where = slice{};
+    q.where.min_weight = 2;
+    CHECK(ids("c", q) == strings{"e<", "a>"});
+    q.where.min_weight = 0;
+    q.where.kinds = {edge_kind::reply, edge_kind::repost};
+    CHECK(ids("c", q) == strings{"b<", "d>"});
+
+    // The platform of each edge's source account, whichever end it is.
+    q.where = slice{};
+    q.where.platforms = {"mastodon"};
+    CHECK(ids("c", q) == strings{"b<"});
+    q.where.platforms = {"twitter"};
+    CHECK(ids("c", q) == strings{"a>", "d>"});
+    q.dir = direction::in;
+    CHECK(ids("c", q).empty());
+    q.where.platforms = {"bluesky", "mastodon"};
+    CHECK(ids("c", q) == strings{"e<", "b<"});
+    q.dir = direction::both;
+
+    // The filter comes before the limit: the lightest edge is still found.
+    q.where.platforms = {"mastodon"};
+    q.limit = 1;
+    CHECK(ids("c", q) == strings{"b<"});
+    q.where = slice{};
+    q.where.hashtags = {"climate"};
+    q.where.platforms = {"twitter"};
+    q.limit = 100;
+    CHECK(ids("c", q) == strings{"a>", "d>"});
+    q.kind = edge_kind::repost;
+    CHECK(ids("c", q) == strings{"d>"});
+    CHECK(s.neighbors("nobody", q).err().code == errc::vertex_not_found);
+
+    // A hub (the memory store orders its neighbours apart from 1,024 edges on).
+    std::vector<interaction> batch;
+    for (int i = 0; i < 1100; ++i) {
+      const std::string n = std::to_string(10000 + i);
+      batch.push_back(mk("h" + n, "hub", "twitter", "n" + n, "", edge_kind::mention,
+                         i % 100 == 0 ? strings{"rare"} : strings{}, "2026-11-20T10:00:00Z"));
+    }
+    REQUIRE(s.apply(batch).ok());
+    neighbor_query hq;
+    hq.limit = 5000;
+    hq.where.hashtags = {"rare"};
+    auto rare = ids("hub", hq);
+    REQUIRE(rare.size() == 11);
+    CHECK(rare.front() == "n10000>");
+    CHECK(rare.back() == "n11000>");
+    hq.where.hashtags.clear();
+    hq.where.platforms = {"mastodon"};
+    CHECK(ids("hub", hq).empty());
+  }
+
   SUBCASE("shortest_path: undirected, directed, kind, max_depth, same vertex") {
     // a -> b -> c -> d -> e (mention), plus a shortcut e -> a (reply) and
     // x -> c (repost).

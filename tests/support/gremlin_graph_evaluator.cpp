@@ -92,6 +92,9 @@ public:
     for (bool out : {true, false})
       for (bool kind : {true, false})
         if (s == t_.neighbors(out, kind)) return neighbors(str("b_vid"), out, kind ? str("b_kind") : "", num("b_limit"));
+    for (bool out : {true, false})
+      for (bool kind : {true, false})
+        if (s == t_.neighbor_edges(out, kind)) return neighbor_edges(str("b_vid"), out, kind ? str("b_kind") : "");
     for (int mask = 0; mask < 16; ++mask) {
       bool f = mask & 1, to = mask & 2, k = mask & 4, af = mask & 8;
       if (s == t_.list_edges(f, to, k, af)) return list_edges(b, f, to, k, af);
@@ -252,6 +255,25 @@ private:
       if (static_cast<std::int64_t>(res.size()) >= lim) break;
       res.push_back(value::map({{value::string("n"), value::string(r.other)}, {value::string("k"), value::string(r.k)},
                                 {value::string("w"), value::int64(r.w)}}));
+    }
+    return res;
+  }
+
+  // eproj plus 's': the source vertex's valueMap('platform') (lists of values).
+  std::vector<value> neighbor_edges(const std::string& id, bool out, const std::string& kind) {
+    std::vector<value> res;
+    for (const auto& [k, p] : e_) {
+      if ((out ? k.f : k.t) != id) continue;
+      if (!kind.empty() && k.k != kind) continue;
+      value row = eproj(k);
+      value platform = value::map();
+      auto v = v_.find(k.f);
+      if (v != v_.end()) {
+        auto it = v->second.find("platform");
+        if (it != v->second.end()) platform.put("platform", value::list({it->second}));
+      }
+      row.put("s", platform);
+      res.push_back(std::move(row));
     }
     return res;
   }

@@ -47,7 +47,8 @@ TEST_CASE("a slice_graph numbers accounts by id, merges kinds, sums weights, int
                         act("p3", "t:b", "t:a", edge_kind::reply, {}, "2026-01-02T00:00:00Z"),
                         act("p4", "t:c", "t:b", edge_kind::quote, {"x"}, "2026-01-03T00:00:00Z")})
               .ok());
-  REQUIRE(store->put_vertex("t:z", {}, {}).ok());
+  REQUIRE(store->put_vertex("t:z", {{"location", std::string("Quito")}}, {}).ok());
+  REQUIRE(store->put_vertex("t:a", {{"location", std::string("Quito")}}, {}).ok());
   auto built = slice_graph::build(*store, slice{}, 0);
   REQUIRE(built.ok());
   const slice_graph& g = **built;
@@ -59,6 +60,9 @@ TEST_CASE("a slice_graph numbers accounts by id, merges kinds, sums weights, int
   CHECK(g.handle(1) == "b");
   CHECK(g.platform(2) == "twitter"); // t:c, only ever a source
   CHECK(g.platform(0) == "mastodon");
+  CHECK(g.location(0) == "Quito"); // /graph's nodes carry it
+  CHECK(g.location(3) == "Quito");
+  CHECK(g.location(1).empty());
   CHECK(g.edges().size() == 3);   // three (from, to, kind)
   CHECK(g.graph().arc_count() == 2); // b→a merged, c→b
   CHECK(g.graph().out_weight(g.graph().out_begin(1)) == 3.0);

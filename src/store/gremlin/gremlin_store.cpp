@@ -518,9 +518,31 @@ result<std::uint64_t> gremlin_store::count_edges() {
 result<std::vector<neighbor>> gremlin_store::neighbors(std::string_view id, const neighbor_query& q) {
   std::vector<neighbor> out;
   std::size_t limit = std::max<std::size_t>(q.limit, 1);
+  // A slice filter: every adjacent edge whole, filtered here, then the
+  // order and the limit (a server-side limit would cut before the filter).
+  const bool filtered = !q.where.whole_graph();
   for (bool outward : {true, false}) {
     if (q.dir == direction::out && !outward) continue;
     if (q.dir == direction::in && outward) continue;
+    if (filtered) {
+      value b = value::object({{"b_vid", value::string(std::string(id))}});
+      if (q.kind) b.put("b_kind", value::string(std::string(to_string(*q.kind))));
+      auto r = impl_->run(impl_->t.neighbor_edges(outward, q.kind.has_value()), b);
+      if (!r) return std::move(r).err();
+      for (const auto& row : *r) {
+        auto e = impl::decode_edge(row);
+        if (!e || !q.where.admits(*e)) continue;
+        if (!q.where.platforms.empty()) {
+          const std::string platform = str_of(row.get("s") ? row.get("s")->get("platform") : nullptr);
+          if (std::find(q.where.platforms.begin(), q.where.platforms.end(), platform) ==
+              q.where.platforms.end())
+            continue;
+        }
+        out.push_back(neighbor{outward ? e->key.to : e->key.from, e->key.kind,
+                               outward ? direction::out : direction::in, e->weight});
+      }
+      continue;
+    }
     value b = value::object({{"b_vid", value::string(std::string(id))},
                              {"b_limit", value::int64(static_cast<std::int64_t>(limit))}});
     if (q.kind) b.put("b_kind", value::string(std::string(to_string(*q.kind))));

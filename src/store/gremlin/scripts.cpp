@@ -141,6 +141,12 @@ std::string templates::neighbors(bool out, bool kind) const {
          ".values('vid')).by(label()).by(values('weight'))";
 }
 
+std::string templates::neighbor_edges(bool out, bool kind) const {
+  return vstart("b_vid") + (out ? ".outE(" : ".inE(") + (kind ? "b_kind" : "") + ")" +
+         ".project('f','t','k','r','p','s').by(outV().values('vid')).by(inV().values('vid')).by(label())"
+         ".by(values('kr')).by(valueMap()).by(outV().valueMap('platform'))";
+}
+
 std::string templates::list_edges(bool from, bool to, bool kind, bool after) const {
   std::string k = kind ? "b_kind" : "";
   std::string t;

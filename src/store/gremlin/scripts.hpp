@@ -105,6 +105,9 @@ public:
   std::string count_vertices() const;
   std::string count_edges() const;
   std::string neighbors(bool out, bool kind) const;                 // b_vid b_kind b_limit
+  // Every adjacent edge, whole (as list_edges projects it) with its source's
+  // platform ('s', a valueMap): for neighbors() with a slice filter.
+  std::string neighbor_edges(bool out, bool kind) const;            // b_vid b_kind
   std::string list_edges(bool from, bool to, bool kind, bool after) const; // b_from b_to b_kind b_af b_at b_ar b_limit
   std::string add_edge(std::size_t n_props) const;                  // b_from b_to b_kind b_kr b_at b_one b_zero b_k<i> b_v<i>
   std::string remove_edges(bool kind) const;                        // b_from b_to b_kind

@@ -811,8 +811,64 @@ void graph_core::location_changed(vd v, std::uint32_t before) {
 
 // ------------------------------------------------------------- neighbours
 
+// A slice's filters resolved to what the edges hold (interned ids, seconds),
+// so checking an adjacent edge builds no string.
+struct graph_core::edge_filter {
+  bool any = false;               // false: every edge passes
+  unsigned kind_mask = 0;         // bit per kind; 0: every kind
+  std::uint64_t min_weight = 0;
+  std::uint32_t since = 0;        // last_seen >= since
+  std::uint32_t until = UINT32_MAX; // first_seen <= until
+  bool by_tags = false;
+  std::vector<std::uint32_t> tags;      // interned, sorted; empty with by_tags: none exist
+  bool by_platform = false;
+  std::vector<std::uint32_t> platforms; // interned
+};
+
+graph_core::edge_filter graph_core::make_filter(const slice& s) const {
+  edge_filter f;
+  f.any = !s.whole_graph();
+  for (edge_kind k : s.kinds) f.kind_mask |= 1u << static_cast<unsigned>(k);
+  f.min_weight = s.min_weight;
+  // Canonical times order as the seconds they name (slice::admits compares
+  // the strings; an unset time is second 0 there too).
+  if (!s.since.empty()) f.since = parse_iso8601(s.since).value_or(UINT32_MAX);
+  if (!s.until.empty()) f.until = parse_iso8601(s.until).value_or(0);
+  f.by_tags = !s.hashtags.empty();
+  for (const auto& t : s.hashtags)
+    if (auto id = strings_.find(t)) f.tags.push_back(id);
+  std::sort(f.tags.begin(), f.tags.end());
+  f.by_platform = !s.platforms.empty();
+  for (const auto& p : s.platforms)
+    if (auto id = strings_.find(p)) f.platforms.push_back(id);
+  return f;
+}
+
+bool graph_core::passes(const edge_filter& f, const ed& e) const {
+  if (!f.any) return true;
+  const eprop& p = g_[e];
+  if (f.kind_mask && !(f.kind_mask & (1u << static_cast<unsigned>(kind_of(p))))) return false;
+  if (p.last_seen < f.since || p.first_seen > f.until) return false;
+  if (f.min_weight && weight_of(e) < f.min_weight) return false;
+  if (f.by_tags) {
+    const auto& set = tagsets_[tagset_of(p)];
+    const bool hit = std::any_of(f.tags.begin(), f.tags.end(), [&](std::uint32_t t) {
+      return std::binary_search(set.begin(), set.end(), t);
+    });
+    if (!hit) return false;
+  }
+  if (f.by_platform) {
+    const std::uint32_t platform = g_[boost::source(e, g_)].platform;
+    if (std::find(f.platforms.begin(), f.platforms.end(), platform) == f.platforms.end()) return false;
+  }
+  return true;
+}
+
 std::vector<neighbor> graph_core::neighbors(vd v, const neighbor_query& q) const {
-  if (g_[v].flags & hub_flag) {
+  const edge_filter filter = make_filter(q.where);
+  // A hub's order is by weight over every edge: with a slice filter the
+  // adjacency is walked instead (what passes is only known edge by edge).
+  if ((g_[v].flags & hub_flag) && !filter.any) {
     // Merge the ordered (direction, kind) sets the query wants: a page costs
     // its size times the number of sets, not the degree.
     struct head {
@@ -858,12 +914,14 @@ std::vector<neighbor> graph_core::neighbors(vd v, const neighbor_query& q) const
     for (auto [it, end] = boost::out_edges(v, g_); it != end; ++it) {
       const edge_kind k = kind_of(g_[*it]);
       if (q.kind && k != *q.kind) continue;
+      if (!passes(filter, *it)) continue;
       items.push_back({weight_of(*it), id_of(boost::target(*it, g_)), k, direction::out});
     }
   if (q.dir != direction::out)
     for (auto [it, end] = boost::in_edges(v, g_); it != end; ++it) {
       const edge_kind k = kind_of(g_[*it]);
       if (q.kind && k != *q.kind) continue;
+      if (!passes(filter, *it)) continue;
       items.push_back({weight_of(*it), id_of(boost::source(*it, g_)), k, direction::in});
     }
   const std::size_t n = std::min(items.size(), q.limit);

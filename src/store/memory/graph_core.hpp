@@ -289,6 +289,10 @@ private:
   std::vector<adj_item> sorted_out(vd u, std::optional<edge_kind> kind,
                                    std::optional<vd> only_to) const;
   std::vector<adj_item> sorted_in(vd w, std::optional<edge_kind> kind) const;
+  // neighbors()' slice filter.
+  struct edge_filter;
+  edge_filter make_filter(const slice& s) const;
+  bool passes(const edge_filter& f, const ed& e) const;
 
   graph_t g_;
   interner strings_;
