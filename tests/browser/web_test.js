@@ -268,6 +268,20 @@ async function main() {
       return compare_with_api(page, t.origin, 'all kinds');
     });
 
+    await step('a slice in the address (#/graph?kind=&hashtag=) draws that slice', async () => {
+      await page.goto('about:blank');
+      await page.goto(`${t.origin}/#/graph?kind=mention&hashtag=rust`);
+      await wait_ready(page, 'graph');
+      const slice = await page.evaluate(() => window.tlflow.slice);
+      expect(JSON.stringify(slice.kind) === '["mention"]' && JSON.stringify(slice.hashtag) === '["rust"]',
+             `tlflow.slice is ${JSON.stringify(slice)}`);
+      const note = await compare_with_api(page, t.origin, 'kind=mention&hashtag=rust from the address');
+      await page.goto('about:blank');
+      await page.goto(`${t.origin}/#/graph`);
+      await wait_ready(page, 'graph');
+      return note;
+    });
+
     let clicked = null;
     await step('clicking a node opens its panel with the API neighbours', async () => {
       // Layouts settle; then the account with most neighbours that no other
@@ -374,11 +388,12 @@ async function main() {
       const api = await h.api_json(t.origin, '/flows?by=location&limit=1000');
       const want = new Map(api.flows.map((f) => [`${f.from}|${f.to}`, f.weight]));
       const rows = await page.$$eval('#flows-table tr[data-from][data-to]',
-                                     (els) => els.map((r) => [r.dataset.from, r.dataset.to, r.textContent]));
+                                     (els) => els.map((r) => [r.dataset.from, r.dataset.to, r.dataset.weight, r.textContent]));
       expect(rows.length > 0 || want.size === 0, 'no row in #flows-table');
-      for (const [from, to, text] of rows) {
+      for (const [from, to, weight, text] of rows) {
         const w = want.get(`${from}|${to}`) ?? want.get(`${from || 'null'}|${to || 'null'}`);
         expect(w !== undefined, `row ${from} -> ${to} is not in /flows`);
+        if (weight !== undefined) expect(Number(weight) === w, `row ${from} -> ${to}: data-weight ${weight}, /flows ${w}`);
         expect(text.replace(/[,\s]/g, '').includes(String(w)), `row ${from} -> ${to} does not show the weight ${w}`);
       }
       await shot(page, 'flows-1280');
