@@ -4,7 +4,7 @@
 import {tlflow} from "./state.js";
 import {getToken, hideBanner, query, recordError, setToken, tokenFromUrl} from "./api.js";
 import {filtersFromUrl, graphHash, initGraph, load, showGraph, sliceParams} from "./graph.js";
-import {describeSlice, initExports, initTracking, onStats, refreshFlows, refreshOverview,
+import {describeSlice, initExports, initOverview, initTracking, onStats, refreshFlows, refreshOverview,
         refreshTracking} from "./views.js";
 
 const views = ["overview", "graph", "flows", "tracking", "exports"];
@@ -92,6 +92,7 @@ window.addEventListener("hashchange", () => {
 });
 
 const feed = initGraph({onStats});
+initOverview();
 initTracking();
 initExports(() => sliceParams());
 // The changefeed runs from the start: its stats feed the overview; the

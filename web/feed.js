@@ -5,6 +5,8 @@
 import {authHeaders, recordError, showBanner, hideBanner} from "./api.js";
 import {tlflow} from "./state.js";
 
+const MAX_HELD = 200000;  // events kept while paused
+
 export class Changefeed {
   // onBatch(events): change events in order (objects with id, type, ...);
   // onStats(stats); onReset(): the resume point was lost, reload.
@@ -17,6 +19,8 @@ export class Changefeed {
     this.queue = [];
     this.frame = 0;      // the scheduled flush (animation frame or timer)
     this.burst = false;
+    this.held = false;   // paused: events queue up unapplied
+    this.overrun = false; // more queued while paused than kept: reload on resume
     this.retryMs = 2000;
     this.generation = 0;
   }
@@ -25,6 +29,8 @@ export class Changefeed {
   // `resume`, from the last event seen, else from the newest change.
   start(params, {resume = false} = {}) {
     this.stop();
+    this.queue.length = 0;
+    this.overrun = false;
     this.params = params;
     if (!resume) tlflow.live.lastEventId = null;
     const generation = ++this.generation;
@@ -135,8 +141,29 @@ export class Changefeed {
       return;
     }
     data.receivedAt = performance.now();
+    if (this.held && this.queue.length >= MAX_HELD) {
+      this.queue.length = 0;
+      this.overrun = true;
+    }
+    if (this.overrun) return;
     this.queue.push(data);
     this.schedule();
+  }
+
+  // Pause: the subscription stays, its events wait (at most MAX_HELD: past
+  // that they are dropped and resume() asks for a reload).
+  hold() {
+    this.held = true;
+  }
+
+  // Applies what waited; false when too much did and the caller must reload.
+  resume() {
+    this.held = false;
+    const ok = !this.overrun;
+    this.overrun = false;
+    if (!ok) this.queue.length = 0;
+    this.schedule();
+    return ok;
   }
 
   // Once per animation frame while the events trickle in; during a burst
@@ -145,7 +172,7 @@ export class Changefeed {
   // so fewer, bigger batches keep the reader ahead of the stream. A hidden
   // page gets no animation frames: a timer then.
   schedule() {
-    if (this.frame) return;
+    if (this.frame || this.held) return;
     const wait = this.burst ? 200 : document.hidden ? 100 : 0;
     if (wait) {
       this.frame = setTimeout(() => this.flush(), wait);
@@ -156,6 +183,7 @@ export class Changefeed {
 
   flush() {
     this.frame = 0;
+    if (this.held) return;
     this.burst = this.queue.length > 20;
     if (!this.queue.length) return;
     const batch = this.queue;

@@ -4,7 +4,7 @@
 // changefeed without redrawing from scratch; the account panel and the path
 // finder.
 import {tlflow} from "./state.js";
-import {ApiError, get, query, recordError, showBanner} from "./api.js";
+import {ApiError, get, hideBanner, query, recordError, showBanner} from "./api.js";
 import {layout, nearby, normalize, separate} from "./layout.js";
 import {Changefeed} from "./feed.js";
 
@@ -27,6 +27,7 @@ let buffering = false;       // a load is running: events wait for its snapshot
 let buffered = [];
 let meanScore = 1;
 let sizeScale = 1;            // smaller discs in a bigger drawing
+let edgeType = "arrow";       // plain lines in a big drawing: half the WebGL work
 let pathMarks = [];          // edges and nodes the current path highlight changed
 let selected = null;
 // The last properties seen in vertex events, so that an account drawn
@@ -177,9 +178,8 @@ export async function load() {
   tlflow.loads++;
   buffering = true;
   buffered = [];
-  const live = s.around ? {kind: s.kind, around: s.around, radius: s.radius} : sliceParams(s);
-  if (!tlflow.live.paused) feed.start(query(live).slice(1));
-  else feed.params = query(live).slice(1);
+  const live = s.around ? {...sliceParams(s), around: s.around, radius: s.radius} : sliceParams(s);
+  feed.start(query(live).slice(1));
   $("g-status").textContent = "loading…";
   let data;
   const t0 = performance.now();
@@ -197,6 +197,7 @@ export async function load() {
     return;
   }
   if (gen !== generation) return;
+  hideBanner("error");
   const t1 = performance.now();
   draw(data, s);
   buffering = false;
@@ -237,7 +238,8 @@ async function loadTop(s) {
 }
 
 async function loadEgo(s) {
-  const params = {radius: s.radius, limit: Math.min(s.limit, 10000), kind: s.kind};
+  // The ego route takes every slice filter; at most 1,000 accounts.
+  const params = {radius: s.radius, limit: Math.min(s.limit, 1000), ...sliceParams(s)};
   const ego = await get("/vertices/" + encodeURIComponent(s.around) + "/ego" + query(params));
   // Sized by the weight that ties them to the centre; coloured by distance.
   const nodes = ego.nodes.map((n) => ({...n, score: n.distance === 0 ? null : n.weight, community: n.distance}));
@@ -258,6 +260,7 @@ function draw(data, s) {
   const scored = nodes.filter((n) => n.score > 0);
   meanScore = scored.length ? scored.reduce((a, n) => a + n.score, 0) / scored.length : 1;
   sizeScale = nodes.length > 2000 ? 0.6 : nodes.length > 500 ? 0.8 : 1;
+  edgeType = edges.length > 5000 ? "line" : "arrow";
   const sizes = nodes.map((n) => nodeSize(n.score));
   if (nodes.length <= 1000) separate(pos, sizes);
   normalize(pos);
@@ -275,7 +278,7 @@ function draw(data, s) {
     const key = edgeKey(e.from, e.to, e.kind);
     if (graph.hasEdge(key)) continue;
     graph.addDirectedEdgeWithKey(key, e.from, e.to, {kind: e.kind, weight: e.weight,
-                                                      size: edgeSize(e.weight), color: KIND_COLORS[e.kind] || NEUTRAL});
+                                                      size: edgeSize(e.weight), color: KIND_COLORS[e.kind] || NEUTRAL, type: edgeType});
   }
   tlflow.drawnFor = s;
   if (renderer) renderer.getCamera().setState({x: 0.5, y: 0.5, ratio: 1, angle: 0});
@@ -341,7 +344,7 @@ function applyBatch(events) {
         addLiveNode(e.from, e.to);
         addLiveNode(e.to, e.from);
         graph.addDirectedEdgeWithKey(key, e.from, e.to, {kind: e.kind, weight: e.weight || 1,
-                                                          size: edgeSize(e.weight), color: KIND_COLORS[e.kind] || NEUTRAL});
+                                                          size: edgeSize(e.weight), color: KIND_COLORS[e.kind] || NEUTRAL, type: edgeType});
         break;
       }
       case "edge_removed": {
@@ -375,10 +378,11 @@ function togglePause() {
   tlflow.live.paused = paused;
   $("pause").setAttribute("aria-pressed", String(paused));
   $("pause").textContent = paused ? "Resume" : "Pause";
-  // Paused: the subscription ends; resuming goes on from the last event
-  // seen (the service keeps them for a while; past that: reset → reload).
-  if (paused) feed.stop();
-  else feed.start(feed.params, {resume: true});
+  // Paused: the subscription stays and its events wait unapplied (a
+  // reconnection meanwhile resumes from the last event seen); resuming
+  // applies them in one batch, or reloads if more than 200,000 waited.
+  if (paused) feed.hold();
+  else if (!feed.resume()) load();
 }
 
 // Opens the panel of an account typed in (the keyboard's way to a node):
@@ -406,8 +410,6 @@ async function findAccount(text) {
   select(id);
   $("panel-id").focus();
 }
-
-export function stopFeed() { if (feed) feed.stop(); }
 
 // ---- the account panel ---------------------------------------------------------
 
@@ -470,7 +472,7 @@ async function openPanel(id) {
       }
     }),
     // The account's community in the slice drawn (404: not in that slice).
-    get("/vertices/" + enc + "/community" + query(tlflow.slice.around ? {} : sliceParams()), {expect: [404, 422]}).then((c) => {
+    get("/vertices/" + enc + "/community" + query(sliceParams()), {expect: [404, 422]}).then((c) => {
       if (stale()) return;
       $("panel-community").textContent = String(c.community);
       $("panel-community").title = c.size + " accounts, " + c.algorithm + ", modularity " + (c.modularity ?? 0).toFixed(3);
@@ -550,7 +552,7 @@ async function markStep(u, v) {
         for (const e of r.edges) {
           const key = edgeKey(e.from, e.to, e.kind);
           if (!graph.hasEdge(key)) {
-            graph.addDirectedEdgeWithKey(key, e.from, e.to, {kind: e.kind, weight: e.weight, size: edgeSize(e.weight), color: KIND_COLORS[e.kind] || NEUTRAL});
+            graph.addDirectedEdgeWithKey(key, e.from, e.to, {kind: e.kind, weight: e.weight, size: edgeSize(e.weight), color: KIND_COLORS[e.kind] || NEUTRAL, type: edgeType});
             pathMarks.push({edge: key, added: true});
           }
           keys.push(key);

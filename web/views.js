@@ -51,6 +51,10 @@ function drawRate() {
   ctx.fillText(fmt.format(Math.round(top)) + "/s", 4, 12);
 }
 
+export function initOverview() {
+  drawRate();
+}
+
 export async function refreshOverview() {
   const jobs = [
     get("/status").then((st) => {

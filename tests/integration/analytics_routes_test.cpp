@@ -1,7 +1,8 @@
 // The analytics routes (docs/analytics.md) against the real binary on
 // loopback: small graphs whose answers are known by hand, every bad input as
 // a JSON error, the size cap, and the background refresh of the whole-graph
-// snapshot.
+// snapshot. /graph and the filtered ego networks run the same checks on the
+// memory store and on the Gremlin store (the Gremlin test server).
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -14,6 +15,7 @@
 #include <doctest/doctest.h>
 
 #include "support/api_client.hpp"
+#include "support/gremlin_test_server.hpp"
 #include "support/service_process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -127,8 +129,11 @@ TEST_CASE("GET /rankings: every score, ties by id, kinds merged, filters, bad in
   expect_error(f.s.get("/rankings?platform=myspace"), 400, "invalid_argument");
 }
 
-TEST_CASE("GET /graph: the ranking's top accounts, the edges among them, communities, bad input") {
-  fresh_service f;
+namespace {
+
+// The /graph checks, on the store the extra arguments choose.
+void graph_route_checks(std::vector<std::string> store_args) {
+  fresh_service f(std::move(store_args));
   rankings_graph(f);
   f.put("r:a", R"({"properties":{"handle":"ann","name":"Ann","platform":"twitter","location":"Quito"}})");
   auto node_ids = [](const rapidjson::Document& d) {
@@ -216,6 +221,16 @@ TEST_CASE("GET /graph: the ranking's top accounts, the edges among them, communi
   expect_error(f.s.get("/graph?since=2026-02-01&until=2026-01-01"), 400, "invalid_argument");
   expect_error(f.s.get("/graph?kind=hug"), 400, "invalid_argument");
   expect_error(f.s.get("/graph?platform=myspace"), 400, "invalid_argument");
+}
+
+} // namespace
+
+TEST_CASE("GET /graph: the ranking's top accounts, the edges among them, communities, bad input") {
+  SUBCASE("memory store") { graph_route_checks({}); }
+  SUBCASE("gremlin store") {
+    gremlin_test_server gremlin;
+    graph_route_checks({"--store", "gremlin", "--gremlin-url", gremlin.url()});
+  }
 }
 
 TEST_CASE("GET /graph from the background snapshot: cached, with its communities") {
@@ -348,7 +363,9 @@ std::string x_post(int id, int author, int mentioned, const std::string& tag, co
 
 } // namespace
 
-TEST_CASE("GET /vertices/{id}/ego takes every slice filter: hashtag, since/until, platform") {
+namespace {
+
+void ego_filter_checks(std::vector<std::string> store_args) {
   temp_dir dir;
   const std::string posts = dir.file("posts.ndjson");
   {
@@ -363,7 +380,8 @@ TEST_CASE("GET /vertices/{id}/ego takes every slice filter: hashtag, since/until
         << x_post(5, 2, 4, "climate", "2026-11-20T12:00:00.000Z")
         << x_post(6, 1, 5, "climate", "2026-11-21T12:00:00.000Z");
   }
-  fresh_service f({"--source", "file:" + posts});
+  store_args.insert(store_args.end(), {"--source", "file:" + posts});
+  fresh_service f(std::move(store_args));
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (f.get("/edges/count")["count"].GetUint64() < 5 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -407,6 +425,16 @@ TEST_CASE("GET /vertices/{id}/ego takes every slice filter: hashtag, since/until
   CHECK(d["nodes"][1]["weight"].GetUint64() == 2);
   expect_error(f.s.get("/vertices/twitter%3A100/ego?since=2026-11-22&until=2026-11-21"), 400,
                "invalid_argument");
+}
+
+} // namespace
+
+TEST_CASE("GET /vertices/{id}/ego takes every slice filter: hashtag, since/until, platform") {
+  SUBCASE("memory store") { ego_filter_checks({}); }
+  SUBCASE("gremlin store") {
+    gremlin_test_server gremlin;
+    ego_filter_checks({"--store", "gremlin", "--gremlin-url", gremlin.url()});
+  }
 }
 
 TEST_CASE("GET /search: case and accents folded, exact before prefix before substring, paged") {
