@@ -4,6 +4,7 @@
 // burst of thousands of events costs one batch, not thousands of redraws.
 import {authHeaders, recordError, showBanner, hideBanner} from "./api.js";
 import {tlflow} from "./state.js";
+import {SseParser} from "./sse.js";
 
 const MAX_HELD = 200000;  // events kept while paused
 
@@ -84,42 +85,18 @@ export class Changefeed {
     hideBanner("offline");
     tlflow.live.connected = true;
     const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-    let buffer = "";
-    let event = {id: null, type: "message", data: []};
+    const parser = new SseParser((event) => this.dispatch(event), (ms) => { this.retryMs = ms; });
     for (;;) {
       const {value, done} = await reader.read();
       if (done || generation !== this.generation) break;
-      buffer += value;
-      let start = 0;
-      for (;;) {
-        const nl = buffer.indexOf("\n", start);
-        if (nl < 0) break;
-        let line = buffer.slice(start, nl);
-        start = nl + 1;
-        if (line.endsWith("\r")) line = line.slice(0, -1);
-        if (line === "") {
-          if (event.data.length) this.dispatch(event);
-          event = {id: null, type: "message", data: []};
-          continue;
-        }
-        if (line[0] === ":") continue;  // heartbeat comment
-        const colon = line.indexOf(":");
-        const field = colon < 0 ? line : line.slice(0, colon);
-        let val = colon < 0 ? "" : line.slice(colon + 1);
-        if (val[0] === " ") val = val.slice(1);
-        if (field === "data") event.data.push(val);
-        else if (field === "event") event.type = val;
-        else if (field === "id") event.id = val;
-        else if (field === "retry" && /^\d+$/.test(val)) this.retryMs = Number(val);
-      }
-      buffer = buffer.slice(start);
+      parser.push(value);
     }
   }
 
   dispatch(event) {
     let data;
     try {
-      data = JSON.parse(event.data.join("\n"));
+      data = JSON.parse(event.data);
     } catch (e) {
       recordError("changefeed event", e);
       return;

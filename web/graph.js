@@ -73,6 +73,8 @@ export function initGraph({onStats}) {
   }
   renderLegend();
   readFilters();
+  // A phone shows the drawing first: the filters fold (the summary says the slice).
+  if (window.matchMedia("(max-width: 720px)").matches) $("filters-box").open = false;
   return feed;
 }
 
@@ -287,6 +289,9 @@ function draw(data, s) {
 
 function updateCount() {
   $("g-count").textContent = graph.order + " nodes · " + graph.size + " edges";
+  const sl = tlflow.slice;
+  $("filters-summary").textContent = [graph.order + " nodes", sl.around ? "around " + sl.around : "top " + sl.limit + " by " + sl.by,
+    ...sl.hashtag.map((h) => "#" + h), ...sl.kind, ...sl.platform].join(" · ");
 }
 
 // ---- live updates ------------------------------------------------------------
