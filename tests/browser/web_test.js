@@ -290,6 +290,31 @@ async function main() {
       return compare_with_api(page, t.origin, 'all kinds');
     });
 
+    await step('an account in "Around account" draws GET /vertices/{id}/ego', async () => {
+      const id = feed.id(10);
+      let loads = await page.evaluate(() => window.tlflow.loads);
+      try {
+        await page.fill('#f-ego', id);
+        await page.fill('#f-radius', '1');
+        await page.click('#f-apply');
+        await page.waitForFunction((l) => window.tlflow.loads === l + 1 && window.tlflow.ready, loads, { timeout: 10000 });
+        const api = await h.api_json(t.origin, `/vertices/${encodeURIComponent(id)}/ego?radius=1&limit=500`);
+        const p = await page_graph(page);
+        expect(p.slice.around === id && p.slice.radius === 1, `tlflow.slice is ${JSON.stringify(p.slice)}`);
+        same_set(p.nodes, api.nodes.map((n) => n.id), `ego of ${id}: nodes`);
+        const want = new Map(api.edges.map((e) => [`${e.from}|${e.to}|${e.kind}`, e.weight]));
+        same_set(p.edges.map((e) => e[0]), [...want.keys()], `ego of ${id}: edges`);
+        for (const [key, w] of p.edges) expect(want.get(key) === w, `ego: weight of ${key}: page ${w}, API ${want.get(key)}`);
+        await shot(page, 'graph-ego-1280');
+        return `${api.nodes.length} accounts, ${api.edges.length} edges around ${id}`;
+      } finally {
+        loads = await page.evaluate(() => window.tlflow.loads);
+        await page.fill('#f-ego', '');
+        await page.click('#f-apply');
+        await page.waitForFunction((l) => window.tlflow.loads === l + 1 && window.tlflow.ready, loads, { timeout: 10000 });
+      }
+    });
+
     await step('a slice in the address (#/graph?kind=&hashtag=) draws that slice', async () => {
       await page.goto('about:blank');
       try {
@@ -461,6 +486,23 @@ async function main() {
     await step('the page caught no error of its own while tlflow ran', async () => {
       const errs = await page.evaluate(() => (window.tlflow.errors || []).map((e) => JSON.stringify(e)));
       expect(errs.length === 0, `tlflow.errors: ${JSON.stringify(errs.slice(0, 5))}`);
+    });
+
+    await step('a graph that cannot be loaded shows the error banner; the next load clears it', async () => {
+      page_b.expect_errors = /status of 404|Failed to load resource/;
+      try {
+        await page.goto('about:blank');
+        await page.goto(`${t.origin}/#/graph?around=${encodeURIComponent('twitter:1')}`);
+        await page.waitForSelector('#banner[data-kind="error"]:not([hidden])', { timeout: 10000 });
+        await shot(page, 'banner-error-1280');
+        return (await page.textContent('#banner')).trim();
+      } finally {
+        page_b.expect_errors = null;
+        await page.goto('about:blank');
+        await page.goto(`${t.origin}/#/graph`);
+        await wait_ready(page, 'graph');
+        await page.waitForSelector('#banner', { state: 'hidden', timeout: 5000 });
+      }
     });
 
     await step('stopping tlflow shows the unreachable banner', async () => {
