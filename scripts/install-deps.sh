@@ -8,9 +8,12 @@
 #   * Debian packages (apt-get runs only when one is missing); Node.js and npm
 #     from Debian only when the `node` / `npm` commands are missing (a node
 #     from elsewhere is kept);
+#   * Debian's chromium, driven headless by the browser tests and
+#     bench/web_bench.js (playwright-core never downloads a browser of its own);
 #   * the npm packages pinned by tests/support/js/package-lock.json (the
 #     official Gremlin JavaScript driver, for the JS driver test and
-#     bench/gremlin_bench) into tests/support/js/node_modules, with `npm ci`,
+#     bench/gremlin_bench; playwright-core, for the browser tests and
+#     bench/web_bench.js) into tests/support/js/node_modules, with `npm ci`,
 #     again only when that folder is missing or was made from another lockfile.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +36,7 @@ packages=(
   python3-yaml
   python3-jsonschema
   python3-networkx python3-scipy python3-igraph
+  chromium
 )
 if ((deploy)); then
   packages+=(buildah debootstrap ansible ansible-lint vagrant shellcheck yamllint)

@@ -258,6 +258,16 @@ const option_def options[] = {
        c.analytics_refresh_changes = n;
        return {};
      }},
+    {"analytics-graph-communities", "TLFLOW_ANALYTICS_GRAPH_COMMUNITIES", "N", "1000000",
+     "GET /graph computes a filtered slice's communities (Louvain) up to this many vertices + "
+     "edges (above: community null; 0: never)",
+     false, false,
+     [](config& c, const std::string& v) -> std::string {
+       unsigned long long n = 0;
+       if (!parse_u64(v, 1ULL << 40, n)) return "must be a number of vertices + edges";
+       c.analytics_graph_communities = n;
+       return {};
+     }},
     {"changes-retention-events", "TLFLOW_CHANGES_RETENTION_EVENTS", "N", "100000",
      "changes kept for clients resuming a changefeed", false, false,
      [](config& c, const std::string& v) -> std::string {

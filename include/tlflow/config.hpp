@@ -41,6 +41,7 @@ struct config {
   std::uint64_t analytics_max_elements = 10000000; // vertices + edges of one analysed slice; 0: none
   unsigned analytics_refresh_s = 60;  // whole-graph analytics refreshed at least this often; 0: per request
   std::uint64_t analytics_refresh_changes = 10000; // ... or after this many changes
+  std::uint64_t analytics_graph_communities = 1000000; // a filtered /graph's Louvain up to this size; 0: never
   std::string api_token;              // secret; required on mutating routes if set
   bool auth_reads = false;            // also require the token on reads
   bool no_auth = false;               // serve writes without credentials on any bind

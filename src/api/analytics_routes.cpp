@@ -74,6 +74,7 @@ void write_account(json_writer& w, const an::slice_graph& g, std::uint32_t v) {
 struct context {
   api_context& api;
   an::engine engine;
+  std::uint64_t graph_communities = 1000000;
 
   context(api_context& a, an::engine_options o) : api(a), engine(a.store, std::move(o)) {}
 
@@ -370,12 +371,6 @@ response vertex_community(context& c, const request& q) {
 
 // ---- /graph ------------------------------------------------------------------
 
-// A filtered slice up to this many vertices + edges gets its Louvain
-// partition computed at the request (about 0.4 s of CPU at this size, on the
-// figures of docs/analytics.md; reading such a slice from the store costs
-// more). Above it, and not the cached whole graph: community is null.
-constexpr std::uint64_t graph_community_max_elements = 1000000;
-
 response graph(context& c, const request& q) {
   check_by(q);
   const std::size_t limit = uint_param(q, "limit", 1, 10000, 500);
@@ -386,9 +381,12 @@ response graph(context& c, const request& q) {
   const ranking_scores r = ranking_by(q, snap);
   const auto top = an::top_k(*r.scores, limit);
 
-  // The background snapshot computed seed 0 before it was published.
-  const bool with_communities =
-      v.cached || std::uint64_t{g.vertex_count()} + g.edges().size() <= graph_community_max_elements;
+  // The background snapshot computed seed 0 before it was published; a
+  // slice read now gets it up to --analytics-graph-communities vertices +
+  // edges (about 0.4 s of CPU at the default, less than reading such a
+  // slice from the store).
+  const std::uint64_t size = std::uint64_t{g.vertex_count()} + g.edges().size();
+  const bool with_communities = v.cached || size <= c.graph_communities;
   std::optional<an::communities> cs;
   if (with_communities) cs = unwrap(snap.louvain(0));
 
@@ -832,6 +830,7 @@ analytics_routes::analytics_routes(api_context& ctx, analytics_settings settings
   o.refresh_changes = settings.refresh_changes;
   o.changes = std::move(settings.changes);
   impl_ = std::make_unique<impl>(ctx, std::move(o));
+  impl_->ctx.graph_communities = settings.graph_communities;
 }
 
 analytics_routes::~analytics_routes() { stop(); }

@@ -31,6 +31,9 @@ struct analytics_settings {
   std::uint64_t max_elements = 10000000; // vertices + edges of one slice (422 above); 0: none
   unsigned refresh_s = 60;               // 0: no background snapshot
   std::uint64_t refresh_changes = 10000;
+  // GET /graph computes a filtered slice's Louvain partition up to this many
+  // vertices + edges (community null above); 0: never.
+  std::uint64_t graph_communities = 1000000;
   // Monotonic count of changes to the graph (see analytics::engine_options).
   std::function<std::uint64_t()> changes;
 };

@@ -233,8 +233,23 @@ TEST_CASE("GET /graph: the ranking's top accounts, the edges among them, communi
   }
 }
 
+TEST_CASE("GET /graph: no communities for a filtered slice over --analytics-graph-communities") {
+  fresh_service f({"--analytics-graph-communities", "5"});
+  rankings_graph(f); // 5 accounts, 5 edges
+  auto d = f.get("/graph?kind=mention,reply"); // 2 + 2
+  REQUIRE(d["community"].IsObject());
+  CHECK(d["nodes"][0]["community"].IsUint());
+  d = f.get("/graph?kind=mention,reply,link"); // 4 + 5
+  CHECK(d["community"].IsNull());
+  REQUIRE(d["nodes"].Size() == 4);
+  CHECK(d["nodes"][0]["community"].IsNull());
+  CHECK(d["edges"].Size() == 5);
+  CHECK(f.get("/graph")["community"].IsNull()); // read at the request (no background here)
+}
+
 TEST_CASE("GET /graph from the background snapshot: cached, with its communities") {
-  fresh_service f({"--analytics-refresh", "3600"});
+  // The snapshot computed them: whatever the size.
+  fresh_service f({"--analytics-refresh", "3600", "--analytics-graph-communities", "0"});
   rankings_graph(f);
   auto d = f.get("/graph?limit=2");
   CHECK(d["cached"].IsTrue());

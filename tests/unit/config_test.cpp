@@ -291,8 +291,11 @@ TEST_CASE("config: analytics size cap and refresh") {
   CHECK(r->cfg.analytics_max_elements == 10000000);
   CHECK(r->cfg.analytics_refresh_s == 60);
   CHECK(r->cfg.analytics_refresh_changes == 10000);
-  r = parse({"--analytics-max-elements", "0", "--analytics-refresh=0", "--analytics-refresh-changes", "5"});
+  CHECK(r->cfg.analytics_graph_communities == 1000000);
+  r = parse({"--analytics-max-elements", "0", "--analytics-refresh=0", "--analytics-refresh-changes", "5",
+             "--analytics-graph-communities", "0"});
   REQUIRE(r.ok());
+  CHECK(r->cfg.analytics_graph_communities == 0);
   CHECK(r->cfg.analytics_max_elements == 0);
   CHECK(r->cfg.analytics_refresh_s == 0);
   CHECK(r->cfg.analytics_refresh_changes == 5);
@@ -308,6 +311,7 @@ TEST_CASE("config: analytics size cap and refresh") {
   }
   CHECK_FALSE(parse({"--analytics-refresh-changes", "0"}).ok());
   CHECK_FALSE(parse({"--analytics-max-elements", "lots"}).ok());
+  CHECK_FALSE(parse({"--analytics-graph-communities", "-1"}).ok());
 }
 
 TEST_CASE("config: --web-root, from a flag or the environment, never empty") {

@@ -1,0 +1,575 @@
+'use strict';
+// The web view in a real browser: headless Debian Chromium (playwright-core)
+// against the tlflow binary on loopback, its stdin a file source the test
+// keeps feeding with X v2 posts. Every check reads the DOM or the page's own
+// graphology/sigma state (window.tlflow, docs/web-tests.md), and compares it
+// with what the REST API answers for the same slice; none looks at pixels.
+//   node web_test.js <tlflow binary> <artifacts dir>
+// Exits 77 (skipped) without Chromium or playwright-core, 1 on any failure.
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { execFileSync } = require('child_process');
+const h = require('./harness');
+const { x_feed } = require('./feed');
+
+const [bin, artifacts] = process.argv.slice(2);
+if (!bin || !artifacts) {
+  console.error('usage: node web_test.js <tlflow binary> <artifacts dir>');
+  process.exit(2);
+}
+if (!fs.existsSync(h.chromium_path)) {
+  console.log(`SKIPPED: ${h.chromium_path} is missing (scripts/install-deps.sh installs Debian's chromium)`);
+  process.exit(77);
+}
+if (!h.playwright_path()) {
+  console.log('SKIPPED: playwright-core is not in tests/support/js/node_modules (scripts/install-deps.sh installs it)');
+  process.exit(77);
+}
+
+const results = [];
+const figures = [];
+let page_b = null; // the browser, once launched
+
+async function step(name, f) {
+  const t0 = Date.now();
+  try {
+    const note = await f();
+    results.push({ name, ok: true });
+    console.log(`ok   ${name} (${Date.now() - t0} ms)${note ? ': ' + note : ''}`);
+  } catch (e) {
+    results.push({ name, ok: false });
+    console.log(`FAIL ${name} (${Date.now() - t0} ms): ${e && e.message || e}`);
+    if (page_b) {
+      const file = path.join(artifacts, `failed-${name.replace(/[^a-z0-9]+/gi, '-')}.png`);
+      await page_b.page.screenshot({ path: file }).catch(() => {});
+    }
+  }
+}
+
+function expect(cond, what) { if (!cond) throw new Error(what); }
+
+function same_set(a, b, what) {
+  const sa = new Set(a), sb = new Set(b);
+  const missing = [...sb].filter((x) => !sa.has(x));
+  const extra = [...sa].filter((x) => !sb.has(x));
+  if (missing.length || extra.length || sa.size !== sb.size) {
+    throw new Error(`${what}: page has ${sa.size}, API ${sb.size}; missing ${JSON.stringify(missing.slice(0, 5))}, ` +
+                    `extra ${JSON.stringify(extra.slice(0, 5))}`);
+  }
+}
+
+// The slice as query parameters, from the page's tlflow.slice.
+function slice_query(slice) {
+  const q = new URLSearchParams();
+  q.set('by', slice.by || 'pagerank');
+  q.set('limit', String(slice.limit || 500));
+  for (const k of ['kind', 'hashtag', 'platform']) {
+    const v = slice[k];
+    if (Array.isArray(v) ? v.length : v) q.set(k, Array.isArray(v) ? v.join(',') : v);
+  }
+  for (const k of ['since', 'until']) if (slice[k]) q.set(k, slice[k]);
+  return q.toString();
+}
+
+// What GET /graph answers for the slice: node ids and edge keys with weights.
+// A tlflow without that route: the same answer from /rankings (the nodes)
+// and the node-link export (the edges among them).
+async function api_graph(origin, slice) {
+  const q = slice_query(slice);
+  const r = await h.api(origin, `/graph?${q}`);
+  if (r.status === 404) {
+    const ranked = await h.api_json(origin, `/rankings?${q}`);
+    const nodes = ranked.rankings.map((n) => n.id);
+    const keep = new Set(nodes);
+    const exported = await h.api_json(origin, `/export?format=json&${q.replace(/(^|&)(by|limit)=[^&]*/g, '')}`);
+    const edges = exported.links.filter((e) => keep.has(e.source) && keep.has(e.target));
+    return { nodes, edges: new Map(edges.map((e) => [`${e.source}|${e.target}|${e.kind}`, e.weight])) };
+  }
+  if (r.status !== 200) throw new Error(`GET /graph?${q}: ${r.status} ${r.text || JSON.stringify(r.json)}`);
+  const g = r.json;
+  return {
+    nodes: g.nodes.map((n) => n.id),
+    edges: new Map(g.edges.map((e) => [`${e.from}|${e.to}|${e.kind}`, e.weight])),
+  };
+}
+
+// The graph the page holds and what sigma draws of it.
+async function page_graph(page) {
+  return page.evaluate(() => {
+    const t = window.tlflow;
+    const g = t.graph;
+    const r = t.renderer;
+    const edges = [];
+    g.forEachEdge((key, a, s, d) => edges.push([key, a.weight, s, d, a.kind]));
+    let drawn_nodes = 0, drawn_edges = 0;
+    g.forEachNode((n) => { const d = r.getNodeDisplayData(n); if (d && !d.hidden) drawn_nodes += 1; });
+    g.forEachEdge((e) => { const d = r.getEdgeDisplayData(e); if (d && !d.hidden) drawn_edges += 1; });
+    return {
+      nodes: g.nodes(), edges, drawn_nodes, drawn_edges, same_graph: r.getGraph() === g,
+      count: (document.querySelector('#g-count') || {}).textContent || '',
+      loads: t.loads, slice: JSON.parse(JSON.stringify(t.slice)),
+    };
+  });
+}
+
+async function compare_with_api(page, origin, what) {
+  const p = await page_graph(page);
+  const a = await api_graph(origin, p.slice);
+  expect(p.same_graph, `${what}: the renderer draws another graph than tlflow.graph`);
+  same_set(p.nodes, a.nodes, `${what}: nodes`);
+  same_set(p.edges.map((e) => e[0]), [...a.edges.keys()], `${what}: edges`);
+  for (const [key, w] of p.edges) {
+    expect(a.edges.get(key) === w, `${what}: weight of ${key}: page ${w}, API ${a.edges.get(key)}`);
+  }
+  expect(p.drawn_nodes === a.nodes.length, `${what}: sigma draws ${p.drawn_nodes} nodes, API ${a.nodes.length}`);
+  expect(p.drawn_edges === a.edges.size, `${what}: sigma draws ${p.drawn_edges} edges, API ${a.edges.size}`);
+  const m = p.count.match(/([\d,\s]+)\s*nodes?\D+([\d,\s]+)\s*edges?/);
+  expect(m && +m[1].replace(/\D/g, '') === a.nodes.length && +m[2].replace(/\D/g, '') === a.edges.size,
+         `${what}: #g-count says "${p.count}", API ${a.nodes.length} nodes · ${a.edges.size} edges`);
+  return `${a.nodes.length} nodes, ${a.edges.size} edges (${slice_query(p.slice)})`;
+}
+
+async function wait_ready(page, view, timeout = 10000) {
+  await page.waitForFunction((v) => window.tlflow && window.tlflow.view === v && window.tlflow.ready === true,
+                             view, { timeout, polling: 20 });
+}
+
+async function go_view(page, view) {
+  await page.click(`button[data-view="${view}"]`);
+  await wait_ready(page, view);
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(artifacts, `${name}.png`) });
+}
+
+async function main() {
+  fs.mkdirSync(artifacts, { recursive: true });
+  for (const f of fs.readdirSync(artifacts)) if (f.endsWith('.png')) fs.rmSync(path.join(artifacts, f));
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tlflow-web-test-'));
+  const started = Date.now();
+  const feed = new x_feed({ tags: ['rust', 'climate'] });
+  const n_accounts = 30;
+  let t = null, t2 = null;
+  let allowed = null;
+  try {
+    t = await h.start_tlflow(bin, {
+      data_dir: path.join(work, 'open'),
+      // computed per request: the page's /graph and the test's answer alike
+      extra: ['--track', 'rust,climate', '--analytics-refresh', '0', '--changes-coalesce-ms', '100'],
+    });
+    allowed = t.origin;
+    // A ring with chords, in two hashtags and two kinds: 30 accounts.
+    let lines = '';
+    for (let i = 0; i < n_accounts; i++) {
+      for (const [d, kind] of [[1, 'mention'], [7, 'mention'], [3, 'reply']]) {
+        if (kind === 'reply' && i % 2) continue;
+        const j = (i + d) % n_accounts;
+        lines += feed.post(i, j, { kind, tag: i % 3 === 0 ? 'climate' : 'rust' });
+      }
+    }
+    await t.write(lines);
+    await t.settle();
+
+    page_b = await h.launch_browser({ allowed: () => allowed });
+    const { page } = page_b;
+
+    await step('graph view draws the slice GET /graph answers', async () => {
+      await page.goto(`${t.origin}/#/graph`);
+      await wait_ready(page, 'graph');
+      await page.waitForFunction(() => window.tlflow.graph && window.tlflow.graph.order > 0, null, { timeout: 5000 });
+      const note = await compare_with_api(page, t.origin, 'first load');
+      await shot(page, 'graph-1280');
+      return note;
+    });
+
+    await step('new interactions appear live, without a reload, within 2 s', async () => {
+      const before = await page.evaluate(() => ({ loads: window.tlflow.loads, applied: window.tlflow.live.applied,
+                                                  connected: window.tlflow.live.connected }));
+      expect(before.connected, 'tlflow.live.connected is false');
+      const key_of = (i, j, kind) => `${feed.id(i)}|${feed.id(j)}|${kind}`;
+      const w0 = await page.evaluate((k) => window.tlflow.graph.hasEdge(k) && window.tlflow.graph.getEdgeAttribute(k, 'weight'),
+                                     key_of(0, 1, 'mention'));
+      expect(w0 > 0, `edge ${key_of(0, 1, 'mention')} is not in the page`);
+      const cases = [
+        ['heavier edge', feed.post(0, 1, { tag: 'climate' }),
+          ([k, w]) => window.tlflow.graph.hasEdge(k) && window.tlflow.graph.getEdgeAttribute(k, 'weight') === w,
+          [key_of(0, 1, 'mention'), w0 + 1]],
+        ['new edge between drawn accounts', feed.post(5, 20, { kind: 'reply', tag: 'rust' }),
+          ([k]) => window.tlflow.graph.hasEdge(k), [key_of(5, 20, 'reply')]],
+        ['new account', feed.post(n_accounts, 2, { tag: 'rust' }),
+          ([k]) => window.tlflow.graph.hasNode(k.split('|')[0]) && window.tlflow.graph.hasEdge(k),
+          [key_of(n_accounts, 2, 'mention')]],
+      ];
+      const delays = [];
+      for (const [what, line, pred, arg] of cases) {
+        const t0 = Date.now();
+        await t.write(line);
+        try {
+          await page.waitForFunction(pred, arg, { timeout: 5000, polling: 10 });
+        } catch {
+          throw new Error(`${what}: not in the page 5 s after the post was written`);
+        }
+        const ms = Date.now() - t0;
+        delays.push(`${what} ${ms} ms`);
+        figures.push(`live delay (${what}): ${ms} ms`);
+        expect(ms <= 2000, `${what}: ${ms} ms after the post (target 2 s)`);
+      }
+      const after = await page.evaluate(() => ({ loads: window.tlflow.loads, applied: window.tlflow.live.applied }));
+      expect(after.loads === before.loads, `tlflow.loads went ${before.loads} -> ${after.loads}: the page reloaded`);
+      expect(after.applied >= before.applied + 3, `tlflow.live.applied went ${before.applied} -> ${after.applied}`);
+      return delays.join(', ');
+    });
+
+    await step('Pause holds live changes, Resume applies them', async () => {
+      const key = `${feed.id(3)}|${feed.id(4)}|mention`;
+      const w0 = await page.evaluate((k) => window.tlflow.graph.getEdgeAttribute(k, 'weight'), key);
+      await page.click('#pause');
+      await page.waitForFunction(() => window.tlflow.live.paused === true &&
+                                 document.querySelector('#pause').getAttribute('aria-pressed') === 'true', null, { timeout: 3000 });
+      await t.write(feed.post(3, 4, { tag: 'rust' }));
+      await t.settle();
+      await h.sleep(500);
+      const held = await page.evaluate((k) => window.tlflow.graph.getEdgeAttribute(k, 'weight'), key);
+      expect(held === w0, `paused, the weight of ${key} went ${w0} -> ${held}`);
+      await page.click('#pause');
+      await page.waitForFunction(([k, w]) => window.tlflow.live.paused === false &&
+                                 document.querySelector('#pause').getAttribute('aria-pressed') === 'false' &&
+                                 window.tlflow.graph.getEdgeAttribute(k, 'weight') === w, [key, w0 + 1], { timeout: 5000 })
+        .catch(async () => {
+          throw new Error(`resumed: weight ${await page.evaluate((k) => window.tlflow.graph.getEdgeAttribute(k, 'weight'), key)}, ` +
+                          `want ${w0 + 1}; live ${JSON.stringify(await page.evaluate(() => window.tlflow.live))}`);
+        });
+      return `${key}: ${w0} while paused, ${w0 + 1} after Resume`;
+    });
+
+    await step('after live changes the page still equals GET /graph', async () => {
+      await t.settle();
+      return compare_with_api(page, t.origin, 'after live changes');
+    });
+
+    await step('a hashtag filter redraws the hashtag slice', async () => {
+      const loads = await page.evaluate(() => window.tlflow.loads);
+      await page.fill('#f-hashtag', 'climate');
+      await page.click('#f-apply');
+      await page.waitForFunction((l) => window.tlflow.loads === l + 1 && window.tlflow.ready, loads, { timeout: 10000 });
+      const slice = await page.evaluate(() => window.tlflow.slice.hashtag);
+      expect(JSON.stringify(slice) === '["climate"]', `tlflow.slice.hashtag is ${JSON.stringify(slice)}`);
+      const note = await compare_with_api(page, t.origin, 'hashtag=climate');
+      // A rust post between two drawn accounts stays out of a climate slice.
+      const nodes = await page.evaluate(() => window.tlflow.graph.nodes());
+      const a = nodes.map((id) => +id.split(':')[1] - feed.base).filter((i) => i >= 0 && i < n_accounts);
+      expect(a.length >= 2, 'climate slice has fewer than two feed accounts');
+      const applied = await page.evaluate(() => window.tlflow.live.applied);
+      await t.write(feed.post(a[0], a[1], { kind: 'reply', tag: 'rust' }) + feed.post(a[1], a[0], { kind: 'reply', tag: 'climate' }));
+      await page.waitForFunction((k) => window.tlflow.graph.hasEdge(k), `${feed.id(a[1])}|${feed.id(a[0])}|reply`, { timeout: 5000 });
+      await t.settle();
+      await compare_with_api(page, t.origin, 'hashtag=climate after a rust and a climate post');
+      await shot(page, 'graph-filtered-1280');
+      return `${note}; live events applied ${await page.evaluate(() => window.tlflow.live.applied) - applied}`;
+    });
+
+    await step('a kind filter redraws the kind slice', async () => {
+      const loads = await page.evaluate(() => window.tlflow.loads);
+      await page.fill('#f-hashtag', '');
+      for (const k of ['mention', 'reply', 'repost', 'quote']) await page.setChecked(`input[name="kind"][value="${k}"]`, k === 'reply');
+      await page.click('#f-apply');
+      await page.waitForFunction((l) => window.tlflow.loads === l + 1 && window.tlflow.ready, loads, { timeout: 10000 });
+      const slice = await page.evaluate(() => window.tlflow.slice);
+      expect(JSON.stringify(slice.kind) === '["reply"]' && !(slice.hashtag || []).length,
+             `tlflow.slice is ${JSON.stringify(slice)}`);
+      return compare_with_api(page, t.origin, 'kind=reply');
+    });
+
+    await step('clearing the filters redraws the whole graph', async () => {
+      const loads = await page.evaluate(() => window.tlflow.loads);
+      for (const k of ['mention', 'reply', 'repost', 'quote']) await page.setChecked(`input[name="kind"][value="${k}"]`, true);
+      await page.click('#f-apply');
+      await page.waitForFunction((l) => window.tlflow.loads === l + 1 && window.tlflow.ready, loads, { timeout: 10000 });
+      return compare_with_api(page, t.origin, 'all kinds');
+    });
+
+    await step('an account in "Around account" draws GET /vertices/{id}/ego', async () => {
+      const id = feed.id(10);
+      let loads = await page.evaluate(() => window.tlflow.loads);
+      try {
+        await page.fill('#f-ego', id);
+        await page.fill('#f-radius', '1');
+        await page.click('#f-apply');
+        await page.waitForFunction((l) => window.tlflow.loads === l + 1 && window.tlflow.ready, loads, { timeout: 10000 });
+        const api = await h.api_json(t.origin, `/vertices/${encodeURIComponent(id)}/ego?radius=1&limit=500`);
+        const p = await page_graph(page);
+        expect(p.slice.around === id && p.slice.radius === 1, `tlflow.slice is ${JSON.stringify(p.slice)}`);
+        same_set(p.nodes, api.nodes.map((n) => n.id), `ego of ${id}: nodes`);
+        const want = new Map(api.edges.map((e) => [`${e.from}|${e.to}|${e.kind}`, e.weight]));
+        same_set(p.edges.map((e) => e[0]), [...want.keys()], `ego of ${id}: edges`);
+        for (const [key, w] of p.edges) expect(want.get(key) === w, `ego: weight of ${key}: page ${w}, API ${want.get(key)}`);
+        await shot(page, 'graph-ego-1280');
+        return `${api.nodes.length} accounts, ${api.edges.length} edges around ${id}`;
+      } finally {
+        loads = await page.evaluate(() => window.tlflow.loads);
+        await page.fill('#f-ego', '');
+        await page.click('#f-apply');
+        await page.waitForFunction((l) => window.tlflow.loads === l + 1 && window.tlflow.ready, loads, { timeout: 10000 });
+      }
+    });
+
+    await step('a slice in the address (#/graph?kind=&hashtag=) draws that slice', async () => {
+      await page.goto('about:blank');
+      try {
+        await page.goto(`${t.origin}/#/graph?kind=mention&hashtag=rust`);
+        await wait_ready(page, 'graph');
+        const slice = await page.evaluate(() => window.tlflow.slice);
+        expect(JSON.stringify(slice.kind) === '["mention"]' && JSON.stringify(slice.hashtag) === '["rust"]',
+               `tlflow.slice is ${JSON.stringify(slice)}`);
+        return await compare_with_api(page, t.origin, 'kind=mention&hashtag=rust from the address');
+      } finally {
+        // The next steps (the export among them) want the whole graph.
+        await page.goto('about:blank');
+        await page.goto(`${t.origin}/#/graph`);
+        await wait_ready(page, 'graph');
+      }
+    });
+
+    let clicked = null;
+    await step('clicking a node opens its panel with the API neighbours', async () => {
+      // Layouts settle; then the account with most neighbours that no other
+      // node overlaps on screen.
+      await h.sleep(300);
+      const target = await page.evaluate(() => {
+        const t = window.tlflow;
+        const r = t.renderer;
+        const box = r.getContainer().getBoundingClientRect();
+        const pos = {};
+        t.graph.forEachNode((n) => {
+          // Sigma 3's display data holds framed-graph coordinates (0..1):
+          // graphToViewport() wants the graph's own, the node's attributes.
+          const d = r.getNodeDisplayData(n);
+          const p = r.framedGraphToViewport ? r.framedGraphToViewport(d) : r.graphToViewport(t.graph.getNodeAttributes(n));
+          pos[n] = { x: p.x, y: p.y, size: d.size };
+        });
+        const ids = Object.keys(pos).sort((a, b) => t.graph.degree(b) - t.graph.degree(a));
+        for (const id of ids) {
+          const p = pos[id];
+          if (p.x < 5 || p.y < 5 || p.x > box.width - 5 || p.y > box.height - 5) continue;
+          const clear = ids.every((o) => o === id || Math.hypot(pos[o].x - p.x, pos[o].y - p.y) > p.size + pos[o].size + 4);
+          if (clear) return { id, x: box.left + p.x, y: box.top + p.y };
+        }
+        return null;
+      });
+      expect(target, 'no node is clear of the others on screen');
+      await page.mouse.click(target.x, target.y);
+      await page.waitForSelector('#panel:not([hidden])', { timeout: 5000 });
+      await page.waitForFunction((id) => (document.querySelector('#panel-id') || {}).textContent.includes(id), target.id, { timeout: 5000 })
+        .catch(async () => { throw new Error(`#panel-id is "${await page.textContent('#panel-id')}", clicked ${target.id}`); });
+      clicked = target.id;
+      const enc = encodeURIComponent(target.id);
+      for (const dir of ['out', 'in']) {
+        const api = await h.api_json(t.origin, `/vertices/${enc}/neighbors?direction=${dir}&limit=1000`);
+        const shown = await page.$$eval(`#panel-${dir} li[data-id]`, (els) => els.map((e) => e.dataset.id));
+        same_set(shown, api.neighbors.map((n) => n.id), `${target.id} ${dir}-neighbours`);
+      }
+      await shot(page, 'graph-panel-1280');
+      return `${target.id} at (${Math.round(target.x)}, ${Math.round(target.y)})`;
+    });
+
+    await step('the path finder shows the path GET /paths answers', async () => {
+      expect(clicked, 'no panel open (previous step failed)');
+      // The drawn account farthest from the clicked one, undirected.
+      const far = await page.evaluate((src) => {
+        const g = window.tlflow.graph;
+        const dist = { [src]: 0 };
+        const q = [src];
+        while (q.length) {
+          const n = q.shift();
+          g.forEachNeighbor(n, (m) => { if (!(m in dist)) { dist[m] = dist[n] + 1; q.push(m); } });
+        }
+        return Object.keys(dist).sort((a, b) => dist[b] - dist[a] || (a < b ? -1 : 1))[0];
+      }, clicked);
+      const api = await h.api_json(t.origin, `/paths/${encodeURIComponent(clicked)}/${encodeURIComponent(far)}`);
+      await page.fill('#path-to', far);
+      await page.click('#path-go');
+      await page.waitForSelector('#path-result li[data-id]', { timeout: 5000 });
+      const shown = await page.$$eval('#path-result li[data-id]', (els) => els.map((e) => e.dataset.id));
+      expect(JSON.stringify(shown) === JSON.stringify(api.path),
+             `page shows ${JSON.stringify(shown)}, API ${JSON.stringify(api.path)}`);
+      const marked = await page.evaluate(() => {
+        const out = [];
+        window.tlflow.graph.forEachEdge((k, a, s, d) => { if (a.path) out.push([s, d]); });
+        return out;
+      });
+      for (let i = 0; i + 1 < api.path.length; i++) {
+        const [u, v] = [api.path[i], api.path[i + 1]];
+        expect(marked.some(([s, d]) => (s === u && d === v) || (s === v && d === u)),
+               `the path's edge ${u} - ${v} has no path: true in tlflow.graph`);
+      }
+      await shot(page, 'graph-path-1280');
+      return `${api.length} hops: ${api.path.join(' > ')}`;
+    });
+
+    await step('graph view at phone width', async () => {
+      await page.setViewportSize({ width: 390, height: 844 });
+      await h.sleep(300);
+      await shot(page, 'graph-390');
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      await page.setViewportSize({ width: 1280, height: 800 });
+      expect(overflow <= 0, `the page is ${overflow} px wider than a 390 px screen`);
+    });
+
+    await step('overview shows the API counts', async () => {
+      await go_view(page, 'overview');
+      const v = (await h.api_json(t.origin, '/vertices/count')).count;
+      const e = (await h.api_json(t.origin, '/edges/count')).count;
+      const num = async (sel) => +(await page.textContent(sel)).replace(/\D/g, '');
+      await h.until('#ov-vertices and #ov-edges to show the counts',
+                    async () => (await num('#ov-vertices')) === v && (await num('#ov-edges')) === e, { timeout: 5000 })
+        .catch(async () => { throw new Error(`#ov-vertices "${await page.textContent('#ov-vertices')}", #ov-edges "${await page.textContent('#ov-edges')}", API ${v} / ${e}`); });
+      await shot(page, 'overview-1280');
+      await page.setViewportSize({ width: 390, height: 844 });
+      await h.sleep(200);
+      await shot(page, 'overview-390');
+      await page.setViewportSize({ width: 1280, height: 800 });
+      return `${v} vertices, ${e} edges`;
+    });
+
+    await step('flows table holds the API flows', async () => {
+      await go_view(page, 'flows');
+      const api = await h.api_json(t.origin, '/flows?by=location&limit=1000');
+      const want = new Map(api.flows.map((f) => [`${f.from}|${f.to}`, f.weight]));
+      const rows = await page.$$eval('#flows-table tr[data-from][data-to]',
+                                     (els) => els.map((r) => [r.dataset.from, r.dataset.to, r.dataset.weight, r.textContent]));
+      expect(rows.length === Math.min(want.size, 500), `#flows-table has ${rows.length} rows, /flows ${want.size} flows`);
+      for (const [from, to, weight, text] of rows) {
+        const w = want.get(`${from}|${to}`) ?? want.get(`${from || 'null'}|${to || 'null'}`);
+        expect(w !== undefined, `row ${from} -> ${to} is not in /flows`);
+        if (weight !== undefined) expect(Number(weight) === w, `row ${from} -> ${to}: data-weight ${weight}, /flows ${w}`);
+        expect(text.replace(/[,\s]/g, '').includes(String(w)), `row ${from} -> ${to} does not show the weight ${w}`);
+      }
+      await shot(page, 'flows-1280');
+      return `${rows.length} rows`;
+    });
+
+    await step('adding and removing a hashtag in the tracking view changes GET /tracking', async () => {
+      await go_view(page, 'tracking');
+      await page.fill('#track-input', 'browsertest');
+      await page.click('#track-add');
+      await h.until('GET /tracking to hold browsertest',
+                    async () => (await h.api_json(t.origin, '/tracking')).hashtags.includes('browsertest'), { timeout: 5000 });
+      await page.waitForSelector('#track-list li[data-tag="browsertest"]', { timeout: 5000 });
+      await shot(page, 'tracking-1280');
+      await page.click('#track-list li[data-tag="browsertest"] button.remove');
+      await h.until('GET /tracking to drop browsertest',
+                    async () => !(await h.api_json(t.origin, '/tracking')).hashtags.includes('browsertest'), { timeout: 5000 });
+      await page.waitForSelector('#track-list li[data-tag="browsertest"]', { state: 'detached', timeout: 5000 });
+      return JSON.stringify((await h.api_json(t.origin, '/tracking')).hashtags);
+    });
+
+    await step('an export from the page downloads a file NetworkX reads with the API counts', async () => {
+      await go_view(page, 'exports');
+      await page.selectOption('#export-format', 'graphml');
+      await page.click('#export-start');
+      const link = '#export-jobs tr[data-state="done"] a.download';
+      await page.waitForSelector(link, { timeout: 15000 });
+      await shot(page, 'exports-1280');
+      const [download] = await Promise.all([page.waitForEvent('download', { timeout: 10000 }), page.click(link)]);
+      const file = path.join(work, 'export.graphml');
+      await download.saveAs(file);
+      const py = 'import sys, networkx as nx; g = nx.read_graphml(sys.argv[1]); print(g.number_of_nodes(), g.number_of_edges())';
+      const [n, m] = execFileSync('/usr/bin/python3', ['-c', py, file]).toString().trim().split(' ').map(Number);
+      const v = (await h.api_json(t.origin, '/vertices/count')).count;
+      const e = (await h.api_json(t.origin, '/edges/count')).count;
+      expect(n === v && m === e, `NetworkX reads ${n} nodes, ${m} edges; API ${v} / ${e}`);
+      return `${download.suggestedFilename()}: ${n} nodes, ${m} edges`;
+    });
+
+    await step('the page caught no error of its own while tlflow ran', async () => {
+      const errs = await page.evaluate(() => (window.tlflow.errors || []).map((e) => JSON.stringify(e)));
+      expect(errs.length === 0, `tlflow.errors: ${JSON.stringify(errs.slice(0, 5))}`);
+    });
+
+    await step('a graph that cannot be loaded shows the error banner; the next load clears it', async () => {
+      page_b.expect_errors = /status of 404|Failed to load resource/;
+      try {
+        await page.goto('about:blank');
+        await page.goto(`${t.origin}/#/graph?around=${encodeURIComponent('twitter:1')}`);
+        await page.waitForSelector('#banner[data-kind="error"]:not([hidden])', { timeout: 10000 });
+        await shot(page, 'banner-error-1280');
+        return (await page.textContent('#banner')).trim();
+      } finally {
+        page_b.expect_errors = null;
+        await page.goto('about:blank');
+        await page.goto(`${t.origin}/#/graph`);
+        await wait_ready(page, 'graph');
+        await page.waitForSelector('#banner', { state: 'hidden', timeout: 5000 });
+      }
+    });
+
+    await step('stopping tlflow shows the unreachable banner', async () => {
+      await go_view(page, 'graph');
+      page_b.expect_errors = /ERR_CONNECTION_REFUSED|ERR_EMPTY_RESPONSE|ERR_CONNECTION_RESET|ERR_INCOMPLETE_CHUNKED_ENCODING|Failed to fetch|Failed to load resource/;
+      await t.stop();
+      const t0 = Date.now();
+      await page.waitForSelector('#banner[data-kind="offline"]:not([hidden])', { timeout: 15000 });
+      const ms = Date.now() - t0;
+      await shot(page, 'banner-offline-1280');
+      return `${ms} ms after tlflow stopped`;
+    });
+
+    const token = require('crypto').randomBytes(24).toString('hex');
+    await step('--auth-reads without a token shows the token banner; the token loads the graph', async () => {
+      t2 = await h.start_tlflow(bin, {
+        data_dir: path.join(work, 'auth'), extra: ['--auth-reads', '--analytics-refresh', '0'],
+        env: { TLFLOW_API_TOKEN: token },
+      });
+      allowed = t2.origin;
+      const f2 = new x_feed({ base: 4000000000, tags: ['rust'] });
+      let l2 = '';
+      for (let i = 0; i < 8; i++) l2 += f2.post(i, (i + 1) % 8);
+      await t2.write(l2);
+      await t2.settle({ token, quiet: 0 });
+      page_b.expect_errors = /status of 401|Failed to load resource/;
+      await page.goto(`${t2.origin}/#/graph`);
+      await page.waitForSelector('#banner[data-kind="auth"]:not([hidden])', { timeout: 10000 });
+      await shot(page, 'banner-auth-1280');
+      await page.fill('#token-input', token);
+      await page.click('#token-save');
+      await page.waitForSelector('#banner', { state: 'hidden', timeout: 10000 });
+      page_b.expect_errors = null;
+      await wait_ready(page, 'graph');
+      await page.waitForFunction(() => window.tlflow.graph && window.tlflow.graph.order === 8, null, { timeout: 10000 });
+      const kept = await page.evaluate(() => sessionStorage.getItem('tlflow.token'));
+      expect(kept === token, 'sessionStorage["tlflow.token"] does not hold the token');
+      // A token in the URL fragment is taken, then removed from the URL.
+      await page.evaluate(() => sessionStorage.clear());
+      await page.goto(`${t2.origin}/#token=${token}`);
+      await page.waitForFunction(() => window.tlflow && window.tlflow.ready, null, { timeout: 10000 });
+      const url = page.url();
+      expect(!url.includes(token), `the token stays in the URL: ${url.replace(token, '<token>')}`);
+      expect(await page.evaluate(() => sessionStorage.getItem('tlflow.token')) === token, '#token= was not kept');
+      return 'banner, then 8 nodes with the token';
+    });
+
+    await step('no console error and no request to another origin', async () => {
+      const foreign = [...new Set(page_b.foreign)];
+      expect(foreign.length === 0, `requests to other origins: ${JSON.stringify(foreign.slice(0, 5))}`);
+      expect(page_b.console_errors.length === 0, `console errors: ${JSON.stringify(page_b.console_errors.slice(0, 5))}`);
+    });
+  } finally {
+    if (page_b) await page_b.close();
+    if (t) await t.stop();
+    if (t2) await t2.stop();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+  for (const f of figures) console.log(`figure: ${f}`);
+  const failed = results.filter((r) => !r.ok).length;
+  console.log(`screenshots: ${artifacts}`);
+  console.log(`run time ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(`${results.length - failed} passed, ${failed} failed`);
+  process.exit(failed ? 1 : 0);
+}
+
+main().catch((e) => {
+  console.error(`FAIL: ${e && e.stack || e}`);
+  process.exit(1);
+});
