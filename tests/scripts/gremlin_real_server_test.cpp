@@ -16,6 +16,7 @@
 #include "store/gremlin/gremlin_store.hpp"
 #include "store/gremlin/scripts.hpp"
 #include "support/graph_store_contract.hpp"
+#include "support/rest_parity.hpp"
 
 namespace {
 
@@ -100,6 +101,33 @@ TEST_CASE("a batch request sent twice is applied once") {
   }
   CHECK(contract::get_edge(f.store(), "twice:a", "twice:b", edge_kind::mention).weight == 3);
   CHECK(*f.store().count_vertices() == 2); // the marker is no account
+}
+
+// The service itself on the real server: the same ingestion as the memory
+// store, then every REST read, analytics route and export compared
+// (tests/support/rest_parity.hpp).
+TEST_CASE("the service on the real server answers the REST API as on the memory store") {
+  real_gremlin_fixture emptied; // drops the server's graph
+  using tlflow::test::service_process;
+  service_process::options mo;
+  mo.args = tlflow::test::parity::service_args();
+  service_process mem(mo);
+  service_process::options go;
+  go.args = tlflow::test::parity::service_args();
+  for (const std::string& a :
+       {std::string("--store"), std::string("gremlin"), std::string("--gremlin-url"),
+        env("TLFLOW_TEST_GREMLIN_URL"), std::string("--gremlin-dialect"),
+        env("TLFLOW_TEST_GREMLIN_DIALECT", "tinkerpop")})
+    go.args.push_back(a);
+  if (!env("TLFLOW_TEST_GREMLIN_USER").empty())
+    for (const std::string& a : {std::string("--gremlin-user"), env("TLFLOW_TEST_GREMLIN_USER"),
+                                 std::string("--gremlin-password"), env("TLFLOW_TEST_GREMLIN_PASSWORD")})
+      go.args.push_back(a);
+  if (env("TLFLOW_TEST_GREMLIN_ALLOW_PLAINTEXT_AUTH") == "1") go.args.push_back("--gremlin-allow-plaintext-auth");
+  service_process grem(go);
+  REQUIRE(mem.start());
+  REQUIRE(grem.start());
+  tlflow::test::parity::check_same_answers(mem, grem);
 }
 
 int main(int argc, char** argv) {
