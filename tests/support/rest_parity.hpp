@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/service_process.hpp"
@@ -230,6 +231,34 @@ inline void check_same_answers(const service_process& mem, const service_process
     CHECK_MESSAGE(ea == eb, "element " << i << " of " << ea.size() << " / " << eb.size()
                                        << "\n  memory:  " << (i < ea.size() ? ea[i].substr(0, 400) : "")
                                        << "\n  gremlin: " << (i < eb.size() ? eb[i].substr(0, 400) : ""));
+  }
+
+  // An export job (POST /exports) on each store: done, and the same file.
+  auto job_file = [](const service_process& s, const std::string& body) {
+    auto r = s.request("POST", "/exports", body);
+    REQUIRE(r.status == 202);
+    auto d = parse(r);
+    REQUIRE(d.IsObject());
+    const std::string id = d["id"].GetString();
+    std::string state;
+    for (int i = 0; i < 1200; ++i) {
+      auto polled = parse(s.get("/exports/" + id));
+      REQUIRE(polled.IsObject());
+      state = polled["state"].GetString();
+      if (state != "queued" && state != "running") break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    REQUIRE(state == "done");
+    auto file = s.get("/exports/" + id + "/file");
+    REQUIRE(file.status == 200);
+    return export_elements(file.body);
+  };
+  for (const char* body : {R"({"format":"gexf","include":["pagerank","community"]})",
+                           R"({"format":"json","hashtag":["climate"],"kind":["reply","mention"]})"}) {
+    CAPTURE(body);
+    const auto a = job_file(mem, body);
+    CHECK(a.size() > 10);
+    CHECK(a == job_file(grem, body));
   }
 
   // The same writes through the API, then the same answers.
