@@ -2,7 +2,7 @@
 // parsed as Server-Sent Events: EventSource cannot send the Authorization
 // header. Events are queued and handed over once per animation frame, so a
 // burst of thousands of events costs one batch, not thousands of redraws.
-import {authHeaders, recordError, showBanner, hideBanner} from "./api.js";
+import {authHeaders, hideBanner, offlineText, recordError, showBanner} from "./api.js";
 import {tlflow} from "./state.js";
 import {SseParser} from "./sse.js";
 
@@ -71,14 +71,16 @@ export class Changefeed {
       res = await fetch(url, {headers, signal: controller.signal, cache: "no-store"});
     } catch (e) {
       if (e.name !== "AbortError") {
-        showBanner("offline", "The tlflow service cannot be reached (" + location.host + "). Retrying…");
+        showBanner("offline", offlineText());
       }
       throw e;
     }
     if (!res.ok) {
       const text = await res.text();
       if (res.status === 401 || res.status === 403) {
-        showBanner("auth", "The live changes need a token (" + res.status + "). Enter it above.");
+        showBanner("auth", res.status === 401
+          ? "The live changes need a token (401 Unauthorized). Enter an API token or JWT in the Token field above."
+          : "The token lacks the permission to read the live changes (403 Forbidden).");
       }
       throw new Error("GET /changes: " + res.status + " " + text.slice(0, 200));
     }

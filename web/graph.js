@@ -4,7 +4,7 @@
 // changefeed without redrawing from scratch; the account panel and the path
 // finder.
 import {tlflow} from "./state.js";
-import {ApiError, get, hideBanner, query, recordError, showBanner} from "./api.js";
+import {ApiError, get, getToken, hideBanner, onBanner, query, recordError, showBanner} from "./api.js";
 import {layout, nearby, normalize, separate} from "./layout.js";
 import {Changefeed} from "./feed.js";
 
@@ -71,6 +71,13 @@ export function initGraph({onStats}) {
       if (li && e.target.closest("button")) select(li.dataset.id);
     });
   }
+  $("graph-message-token").addEventListener("click", () => $("token-input").focus());
+  // The banner's problem, repeated where the drawing should be: an
+  // unreachable service or a missing token never leaves a blank canvas.
+  onBanner((kind, text, was) => {
+    if (kind === "offline" || kind === "auth") graphMessage(kind, text);
+    else if (!kind && (was === "offline" || was === "auth") && $("graph-message").dataset.kind === was) graphMessage(null);
+  });
   renderLegend();
   readFilters();
   // A phone shows the drawing first: the filters fold (the summary says the slice).
@@ -193,6 +200,9 @@ export async function load() {
     $("g-status").textContent = "";
     if (!(e instanceof ApiError) || (e.status !== 0 && e.status !== 401 && e.status !== 403)) {
       showBanner("error", "The graph could not be loaded: " + e.message);
+      graphMessage("error", "The graph could not be loaded: " + e.message + ". Change the filters and Apply.");
+    } else if (!$("banner").hidden) {
+      graphMessage($("banner").dataset.kind, $("banner").textContent);
     }
     recordError("graph load", e);
     tlflow.ready = true;
@@ -200,6 +210,7 @@ export async function load() {
   }
   if (gen !== generation) return;
   hideBanner("error");
+  graphMessage(null);
   const t1 = performance.now();
   draw(data, s);
   buffering = false;
@@ -212,6 +223,10 @@ export async function load() {
       (data.accounts !== undefined ? data.accounts + " accounts in the slice · " : "") +
       "drawn in " + Math.round(t2 - t0) + " ms";
   if (selected && graph.hasNode(selected)) openPanel(selected);
+  if (!graph.order) {
+    graphMessage("empty", s.around ? "No interactions around " + s.around + " in this slice." :
+                 "No interactions in this slice yet. New ones appear here as they arrive.");
+  }
   requestAnimationFrame(() => { if (gen === generation) tlflow.ready = true; });
 }
 
@@ -287,6 +302,31 @@ function draw(data, s) {
   updateCount();
 }
 
+// The message over the drawing area (#graph-message, data-kind = offline |
+// auth | error | empty), or none.
+function graphMessage(kind, text) {
+  const box = $("graph-message");
+  if (!kind) {
+    box.hidden = true;
+    delete box.dataset.kind;
+    return;
+  }
+  const drawn = graph.order > 0;
+  let say = text;
+  if (kind === "offline") {
+    say = (drawn ? "Not live. " : "Nothing to draw. ") + text +
+          (drawn ? " The drawing is the last one received." : "");
+  } else if (kind === "auth") {
+    say = (drawn ? "Not live. " : "Nothing to draw. ") + text;
+  }
+  box.dataset.kind = kind;
+  box.classList.toggle("over", drawn);
+  $("graph-message-text").textContent = say;
+  $("graph-message-token").hidden = kind !== "auth";
+  $("graph-message-token").textContent = getToken() ? "Enter another token" : "Enter a token";
+  box.hidden = false;
+}
+
 function updateCount() {
   $("g-count").textContent = graph.order + " nodes · " + graph.size + " edges";
   const sl = tlflow.slice;
@@ -348,6 +388,7 @@ function applyBatch(events) {
         if (missing > limit - graph.order) break;
         addLiveNode(e.from, e.to);
         addLiveNode(e.to, e.from);
+        if ($("graph-message").dataset.kind === "empty") graphMessage(null);
         graph.addDirectedEdgeWithKey(key, e.from, e.to, {kind: e.kind, weight: e.weight || 1,
                                                           size: edgeSize(e.weight), color: KIND_COLORS[e.kind] || NEUTRAL, type: edgeType});
         break;

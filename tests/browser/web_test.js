@@ -140,6 +140,18 @@ async function go_view(page, view) {
   await wait_ready(page, view);
 }
 
+// The message in the graph area (#graph-message) of that kind, shown: its text.
+async function graph_message(page, kind) {
+  await page.waitForSelector(`#graph-message[data-kind="${kind}"]:not([hidden])`, { timeout: 10000 })
+    .catch(async () => {
+      const m = await page.evaluate(() => { const e = document.querySelector('#graph-message'); return e && [e.hidden, e.dataset.kind, e.textContent]; });
+      throw new Error(`no #graph-message[data-kind=${kind}] shown: ${JSON.stringify(m)}`);
+    });
+  const text = (await page.textContent('#graph-message-text')).trim();
+  expect(text.length > 20, `#graph-message says "${text}"`);
+  return text;
+}
+
 async function shot(page, name) {
   await page.screenshot({ path: path.join(artifacts, `${name}.png`) });
 }
@@ -494,14 +506,16 @@ async function main() {
         await page.goto('about:blank');
         await page.goto(`${t.origin}/#/graph?around=${encodeURIComponent('twitter:1')}`);
         await page.waitForSelector('#banner[data-kind="error"]:not([hidden])', { timeout: 10000 });
+        const msg = await graph_message(page, 'error');
         await shot(page, 'banner-error-1280');
-        return (await page.textContent('#banner')).trim();
+        return `banner "${(await page.textContent('#banner')).trim()}"; graph area "${msg}"`;
       } finally {
         page_b.expect_errors = null;
         await page.goto('about:blank');
         await page.goto(`${t.origin}/#/graph`);
         await wait_ready(page, 'graph');
         await page.waitForSelector('#banner', { state: 'hidden', timeout: 5000 });
+        await page.waitForSelector('#graph-message', { state: 'hidden', timeout: 5000 });
       }
     });
 
@@ -512,8 +526,18 @@ async function main() {
       const t0 = Date.now();
       await page.waitForSelector('#banner[data-kind="offline"]:not([hidden])', { timeout: 15000 });
       const ms = Date.now() - t0;
+      const banner = (await page.textContent('#banner')).trim();
+      expect(/cannot be reached/.test(banner), `#banner says "${banner}"`);
+      const msg = await graph_message(page, 'offline');
+      expect(/Not live/.test(msg), `over a drawing the graph area says "${msg}"`);
       await shot(page, 'banner-offline-1280');
-      return `${ms} ms after tlflow stopped`;
+      // A page opened while the service is down: the graph area says so too
+      // (the page's own files answer from the cache of this tab: a reload of
+      // the view, not of the document).
+      await page.evaluate(() => { window.tlflow.graph.clear(); location.hash = '#/graph?limit=499'; });
+      const empty = await graph_message(page, 'offline');
+      expect(/Nothing to draw/.test(empty), `over an empty drawing the graph area says "${empty}"`);
+      return `${ms} ms after tlflow stopped; graph area "${msg}", then "${empty}"`;
     });
 
     const token = require('crypto').randomBytes(24).toString('hex');
@@ -531,10 +555,28 @@ async function main() {
       page_b.expect_errors = /status of 401|Failed to load resource/;
       await page.goto(`${t2.origin}/#/graph`);
       await page.waitForSelector('#banner[data-kind="auth"]:not([hidden])', { timeout: 10000 });
+      let banner = (await page.textContent('#banner')).trim();
+      expect(/needs a token/.test(banner) && /401/.test(banner), `no token: #banner says "${banner}"`);
+      let msg = await graph_message(page, 'auth');
+      expect(/needs a token/.test(msg), `no token: the graph area says "${msg}"`);
+      expect(await page.evaluate(() => window.tlflow.graph.order) === 0, 'no token, yet a drawing');
       await shot(page, 'banner-auth-1280');
+      // The message's button leads to the token field.
+      await page.click('#graph-message-token');
+      expect(await page.evaluate(() => document.activeElement && document.activeElement.id) === 'token-input',
+             '#graph-message-token does not focus #token-input');
+      // A wrong token: refused, said so in both places.
+      await page.fill('#token-input', 'not-' + token);
+      await page.click('#token-save');
+      await page.waitForFunction(() => /refused/.test(document.querySelector('#banner').textContent), null, { timeout: 10000 })
+        .catch(async () => { throw new Error(`wrong token: #banner says "${await page.textContent('#banner')}"`); });
+      msg = await graph_message(page, 'auth');
+      expect(/refused/.test(msg), `wrong token: the graph area says "${msg}"`);
+      banner = (await page.textContent('#banner')).trim();
       await page.fill('#token-input', token);
       await page.click('#token-save');
       await page.waitForSelector('#banner', { state: 'hidden', timeout: 10000 });
+      await page.waitForSelector('#graph-message', { state: 'hidden', timeout: 10000 });
       page_b.expect_errors = null;
       await wait_ready(page, 'graph');
       await page.waitForFunction(() => window.tlflow.graph && window.tlflow.graph.order === 8, null, { timeout: 10000 });
@@ -547,7 +589,7 @@ async function main() {
       const url = page.url();
       expect(!url.includes(token), `the token stays in the URL: ${url.replace(token, '<token>')}`);
       expect(await page.evaluate(() => sessionStorage.getItem('tlflow.token')) === token, '#token= was not kept');
-      return 'banner, then 8 nodes with the token';
+      return `"${banner}", then 8 nodes with the token`;
     });
 
     await step('no console error and no request to another origin', async () => {
