@@ -65,7 +65,7 @@ export class ApiError extends Error {
 }
 
 // Shows what a refused or failed call means for the user.
-function explain(status, code, message) {
+export function explain(status, code, message) {
   if (status === 401) {
     showBanner("auth", token ? "The token was refused (401 Unauthorized: " + message + "). Enter another one in the Token field above."
                              : "This tlflow service needs a token (401 Unauthorized). Enter an API token or JWT in the Token field above.");

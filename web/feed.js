@@ -2,7 +2,7 @@
 // parsed as Server-Sent Events: EventSource cannot send the Authorization
 // header. Events are queued and handed over once per animation frame, so a
 // burst of thousands of events costs one batch, not thousands of redraws.
-import {authHeaders, hideBanner, offlineText, recordError, showBanner} from "./api.js";
+import {authHeaders, explain, hideBanner, offlineText, recordError, showBanner} from "./api.js";
 import {tlflow} from "./state.js";
 import {SseParser} from "./sse.js";
 
@@ -78,9 +78,11 @@ export class Changefeed {
     if (!res.ok) {
       const text = await res.text();
       if (res.status === 401 || res.status === 403) {
-        showBanner("auth", res.status === 401
-          ? "The live changes need a token (401 Unauthorized). Enter an API token or JWT in the Token field above."
-          : "The token lacks the permission to read the live changes (403 Forbidden).");
+        let message = res.statusText;
+        try {
+          message = JSON.parse(text).error.message || message;
+        } catch (_) { /* not the error object */ }
+        explain(res.status, "http_" + res.status, message);
       }
       throw new Error("GET /changes: " + res.status + " " + text.slice(0, 200));
     }

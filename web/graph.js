@@ -81,7 +81,11 @@ export function initGraph({onStats}) {
   renderLegend();
   readFilters();
   // A phone shows the drawing first: the filters fold (the summary says the slice).
-  if (window.matchMedia("(max-width: 720px)").matches) $("filters-box").open = false;
+  // Also when the window narrows to that width (a phone turned, a window
+  // resized); widening opens them again.
+  const narrow = window.matchMedia("(max-width: 720px)");
+  if (narrow.matches) $("filters-box").open = false;
+  narrow.addEventListener("change", (e) => { $("filters-box").open = !e.matches; });
   return feed;
 }
 

@@ -420,13 +420,61 @@ async function main() {
       return `${api.length} hops: ${api.path.join(' > ')}`;
     });
 
-    await step('graph view at phone width', async () => {
+    await step('phone width (390 x 844): filters folded, keyboard reaches them, no horizontal scroll', async () => {
+      const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      // Narrowing the window folds the filters.
       await page.setViewportSize({ width: 390, height: 844 });
+      await page.waitForFunction(() => !document.querySelector('#filters-box').open, null, { timeout: 3000 })
+        .catch(() => { throw new Error('#filters-box stays open at 390 px'); });
+      // A page opened at that width starts folded; the drawing is on the first screen.
+      await page.goto('about:blank');
+      await page.goto(`${t.origin}/#/graph`);
+      await wait_ready(page, 'graph');
       await h.sleep(300);
+      expect(!(await page.evaluate(() => document.querySelector('#filters-box').open)), '#filters-box is open at start at 390 px');
+      const box = await page.evaluate(() => { const r = document.querySelector('#sigma').getBoundingClientRect(); return [r.top, r.width, r.height]; });
+      expect(box[0] < 844 / 2 && box[1] > 300 && box[2] > 300, `the drawing is at top ${box[0]}, ${box[1]} x ${box[2]} px`);
+      let o = await overflow();
+      expect(o <= 0, `the graph view is ${o} px wider than a 390 px screen`);
       await shot(page, 'graph-390');
-      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      // The keyboard: Tab from the top of the page reaches the summary, Enter
+      // unfolds it, the next Tab is the first filter.
+      await page.evaluate(() => document.activeElement && document.activeElement.blur());
+      let tabs = 0;
+      for (; tabs < 30; tabs++) {
+        await page.keyboard.press('Tab');
+        if (await page.evaluate(() => document.activeElement && document.activeElement.matches('#filters-box > summary'))) break;
+      }
+      expect(tabs < 30, 'Tab never reaches the filters\' summary');
+      await page.keyboard.press('Enter');
+      expect(await page.evaluate(() => document.querySelector('#filters-box').open), 'Enter on the summary does not unfold the filters');
+      await page.keyboard.press('Tab');
+      const next = await page.evaluate(() => document.activeElement.id);
+      expect(next === 'f-hashtag', `after the summary Tab goes to #${next}, not #f-hashtag`);
+      const outside = await page.evaluate(() => [...document.querySelectorAll('#filters input, #filters select, #filters button, #find-input, #find-go')]
+        .filter((e) => { const r = e.getBoundingClientRect(); return r.width === 0 || r.left < 0 || r.right > window.innerWidth; })
+        .map((e) => e.id || e.name || e.value));
+      expect(outside.length === 0, `controls off the 390 px screen: ${JSON.stringify(outside)}`);
+      o = await overflow();
+      expect(o <= 0, `with the filters open the page is ${o} px wider than the screen`);
+      await shot(page, 'graph-390-filters');
+      // Every other view at that width.
+      const wide = [];
+      for (const v of ['overview', 'flows', 'tracking', 'exports']) {
+        await go_view(page, v);
+        await h.sleep(100);
+        const ov = await overflow();
+        if (ov > 0) wide.push(`${v} +${ov} px`);
+      }
+      await shot(page, 'exports-390');
+      expect(wide.length === 0, `wider than a 390 px screen: ${wide.join(', ')}`);
       await page.setViewportSize({ width: 1280, height: 800 });
-      expect(overflow <= 0, `the page is ${overflow} px wider than a 390 px screen`);
+      await go_view(page, 'graph');
+      await page.waitForFunction(() => document.querySelector('#filters-box').open, null, { timeout: 3000 })
+        .catch(() => { throw new Error('#filters-box stays folded at 1280 px'); });
+      o = await overflow();
+      expect(o <= 0, `at 1280 px the page is ${o} px wider than the screen`);
+      return `${tabs + 1} Tabs to the filters; no view wider than the screen`;
     });
 
     await step('overview shows the API counts', async () => {
@@ -459,6 +507,12 @@ async function main() {
         expect(text.replace(/[,\s]/g, '').includes(String(w)), `row ${from} -> ${to} does not show the weight ${w}`);
       }
       await shot(page, 'flows-1280');
+      await page.setViewportSize({ width: 390, height: 844 });
+      await h.sleep(200);
+      await shot(page, 'flows-390');
+      const ov = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      await page.setViewportSize({ width: 1280, height: 800 });
+      expect(ov <= 0, `the flows view is ${ov} px wider than a 390 px screen`);
       return `${rows.length} rows`;
     });
 
@@ -535,6 +589,8 @@ async function main() {
       // (the page's own files answer from the cache of this tab: a reload of
       // the view, not of the document).
       await page.evaluate(() => { window.tlflow.graph.clear(); location.hash = '#/graph?limit=499'; });
+      await page.waitForFunction(() => /Nothing to draw/.test(document.querySelector('#graph-message-text').textContent),
+                                 null, { timeout: 10000 }).catch(() => {});
       const empty = await graph_message(page, 'offline');
       expect(/Nothing to draw/.test(empty), `over an empty drawing the graph area says "${empty}"`);
       return `${ms} ms after tlflow stopped; graph area "${msg}", then "${empty}"`;
