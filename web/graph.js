@@ -30,6 +30,8 @@ let sizeScale = 1;            // smaller discs in a bigger drawing
 let edgeType = "arrow";       // plain lines in a big drawing: half the WebGL work
 let pathMarks = [];          // edges and nodes the current path highlight changed
 let selected = null;
+const LABELLED = 40;         // the biggest accounts that may get a label
+let labelThreshold = 9;
 // The last properties seen in vertex events, so that an account drawn
 // later (its edge arrives after its vertex event) gets its handle.
 const seen = new Map();
@@ -78,7 +80,6 @@ export function initGraph({onStats}) {
     if (kind === "offline" || kind === "auth") graphMessage(kind, text);
     else if (!kind && (was === "offline" || was === "auth") && $("graph-message").dataset.kind === was) graphMessage(null);
   });
-  renderLegend();
   readFilters();
   // A phone shows the drawing first: the filters fold (the summary says the slice).
   // Also when the window narrows to that width (a phone turned, a window
@@ -98,7 +99,9 @@ export function showGraph() {
       allowInvalidContainer: true,
       defaultEdgeType: "arrow",
       renderEdgeLabels: false,
-      labelRenderedSizeThreshold: 9,
+      labelRenderedSizeThreshold: labelThreshold,
+      labelSize: 13,
+      labelWeight: "600",
       labelDensity: 0.5,
       zIndex: true,
       minCameraRatio: 0.02,
@@ -302,7 +305,14 @@ function draw(data, s) {
                                                       size: edgeSize(e.weight), color: KIND_COLORS[e.kind] || NEUTRAL, type: edgeType});
   }
   tlflow.drawnFor = s;
-  if (renderer) renderer.getCamera().setState({x: 0.5, y: 0.5, ratio: 1, angle: 0});
+  // The labels of the biggest accounts: sigma draws a label when the disc
+  // is at least this many pixels, and then the biggest of each 100 px cell.
+  const desc = sizes.slice().sort((a, b) => b - a);
+  labelThreshold = desc.length ? Math.max(2, Math.min(9, desc[Math.min(desc.length, LABELLED) - 1] - 0.01)) : 9;
+  if (renderer) {
+    renderer.setSetting("labelRenderedSizeThreshold", labelThreshold);
+    renderer.getCamera().setState({x: 0.5, y: 0.5, ratio: 1, angle: 0});
+  }
   updateCount();
 }
 
@@ -332,6 +342,7 @@ function graphMessage(kind, text) {
 }
 
 function updateCount() {
+  if (tlflow.drawnFor) renderLegend(!!tlflow.drawnFor.around);
   $("g-count").textContent = graph.order + " nodes · " + graph.size + " edges";
   const sl = tlflow.slice;
   $("filters-summary").textContent = [graph.order + " nodes", sl.around ? "around " + sl.around : "top " + sl.limit + " by " + sl.by,
@@ -626,16 +637,55 @@ async function markStep(u, v) {
   }
 }
 
-function renderLegend() {
+// The legend (#legend): the edge kinds drawn, and what a node's colour
+// means: the communities drawn (largest first, at most 8 named, with their
+// number of accounts), or in an ego view the distance from the centre.
+function renderLegend(ego) {
   const legend = $("legend");
-  for (const kind of ["mention", "reply", "repost", "quote"]) {
+  legend.replaceChildren();
+  const row = (title) => {
+    const div = document.createElement("div");
+    div.className = "legend-row";
+    const t = document.createElement("span");
+    t.className = "legend-title";
+    t.textContent = title;
+    div.append(t);
+    legend.append(div);
+    return div;
+  };
+  const key = (parent, className, text, data) => {
     const item = document.createElement("span");
-    item.className = "key kind-" + kind;
-    item.textContent = kind;
-    legend.append(item);
+    item.className = "key " + className;
+    item.textContent = text;
+    Object.assign(item.dataset, data);
+    parent.append(item);
+    return item;
+  };
+  const kinds = new Map();
+  graph.forEachEdge((_, a) => { if (a.kind !== "path") kinds.set(a.kind, (kinds.get(a.kind) || 0) + 1); });
+  const edges = row("Edges");
+  for (const kind of ["mention", "reply", "repost", "quote", "link"]) {
+    if (kinds.has(kind)) key(edges, "kind-" + kind, kind, {kind});
   }
-  const c = document.createElement("span");
-  c.className = "key";
-  c.textContent = "node colour: community · size: score";
-  legend.append(c);
+  if (!kinds.size) key(edges, "", "none drawn", {});
+  const groups = new Map();
+  graph.forEachNode((_, a) => {
+    const c = a.community ?? -1;
+    groups.set(c, (groups.get(c) || 0) + 1);
+  });
+  const nodes = row(ego ? "Distance" : "Communities");
+  const order = [...groups.entries()].filter(([c]) => c >= 0).sort((a, b) => (ego ? a[0] - b[0] : b[1] - a[1] || a[0] - b[0]));
+  const shown = order.slice(0, 8);
+  for (const [c, n] of shown) {
+    const text = ego ? (c === 0 ? "centre" : c === 1 ? "1 hop" : c + " hops") + " · " + n : "#" + c + " · " + n;
+    const k = key(nodes, "dot sw-" + (c % PALETTE.length), text, {community: String(c), color: communityColor(c)});
+    k.title = ego ? n + " accounts at distance " + c : "community " + c + ": " + n + " accounts drawn";
+  }
+  if (order.length > shown.length) {
+    key(nodes, "more", "+" + (order.length - shown.length) + " more (colours repeat)", {});
+  }
+  if (groups.has(-1)) {
+    key(nodes, "dot sw-none", (order.length ? "added live · " : "no community data · ") + groups.get(-1), {community: "-1", color: NEUTRAL});
+  }
+  key(nodes, "note", "size: " + (ego ? "weight to the centre" : "score"), {});
 }

@@ -152,6 +152,57 @@ async function graph_message(page, kind) {
   return text;
 }
 
+// The legend against the drawing, and sigma's labels: read from sigma's own
+// state (its settings and displayedNodeLabels), not from pixels.
+async function check_legend_and_labels(page, ego) {
+  await h.sleep(100);   // a frame for sigma's labels
+  const st = await page.evaluate(() => {
+    const t = window.tlflow, g = t.graph, r = t.renderer;
+    const kinds = new Set(), groups = {}, colors = {};
+    g.forEachEdge((_, a) => { if (a.kind !== 'path') kinds.add(a.kind); });
+    g.forEachNode((_, a) => {
+      const c = a.community === null || a.community === undefined ? -1 : a.community;
+      groups[c] = (groups[c] || 0) + 1;
+      (colors[c] = colors[c] || new Set()).add(a.color);
+    });
+    const rgb = (hex) => `rgb(${parseInt(hex.slice(1, 3), 16)}, ${parseInt(hex.slice(3, 5), 16)}, ${parseInt(hex.slice(5, 7), 16)})`;
+    const legend = [...document.querySelectorAll('#legend [data-community]')].map((e) => ({
+      c: +e.dataset.community, color: e.dataset.color, text: e.textContent,
+      swatch: getComputedStyle(e, '::before').backgroundColor, want_swatch: rgb(e.dataset.color),
+    }));
+    const legend_kinds = [...document.querySelectorAll('#legend [data-kind]')].map((e) => e.dataset.kind);
+    const sizes = g.mapNodes((n, a) => [n, a.size]).sort((a, b) => b[1] - a[1]);
+    const threshold = r.getSetting('labelRenderedSizeThreshold');
+    const shown = [...(r.displayedNodeLabels || [])];
+    const too_small = shown.filter((n) => !g.getNodeAttribute(n, 'forceLabel') && r.scaleSize(r.getNodeDisplayData(n).size) < threshold);
+    const visible = document.querySelector('#legend').getBoundingClientRect().height > 0;
+    return { kinds: [...kinds], groups, colors: Object.fromEntries(Object.entries(colors).map(([k, v]) => [k, [...v]])),
+             legend, legend_kinds, sizes: sizes.slice(0, 50), threshold, shown, too_small, visible, order: g.order };
+  });
+  expect(st.visible, '#legend is not shown');
+  same_set(st.legend_kinds, st.kinds, 'legend: edge kinds');
+  const named = Object.entries(st.groups).filter(([c]) => +c >= 0)
+    .sort((a, b) => (ego ? a[0] - b[0] : b[1] - a[1] || a[0] - b[0])).slice(0, 8).map(([c]) => +c);
+  same_set(st.legend.filter((l) => l.c >= 0).map((l) => l.c), named, 'legend: communities named');
+  for (const l of st.legend) {
+    expect(JSON.stringify(st.colors[l.c]) === JSON.stringify([l.color]),
+           `legend ${l.c}: colour ${l.color}, nodes of it drawn in ${JSON.stringify(st.colors[l.c])}`);
+    expect(l.swatch === l.want_swatch, `legend ${l.c}: swatch ${l.swatch}, want ${l.want_swatch}`);
+    expect(l.text.includes(String(st.groups[l.c])), `legend ${l.c} says "${l.text}", ${st.groups[l.c]} accounts drawn`);
+  }
+  // Labels: the threshold lets the biggest accounts through, sigma shows
+  // the biggest of them, and none below the threshold.
+  const want = Math.min(5, st.order);
+  expect(st.shown.length >= want, `sigma shows ${st.shown.length} labels (threshold ${st.threshold} px), want at least ${want}`);
+  const top = st.sizes[0][1];
+  expect(st.shown.some((n) => st.sizes.some(([m, sz]) => m === n && sz === top)),
+         `no label among the biggest accounts (size ${top}); shown ${JSON.stringify(st.shown.slice(0, 5))}`);
+  expect(st.threshold <= st.sizes[Math.min(st.sizes.length, 40) - 1][1], `threshold ${st.threshold} px is above the 40th biggest size`);
+  expect(st.too_small.length === 0, `labels below the threshold: ${JSON.stringify(st.too_small.slice(0, 5))}`);
+  return `legend ${st.legend_kinds.join('/')} and ${st.legend.length} ${ego ? 'distances' : 'communities'}; ` +
+         `${st.shown.length} labels, threshold ${st.threshold.toFixed(2)} px`;
+}
+
 async function shot(page, name) {
   await page.screenshot({ path: path.join(artifacts, `${name}.png`) });
 }
@@ -192,8 +243,9 @@ async function main() {
       await wait_ready(page, 'graph');
       await page.waitForFunction(() => window.tlflow.graph && window.tlflow.graph.order > 0, null, { timeout: 5000 });
       const note = await compare_with_api(page, t.origin, 'first load');
+      const legend = await check_legend_and_labels(page, false);
       await shot(page, 'graph-1280');
-      return note;
+      return `${note}; ${legend}`;
     });
 
     await step('new interactions appear live, without a reload, within 2 s', async () => {
@@ -317,8 +369,9 @@ async function main() {
         const want = new Map(api.edges.map((e) => [`${e.from}|${e.to}|${e.kind}`, e.weight]));
         same_set(p.edges.map((e) => e[0]), [...want.keys()], `ego of ${id}: edges`);
         for (const [key, w] of p.edges) expect(want.get(key) === w, `ego: weight of ${key}: page ${w}, API ${want.get(key)}`);
+        const legend = await check_legend_and_labels(page, true);
         await shot(page, 'graph-ego-1280');
-        return `${api.nodes.length} accounts, ${api.edges.length} edges around ${id}`;
+        return `${api.nodes.length} accounts, ${api.edges.length} edges around ${id}; ${legend}`;
       } finally {
         loads = await page.evaluate(() => window.tlflow.loads);
         await page.fill('#f-ego', '');
