@@ -567,7 +567,7 @@ async function main() {
       return `${v} vertices, ${e} edges`;
     });
 
-    await step('flows table holds the API flows', async () => {
+    await step('flows: the matrix and the table hold the API flows', async () => {
       await go_view(page, 'flows');
       const api = await h.api_json(t.origin, '/flows?by=location&limit=1000');
       const want = new Map(api.flows.map((f) => [`${f.from}|${f.to}`, f.weight]));
@@ -580,6 +580,45 @@ async function main() {
         if (weight !== undefined) expect(Number(weight) === w, `row ${from} -> ${to}: data-weight ${weight}, /flows ${w}`);
         expect(text.replace(/[,\s]/g, '').includes(String(w)), `row ${from} -> ${to} does not show the weight ${w}`);
       }
+      // The matrix: the ten busiest locations (weight in and out), rows
+      // from, columns to, each cell the /flows weight (0 when none), shaded
+      // by it.
+      const total = new Map();
+      for (const f of api.flows) for (const k of [f.from ?? '', f.to ?? '']) total.set(k, (total.get(k) || 0) + f.weight);
+      const busiest = [...total.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 10).map((e) => e[0]);
+      const by_pair = new Map(api.flows.map((f) => [`${f.from ?? ''}|${f.to ?? ''}`, f.weight]));
+      const m = await page.evaluate(() => ({
+        rows: [...document.querySelectorAll('#flows-matrix tbody tr')].map((tr) =>
+          [...tr.querySelectorAll('td')].map((td) => [td.dataset.from, td.dataset.to, +td.dataset.weight, td.textContent, +td.dataset.heat,
+                                                     td.className])),
+        stops: document.querySelectorAll('#flows-matrix td[tabindex="0"]').length,
+      }));
+      expect(m.rows.length === busiest.length, `the matrix has ${m.rows.length} rows, want ${busiest.length}`);
+      const heat = [];
+      m.rows.forEach((row, i) => {
+        expect(row.length === busiest.length, `matrix row ${i} has ${row.length} cells`);
+        row.forEach(([from, to, w, text, step, cls], j) => {
+          expect(from === busiest[i] && to === busiest[j], `cell (${i}, ${j}) is ${from} -> ${to}, want ${busiest[i]} -> ${busiest[j]}`);
+          const want_w = by_pair.get(`${from}|${to}`) || 0;
+          expect(w === want_w, `cell ${from} -> ${to}: ${w}, /flows ${want_w}`);
+          expect(text.replace(/\D/g, '') === (want_w ? String(want_w) : ''), `cell ${from} -> ${to} shows "${text}", /flows ${want_w}`);
+          expect(cls.includes(`heat-${step}`) && (step === 0) === (w === 0), `cell ${from} -> ${to}: weight ${w}, class "${cls}"`);
+          heat.push([w, step]);
+        });
+      });
+      heat.sort((a, b) => a[0] - b[0]);
+      for (let i = 1; i < heat.length; i++) expect(heat[i][1] >= heat[i - 1][1], `shading not monotonic in the weight: ${JSON.stringify(heat)}`);
+      // One tab stop; the arrows move along a row and down a column.
+      expect(m.stops === 1, `${m.stops} matrix cells in the tab order, want 1`);
+      await page.focus('#flows-matrix td[tabindex="0"]');
+      await page.keyboard.press('ArrowRight');
+      await page.keyboard.press('ArrowDown');
+      const at = await page.evaluate(() => { const a = document.activeElement; return [a.dataset.from, a.dataset.to, document.querySelector('#flows-detail').textContent]; });
+      if (busiest.length > 1) {
+        expect(at[0] === busiest[1] && at[1] === busiest[1], `after Right and Down the focus is on ${at[0]} -> ${at[1]}, want ${busiest[1]} -> ${busiest[1]}`);
+        const w11 = by_pair.get(`${busiest[1]}|${busiest[1]}`) || 0;
+        expect(at[2].includes(`weight ${w11}`), `#flows-detail says "${at[2]}", want weight ${w11}`);
+      }
       await shot(page, 'flows-1280');
       await page.setViewportSize({ width: 390, height: 844 });
       await h.sleep(200);
@@ -587,7 +626,7 @@ async function main() {
       const ov = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       await page.setViewportSize({ width: 1280, height: 800 });
       expect(ov <= 0, `the flows view is ${ov} px wider than a 390 px screen`);
-      return `${rows.length} rows`;
+      return `matrix ${busiest.length} x ${busiest.length}, ${rows.length} rows`;
     });
 
     await step('adding and removing a hashtag in the tracking view changes GET /tracking', async () => {
