@@ -27,9 +27,10 @@ let buffering = false;       // a load is running: events wait for its snapshot
 let buffered = [];
 let meanScore = 1;
 let sizeScale = 1;            // smaller discs in a bigger drawing
-let edgeType = "arrow";       // plain lines in a big drawing: half the WebGL work
+let edgeType = "arrow";       // one-pixel lines in a big drawing (above 5,000 edges)
 let pathMarks = [];          // edges and nodes the current path highlight changed
 let selected = null;
+let drawSplit = {};
 const LABELLED = 40;         // the biggest accounts that may get a label
 let labelThreshold = 9;
 // The last properties seen in vertex events, so that an account drawn
@@ -94,10 +95,15 @@ export function initGraph({onStats}) {
 export function showGraph() {
   if (!renderer) {
     const fg = getComputedStyle(document.body).color;
+    const R = window.Sigma.rendering;
     renderer = new window.Sigma(graph, $("sigma"), {
       labelColor: {color: fg},
       allowInvalidContainer: true,
       defaultEdgeType: "arrow",
+      // "thin": one-pixel GL lines (two vertices an edge, no blending of a
+      // wide quad): a big drawing's first frame costs a software renderer
+      // a fraction of the quads' ("line") time.
+      edgeProgramClasses: {arrow: R.EdgeArrowProgram, line: R.EdgeRectangleProgram, thin: R.EdgeLineProgram},
       renderEdgeLabels: false,
       labelRenderedSizeThreshold: labelThreshold,
       labelSize: 13,
@@ -225,7 +231,12 @@ export async function load() {
   buffered = [];
   if (waiting.length) applyBatch(waiting);
   const t2 = performance.now();
-  tlflow.timing = {fetchMs: Math.round(t1 - t0), drawMs: Math.round(t2 - t1)};
+  // startMs: the load's start since the navigation; fetchMs: the
+  // snapshot's request and JSON; drawMs: the layout (layoutMs), the
+  // graphology graph (buildMs), sigma's indexing and first frame
+  // (renderMs); readyMs (since the navigation): the next animation frame.
+  const timing = {startMs: Math.round(t0), fetchMs: Math.round(t1 - t0), drawMs: Math.round(t2 - t1), ...drawSplit};
+  tlflow.timing = timing;
   $("g-status").textContent = (data.truncated ? "truncated · " : "") +
       (data.accounts !== undefined ? data.accounts + " accounts in the slice · " : "") +
       "drawn in " + Math.round(t2 - t0) + " ms";
@@ -234,7 +245,11 @@ export async function load() {
     graphMessage("empty", s.around ? "No interactions around " + s.around + " in this slice." :
                  "No interactions in this slice yet. New ones appear here as they arrive.");
   }
-  requestAnimationFrame(() => { if (gen === generation) tlflow.ready = true; });
+  requestAnimationFrame(() => {
+    if (gen !== generation) return;
+    timing.readyMs = Math.round(performance.now());
+    tlflow.ready = true;
+  });
 }
 
 async function loadTop(s) {
@@ -280,31 +295,39 @@ function draw(data, s) {
     const a = index.get(e.from), b = index.get(e.to);
     if (a !== undefined && b !== undefined) edges.push([a, b, e.weight]);
   }
+  const tl = performance.now();
   const pos = layout(nodes, edges);
+  const tb = performance.now();
   const scored = nodes.filter((n) => n.score > 0);
   meanScore = scored.length ? scored.reduce((a, n) => a + n.score, 0) / scored.length : 1;
   sizeScale = nodes.length > 2000 ? 0.6 : nodes.length > 500 ? 0.8 : 1;
-  edgeType = edges.length > 5000 ? "line" : "arrow";
+  edgeType = edges.length > 5000 ? "thin" : "arrow";
   const sizes = nodes.map((n) => nodeSize(n.score));
   if (nodes.length <= 1000) separate(pos, sizes);
   normalize(pos);
   pathMarks = [];
-  graph.clear();
+  // A new graphology graph, filled before sigma sees it: filling the drawn
+  // one would have sigma index every node and edge as it is added, then
+  // again for the frame. setGraph() indexes it once and draws it.
+  const g = new window.graphology.Graph({type: "directed", multi: true, allowSelfLoops: true});
   nodes.forEach((n, i) => {
-    graph.addNode(n.id, {
+    g.addNode(n.id, {
       x: pos[2 * i], y: pos[2 * i + 1], size: sizes[i], color: communityColor(n.community),
       label: n.handle ? "@" + n.handle : n.id, community: n.community ?? null, score: n.score ?? null,
       rank: n.rank ?? null, platform: n.platform, name: n.name, location: n.location,
     });
   });
   for (const e of data.edges || []) {
-    if (!graph.hasNode(e.from) || !graph.hasNode(e.to)) continue;
+    if (!g.hasNode(e.from) || !g.hasNode(e.to)) continue;
     const key = edgeKey(e.from, e.to, e.kind);
-    if (graph.hasEdge(key)) continue;
-    graph.addDirectedEdgeWithKey(key, e.from, e.to, {kind: e.kind, weight: e.weight,
-                                                      size: edgeSize(e.weight), color: KIND_COLORS[e.kind] || NEUTRAL, type: edgeType});
+    if (g.hasEdge(key)) continue;
+    g.addDirectedEdgeWithKey(key, e.from, e.to, {kind: e.kind, weight: e.weight,
+                                                  size: edgeSize(e.weight), color: KIND_COLORS[e.kind] || NEUTRAL, type: edgeType});
   }
+  graph = g;
+  tlflow.graph = g;
   tlflow.drawnFor = s;
+  const tr = performance.now();
   // The labels of the biggest accounts: sigma draws a label when the disc
   // is at least this many pixels, and then the biggest of each 100 px cell.
   const desc = sizes.slice().sort((a, b) => b - a);
@@ -312,7 +335,9 @@ function draw(data, s) {
   if (renderer) {
     renderer.setSetting("labelRenderedSizeThreshold", labelThreshold);
     renderer.getCamera().setState({x: 0.5, y: 0.5, ratio: 1, angle: 0});
+    renderer.setGraph(g);
   }
+  drawSplit = {layoutMs: Math.round(tb - tl), buildMs: Math.round(tr - tb), renderMs: Math.round(performance.now() - tr)};
   updateCount();
 }
 
