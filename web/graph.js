@@ -110,6 +110,7 @@ export function showGraph() {
       labelWeight: "600",
       labelDensity: 0.5,
       zIndex: true,
+      stagePadding: 44,       // room for the legend under the drawing
       minCameraRatio: 0.02,
       maxCameraRatio: 20,
     });
