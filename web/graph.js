@@ -31,6 +31,7 @@ let edgeType = "arrow";       // one-pixel lines in a big drawing (above 5,000 e
 let pathMarks = [];          // edges and nodes the current path highlight changed
 let selected = null;
 let drawSplit = {};
+const narrowScreen = window.matchMedia("(max-width: 720px)");
 const LABELLED = 40;         // the biggest accounts that may get a label
 let labelThreshold = 9;
 // The last properties seen in vertex events, so that an account drawn
@@ -85,9 +86,11 @@ export function initGraph({onStats}) {
   // A phone shows the drawing first: the filters fold (the summary says the slice).
   // Also when the window narrows to that width (a phone turned, a window
   // resized); widening opens them again.
-  const narrow = window.matchMedia("(max-width: 720px)");
-  if (narrow.matches) $("filters-box").open = false;
-  narrow.addEventListener("change", (e) => { $("filters-box").open = !e.matches; });
+  if (narrowScreen.matches) $("filters-box").open = false;
+  narrowScreen.addEventListener("change", (e) => {
+    $("filters-box").open = !e.matches;
+    if (renderer) renderer.setSetting("stagePadding", e.matches ? 60 : 30);
+  });
   return feed;
 }
 
@@ -110,7 +113,8 @@ export function showGraph() {
       labelWeight: "600",
       labelDensity: 0.5,
       zIndex: true,
-      stagePadding: 44,       // room for the legend under the drawing
+      // On a phone the labels (right of their disc) need room at the edges.
+      stagePadding: narrowScreen.matches ? 60 : 30,
       minCameraRatio: 0.02,
       maxCameraRatio: 20,
     });
