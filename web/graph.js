@@ -119,6 +119,9 @@ export function showGraph() {
       maxCameraRatio: 20,
     });
     tlflow.renderer = renderer;
+    // The area changes size without a window resize (the legend grows, the
+    // panel opens): sigma measures its container when it draws.
+    new ResizeObserver(() => renderer.scheduleRender()).observe($("sigma"));
     renderer.on("clickNode", ({node}) => select(node));
     renderer.on("enterNode", () => $("sigma").classList.add("pointer"));
     renderer.on("leaveNode", () => $("sigma").classList.remove("pointer"));
@@ -332,6 +335,9 @@ function draw(data, s) {
   graph = g;
   tlflow.graph = g;
   tlflow.drawnFor = s;
+  // The legend first: it takes height from the drawing area, which sigma
+  // measures when it draws.
+  renderLegend(!!s.around);
   const tr = performance.now();
   // The labels of the biggest accounts: sigma draws a label when the disc
   // is at least this many pixels, and then the biggest of each 100 px cell.
