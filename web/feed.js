@@ -38,9 +38,11 @@ export function renderLive() {
 
 export class Changefeed {
   // onBatch(events): change events in order (objects with id, type, ...);
-  // onStats(stats); onReset(): the resume point was lost, reload.
-  constructor({onBatch, onStats, onReset}) {
+  // onStats(stats); onReset(): the resume point was lost, reload;
+  // onAuthError(text): the subscription was refused (401, 403).
+  constructor({onBatch, onStats, onReset, onAuthError}) {
     this.onBatch = onBatch;
+    this.onAuthError = onAuthError;
     this.onStats = onStats;
     this.onReset = onReset;
     this.params = "";
@@ -114,6 +116,7 @@ export class Changefeed {
           message = JSON.parse(text).error.message || message;
         } catch (_) { /* not the error object */ }
         explain(res.status, "http_" + res.status, message);
+        if (this.onAuthError) this.onAuthError(document.getElementById("banner").textContent);
       }
       throw new Error("GET /changes: " + res.status + " " + text.slice(0, 200));
     }

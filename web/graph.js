@@ -50,7 +50,8 @@ const edgeKey = (from, to, kind) => from + "|" + to + "|" + kind;
 export function initGraph({onStats}) {
   graph = new window.graphology.Graph({type: "directed", multi: true, allowSelfLoops: true});
   tlflow.graph = graph;
-  feed = new Changefeed({onBatch: applyBatch, onStats, onReset: () => load()});
+  feed = new Changefeed({onBatch: applyBatch, onStats, onReset: () => load(),
+                         onAuthError: (text) => graphMessage("auth", text)});
   $("filters").addEventListener("submit", (e) => {
     e.preventDefault();
     readFilters();
@@ -78,8 +79,10 @@ export function initGraph({onStats}) {
   $("graph-message-token").addEventListener("click", () => $("token-input").focus());
   // The banner's problem, repeated where the drawing should be: an
   // unreachable service or a missing token never leaves a blank canvas.
+  // (A token problem only when the graph's own reads were refused: a 403 on
+  // a tracking change says nothing about the drawing.)
   onBanner((kind, text, was) => {
-    if (kind === "offline" || kind === "auth") graphMessage(kind, text);
+    if (kind === "offline") graphMessage(kind, text);
     else if (!kind && (was === "offline" || was === "auth") && $("graph-message").dataset.kind === was) graphMessage(null);
   });
   readFilters();

@@ -710,10 +710,17 @@ async function main() {
     });
 
     const token = require('crypto').randomBytes(24).toString('hex');
+    const jwt_secret = require('crypto').randomBytes(32).toString('hex');
+    // An HS256 JWT with these scopes, valid for an hour.
+    const jwt = (scopes) => {
+      const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+      const body = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub: 'web-test', scope: scopes.join(' '), exp: Math.floor(Date.now() / 1000) + 3600 })}`;
+      return `${body}.${require('crypto').createHmac('sha256', jwt_secret).update(body).digest('base64url')}`;
+    };
     await step('--auth-reads without a token shows the token banner; the token loads the graph', async () => {
       t2 = await h.start_tlflow(bin, {
         data_dir: path.join(work, 'auth'), extra: ['--auth-reads', '--analytics-refresh', '0'],
-        env: { TLFLOW_API_TOKEN: token },
+        env: { TLFLOW_API_TOKEN: token, TLFLOW_JWT_SECRET: jwt_secret },
       });
       allowed = t2.origin;
       const f2 = new x_feed({ base: 4000000000, tags: ['rust'] });
@@ -721,7 +728,7 @@ async function main() {
       for (let i = 0; i < 8; i++) l2 += f2.post(i, (i + 1) % 8);
       await t2.write(l2);
       await t2.settle({ token, quiet: 0 });
-      page_b.expect_errors = /status of 401|Failed to load resource/;
+      page_b.expect_errors = /status of 40[13]|Failed to load resource/;
       await page.goto(`${t2.origin}/#/graph`);
       await page.waitForSelector('#banner[data-kind="auth"]:not([hidden])', { timeout: 10000 });
       let banner = (await page.textContent('#banner')).trim();
@@ -742,6 +749,16 @@ async function main() {
       msg = await graph_message(page, 'auth');
       expect(/refused/.test(msg), `wrong token: the graph area says "${msg}"`);
       banner = (await page.textContent('#banner')).trim();
+      // A valid JWT without tlflow's read scope: 403, said so in both places.
+      await page.fill('#token-input', jwt(['openid']));
+      await page.click('#token-save');
+      await page.waitForFunction(() => /403/.test(document.querySelector('#banner').textContent), null, { timeout: 10000 })
+        .catch(async () => { throw new Error(`JWT without the scope: #banner says "${await page.textContent('#banner')}"`); });
+      await page.waitForFunction(() => /403/.test(document.querySelector('#graph-message-text').textContent), null, { timeout: 10000 })
+        .catch(() => {});
+      msg = await graph_message(page, 'auth');
+      expect(/permission/.test(msg) && /403/.test(msg), `JWT without the scope: the graph area says "${msg}"`);
+      const forbidden = (await page.textContent('#banner')).trim();
       await page.fill('#token-input', token);
       await page.click('#token-save');
       await page.waitForSelector('#banner', { state: 'hidden', timeout: 10000 });
@@ -758,7 +775,23 @@ async function main() {
       const url = page.url();
       expect(!url.includes(token), `the token stays in the URL: ${url.replace(token, '<token>')}`);
       expect(await page.evaluate(() => sessionStorage.getItem('tlflow.token')) === token, '#token= was not kept');
-      return `"${banner}", then 8 nodes with the token`;
+      // A read-only JWT: the graph loads; a tracking change is 403 in the
+      // banner and the tracking view, and leaves the graph area alone.
+      await page.fill('#token-input', jwt(['tlflow:read']));
+      await page.click('#token-save');
+      await page.waitForFunction(() => window.tlflow.graph && window.tlflow.graph.order === 8 && window.tlflow.ready, null, { timeout: 10000 });
+      page_b.expect_errors = /status of 403|Failed to load resource/;
+      await go_view(page, 'tracking');
+      await page.fill('#track-input', 'forbiddentag');
+      await page.click('#track-add');
+      await page.waitForSelector('#banner[data-kind="auth"]:not([hidden])', { timeout: 10000 });
+      const track_banner = (await page.textContent('#banner')).trim();
+      expect(/403/.test(track_banner) && /permission/.test(track_banner), `tracking with a read-only JWT: #banner says "${track_banner}"`);
+      expect(/permission|forbidden|lacks/i.test(await page.textContent('#track-status')), `#track-status says "${await page.textContent('#track-status')}"`);
+      await go_view(page, 'graph');
+      expect(await page.evaluate(() => document.querySelector('#graph-message').hidden), 'a 403 on tracking shows a message in the graph area');
+      page_b.expect_errors = null;
+      return `"${banner}"; "${forbidden}"; then 8 nodes with the token; a read-only JWT's tracking change: "${track_banner}"`;
     });
 
     await step('no console error and no request to another origin', async () => {
