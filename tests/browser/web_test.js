@@ -406,7 +406,15 @@ async function main() {
         const slice = await page.evaluate(() => window.tlflow.slice);
         expect(JSON.stringify(slice.kind) === '["mention"]' && JSON.stringify(slice.hashtag) === '["rust"]',
                `tlflow.slice is ${JSON.stringify(slice)}`);
-        return await compare_with_api(page, t.origin, 'kind=mention&hashtag=rust from the address');
+        const note = await compare_with_api(page, t.origin, 'kind=mention&hashtag=rust from the address');
+        // A slice with nothing in it says so where the drawing would be.
+        await page.goto('about:blank');
+        await page.goto(`${t.origin}/#/graph?hashtag=nosuchtag`);
+        await wait_ready(page, 'graph');
+        expect(await page.evaluate(() => window.tlflow.graph.order) === 0, 'hashtag=nosuchtag draws accounts');
+        const empty = await graph_message(page, 'empty');
+        await shot(page, 'graph-empty-1280');
+        return `${note}; an empty slice: "${empty}"`;
       } finally {
         // The next steps (the export among them) want the whole graph.
         await page.goto('about:blank');
