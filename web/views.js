@@ -355,8 +355,8 @@ async function restoreJobs() {
 export function initExports(currentSlice) {
   $("export-format").addEventListener("change", () => {
     $("export-part").disabled = $("export-format").value !== "csv";
-  restoreJobs();
   });
+  restoreJobs();
   $("export-part").disabled = $("export-format").value !== "csv";
   $("export-form").addEventListener("submit", async (e) => {
     e.preventDefault();

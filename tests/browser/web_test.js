@@ -667,7 +667,17 @@ async function main() {
       const v = (await h.api_json(t.origin, '/vertices/count')).count;
       const e = (await h.api_json(t.origin, '/edges/count')).count;
       expect(n === v && m === e, `NetworkX reads ${n} nodes, ${m} edges; API ${v} / ${e}`);
-      return `${download.suggestedFilename()}: ${n} nodes, ${m} edges`;
+      // The tab's jobs survive a reload (sessionStorage), listed once.
+      const id = await page.getAttribute('#export-jobs tr[data-state="done"]', 'data-id');
+      await page.reload();
+      await go_view(page, 'exports');
+      await page.waitForSelector(`#export-jobs tr[data-id="${id}"][data-state="done"] a.download`, { timeout: 10000 })
+        .catch(() => { throw new Error(`job ${id} is not listed after a reload`); });
+      await page.selectOption('#export-format', 'csv');
+      await page.selectOption('#export-format', 'graphml');
+      const rows = await page.$$eval(`#export-jobs tr[data-id="${id}"]`, (els) => els.length);
+      expect(rows === 1, `job ${id} is listed ${rows} times after a reload and a format change`);
+      return `${download.suggestedFilename()}: ${n} nodes, ${m} edges; listed again after a reload`;
     });
 
     await step('the page caught no error of its own while tlflow ran', async () => {
