@@ -3,7 +3,7 @@
 // the browser test drives it; tests/browser/harness.js). Not a test: it
 // prints figures beside their targets.
 //   node bench/web_bench.js --tlflow build/tlflow [--accounts 5000] [--edges 20000]
-//                           [--rate 1000] [--seconds 10]
+//                           [--rate 1000] [--seconds 10] [--shot FILE.png]
 // 1. tlflow on loopback takes a generated graph (`accounts` accounts, `edges`
 //    mention edges, one post each) through its stdin file source.
 // 2. Time from navigation to the default slice drawn, and from navigation
@@ -22,14 +22,14 @@ const h = require('../tests/browser/harness');
 const { x_feed } = require('../tests/browser/feed');
 
 function parse_args(argv) {
-  const o = { tlflow: 'build/tlflow', accounts: 5000, edges: 20000, rate: 1000, seconds: 10 };
+  const o = { tlflow: 'build/tlflow', accounts: 5000, edges: 20000, rate: 1000, seconds: 10, shot: '' };
   for (let i = 0; i < argv.length; i += 2) {
     const k = argv[i].replace(/^--/, '');
     if (!(k in o) || argv[i + 1] === undefined) {
-      console.error('usage: node bench/web_bench.js --tlflow BIN [--accounts N] [--edges N] [--rate N] [--seconds S]');
+      console.error('usage: node bench/web_bench.js --tlflow BIN [--accounts N] [--edges N] [--rate N] [--seconds S] [--shot FILE.png]');
       process.exit(2);
     }
-    o[k] = k === 'tlflow' ? argv[i + 1] : Number(argv[i + 1]);
+    o[k] = k === 'tlflow' || k === 'shot' ? argv[i + 1] : Number(argv[i + 1]);
   }
   if (o.edges > o.accounts * Math.floor((o.accounts - 1) / 4) * 4) {
     console.error('web_bench: too many edges for that many accounts');
@@ -88,7 +88,7 @@ async function main() {
     const want = Math.min(vertices, 10000);
     const drawn = () => window.tlflow && window.tlflow.ready && window.tlflow.view === 'graph' && window.tlflow.graph &&
       window.tlflow.graph.order;
-    const nav = [], full = [];
+    const nav = [], full = [], splits = [];
     for (let run = 0; run < 3; run++) {
       await page.goto('about:blank');
       t0 = Date.now();
@@ -113,12 +113,20 @@ async function main() {
         await page.waitForFunction((l) => window.tlflow.loads > l && window.tlflow.ready, loads, { timeout: 60000, polling: 10 });
       }
       const ms = Date.now() - t0;
-      const [order, size, timing] = await page.evaluate(() => [window.tlflow.graph.order, window.tlflow.graph.size,
-                                                                JSON.stringify(window.tlflow.timing || null)]);
+      const [order, size, timing, origin, dom] = await page.evaluate(() => [window.tlflow.graph.order, window.tlflow.graph.size,
+        JSON.stringify(window.tlflow.timing || null), performance.timeOrigin,
+        (performance.getEntriesByType('navigation')[0] || {}).loadEventEnd]);
+      const tm = JSON.parse(timing) || {};
+      splits.push({ before: Math.round(origin - t0), ready: tm.readyMs, seen: Math.round(t0 + ms - origin), load: Math.round(dom || 0) });
       full.push(ms);
+      if (o.shot && run === 2) await page.screenshot({ path: o.shot });
       console.log(`load ${run + 1}: navigation to the default slice drawn (${shown[0]} nodes, ${shown[1]} edges) ${first} ms; ` +
                   `${how} to ${order} nodes and ${size} edges drawn ${ms} ms (tlflow.timing ${timing})` +
                   (order !== want ? ` (${want} nodes expected)` : ''));
+    }
+    for (const [i, sp] of splits.entries()) {
+      console.log(`load ${i + 1} of ${want}: ${sp.before} ms from the navigation's start to the page's time origin; ` +
+                  `tlflow.ready ${sp.ready} ms after it (the load event ${sp.load} ms), noticed ${sp.seen} ms after it`);
     }
     nav.sort((x, y) => x - y);
     full.sort((x, y) => x - y);

@@ -26,19 +26,27 @@ export function authHeaders() {
 
 // The banner shows one problem at a time; an "offline" banner goes away by
 // itself with the next answer, "auth" when the token changes.
+// Listeners (the graph view repeats the problem in its drawing area) get
+// (kind, text) when the banner shows and (null) when it goes.
 const banner = () => document.getElementById("banner");
+const bannerListeners = [];
+export function onBanner(f) { bannerListeners.push(f); }
 export function showBanner(kind, text) {
   const b = banner();
+  if (b.dataset.kind === kind && b.textContent === text && !b.hidden) return;
   b.dataset.kind = kind;
   b.textContent = text;
   b.hidden = false;
+  for (const f of bannerListeners) f(kind, text);
 }
 export function hideBanner(kind) {
   const b = banner();
   if (!b.hidden && (!kind || b.dataset.kind === kind)) {
+    const was = b.dataset.kind;
     b.hidden = true;
     delete b.dataset.kind;
     b.textContent = "";
+    for (const f of bannerListeners) f(null, "", was);
   }
 }
 
@@ -57,14 +65,17 @@ export class ApiError extends Error {
 }
 
 // Shows what a refused or failed call means for the user.
-function explain(status, code, message) {
+export function explain(status, code, message) {
   if (status === 401) {
-    showBanner("auth", token ? "The token was refused (401): " + message + ". Enter another one."
-                             : "This service needs a token (401). Enter it above.");
+    showBanner("auth", token ? "The token was refused (401 Unauthorized: " + message + "). Enter another one in the Token field above."
+                             : "This tlflow service needs a token (401 Unauthorized). Enter an API token or JWT in the Token field above.");
   } else if (status === 403) {
-    showBanner("auth", "The token lacks the permission for this (403): " + message);
+    showBanner("auth", "The token lacks the permission for this (403 Forbidden: " + message + "). Use a token with that scope.");
   }
 }
+
+export const offlineText = () =>
+  "The tlflow service at " + location.host + " cannot be reached: it is stopped or the network is down. Retrying…";
 
 // fetch() with the token; JSON in and out. Throws ApiError: status 0 when
 // the service cannot be reached. A status in `expect` (e.g. 404 no_path for
@@ -78,7 +89,7 @@ export async function request(path, {method = "GET", body, signal, as = "json", 
                              body: body === undefined ? undefined : JSON.stringify(body)});
   } catch (e) {
     if (e.name === "AbortError") throw e;
-    showBanner("offline", "The tlflow service cannot be reached (" + location.host + "). Retrying…");
+    showBanner("offline", offlineText());
     const err = new ApiError(0, "offline", "unreachable: " + method + " " + path);
     recordError(path, err);
     throw err;

@@ -2,17 +2,47 @@
 // parsed as Server-Sent Events: EventSource cannot send the Authorization
 // header. Events are queued and handed over once per animation frame, so a
 // burst of thousands of events costs one batch, not thousands of redraws.
-import {authHeaders, recordError, showBanner, hideBanner} from "./api.js";
+import {authHeaders, explain, hideBanner, offlineText, recordError, showBanner} from "./api.js";
 import {tlflow} from "./state.js";
 import {SseParser} from "./sse.js";
 
 const MAX_HELD = 200000;  // events kept while paused
+const LAG_WINDOW_MS = 10000;  // the largest lag shown is over this window
+const fmt = new Intl.NumberFormat("en");
+
+// The live indicator (#live-status in the graph view, #ov-live in the
+// overview): connected or not, paused with how many events waiting, and
+// the measured delay from an event's arrival to its application.
+export function renderLive() {
+  const l = tlflow.live;
+  const state = l.paused ? "paused" : l.connected ? "live" : "off";
+  let text;
+  if (l.paused) {
+    text = "Paused · " + fmt.format(l.waiting) + " waiting";
+  } else if (!l.connected) {
+    text = "Not connected";
+  } else if (l.lagMs === null) {
+    text = "Live · no change yet";
+  } else {
+    const idle = Date.now() - l.lastAppliedAt;
+    text = "Live · lag " + fmt.format(l.lagMs) + " ms (max " + fmt.format(l.lagMaxMs) + " ms, last 10 s)" +
+           (idle > 5000 ? " · last change " + fmt.format(Math.round(idle / 1000)) + " s ago" : "");
+  }
+  for (const id of ["live-status", "ov-live"]) {
+    const el = document.getElementById(id);
+    if (!el) continue;
+    el.dataset.state = state;
+    if (el.textContent !== text) el.textContent = text;
+  }
+}
 
 export class Changefeed {
   // onBatch(events): change events in order (objects with id, type, ...);
-  // onStats(stats); onReset(): the resume point was lost, reload.
-  constructor({onBatch, onStats, onReset}) {
+  // onStats(stats); onReset(): the resume point was lost, reload;
+  // onAuthError(text): the subscription was refused (401, 403).
+  constructor({onBatch, onStats, onReset, onAuthError}) {
     this.onBatch = onBatch;
+    this.onAuthError = onAuthError;
     this.onStats = onStats;
     this.onReset = onReset;
     this.params = "";
@@ -24,6 +54,9 @@ export class Changefeed {
     this.overrun = false; // more queued while paused than kept: reload on resume
     this.retryMs = 2000;
     this.generation = 0;
+    this.chunkAt = 0;    // when the text being parsed arrived
+    this.lags = [];      // [appliedAt, lag ms] of the batches of the last LAG_WINDOW_MS
+    setInterval(() => renderLive(), 1000);
   }
 
   // (Re)subscribes with the slice query `params` ("kind=reply&…"); with
@@ -71,24 +104,31 @@ export class Changefeed {
       res = await fetch(url, {headers, signal: controller.signal, cache: "no-store"});
     } catch (e) {
       if (e.name !== "AbortError") {
-        showBanner("offline", "The tlflow service cannot be reached (" + location.host + "). Retrying…");
+        showBanner("offline", offlineText());
       }
       throw e;
     }
     if (!res.ok) {
       const text = await res.text();
       if (res.status === 401 || res.status === 403) {
-        showBanner("auth", "The live changes need a token (" + res.status + "). Enter it above.");
+        let message = res.statusText;
+        try {
+          message = JSON.parse(text).error.message || message;
+        } catch (_) { /* not the error object */ }
+        explain(res.status, "http_" + res.status, message);
+        if (this.onAuthError) this.onAuthError(document.getElementById("banner").textContent);
       }
       throw new Error("GET /changes: " + res.status + " " + text.slice(0, 200));
     }
     hideBanner("offline");
     tlflow.live.connected = true;
+    renderLive();
     const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
     const parser = new SseParser((event) => this.dispatch(event), (ms) => { this.retryMs = ms; });
     for (;;) {
       const {value, done} = await reader.read();
       if (done || generation !== this.generation) break;
+      this.chunkAt = performance.now();
       parser.push(value);
     }
   }
@@ -117,13 +157,14 @@ export class Changefeed {
       recordError("changefeed", new Error("overflow: " + (data.reason || "")));
       return;
     }
-    data.receivedAt = performance.now();
+    data.receivedAt = this.chunkAt || performance.now();
     if (this.held && this.queue.length >= MAX_HELD) {
       this.queue.length = 0;
       this.overrun = true;
     }
     if (this.overrun) return;
     this.queue.push(data);
+    tlflow.live.waiting = this.queue.length;
     this.schedule();
   }
 
@@ -131,6 +172,7 @@ export class Changefeed {
   // that they are dropped and resume() asks for a reload).
   hold() {
     this.held = true;
+    renderLive();
   }
 
   // Applies what waited; false when too much did and the caller must reload.
@@ -140,6 +182,7 @@ export class Changefeed {
     this.overrun = false;
     if (!ok) this.queue.length = 0;
     this.schedule();
+    renderLive();
     return ok;
   }
 
@@ -165,11 +208,23 @@ export class Changefeed {
     if (!this.queue.length) return;
     const batch = this.queue;
     this.queue = [];
-    tlflow.live.lagMs = Math.round(performance.now() - batch[0].receivedAt);
     try {
       this.onBatch(batch);
     } catch (e) {
       recordError("applying changes", e);
     }
+    // The lag: from the arrival of the batch's oldest event (it waited
+    // longest: in the queue, paused, behind a burst) to now, when the
+    // drawing holds it.
+    const now = performance.now();
+    const lag = Math.round(now - batch[0].receivedAt);
+    this.lags.push([now, lag]);
+    while (this.lags.length && this.lags[0][0] < now - LAG_WINDOW_MS) this.lags.shift();
+    const live = tlflow.live;
+    live.lagMs = lag;
+    live.lagMaxMs = Math.max(...this.lags.map((x) => x[1]));
+    live.waiting = this.queue.length;
+    live.lastAppliedAt = Date.now();
+    renderLive();
   }
 }

@@ -4,7 +4,7 @@
 // changefeed without redrawing from scratch; the account panel and the path
 // finder.
 import {tlflow} from "./state.js";
-import {ApiError, get, hideBanner, query, recordError, showBanner} from "./api.js";
+import {ApiError, get, getToken, hideBanner, onBanner, query, recordError, showBanner} from "./api.js";
 import {layout, nearby, normalize, separate} from "./layout.js";
 import {Changefeed} from "./feed.js";
 
@@ -27,9 +27,13 @@ let buffering = false;       // a load is running: events wait for its snapshot
 let buffered = [];
 let meanScore = 1;
 let sizeScale = 1;            // smaller discs in a bigger drawing
-let edgeType = "arrow";       // plain lines in a big drawing: half the WebGL work
+let edgeType = "arrow";       // one-pixel lines in a big drawing (above 5,000 edges)
 let pathMarks = [];          // edges and nodes the current path highlight changed
 let selected = null;
+let drawSplit = {};
+const narrowScreen = window.matchMedia("(max-width: 720px)");
+const LABELLED = 40;         // the biggest accounts that may get a label
+let labelThreshold = 9;
 // The last properties seen in vertex events, so that an account drawn
 // later (its edge arrives after its vertex event) gets its handle.
 const seen = new Map();
@@ -46,7 +50,8 @@ const edgeKey = (from, to, kind) => from + "|" + to + "|" + kind;
 export function initGraph({onStats}) {
   graph = new window.graphology.Graph({type: "directed", multi: true, allowSelfLoops: true});
   tlflow.graph = graph;
-  feed = new Changefeed({onBatch: applyBatch, onStats, onReset: () => load()});
+  feed = new Changefeed({onBatch: applyBatch, onStats, onReset: () => load(),
+                         onAuthError: (text) => graphMessage("auth", text)});
   $("filters").addEventListener("submit", (e) => {
     e.preventDefault();
     readFilters();
@@ -71,10 +76,24 @@ export function initGraph({onStats}) {
       if (li && e.target.closest("button")) select(li.dataset.id);
     });
   }
-  renderLegend();
+  $("graph-message-token").addEventListener("click", () => $("token-input").focus());
+  // The banner's problem, repeated where the drawing should be: an
+  // unreachable service or a missing token never leaves a blank canvas.
+  // (A token problem only when the graph's own reads were refused: a 403 on
+  // a tracking change says nothing about the drawing.)
+  onBanner((kind, text, was) => {
+    if (kind === "offline") graphMessage(kind, text);
+    else if (!kind && (was === "offline" || was === "auth") && $("graph-message").dataset.kind === was) graphMessage(null);
+  });
   readFilters();
   // A phone shows the drawing first: the filters fold (the summary says the slice).
-  if (window.matchMedia("(max-width: 720px)").matches) $("filters-box").open = false;
+  // Also when the window narrows to that width (a phone turned, a window
+  // resized); widening opens them again.
+  if (narrowScreen.matches) $("filters-box").open = false;
+  narrowScreen.addEventListener("change", (e) => {
+    $("filters-box").open = !e.matches;
+    if (renderer) renderer.setSetting("stagePadding", e.matches ? 60 : 30);
+  });
   return feed;
 }
 
@@ -82,18 +101,30 @@ export function initGraph({onStats}) {
 export function showGraph() {
   if (!renderer) {
     const fg = getComputedStyle(document.body).color;
+    const R = window.Sigma.rendering;
     renderer = new window.Sigma(graph, $("sigma"), {
       labelColor: {color: fg},
       allowInvalidContainer: true,
       defaultEdgeType: "arrow",
+      // "thin": one-pixel GL lines (two vertices an edge, no blending of a
+      // wide quad): a big drawing's first frame costs a software renderer
+      // a fraction of the quads' ("line") time.
+      edgeProgramClasses: {arrow: R.EdgeArrowProgram, line: R.EdgeRectangleProgram, thin: R.EdgeLineProgram},
       renderEdgeLabels: false,
-      labelRenderedSizeThreshold: 9,
+      labelRenderedSizeThreshold: labelThreshold,
+      labelSize: 13,
+      labelWeight: "600",
       labelDensity: 0.5,
       zIndex: true,
+      // On a phone the labels (right of their disc) need room at the edges.
+      stagePadding: narrowScreen.matches ? 60 : 30,
       minCameraRatio: 0.02,
       maxCameraRatio: 20,
     });
     tlflow.renderer = renderer;
+    // The area changes size without a window resize (the legend grows, the
+    // panel opens): sigma measures its container when it draws.
+    new ResizeObserver(() => renderer.scheduleRender()).observe($("sigma"));
     renderer.on("clickNode", ({node}) => select(node));
     renderer.on("enterNode", () => $("sigma").classList.add("pointer"));
     renderer.on("leaveNode", () => $("sigma").classList.remove("pointer"));
@@ -193,6 +224,9 @@ export async function load() {
     $("g-status").textContent = "";
     if (!(e instanceof ApiError) || (e.status !== 0 && e.status !== 401 && e.status !== 403)) {
       showBanner("error", "The graph could not be loaded: " + e.message);
+      graphMessage("error", "The graph could not be loaded: " + e.message + ". Change the filters and Apply.");
+    } else if (!$("banner").hidden) {
+      graphMessage($("banner").dataset.kind, $("banner").textContent);
     }
     recordError("graph load", e);
     tlflow.ready = true;
@@ -200,6 +234,7 @@ export async function load() {
   }
   if (gen !== generation) return;
   hideBanner("error");
+  graphMessage(null);
   const t1 = performance.now();
   draw(data, s);
   buffering = false;
@@ -207,12 +242,28 @@ export async function load() {
   buffered = [];
   if (waiting.length) applyBatch(waiting);
   const t2 = performance.now();
-  tlflow.timing = {fetchMs: Math.round(t1 - t0), drawMs: Math.round(t2 - t1)};
+  // startMs: the load's start since the navigation; fetchMs: the
+  // snapshot's request and JSON; drawMs: the layout (layoutMs), the
+  // graphology graph (buildMs), sigma's indexing and first frame
+  // (renderMs); readyMs (since the navigation): the next animation frame.
+  const timing = {startMs: Math.round(t0), fetchMs: Math.round(t1 - t0), drawMs: Math.round(t2 - t1), ...drawSplit};
+  tlflow.timing = timing;
   $("g-status").textContent = (data.truncated ? "truncated · " : "") +
       (data.accounts !== undefined ? data.accounts + " accounts in the slice · " : "") +
       "drawn in " + Math.round(t2 - t0) + " ms";
   if (selected && graph.hasNode(selected)) openPanel(selected);
-  requestAnimationFrame(() => { if (gen === generation) tlflow.ready = true; });
+  if (!graph.order) {
+    graphMessage("empty", s.around ? "No interactions around " + s.around + " in this slice." :
+                 "No interactions in this slice yet. New ones appear here as they arrive.");
+  }
+  // Ready at the second animation frame: the first begins once the drawing
+  // is submitted, the second once the browser has produced that frame (with
+  // a software renderer that is most of the cost: 150-300 ms here).
+  requestAnimationFrame(() => requestAnimationFrame(() => {
+    if (gen !== generation) return;
+    timing.readyMs = Math.round(performance.now());
+    tlflow.ready = true;
+  }));
 }
 
 async function loadTop(s) {
@@ -258,36 +309,82 @@ function draw(data, s) {
     const a = index.get(e.from), b = index.get(e.to);
     if (a !== undefined && b !== undefined) edges.push([a, b, e.weight]);
   }
+  const tl = performance.now();
   const pos = layout(nodes, edges);
+  const tb = performance.now();
   const scored = nodes.filter((n) => n.score > 0);
   meanScore = scored.length ? scored.reduce((a, n) => a + n.score, 0) / scored.length : 1;
   sizeScale = nodes.length > 2000 ? 0.6 : nodes.length > 500 ? 0.8 : 1;
-  edgeType = edges.length > 5000 ? "line" : "arrow";
+  edgeType = edges.length > 5000 ? "thin" : "arrow";
   const sizes = nodes.map((n) => nodeSize(n.score));
   if (nodes.length <= 1000) separate(pos, sizes);
   normalize(pos);
   pathMarks = [];
-  graph.clear();
+  // A new graphology graph, filled before sigma sees it: filling the drawn
+  // one would have sigma index every node and edge as it is added, then
+  // again for the frame. setGraph() indexes it once and draws it.
+  const g = new window.graphology.Graph({type: "directed", multi: true, allowSelfLoops: true});
   nodes.forEach((n, i) => {
-    graph.addNode(n.id, {
+    g.addNode(n.id, {
       x: pos[2 * i], y: pos[2 * i + 1], size: sizes[i], color: communityColor(n.community),
       label: n.handle ? "@" + n.handle : n.id, community: n.community ?? null, score: n.score ?? null,
       rank: n.rank ?? null, platform: n.platform, name: n.name, location: n.location,
     });
   });
   for (const e of data.edges || []) {
-    if (!graph.hasNode(e.from) || !graph.hasNode(e.to)) continue;
+    if (!g.hasNode(e.from) || !g.hasNode(e.to)) continue;
     const key = edgeKey(e.from, e.to, e.kind);
-    if (graph.hasEdge(key)) continue;
-    graph.addDirectedEdgeWithKey(key, e.from, e.to, {kind: e.kind, weight: e.weight,
-                                                      size: edgeSize(e.weight), color: KIND_COLORS[e.kind] || NEUTRAL, type: edgeType});
+    if (g.hasEdge(key)) continue;
+    g.addDirectedEdgeWithKey(key, e.from, e.to, {kind: e.kind, weight: e.weight,
+                                                  size: edgeSize(e.weight), color: KIND_COLORS[e.kind] || NEUTRAL, type: edgeType});
   }
+  graph = g;
+  tlflow.graph = g;
   tlflow.drawnFor = s;
-  if (renderer) renderer.getCamera().setState({x: 0.5, y: 0.5, ratio: 1, angle: 0});
+  // The legend first: it takes height from the drawing area, which sigma
+  // measures when it draws.
+  renderLegend(!!s.around);
+  const tr = performance.now();
+  // The labels of the biggest accounts: sigma draws a label when the disc
+  // is at least this many pixels, and then the biggest of each 100 px cell.
+  const desc = sizes.slice().sort((a, b) => b - a);
+  labelThreshold = desc.length ? Math.max(2, Math.min(9, desc[Math.min(desc.length, LABELLED) - 1] - 0.01)) : 9;
+  if (renderer) {
+    renderer.setSetting("labelRenderedSizeThreshold", labelThreshold);
+    renderer.getCamera().setState({x: 0.5, y: 0.5, ratio: 1, angle: 0});
+    renderer.setGraph(g);
+  }
+  drawSplit = {layoutMs: Math.round(tb - tl), buildMs: Math.round(tr - tb), renderMs: Math.round(performance.now() - tr)};
   updateCount();
 }
 
+// The message over the drawing area (#graph-message, data-kind = offline |
+// auth | error | empty), or none.
+function graphMessage(kind, text) {
+  const box = $("graph-message");
+  if (!kind) {
+    box.hidden = true;
+    delete box.dataset.kind;
+    return;
+  }
+  const drawn = graph.order > 0;
+  let say = text;
+  if (kind === "offline") {
+    say = (drawn ? "Not live. " : "Nothing to draw. ") + text +
+          (drawn ? " The drawing is the last one received." : "");
+  } else if (kind === "auth") {
+    say = (drawn ? "Not live. " : "Nothing to draw. ") + text;
+  }
+  box.dataset.kind = kind;
+  box.classList.toggle("over", drawn);
+  $("graph-message-text").textContent = say;
+  $("graph-message-token").hidden = kind !== "auth";
+  $("graph-message-token").textContent = getToken() ? "Enter another token" : "Enter a token";
+  box.hidden = false;
+}
+
 function updateCount() {
+  if (tlflow.drawnFor) renderLegend(!!tlflow.drawnFor.around);
   $("g-count").textContent = graph.order + " nodes · " + graph.size + " edges";
   const sl = tlflow.slice;
   $("filters-summary").textContent = [graph.order + " nodes", sl.around ? "around " + sl.around : "top " + sl.limit + " by " + sl.by,
@@ -348,6 +445,7 @@ function applyBatch(events) {
         if (missing > limit - graph.order) break;
         addLiveNode(e.from, e.to);
         addLiveNode(e.to, e.from);
+        if ($("graph-message").dataset.kind === "empty") graphMessage(null);
         graph.addDirectedEdgeWithKey(key, e.from, e.to, {kind: e.kind, weight: e.weight || 1,
                                                           size: edgeSize(e.weight), color: KIND_COLORS[e.kind] || NEUTRAL, type: edgeType});
         break;
@@ -581,16 +679,55 @@ async function markStep(u, v) {
   }
 }
 
-function renderLegend() {
+// The legend (#legend): the edge kinds drawn, and what a node's colour
+// means: the communities drawn (largest first, at most 8 named, with their
+// number of accounts), or in an ego view the distance from the centre.
+function renderLegend(ego) {
   const legend = $("legend");
-  for (const kind of ["mention", "reply", "repost", "quote"]) {
+  legend.replaceChildren();
+  const row = (title) => {
+    const div = document.createElement("div");
+    div.className = "legend-row";
+    const t = document.createElement("span");
+    t.className = "legend-title";
+    t.textContent = title;
+    div.append(t);
+    legend.append(div);
+    return div;
+  };
+  const key = (parent, className, text, data) => {
     const item = document.createElement("span");
-    item.className = "key kind-" + kind;
-    item.textContent = kind;
-    legend.append(item);
+    item.className = "key " + className;
+    item.textContent = text;
+    Object.assign(item.dataset, data);
+    parent.append(item);
+    return item;
+  };
+  const kinds = new Map();
+  graph.forEachEdge((_, a) => { if (a.kind !== "path") kinds.set(a.kind, (kinds.get(a.kind) || 0) + 1); });
+  const edges = row("Edges");
+  for (const kind of ["mention", "reply", "repost", "quote", "link"]) {
+    if (kinds.has(kind)) key(edges, "kind-" + kind, kind, {kind});
   }
-  const c = document.createElement("span");
-  c.className = "key";
-  c.textContent = "node colour: community · size: score";
-  legend.append(c);
+  if (!kinds.size) key(edges, "", "none drawn", {});
+  const groups = new Map();
+  graph.forEachNode((_, a) => {
+    const c = a.community ?? -1;
+    groups.set(c, (groups.get(c) || 0) + 1);
+  });
+  const nodes = row(ego ? "Distance" : "Communities");
+  const order = [...groups.entries()].filter(([c]) => c >= 0).sort((a, b) => (ego ? a[0] - b[0] : b[1] - a[1] || a[0] - b[0]));
+  const shown = order.slice(0, 8);
+  for (const [c, n] of shown) {
+    const text = ego ? (c === 0 ? "centre" : c === 1 ? "1 hop" : c + " hops") + " · " + n : "#" + c + " · " + n;
+    const k = key(nodes, "dot sw-" + (c % PALETTE.length), text, {community: String(c), color: communityColor(c)});
+    k.title = ego ? n + " accounts at distance " + c : "community " + c + ": " + n + " accounts drawn";
+  }
+  if (order.length > shown.length) {
+    key(nodes, "more", "+" + (order.length - shown.length) + " more (colours repeat)", {});
+  }
+  if (groups.has(-1)) {
+    key(nodes, "dot sw-none", (order.length ? "added live · " : "no community data · ") + groups.get(-1), {community: "-1", color: NEUTRAL});
+  }
+  key(nodes, "note", "size: " + (ego ? "weight to the centre" : "score"), {});
 }

@@ -53,6 +53,7 @@ function drawRate() {
 
 export function initOverview() {
   drawRate();
+  initMatrix();
 }
 
 export async function refreshOverview() {
@@ -156,40 +157,90 @@ function fillTags(ul, tags, removable) {
 
 // The busiest locations (by weight in and out) as a matrix, each cell
 // shaded in six steps of its share of the heaviest cell (classes: the CSP
-// allows no style attributes).
+// allows no style attributes). The cells are one tab stop: the arrow keys,
+// Home and End move between them (a roving tabindex), and the cell focused
+// is spelt out under the matrix.
+const MATRIX_SIZE = 10;
+const place = (loc) => loc || "(unknown)";
+
 function flowsMatrix(flows) {
   const total = new Map();
   for (const f of flows) {
-    for (const k of [f.from, f.to]) total.set(k, (total.get(k) || 0) + f.weight);
+    for (const k of [f.from ?? "", f.to ?? ""]) total.set(k, (total.get(k) || 0) + f.weight);
   }
-  const top = [...total.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 10).map((e) => e[0]);
-  const weight = new Map(flows.map((f) => [f.from + "\u0000" + f.to, f.weight]));
+  const top = [...total.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, MATRIX_SIZE).map((e) => e[0]);
+  const weight = new Map(flows.map((f) => [(f.from ?? "") + "\u0000" + (f.to ?? ""), f.weight]));
   const heaviest = Math.max(1, ...top.flatMap((a) => top.map((b) => weight.get(a + "\u0000" + b) || 0)));
   const table = $("flows-matrix");
   const head = document.createElement("tr");
-  head.append(document.createElement("th"));
+  const corner = document.createElement("th");
+  corner.className = "corner";
+  corner.textContent = "from ↓ · to →";
+  head.append(corner);
   for (const to of top) {
     const th = document.createElement("th");
-    th.textContent = to || "(unknown)";
+    th.textContent = place(to);
     th.scope = "col";
     head.append(th);
   }
   table.tHead.replaceChildren(head);
   const body = table.tBodies[0];
   body.replaceChildren();
+  let first = true;
   for (const from of top) {
     const tr = document.createElement("tr");
     const th = document.createElement("th");
-    th.textContent = from || "(unknown)";
+    th.textContent = place(from);
     th.scope = "row";
     tr.append(th);
     for (const to of top) {
       const w = weight.get(from + "\u0000" + to) || 0;
-      const td = cell(tr, w ? fmt.format(w) : "", "num heat-" + (w ? 1 + Math.min(5, Math.floor((w / heaviest) * 5)) : 0));
-      td.title = (from || "(unknown)") + " → " + (to || "(unknown)") + ": " + w;
+      const step = w ? 1 + Math.min(5, Math.floor((w / heaviest) * 5)) : 0;
+      const td = cell(tr, w ? fmt.format(w) : "", "num heat-" + step);
+      td.dataset.from = from;
+      td.dataset.to = to;
+      td.dataset.weight = String(w);
+      td.dataset.heat = String(step);
+      td.tabIndex = first ? 0 : -1;
+      first = false;
+      td.title = place(from) + " → " + place(to) + ": weight " + fmt.format(w);
+      td.setAttribute("aria-label", place(from) + " to " + place(to) + ": weight " + fmt.format(w));
     }
     body.append(tr);
   }
+  $("flows-scale-max").textContent = fmt.format(heaviest);
+  $("flows-detail").textContent = top.length ? "" : "no interactions between locations yet";
+}
+
+function initMatrix() {
+  const table = $("flows-matrix");
+  const describe = (td) => {
+    const w = Number(td.dataset.weight);
+    const back = table.querySelector(`td[data-from="${CSS.escape(td.dataset.to)}"][data-to="${CSS.escape(td.dataset.from)}"]`);
+    $("flows-detail").textContent = place(td.dataset.from) + " → " + place(td.dataset.to) + ": weight " + fmt.format(w) +
+        (back && td !== back ? " (the other way: " + fmt.format(Number(back.dataset.weight)) + ")" : "");
+  };
+  const focus = (td) => {
+    for (const other of table.querySelectorAll('td[tabindex="0"]')) other.tabIndex = -1;
+    td.tabIndex = 0;
+    td.focus();
+    describe(td);
+  };
+  table.addEventListener("focusin", (e) => { if (e.target.matches("td[data-from]")) describe(e.target); });
+  table.addEventListener("click", (e) => { const td = e.target.closest("td[data-from]"); if (td) focus(td); });
+  table.addEventListener("keydown", (e) => {
+    const td = e.target.closest("td[data-from]");
+    if (!td) return;
+    const row = td.parentElement, rows = [...table.tBodies[0].rows];
+    const col = [...row.cells].indexOf(td), r = rows.indexOf(row);
+    const last = row.cells.length - 1;
+    const to = {ArrowRight: [r, Math.min(last, col + 1)], ArrowLeft: [r, Math.max(1, col - 1)],
+                ArrowDown: [Math.min(rows.length - 1, r + 1), col], ArrowUp: [Math.max(0, r - 1), col],
+                Home: [e.ctrlKey ? 0 : r, 1], End: [e.ctrlKey ? rows.length - 1 : r, last]}[e.key];
+    if (!to) return;
+    e.preventDefault();
+    focus(rows[to[0]].cells[to[1]]);
+  });
 }
 
 export async function refreshFlows() {
@@ -304,8 +355,8 @@ async function restoreJobs() {
 export function initExports(currentSlice) {
   $("export-format").addEventListener("change", () => {
     $("export-part").disabled = $("export-format").value !== "csv";
-  restoreJobs();
   });
+  restoreJobs();
   $("export-part").disabled = $("export-format").value !== "csv";
   $("export-form").addEventListener("submit", async (e) => {
     e.preventDefault();

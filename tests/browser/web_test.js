@@ -140,6 +140,69 @@ async function go_view(page, view) {
   await wait_ready(page, view);
 }
 
+// The message in the graph area (#graph-message) of that kind, shown: its text.
+async function graph_message(page, kind) {
+  await page.waitForSelector(`#graph-message[data-kind="${kind}"]:not([hidden])`, { timeout: 10000 })
+    .catch(async () => {
+      const m = await page.evaluate(() => { const e = document.querySelector('#graph-message'); return e && [e.hidden, e.dataset.kind, e.textContent]; });
+      throw new Error(`no #graph-message[data-kind=${kind}] shown: ${JSON.stringify(m)}`);
+    });
+  const text = (await page.textContent('#graph-message-text')).trim();
+  expect(text.length > 20, `#graph-message says "${text}"`);
+  return text;
+}
+
+// The legend against the drawing, and sigma's labels: read from sigma's own
+// state (its settings and displayedNodeLabels), not from pixels.
+async function check_legend_and_labels(page, ego) {
+  await h.sleep(100);   // a frame for sigma's labels
+  const st = await page.evaluate(() => {
+    const t = window.tlflow, g = t.graph, r = t.renderer;
+    const kinds = new Set(), groups = {}, colors = {};
+    g.forEachEdge((_, a) => { if (a.kind !== 'path') kinds.add(a.kind); });
+    g.forEachNode((_, a) => {
+      const c = a.community === null || a.community === undefined ? -1 : a.community;
+      groups[c] = (groups[c] || 0) + 1;
+      (colors[c] = colors[c] || new Set()).add(a.color);
+    });
+    const rgb = (hex) => `rgb(${parseInt(hex.slice(1, 3), 16)}, ${parseInt(hex.slice(3, 5), 16)}, ${parseInt(hex.slice(5, 7), 16)})`;
+    const legend = [...document.querySelectorAll('#legend [data-community]')].map((e) => ({
+      c: +e.dataset.community, color: e.dataset.color, text: e.textContent,
+      swatch: getComputedStyle(e, '::before').backgroundColor, want_swatch: rgb(e.dataset.color),
+    }));
+    const legend_kinds = [...document.querySelectorAll('#legend [data-kind]')].map((e) => e.dataset.kind);
+    const sizes = g.mapNodes((n, a) => [n, a.size]).sort((a, b) => b[1] - a[1]);
+    const threshold = r.getSetting('labelRenderedSizeThreshold');
+    const shown = [...(r.displayedNodeLabels || [])];
+    const too_small = shown.filter((n) => !g.getNodeAttribute(n, 'forceLabel') && r.scaleSize(r.getNodeDisplayData(n).size) < threshold);
+    const visible = document.querySelector('#legend').getBoundingClientRect().height > 0;
+    return { kinds: [...kinds], groups, colors: Object.fromEntries(Object.entries(colors).map(([k, v]) => [k, [...v]])),
+             legend, legend_kinds, sizes: sizes.slice(0, 50), threshold, shown, too_small, visible, order: g.order };
+  });
+  expect(st.visible, '#legend is not shown');
+  same_set(st.legend_kinds, st.kinds, 'legend: edge kinds');
+  const named = Object.entries(st.groups).filter(([c]) => +c >= 0)
+    .sort((a, b) => (ego ? a[0] - b[0] : b[1] - a[1] || a[0] - b[0])).slice(0, 8).map(([c]) => +c);
+  same_set(st.legend.filter((l) => l.c >= 0).map((l) => l.c), named, 'legend: communities named');
+  for (const l of st.legend) {
+    expect(JSON.stringify(st.colors[l.c]) === JSON.stringify([l.color]),
+           `legend ${l.c}: colour ${l.color}, nodes of it drawn in ${JSON.stringify(st.colors[l.c])}`);
+    expect(l.swatch === l.want_swatch, `legend ${l.c}: swatch ${l.swatch}, want ${l.want_swatch}`);
+    expect(l.text.includes(String(st.groups[l.c])), `legend ${l.c} says "${l.text}", ${st.groups[l.c]} accounts drawn`);
+  }
+  // Labels: the threshold lets the biggest accounts through, sigma shows
+  // the biggest of them, and none below the threshold.
+  const want = Math.min(5, st.order);
+  expect(st.shown.length >= want, `sigma shows ${st.shown.length} labels (threshold ${st.threshold} px), want at least ${want}`);
+  const top = st.sizes[0][1];
+  expect(st.shown.some((n) => st.sizes.some(([m, sz]) => m === n && sz === top)),
+         `no label among the biggest accounts (size ${top}); shown ${JSON.stringify(st.shown.slice(0, 5))}`);
+  expect(st.threshold <= st.sizes[Math.min(st.sizes.length, 40) - 1][1], `threshold ${st.threshold} px is above the 40th biggest size`);
+  expect(st.too_small.length === 0, `labels below the threshold: ${JSON.stringify(st.too_small.slice(0, 5))}`);
+  return `legend ${st.legend_kinds.join('/')} and ${st.legend.length} ${ego ? 'distances' : 'communities'}; ` +
+         `${st.shown.length} labels, threshold ${st.threshold.toFixed(2)} px`;
+}
+
 async function shot(page, name) {
   await page.screenshot({ path: path.join(artifacts, `${name}.png`) });
 }
@@ -180,8 +243,9 @@ async function main() {
       await wait_ready(page, 'graph');
       await page.waitForFunction(() => window.tlflow.graph && window.tlflow.graph.order > 0, null, { timeout: 5000 });
       const note = await compare_with_api(page, t.origin, 'first load');
+      const legend = await check_legend_and_labels(page, false);
       await shot(page, 'graph-1280');
-      return note;
+      return `${note}; ${legend}`;
     });
 
     await step('new interactions appear live, without a reload, within 2 s', async () => {
@@ -212,8 +276,15 @@ async function main() {
           throw new Error(`${what}: not in the page 5 s after the post was written`);
         }
         const ms = Date.now() - t0;
-        delays.push(`${what} ${ms} ms`);
-        figures.push(`live delay (${what}): ${ms} ms`);
+        // The indicator shows the page's own measure: arrival to application,
+        // never more than the time since the post was written.
+        const live = await page.evaluate(() => ({ lag: window.tlflow.live.lagMs, text: document.querySelector('#live-status').textContent,
+                                                  state: document.querySelector('#live-status').dataset.state }));
+        expect(live.state === 'live' && live.text.includes(`lag ${live.lag} ms`),
+               `#live-status says "${live.text}" (${live.state}), tlflow.live.lagMs ${live.lag}`);
+        expect(live.lag >= 0 && live.lag <= ms + 50, `${what}: lag ${live.lag} ms, but applied ${ms} ms after the post`);
+        delays.push(`${what} ${ms} ms (page lag ${live.lag} ms)`);
+        figures.push(`live delay (${what}): ${ms} ms after the post, ${live.lag} ms from arrival to the drawing`);
         expect(ms <= 2000, `${what}: ${ms} ms after the post (target 2 s)`);
       }
       const after = await page.evaluate(() => ({ loads: window.tlflow.loads, applied: window.tlflow.live.applied }));
@@ -230,6 +301,12 @@ async function main() {
                                  document.querySelector('#pause').getAttribute('aria-pressed') === 'true', null, { timeout: 3000 });
       await t.write(feed.post(3, 4, { tag: 'rust' }));
       await t.settle();
+      // The indicator says paused and counts the event waiting.
+      await page.waitForFunction(() => window.tlflow.live.waiting >= 1 &&
+                                 /Paused · [1-9]\d* waiting/.test(document.querySelector('#live-status').textContent) &&
+                                 document.querySelector('#live-status').dataset.state === 'paused', null, { timeout: 5000 })
+        .catch(async () => { throw new Error(`paused: #live-status says "${await page.textContent('#live-status')}"`); });
+      const arrived = Date.now();
       await h.sleep(500);
       const held = await page.evaluate((k) => window.tlflow.graph.getEdgeAttribute(k, 'weight'), key);
       expect(held === w0, `paused, the weight of ${key} went ${w0} -> ${held}`);
@@ -241,7 +318,12 @@ async function main() {
           throw new Error(`resumed: weight ${await page.evaluate((k) => window.tlflow.graph.getEdgeAttribute(k, 'weight'), key)}, ` +
                           `want ${w0 + 1}; live ${JSON.stringify(await page.evaluate(() => window.tlflow.live))}`);
         });
-      return `${key}: ${w0} while paused, ${w0 + 1} after Resume`;
+      // The event waited through the pause: the lag shown says so.
+      const waited = Date.now() - arrived;
+      const live = await page.evaluate(() => ({ lag: window.tlflow.live.lagMs, text: document.querySelector('#live-status').textContent }));
+      expect(live.lag >= 500 && live.lag <= waited + 1000 && live.text.includes(`lag ${live.lag.toLocaleString('en')} ms`),
+             `after Resume: lag ${live.lag} ms, "${live.text}"; the event waited at least 500 ms`);
+      return `${key}: ${w0} while paused, ${w0 + 1} after Resume; lag shown ${live.lag} ms`;
     });
 
     await step('after live changes the page still equals GET /graph', async () => {
@@ -305,8 +387,9 @@ async function main() {
         const want = new Map(api.edges.map((e) => [`${e.from}|${e.to}|${e.kind}`, e.weight]));
         same_set(p.edges.map((e) => e[0]), [...want.keys()], `ego of ${id}: edges`);
         for (const [key, w] of p.edges) expect(want.get(key) === w, `ego: weight of ${key}: page ${w}, API ${want.get(key)}`);
+        const legend = await check_legend_and_labels(page, true);
         await shot(page, 'graph-ego-1280');
-        return `${api.nodes.length} accounts, ${api.edges.length} edges around ${id}`;
+        return `${api.nodes.length} accounts, ${api.edges.length} edges around ${id}; ${legend}`;
       } finally {
         loads = await page.evaluate(() => window.tlflow.loads);
         await page.fill('#f-ego', '');
@@ -323,7 +406,15 @@ async function main() {
         const slice = await page.evaluate(() => window.tlflow.slice);
         expect(JSON.stringify(slice.kind) === '["mention"]' && JSON.stringify(slice.hashtag) === '["rust"]',
                `tlflow.slice is ${JSON.stringify(slice)}`);
-        return await compare_with_api(page, t.origin, 'kind=mention&hashtag=rust from the address');
+        const note = await compare_with_api(page, t.origin, 'kind=mention&hashtag=rust from the address');
+        // A slice with nothing in it says so where the drawing would be.
+        await page.goto('about:blank');
+        await page.goto(`${t.origin}/#/graph?hashtag=nosuchtag`);
+        await wait_ready(page, 'graph');
+        expect(await page.evaluate(() => window.tlflow.graph.order) === 0, 'hashtag=nosuchtag draws accounts');
+        const empty = await graph_message(page, 'empty');
+        await shot(page, 'graph-empty-1280');
+        return `${note}; an empty slice: "${empty}"`;
       } finally {
         // The next steps (the export among them) want the whole graph.
         await page.goto('about:blank');
@@ -408,13 +499,61 @@ async function main() {
       return `${api.length} hops: ${api.path.join(' > ')}`;
     });
 
-    await step('graph view at phone width', async () => {
+    await step('phone width (390 x 844): filters folded, keyboard reaches them, no horizontal scroll', async () => {
+      const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      // Narrowing the window folds the filters.
       await page.setViewportSize({ width: 390, height: 844 });
+      await page.waitForFunction(() => !document.querySelector('#filters-box').open, null, { timeout: 3000 })
+        .catch(() => { throw new Error('#filters-box stays open at 390 px'); });
+      // A page opened at that width starts folded; the drawing is on the first screen.
+      await page.goto('about:blank');
+      await page.goto(`${t.origin}/#/graph`);
+      await wait_ready(page, 'graph');
       await h.sleep(300);
+      expect(!(await page.evaluate(() => document.querySelector('#filters-box').open)), '#filters-box is open at start at 390 px');
+      const box = await page.evaluate(() => { const r = document.querySelector('#sigma').getBoundingClientRect(); return [r.top, r.width, r.height]; });
+      expect(box[0] < 844 / 2 && box[1] > 300 && box[2] > 300, `the drawing is at top ${box[0]}, ${box[1]} x ${box[2]} px`);
+      let o = await overflow();
+      expect(o <= 0, `the graph view is ${o} px wider than a 390 px screen`);
       await shot(page, 'graph-390');
-      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      // The keyboard: Tab from the top of the page reaches the summary, Enter
+      // unfolds it, the next Tab is the first filter.
+      await page.evaluate(() => document.activeElement && document.activeElement.blur());
+      let tabs = 0;
+      for (; tabs < 30; tabs++) {
+        await page.keyboard.press('Tab');
+        if (await page.evaluate(() => document.activeElement && document.activeElement.matches('#filters-box > summary'))) break;
+      }
+      expect(tabs < 30, 'Tab never reaches the filters\' summary');
+      await page.keyboard.press('Enter');
+      expect(await page.evaluate(() => document.querySelector('#filters-box').open), 'Enter on the summary does not unfold the filters');
+      await page.keyboard.press('Tab');
+      const next = await page.evaluate(() => document.activeElement.id);
+      expect(next === 'f-hashtag', `after the summary Tab goes to #${next}, not #f-hashtag`);
+      const outside = await page.evaluate(() => [...document.querySelectorAll('#filters input, #filters select, #filters button, #find-input, #find-go')]
+        .filter((e) => { const r = e.getBoundingClientRect(); return r.width === 0 || r.left < 0 || r.right > window.innerWidth; })
+        .map((e) => e.id || e.name || e.value));
+      expect(outside.length === 0, `controls off the 390 px screen: ${JSON.stringify(outside)}`);
+      o = await overflow();
+      expect(o <= 0, `with the filters open the page is ${o} px wider than the screen`);
+      await shot(page, 'graph-390-filters');
+      // Every other view at that width.
+      const wide = [];
+      for (const v of ['overview', 'flows', 'tracking', 'exports']) {
+        await go_view(page, v);
+        await h.sleep(100);
+        const ov = await overflow();
+        if (ov > 0) wide.push(`${v} +${ov} px`);
+      }
+      await shot(page, 'exports-390');
+      expect(wide.length === 0, `wider than a 390 px screen: ${wide.join(', ')}`);
       await page.setViewportSize({ width: 1280, height: 800 });
-      expect(overflow <= 0, `the page is ${overflow} px wider than a 390 px screen`);
+      await go_view(page, 'graph');
+      await page.waitForFunction(() => document.querySelector('#filters-box').open, null, { timeout: 3000 })
+        .catch(() => { throw new Error('#filters-box stays folded at 1280 px'); });
+      o = await overflow();
+      expect(o <= 0, `at 1280 px the page is ${o} px wider than the screen`);
+      return `${tabs + 1} Tabs to the filters; no view wider than the screen`;
     });
 
     await step('overview shows the API counts', async () => {
@@ -425,6 +564,9 @@ async function main() {
       await h.until('#ov-vertices and #ov-edges to show the counts',
                     async () => (await num('#ov-vertices')) === v && (await num('#ov-edges')) === e, { timeout: 5000 })
         .catch(async () => { throw new Error(`#ov-vertices "${await page.textContent('#ov-vertices')}", #ov-edges "${await page.textContent('#ov-edges')}", API ${v} / ${e}`); });
+      await page.waitForFunction(() => document.querySelector('#ov-live').dataset.state === 'live' &&
+                                 /^Live · /.test(document.querySelector('#ov-live').textContent), null, { timeout: 5000 })
+        .catch(async () => { throw new Error(`#ov-live says "${await page.textContent('#ov-live')}"`); });
       await shot(page, 'overview-1280');
       await page.setViewportSize({ width: 390, height: 844 });
       await h.sleep(200);
@@ -433,7 +575,7 @@ async function main() {
       return `${v} vertices, ${e} edges`;
     });
 
-    await step('flows table holds the API flows', async () => {
+    await step('flows: the matrix and the table hold the API flows', async () => {
       await go_view(page, 'flows');
       const api = await h.api_json(t.origin, '/flows?by=location&limit=1000');
       const want = new Map(api.flows.map((f) => [`${f.from}|${f.to}`, f.weight]));
@@ -446,8 +588,53 @@ async function main() {
         if (weight !== undefined) expect(Number(weight) === w, `row ${from} -> ${to}: data-weight ${weight}, /flows ${w}`);
         expect(text.replace(/[,\s]/g, '').includes(String(w)), `row ${from} -> ${to} does not show the weight ${w}`);
       }
+      // The matrix: the ten busiest locations (weight in and out), rows
+      // from, columns to, each cell the /flows weight (0 when none), shaded
+      // by it.
+      const total = new Map();
+      for (const f of api.flows) for (const k of [f.from ?? '', f.to ?? '']) total.set(k, (total.get(k) || 0) + f.weight);
+      const busiest = [...total.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 10).map((e) => e[0]);
+      const by_pair = new Map(api.flows.map((f) => [`${f.from ?? ''}|${f.to ?? ''}`, f.weight]));
+      const m = await page.evaluate(() => ({
+        rows: [...document.querySelectorAll('#flows-matrix tbody tr')].map((tr) =>
+          [...tr.querySelectorAll('td')].map((td) => [td.dataset.from, td.dataset.to, +td.dataset.weight, td.textContent, +td.dataset.heat,
+                                                     td.className])),
+        stops: document.querySelectorAll('#flows-matrix td[tabindex="0"]').length,
+      }));
+      expect(m.rows.length === busiest.length, `the matrix has ${m.rows.length} rows, want ${busiest.length}`);
+      const heat = [];
+      m.rows.forEach((row, i) => {
+        expect(row.length === busiest.length, `matrix row ${i} has ${row.length} cells`);
+        row.forEach(([from, to, w, text, step, cls], j) => {
+          expect(from === busiest[i] && to === busiest[j], `cell (${i}, ${j}) is ${from} -> ${to}, want ${busiest[i]} -> ${busiest[j]}`);
+          const want_w = by_pair.get(`${from}|${to}`) || 0;
+          expect(w === want_w, `cell ${from} -> ${to}: ${w}, /flows ${want_w}`);
+          expect(text.replace(/\D/g, '') === (want_w ? String(want_w) : ''), `cell ${from} -> ${to} shows "${text}", /flows ${want_w}`);
+          expect(cls.includes(`heat-${step}`) && (step === 0) === (w === 0), `cell ${from} -> ${to}: weight ${w}, class "${cls}"`);
+          heat.push([w, step]);
+        });
+      });
+      heat.sort((a, b) => a[0] - b[0]);
+      for (let i = 1; i < heat.length; i++) expect(heat[i][1] >= heat[i - 1][1], `shading not monotonic in the weight: ${JSON.stringify(heat)}`);
+      // One tab stop; the arrows move along a row and down a column.
+      expect(m.stops === 1, `${m.stops} matrix cells in the tab order, want 1`);
+      await page.focus('#flows-matrix td[tabindex="0"]');
+      await page.keyboard.press('ArrowRight');
+      await page.keyboard.press('ArrowDown');
+      const at = await page.evaluate(() => { const a = document.activeElement; return [a.dataset.from, a.dataset.to, document.querySelector('#flows-detail').textContent]; });
+      if (busiest.length > 1) {
+        expect(at[0] === busiest[1] && at[1] === busiest[1], `after Right and Down the focus is on ${at[0]} -> ${at[1]}, want ${busiest[1]} -> ${busiest[1]}`);
+        const w11 = by_pair.get(`${busiest[1]}|${busiest[1]}`) || 0;
+        expect(at[2].includes(`weight ${w11}`), `#flows-detail says "${at[2]}", want weight ${w11}`);
+      }
       await shot(page, 'flows-1280');
-      return `${rows.length} rows`;
+      await page.setViewportSize({ width: 390, height: 844 });
+      await h.sleep(200);
+      await shot(page, 'flows-390');
+      const ov = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      await page.setViewportSize({ width: 1280, height: 800 });
+      expect(ov <= 0, `the flows view is ${ov} px wider than a 390 px screen`);
+      return `matrix ${busiest.length} x ${busiest.length}, ${rows.length} rows`;
     });
 
     await step('adding and removing a hashtag in the tracking view changes GET /tracking', async () => {
@@ -480,7 +667,17 @@ async function main() {
       const v = (await h.api_json(t.origin, '/vertices/count')).count;
       const e = (await h.api_json(t.origin, '/edges/count')).count;
       expect(n === v && m === e, `NetworkX reads ${n} nodes, ${m} edges; API ${v} / ${e}`);
-      return `${download.suggestedFilename()}: ${n} nodes, ${m} edges`;
+      // The tab's jobs survive a reload (sessionStorage), listed once.
+      const id = await page.getAttribute('#export-jobs tr[data-state="done"]', 'data-id');
+      await page.reload();
+      await go_view(page, 'exports');
+      await page.waitForSelector(`#export-jobs tr[data-id="${id}"][data-state="done"] a.download`, { timeout: 10000 })
+        .catch(() => { throw new Error(`job ${id} is not listed after a reload`); });
+      await page.selectOption('#export-format', 'csv');
+      await page.selectOption('#export-format', 'graphml');
+      const rows = await page.$$eval(`#export-jobs tr[data-id="${id}"]`, (els) => els.length);
+      expect(rows === 1, `job ${id} is listed ${rows} times after a reload and a format change`);
+      return `${download.suggestedFilename()}: ${n} nodes, ${m} edges; listed again after a reload`;
     });
 
     await step('the page caught no error of its own while tlflow ran', async () => {
@@ -494,14 +691,16 @@ async function main() {
         await page.goto('about:blank');
         await page.goto(`${t.origin}/#/graph?around=${encodeURIComponent('twitter:1')}`);
         await page.waitForSelector('#banner[data-kind="error"]:not([hidden])', { timeout: 10000 });
+        const msg = await graph_message(page, 'error');
         await shot(page, 'banner-error-1280');
-        return (await page.textContent('#banner')).trim();
+        return `banner "${(await page.textContent('#banner')).trim()}"; graph area "${msg}"`;
       } finally {
         page_b.expect_errors = null;
         await page.goto('about:blank');
         await page.goto(`${t.origin}/#/graph`);
         await wait_ready(page, 'graph');
         await page.waitForSelector('#banner', { state: 'hidden', timeout: 5000 });
+        await page.waitForSelector('#graph-message', { state: 'hidden', timeout: 5000 });
       }
     });
 
@@ -512,15 +711,34 @@ async function main() {
       const t0 = Date.now();
       await page.waitForSelector('#banner[data-kind="offline"]:not([hidden])', { timeout: 15000 });
       const ms = Date.now() - t0;
+      const banner = (await page.textContent('#banner')).trim();
+      expect(/cannot be reached/.test(banner), `#banner says "${banner}"`);
+      const msg = await graph_message(page, 'offline');
+      expect(/Not live/.test(msg), `over a drawing the graph area says "${msg}"`);
       await shot(page, 'banner-offline-1280');
-      return `${ms} ms after tlflow stopped`;
+      // A page opened while the service is down: the graph area says so too
+      // (the page's own files answer from the cache of this tab: a reload of
+      // the view, not of the document).
+      await page.evaluate(() => { window.tlflow.graph.clear(); location.hash = '#/graph?limit=499'; });
+      await page.waitForFunction(() => /Nothing to draw/.test(document.querySelector('#graph-message-text').textContent),
+                                 null, { timeout: 10000 }).catch(() => {});
+      const empty = await graph_message(page, 'offline');
+      expect(/Nothing to draw/.test(empty), `over an empty drawing the graph area says "${empty}"`);
+      return `${ms} ms after tlflow stopped; graph area "${msg}", then "${empty}"`;
     });
 
     const token = require('crypto').randomBytes(24).toString('hex');
+    const jwt_secret = require('crypto').randomBytes(32).toString('hex');
+    // An HS256 JWT with these scopes, valid for an hour.
+    const jwt = (scopes) => {
+      const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+      const body = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub: 'web-test', scope: scopes.join(' '), exp: Math.floor(Date.now() / 1000) + 3600 })}`;
+      return `${body}.${require('crypto').createHmac('sha256', jwt_secret).update(body).digest('base64url')}`;
+    };
     await step('--auth-reads without a token shows the token banner; the token loads the graph', async () => {
       t2 = await h.start_tlflow(bin, {
         data_dir: path.join(work, 'auth'), extra: ['--auth-reads', '--analytics-refresh', '0'],
-        env: { TLFLOW_API_TOKEN: token },
+        env: { TLFLOW_API_TOKEN: token, TLFLOW_JWT_SECRET: jwt_secret },
       });
       allowed = t2.origin;
       const f2 = new x_feed({ base: 4000000000, tags: ['rust'] });
@@ -528,13 +746,41 @@ async function main() {
       for (let i = 0; i < 8; i++) l2 += f2.post(i, (i + 1) % 8);
       await t2.write(l2);
       await t2.settle({ token, quiet: 0 });
-      page_b.expect_errors = /status of 401|Failed to load resource/;
+      page_b.expect_errors = /status of 40[13]|Failed to load resource/;
       await page.goto(`${t2.origin}/#/graph`);
       await page.waitForSelector('#banner[data-kind="auth"]:not([hidden])', { timeout: 10000 });
+      let banner = (await page.textContent('#banner')).trim();
+      expect(/needs a token/.test(banner) && /401/.test(banner), `no token: #banner says "${banner}"`);
+      let msg = await graph_message(page, 'auth');
+      expect(/needs a token/.test(msg), `no token: the graph area says "${msg}"`);
+      expect(await page.evaluate(() => window.tlflow.graph.order) === 0, 'no token, yet a drawing');
       await shot(page, 'banner-auth-1280');
+      // The message's button leads to the token field.
+      await page.click('#graph-message-token');
+      expect(await page.evaluate(() => document.activeElement && document.activeElement.id) === 'token-input',
+             '#graph-message-token does not focus #token-input');
+      // A wrong token: refused, said so in both places.
+      await page.fill('#token-input', 'not-' + token);
+      await page.click('#token-save');
+      await page.waitForFunction(() => /refused/.test(document.querySelector('#banner').textContent), null, { timeout: 10000 })
+        .catch(async () => { throw new Error(`wrong token: #banner says "${await page.textContent('#banner')}"`); });
+      msg = await graph_message(page, 'auth');
+      expect(/refused/.test(msg), `wrong token: the graph area says "${msg}"`);
+      banner = (await page.textContent('#banner')).trim();
+      // A valid JWT without tlflow's read scope: 403, said so in both places.
+      await page.fill('#token-input', jwt(['openid']));
+      await page.click('#token-save');
+      await page.waitForFunction(() => /403/.test(document.querySelector('#banner').textContent), null, { timeout: 10000 })
+        .catch(async () => { throw new Error(`JWT without the scope: #banner says "${await page.textContent('#banner')}"`); });
+      await page.waitForFunction(() => /403/.test(document.querySelector('#graph-message-text').textContent), null, { timeout: 10000 })
+        .catch(() => {});
+      msg = await graph_message(page, 'auth');
+      expect(/permission/.test(msg) && /403/.test(msg), `JWT without the scope: the graph area says "${msg}"`);
+      const forbidden = (await page.textContent('#banner')).trim();
       await page.fill('#token-input', token);
       await page.click('#token-save');
       await page.waitForSelector('#banner', { state: 'hidden', timeout: 10000 });
+      await page.waitForSelector('#graph-message', { state: 'hidden', timeout: 10000 });
       page_b.expect_errors = null;
       await wait_ready(page, 'graph');
       await page.waitForFunction(() => window.tlflow.graph && window.tlflow.graph.order === 8, null, { timeout: 10000 });
@@ -547,7 +793,23 @@ async function main() {
       const url = page.url();
       expect(!url.includes(token), `the token stays in the URL: ${url.replace(token, '<token>')}`);
       expect(await page.evaluate(() => sessionStorage.getItem('tlflow.token')) === token, '#token= was not kept');
-      return 'banner, then 8 nodes with the token';
+      // A read-only JWT: the graph loads; a tracking change is 403 in the
+      // banner and the tracking view, and leaves the graph area alone.
+      await page.fill('#token-input', jwt(['tlflow:read']));
+      await page.click('#token-save');
+      await page.waitForFunction(() => window.tlflow.graph && window.tlflow.graph.order === 8 && window.tlflow.ready, null, { timeout: 10000 });
+      page_b.expect_errors = /status of 403|Failed to load resource/;
+      await go_view(page, 'tracking');
+      await page.fill('#track-input', 'forbiddentag');
+      await page.click('#track-add');
+      await page.waitForSelector('#banner[data-kind="auth"]:not([hidden])', { timeout: 10000 });
+      const track_banner = (await page.textContent('#banner')).trim();
+      expect(/403/.test(track_banner) && /permission/.test(track_banner), `tracking with a read-only JWT: #banner says "${track_banner}"`);
+      expect(/permission|forbidden|lacks/i.test(await page.textContent('#track-status')), `#track-status says "${await page.textContent('#track-status')}"`);
+      await go_view(page, 'graph');
+      expect(await page.evaluate(() => document.querySelector('#graph-message').hidden), 'a 403 on tracking shows a message in the graph area');
+      page_b.expect_errors = null;
+      return `"${banner}"; "${forbidden}"; then 8 nodes with the token; a read-only JWT's tracking change: "${track_banner}"`;
     });
 
     await step('no console error and no request to another origin', async () => {
