@@ -32,6 +32,9 @@ TEST_CASE("memory and gremlin stores answer the REST API the same after the same
   REQUIRE(mem.start());
   REQUIRE(grem.start());
   parity::check_same_answers(mem, grem);
+  // A clean stop removes the export jobs' temporary directories.
+  CHECK(mem.terminate() == 0);
+  CHECK(grem.terminate() == 0);
 }
 
 // The Gremlin database goes away under a running service: reads and single

@@ -128,6 +128,9 @@ TEST_CASE("the service on the real server answers the REST API as on the memory 
   REQUIRE(mem.start());
   REQUIRE(grem.start());
   tlflow::test::parity::check_same_answers(mem, grem);
+  // A clean stop removes the export jobs' temporary directories.
+  CHECK(mem.terminate() == 0);
+  CHECK(grem.terminate() == 0);
 }
 
 int main(int argc, char** argv) {
