@@ -182,7 +182,45 @@ std::string gephi_edge_id(const edge_key& k) {
   return out;
 }
 
-std::string gephi_node(const vertex& v, std::string_view op) {
+namespace {
+void write_attributes(json_writer& w, const node_attributes::values& a) {
+  w.Key("pagerank");
+  w.Double(a.pagerank);
+  w.Key("community");
+  w.Uint(a.community);
+}
+
+// Whether Gephi should hear of `now` after `sent`: a value where there was
+// none, another community, or a PageRank more than 1% away from the one
+// sent. A node the newer snapshot does not hold keeps what it had.
+bool differs(const std::optional<node_attributes::values>& sent,
+             const std::optional<node_attributes::values>& now) {
+  if (!now) return false;
+  if (!sent) return true;
+  if (sent->community != now->community) return true;
+  const double d = now->pagerank - sent->pagerank;
+  return (d < 0 ? -d : d) > 0.01 * sent->pagerank;
+}
+} // namespace
+
+std::string gephi_attributes(const std::string& id, const node_attributes::values& a) {
+  rapidjson::StringBuffer b;
+  json_writer w(b);
+  w.StartObject();
+  w.Key("cn");
+  w.StartObject();
+  str(w, id);
+  w.StartObject();
+  write_attributes(w, a);
+  w.EndObject();
+  w.EndObject();
+  w.EndObject();
+  std::string out = b.GetString();
+  out += "\r\n";
+  return out;
+}
+
+std::string gephi_node(const vertex& v, std::string_view op, const node_attributes::values* a) {
   rapidjson::StringBuffer b;
   json_writer w(b);
   w.StartObject();
@@ -202,6 +240,7 @@ std::string gephi_node(const vertex& v, std::string_view op) {
         str(w, *s);
       }
     }
+    if (a) write_attributes(w, *a);
   }
   w.EndObject();
   w.EndObject();
@@ -260,6 +299,12 @@ public:
   clock::time_point last_sent = clock::now();
   clock::time_point not_before;                  // WebSocket pacing
   std::uint64_t stats_seen = 0;                  // last stats tick delivered
+  // Gephi: the snapshot whose attributes the stream's nodes get, what each
+  // node was sent (nullopt: none), and the nodes whose values changed since
+  // (to send as `cn`).
+  std::shared_ptr<const node_attributes> attrs;
+  std::unordered_map<std::string, std::optional<node_attributes::values>> sent;
+  std::vector<std::string> attr_queue;
 };
 
 struct changefeed::impl {
@@ -275,6 +320,7 @@ struct changefeed::impl {
   std::vector<std::shared_ptr<subscription>> subs;
   graph_store* store = nullptr;
   std::thread dispatcher;
+  attributes_source attributes;   // set before the dispatcher starts
 
   stats_source stats;
   std::uint64_t stats_tick = 0;
@@ -425,9 +471,11 @@ struct changefeed::impl {
   static std::string gephi_lines(subscription& s, const change& c) {
     std::string out;
     switch (c.type) {
-    case change_type::vertex_created: return gephi_node(c.v, "an");
-    case change_type::vertex_updated: return gephi_node(c.v, "cn");
-    case change_type::vertex_removed: return gephi_node(c.v, "dn");
+    case change_type::vertex_created: return gephi_node(c.v, "an", note_sent(s, c.v.id));
+    case change_type::vertex_updated: return gephi_node(c.v, "cn", note_sent(s, c.v.id));
+    case change_type::vertex_removed:
+      s.sent.erase(c.v.id);
+      return gephi_node(c.v, "dn");
     case change_type::edge_created:
       return gephi_edge(c.e, "ae");
     case change_type::edge_changed: return gephi_edge(c.e, "ce");
@@ -437,6 +485,46 @@ struct changefeed::impl {
     return out;
   }
 
+  // The attributes a Gephi node gets now (from s.attrs), remembered as sent.
+  static const node_attributes::values* note_sent(subscription& s, const std::string& id) {
+    std::optional<node_attributes::values> v;
+    if (s.attrs) v = s.attrs->of(id);
+    auto it = s.sent.find(id);
+    if (it == s.sent.end()) {
+      if (s.sent.size() >= max_known_ends) return nullptr;
+      it = s.sent.emplace(id, v).first;
+    } else {
+      it->second = v;
+    }
+    return it->second ? &*it->second : nullptr;
+  }
+
+  // A newer snapshot than the one the stream's nodes carry: queue the nodes
+  // whose values changed.
+  static void refresh_attributes(subscription& s, const std::shared_ptr<const node_attributes>& now_attrs) {
+    if (!now_attrs || now_attrs == s.attrs) return;
+    s.attrs = now_attrs;
+    s.attr_queue.clear();
+    for (const auto& [id, v] : s.sent)
+      if (differs(v, now_attrs->of(id))) s.attr_queue.push_back(id);
+  }
+
+  // `cn` lines for the queued nodes, up to about one piece; true when the
+  // queue is empty after.
+  static bool drain_attributes(subscription& s, std::string& out) {
+    std::size_t k = 0;
+    for (; k < s.attr_queue.size() && out.size() < chunk_cap; ++k) {
+      auto it = s.sent.find(s.attr_queue[k]);
+      if (it == s.sent.end()) continue;
+      auto now = s.attrs->of(it->first);
+      if (!differs(it->second, now)) continue;
+      out += gephi_attributes(it->first, *now);
+      it->second = now;
+    }
+    s.attr_queue.erase(s.attr_queue.begin(), s.attr_queue.begin() + static_cast<std::ptrdiff_t>(k));
+    return s.attr_queue.empty();
+  }
+
   void put(subscription& s, std::string piece, bool last) {
     s.last_sent = clock::now();
     if (last) s.finished = true;
@@ -444,7 +532,8 @@ struct changefeed::impl {
   }
 
   // Serves one subscriber; returns when it next needs attention (or max()).
-  clock::time_point service(subscription& s, clock::time_point now) {
+  clock::time_point service(subscription& s, clock::time_point now,
+                             const std::shared_ptr<const node_attributes>& attrs_now) {
     if (s.finished) return clock::time_point::max();
     if (!s.out->ready()) return clock::time_point::max();
     std::lock_guard<std::mutex> sl(s.mu);
@@ -500,6 +589,16 @@ struct changefeed::impl {
       return clock::time_point::max();
     }
     s.resume_from.reset();
+
+    // Gephi: newer analytics first; the events wait until their lines went.
+    std::string attr_lines;
+    if (s.w == wire::gephi) {
+      refresh_attributes(s, attrs_now);
+      if (!drain_attributes(s, attr_lines)) {
+        put(s, std::move(attr_lines), false);
+        return now;
+      }
+    }
 
     // Walk the backlog: filter, hold young weight changes, measure.
     const auto window = std::chrono::milliseconds(options.coalesce_ms);
@@ -558,7 +657,7 @@ struct changefeed::impl {
         return clock::time_point::max();
       }
     }
-    std::string piece;
+    std::string piece = std::move(attr_lines);
     std::size_t sent = 0;
     for (std::size_t i = 0; i < take.size(); ++i) {
       const record& r = *take[i];
@@ -583,7 +682,7 @@ struct changefeed::impl {
         if (is_edge(r.c.type) && r.c.type != change_type::edge_removed && !known_before) {
           // Gephi needs both ends before an edge.
           for (const auto* id : {&r.c.e.key.from, &r.c.e.key.to})
-            piece += gephi_node(vertex{*id, {}}, "an");
+            piece += gephi_node(vertex{*id, {}}, "an", note_sent(s, *id));
         }
         change c = r.c;
         if (c.type == change_type::edge_changed && !known_before) c.type = change_type::edge_created;
@@ -652,9 +751,12 @@ struct changefeed::impl {
       const auto now = clock::now();
       refresh_stats(now);
       next = now + std::chrono::seconds(1);
+      std::shared_ptr<const node_attributes> attrs_now;
+      if (attributes && std::any_of(list.begin(), list.end(), [](const auto& s) { return s->w == wire::gephi; }))
+        attrs_now = attributes();
       for (const auto& s : list) {
         try {
-          next = std::min(next, service(*s, now));
+          next = std::min(next, service(*s, now, attrs_now));
         } catch (const std::exception& e) {
           log::error("changefeed", "subscriber dropped: ", e.what());
           put(*s, "", true);
@@ -765,10 +867,20 @@ bool changefeed::full() const {
   return impl_->subs.size() >= options_.max_subscribers;
 }
 
-void changefeed::know(const std::shared_ptr<subscription>& s, const std::vector<std::string>& ids) {
+void changefeed::know(const std::shared_ptr<subscription>& s, const std::vector<std::string>& ids,
+                      std::shared_ptr<const node_attributes> attrs) {
   std::lock_guard<std::mutex> sl(s->mu);
-  for (const auto& id : ids)
+  s->attrs = std::move(attrs);
+  for (const auto& id : ids) {
     if (s->ends.size() < max_known_ends) s->ends.insert(id);
+    impl::note_sent(*s, id);
+  }
+}
+
+void changefeed::set_attributes(attributes_source source) { impl_->attributes = std::move(source); }
+
+std::shared_ptr<const node_attributes> changefeed::attributes() const {
+  return impl_->attributes ? impl_->attributes() : nullptr;
 }
 
 void changefeed::wake() {
