@@ -83,14 +83,43 @@ struct key_view_hash {
 };
 key_view view_of(const edge_key& k) { return {k.from, k.to, k.kind}; }
 
+// Account ids as small numbers (the hub's own numbering): the subscribers'
+// ego sets and known ends hold numbers, so a filter pass hashes no string.
+// Guarded by the impl's ids_mu.
+using vid = std::uint32_t;
+
 struct record {
   event_id id;
   change c;
   clock::time_point at;
-  mutable std::string json; // filled by the dispatcher thread only
-  const std::string& data() const {
-    if (json.empty()) json = change_json(c);
-    return json;
+  // Filled by the dispatcher thread only, once for every subscriber: the
+  // SSE frame "id: S.N\nevent: TYPE\ndata: JSON\n\n", where the JSON starts,
+  // and the numbers of the ids (from/to of an edge; `from` is the vertex).
+  mutable std::string sse;
+  mutable std::uint32_t data_at = 0;
+  mutable vid from = 0, to = 0;
+  void format() const {
+    const std::string json = change_json(c);
+    sse.reserve(json.size() + 48);
+    sse = "id: ";
+    sse += std::to_string(id.seq);
+    sse += '.';
+    sse += std::to_string(id.index);
+    sse += "\nevent: ";
+    sse += type_name(c.type);
+    sse += "\ndata: ";
+    data_at = static_cast<std::uint32_t>(sse.size());
+    sse += json;
+    sse += "\n\n";
+  }
+  const std::string& frame() const {
+    if (sse.empty()) format();
+    return sse;
+  }
+  // The JSON of the change (the `data` of its event).
+  std::string_view data() const {
+    const std::string& f = frame();
+    return std::string_view(f).substr(data_at, f.size() - data_at - 2);
   }
 };
 
@@ -98,6 +127,7 @@ struct record {
 // one pointer copy per write, not per change).
 struct write_rec {
   std::vector<record> recs;
+  mutable bool numbered = false; // dispatcher thread only
 };
 
 } // namespace
@@ -290,8 +320,8 @@ public:
   std::shared_ptr<sink> out;
   std::mutex mu;                  // filter state (refilter vs dispatcher)
   filter f;
-  std::unordered_map<std::string, unsigned> ego; // id -> distance from `around`
-  std::unordered_set<std::string> ends;          // ends of delivered edges (filtered, gephi)
+  std::unordered_map<vid, unsigned> ego;         // id -> distance from `around`
+  std::unordered_set<vid> ends;                  // ends of delivered edges (filtered, gephi)
   event_id cursor;
   bool started = false;
   std::optional<event_id> resume_from;           // set until the first service
@@ -321,6 +351,30 @@ struct changefeed::impl {
   graph_store* store = nullptr;
   std::thread dispatcher;
   attributes_source attributes;   // set before the dispatcher starts
+  std::mutex ids_mu;
+  std::unordered_map<std::string, vid> ids; // every account id seen, numbered
+
+  vid number(const std::string& id) { // under ids_mu
+    return ids.emplace(id, static_cast<vid>(ids.size())).first->second;
+  }
+  vid number_of(const std::string& id) {
+    std::lock_guard<std::mutex> l(ids_mu);
+    return number(id);
+  }
+  // Numbers the ids of a write's changes, once (dispatcher thread).
+  void number_write(const write_rec& w) {
+    if (w.numbered) return;
+    std::lock_guard<std::mutex> l(ids_mu);
+    for (const auto& r : w.recs) {
+      if (is_edge(r.c.type)) {
+        r.from = number(r.c.e.key.from);
+        r.to = number(r.c.e.key.to);
+      } else {
+        r.from = number(r.c.v.id);
+      }
+    }
+    w.numbered = true;
+  }
 
   stats_source stats;
   std::uint64_t stats_tick = 0;
@@ -368,7 +422,7 @@ struct changefeed::impl {
   void fill_ego(subscription& s, graph_store* st) {
     s.ego.clear();
     if (s.f.around.empty()) return;
-    s.ego[s.f.around] = 0;
+    s.ego[number_of(s.f.around)] = 0;
     if (st == nullptr) return;
     std::vector<std::string> frontier{s.f.around};
     for (unsigned d = 1; d <= s.f.radius && !frontier.empty(); ++d) {
@@ -380,7 +434,7 @@ struct changefeed::impl {
         if (!ns) continue;
         for (const auto& n : *ns) {
           if (s.ego.size() >= max_ego) break;
-          if (s.ego.emplace(n.id, d).second) next.push_back(n.id);
+          if (s.ego.emplace(number_of(n.id), d).second) next.push_back(n.id);
         }
       }
       frontier = std::move(next);
@@ -398,8 +452,8 @@ struct changefeed::impl {
           std::find(s.f.s.platforms.begin(), s.f.s.platforms.end(), c.source_platform) == s.f.s.platforms.end())
         return false;
       if (!s.f.around.empty()) {
-        auto a = s.ego.find(c.e.key.from);
-        auto b = s.ego.find(c.e.key.to);
+        auto a = s.ego.find(r.from);
+        auto b = s.ego.find(r.to);
         // The ego graph: edges between members; an edge from a member
         // nearer than the radius brings its other end in.
         const bool in_a = a != s.ego.end(), in_b = b != s.ego.end();
@@ -407,29 +461,29 @@ struct changefeed::impl {
         if (!(in_a && in_b)) {
           const unsigned d = in_a ? a->second : b->second;
           if (d >= s.f.radius || c.type == change_type::edge_removed || s.ego.size() >= max_ego) return false;
-          if (deliver) s.ego.emplace(in_a ? c.e.key.to : c.e.key.from, d + 1);
+          if (deliver) s.ego.emplace(in_a ? r.to : r.from, d + 1);
         }
       }
       if (deliver && (filtered || s.w == wire::gephi) && c.type != change_type::edge_removed &&
           s.ends.size() < max_known_ends) {
-        s.ends.insert(c.e.key.from);
-        s.ends.insert(c.e.key.to);
+        s.ends.insert(r.from);
+        s.ends.insert(r.to);
       }
       return true;
     }
     if (!filtered) {
       if (deliver && s.w == wire::gephi && c.type != change_type::vertex_removed && s.ends.size() < max_known_ends)
-        s.ends.insert(c.v.id);
+        s.ends.insert(r.from);
       return true;
     }
-    if (s.ego.count(c.v.id) != 0) return true;
-    const bool known = s.ends.count(c.v.id) != 0;
-    if (known && deliver && c.type == change_type::vertex_removed) s.ends.erase(c.v.id);
+    if (s.ego.count(r.from) != 0) return true;
+    const bool known = s.ends.count(r.from) != 0;
+    if (known && deliver && c.type == change_type::vertex_removed) s.ends.erase(r.from);
     return known;
   }
 
   // Appends one event as the subscriber's wire wants it.
-  static void frame_into(std::string& out, wire w, std::string_view type, const std::string& data,
+  static void frame_into(std::string& out, wire w, std::string_view type, std::string_view data,
                          const event_id* id) {
     if (w != wire::sse) {
       out += data;
@@ -448,7 +502,7 @@ struct changefeed::impl {
     out += data;
     out += "\n\n";
   }
-  std::string frame(const subscription& s, std::string_view type, const std::string& data,
+  std::string frame(const subscription& s, std::string_view type, std::string_view data,
                     const std::string* id) const {
     std::string out;
     if (s.w == wire::sse && id) out = "id: " + *id + "\n";
@@ -568,6 +622,12 @@ struct changefeed::impl {
       if (!lost)
         for (std::size_t i = after(s.cursor); i < ring.size(); ++i) writes.push_back(ring[i]);
     }
+    std::size_t backlog = 0;
+    for (const auto& w : writes) {
+      number_write(*w);
+      backlog += w->recs.size();
+    }
+    pending.reserve(backlog);
     for (const auto& w : writes)
       for (const auto& r : w->recs)
         if (s.cursor < r.id) pending.push_back(&r);
@@ -675,7 +735,7 @@ struct changefeed::impl {
         continue;
       }
       const bool known_before = s.w == wire::gephi && is_edge(r.c.type) &&
-                                s.ends.count(r.c.e.key.from) != 0 && s.ends.count(r.c.e.key.to) != 0;
+                                s.ends.count(r.from) != 0 && s.ends.count(r.to) != 0;
       if (!passes(s, r, true)) continue;
       ++sent;
       if (s.w == wire::gephi) {
@@ -689,9 +749,9 @@ struct changefeed::impl {
         piece += gephi_lines(s, c);
       } else if (s.w == wire::ws) {
         m_delivered.inc();
-        put(s, r.data(), false);
+        put(s, std::string(r.data()), false);
       } else {
-        frame_into(piece, s.w, type_name(r.c.type), r.data(), &r.id);
+        piece += r.frame();
       }
     }
     if (s.w != wire::ws) m_delivered.inc(sent);
@@ -872,7 +932,7 @@ void changefeed::know(const std::shared_ptr<subscription>& s, const std::vector<
   std::lock_guard<std::mutex> sl(s->mu);
   s->attrs = std::move(attrs);
   for (const auto& id : ids) {
-    if (s->ends.size() < max_known_ends) s->ends.insert(id);
+    if (s->ends.size() < max_known_ends) s->ends.insert(impl_->number_of(id));
     impl::note_sent(*s, id);
   }
 }
