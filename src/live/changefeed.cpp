@@ -209,6 +209,26 @@ struct write_rec {
   mutable bool numbered = false; // dispatcher thread only
 };
 
+// The records after `after` in a run of writes, one by one (a copy looks
+// ahead without moving the original).
+struct backlog_iter {
+  const std::vector<std::shared_ptr<const write_rec>>* writes;
+  event_id after;
+  std::size_t w = 0, i = 0;
+  const record* next() {
+    while (w < writes->size()) {
+      const auto& recs = (*writes)[w]->recs;
+      while (i < recs.size()) {
+        const record& r = recs[i++];
+        if (after < r.id) return &r;
+      }
+      ++w;
+      i = 0;
+    }
+    return nullptr;
+  }
+};
+
 } // namespace
 
 std::string event_id::str() const { return std::to_string(seq) + "." + std::to_string(index); }
@@ -407,6 +427,9 @@ public:
   bool finished = false;
   clock::time_point last_sent = clock::now();
   clock::time_point not_before;                  // WebSocket pacing
+  // The first event waiting is a weight change held until then (its
+  // coalescing window): nothing can go before, so no walk until then.
+  clock::time_point hold_until;
   std::uint64_t stats_seen = 0;                  // last stats tick delivered
   // Gephi: the snapshot whose attributes the stream's nodes get, what each
   // node was sent (nullopt: none), and the nodes whose values changed since
@@ -671,8 +694,8 @@ struct changefeed::impl {
     if (!s.out->ready()) return clock::time_point::max();
     std::lock_guard<std::mutex> sl(s.mu);
     if (now < s.not_before) return s.not_before;
-    std::vector<std::shared_ptr<const write_rec>> writes; // keeps `pending` alive
-    std::vector<const record*> pending;
+    std::vector<std::shared_ptr<const write_rec>> writes; // the backlog, after the cursor
+    const bool held = s.started && now < s.hold_until;
     bool lost = false;
     event_id newest_now;
     std::uint64_t tick = 0;
@@ -698,18 +721,10 @@ struct changefeed::impl {
       } else if (s.cursor < evicted_upto) {
         lost = true;
       }
-      if (!lost)
+      if (!lost && !held)
         for (std::size_t i = after(s.cursor); i < ring.size(); ++i) writes.push_back(ring[i]);
     }
-    std::size_t backlog = 0;
-    for (const auto& w : writes) {
-      number_write(*w);
-      backlog += w->recs.size();
-    }
-    pending.reserve(backlog);
-    for (const auto& w : writes)
-      for (const auto& r : w->recs)
-        if (s.cursor < r.id) pending.push_back(&r);
+    for (const auto& w : writes) number_write(*w);
     const std::string newest_text = newest_now.str();
     if (lost && s.resume_from) {
       // The resume point is gone: reload, then go on from the newest event.
@@ -746,9 +761,11 @@ struct changefeed::impl {
     std::size_t bytes = 0;
     bool hard = false;
     event_id advance = s.cursor;
-    clock::time_point wake_at = clock::time_point::max();
-    for (std::size_t k = 0; k < pending.size(); ++k) {
-      const record& r = *pending[k];
+    clock::time_point wake_at = held ? s.hold_until : clock::time_point::max();
+    bool holding = held;
+    backlog_iter it{&writes, s.cursor};
+    while (const record* next = held ? nullptr : it.next()) {
+      const record& r = *next;
       if (!passes(s, r, false)) {
         advance = r.id;
         continue;
@@ -758,6 +775,7 @@ struct changefeed::impl {
       if (!hard && r.c.type == change_type::edge_changed && now - r.at < window &&
           going.count(view_of(r.c.e.key)) == 0) {
         wake_at = r.at + window;
+        holding = true;
         break;
       }
       if (r.c.type == change_type::edge_changed) going.insert(view_of(r.c.e.key));
@@ -768,8 +786,12 @@ struct changefeed::impl {
         // Another chunk after this one, unless the backlog is over the
         // budget: then coalesce all of it at once.
         std::size_t rest = 0;
-        for (std::size_t i = k + 1; i < pending.size() && bytes + rest <= options.subscriber_budget_bytes; ++i)
-          if (passes(s, *pending[i], false)) rest += pending[i]->data().size();
+        backlog_iter look = it;
+        while (bytes + rest <= options.subscriber_budget_bytes) {
+          const record* q = look.next();
+          if (q == nullptr) break;
+          if (passes(s, *q, false)) rest += q->data().size();
+        }
         if (bytes + rest <= options.subscriber_budget_bytes) break;
         hard = true;
       }
@@ -802,6 +824,7 @@ struct changefeed::impl {
       const record& r = *take[i];
       if (piece.size() > chunk_cap || (s.w == wire::ws && sent >= ws_round)) {
         advance = take[i - 1]->id; // the rest in the next piece
+        holding = false;
         // A WebSocket tells no one when its queue drains: come back soon.
         if (s.w == wire::ws) {
           s.not_before = now + std::chrono::milliseconds(10);
@@ -835,6 +858,7 @@ struct changefeed::impl {
     }
     if (s.w != wire::ws) m_delivered.inc(sent);
     s.cursor = advance;
+    s.hold_until = holding ? wake_at : clock::time_point{};
     if (!stats_copy.empty() && s.stats_seen != tick) {
       s.stats_seen = tick;
       piece += control(s, "stats", stats_copy, nullptr);
@@ -997,6 +1021,7 @@ void changefeed::unsubscribe(const std::shared_ptr<subscription>& s) {
 void changefeed::refilter(const std::shared_ptr<subscription>& s, filter f, graph_store* store) {
   std::lock_guard<std::mutex> sl(s->mu);
   s->f = std::move(f);
+  s->hold_until = {};
   s->ends.clear();
   impl_->fill_ego(*s, store);
 }
