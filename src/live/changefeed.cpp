@@ -457,6 +457,8 @@ struct changefeed::impl {
   std::unordered_map<std::string, vid> ids; // every account id seen, numbered
 
   vid number(const std::string& id) { // under ids_mu
+    auto it = ids.find(id); // before emplace, which would allocate a node every time
+    if (it != ids.end()) return it->second;
     return ids.emplace(id, static_cast<vid>(ids.size())).first->second;
   }
   vid number_of(const std::string& id) {
