@@ -97,72 +97,71 @@ class id_table {
 public:
   std::size_t size() const noexcept { return size_; }
   void clear() {
-    keys_.clear();
-    values_.clear();
+    slots_.clear();
     size_ = 0;
   }
   // The value of `k`, or null.
   const std::uint8_t* find(vid k) const {
-    if (keys_.empty()) return nullptr;
+    if (slots_.empty()) return nullptr;
     const std::uint32_t want = k + 1;
     for (std::size_t i = home(k);; i = (i + 1) & mask()) {
-      if (keys_[i] == want) return &values_[i];
-      if (keys_[i] == 0) return nullptr;
+      const slot& x = slots_[i];
+      if (x.key == want) return &x.value;
+      if (x.key == 0) return nullptr;
     }
   }
   bool contains(vid k) const { return find(k) != nullptr; }
   // Adds `k` with `v` unless present; true when added.
   bool insert(vid k, std::uint8_t v) {
-    if ((size_ + 1) * 2 > keys_.size()) grow();
+    if ((size_ + 1) * 2 > slots_.size()) grow();
     const std::uint32_t want = k + 1;
     std::size_t i = home(k);
-    for (; keys_[i] != 0; i = (i + 1) & mask())
-      if (keys_[i] == want) return false;
-    keys_[i] = want;
-    values_[i] = v;
+    for (; slots_[i].key != 0; i = (i + 1) & mask())
+      if (slots_[i].key == want) return false;
+    slots_[i] = {want, v};
     ++size_;
     return true;
   }
   void erase(vid k) {
-    if (keys_.empty()) return;
+    if (slots_.empty()) return;
     const std::uint32_t want = k + 1;
     std::size_t i = home(k);
-    for (; keys_[i] != want; i = (i + 1) & mask())
-      if (keys_[i] == 0) return;
+    for (; slots_[i].key != want; i = (i + 1) & mask())
+      if (slots_[i].key == 0) return;
     // Backward shift: later entries of the run move into the hole unless
     // their home lies cyclically in (hole, their slot].
-    for (std::size_t j = (i + 1) & mask(); keys_[j] != 0; j = (j + 1) & mask()) {
-      const std::size_t h = home(keys_[j] - 1);
+    for (std::size_t j = (i + 1) & mask(); slots_[j].key != 0; j = (j + 1) & mask()) {
+      const std::size_t h = home(slots_[j].key - 1);
       const bool stays = i <= j ? (i < h && h <= j) : (i < h || h <= j);
       if (stays) continue;
-      keys_[i] = keys_[j];
-      values_[i] = values_[j];
+      slots_[i] = slots_[j];
       i = j;
     }
-    keys_[i] = 0;
+    slots_[i] = {};
     --size_;
   }
 
 private:
-  std::size_t mask() const noexcept { return keys_.size() - 1; }
+  struct slot {
+    std::uint32_t key = 0; // number + 1; 0: empty
+    std::uint8_t value = 0;
+  };
+  std::size_t mask() const noexcept { return slots_.size() - 1; }
   std::size_t home(vid k) const noexcept {
     return static_cast<std::size_t>((static_cast<std::uint64_t>(k) * 0x9E3779B97F4A7C15ULL) >> shift_);
   }
   void grow() {
-    std::vector<std::uint32_t> old_keys = std::move(keys_);
-    std::vector<std::uint8_t> old_values = std::move(values_);
-    const std::size_t n = old_keys.empty() ? 16 : old_keys.size() * 2;
-    keys_.assign(n, 0);
-    values_.assign(n, 0);
+    std::vector<slot> old = std::move(slots_);
+    const std::size_t n = old.empty() ? 16 : old.size() * 2;
+    slots_.assign(n, slot{});
     shift_ = 64;
     for (std::size_t m = n; m > 1; m >>= 1) --shift_;
     size_ = 0;
-    for (std::size_t i = 0; i < old_keys.size(); ++i)
-      if (old_keys[i] != 0) insert(old_keys[i] - 1, old_values[i]);
+    for (const slot& x : old)
+      if (x.key != 0) insert(x.key - 1, x.value);
   }
 
-  std::vector<std::uint32_t> keys_;  // number + 1; 0: empty
-  std::vector<std::uint8_t> values_;
+  std::vector<slot> slots_; // key and value side by side: one cache line a probe
   std::size_t size_ = 0;
   unsigned shift_ = 64;
 };
@@ -568,8 +567,10 @@ struct changefeed::impl {
           if (deliver) s.ego.insert(in_a ? r.to : r.from, static_cast<std::uint8_t>(d + 1));
         }
       }
-      if (deliver && (filtered || s.w == wire::gephi) && c.type != change_type::edge_removed &&
-          s.ends.size() < max_known_ends) {
+      // With an ego set (and not for Gephi, which tracks what it sent) the
+      // ends of a delivered edge are members already: nothing to remember.
+      if (deliver && (filtered || s.w == wire::gephi) && (s.f.around.empty() || s.w == wire::gephi) &&
+          c.type != change_type::edge_removed && s.ends.size() < max_known_ends) {
         s.ends.insert(r.from, 0);
         s.ends.insert(r.to, 0);
       }
