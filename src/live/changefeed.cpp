@@ -214,6 +214,12 @@ struct record {
 struct write_rec {
   std::vector<record> recs;
   mutable bool numbered = false; // dispatcher thread only
+  mutable std::size_t bytes = 0; // the JSON of every change; 0: not summed yet
+  std::size_t data_bytes() const {
+    if (bytes == 0)
+      for (const auto& r : recs) bytes += r.data().size();
+    return bytes;
+  }
 };
 
 // The records after `after` in a run of writes, one by one (a copy looks
@@ -233,6 +239,18 @@ struct backlog_iter {
       i = 0;
     }
     return nullptr;
+  }
+  // The JSON bytes of every record still ahead, whatever the filter: an
+  // upper bound of what a filter lets through, from whole writes' sums.
+  std::size_t bytes_ahead() const {
+    std::size_t n = 0;
+    if (w < writes->size()) {
+      const auto& recs = (*writes)[w]->recs;
+      for (std::size_t j = i; j < recs.size(); ++j)
+        if (after < recs[j].id) n += recs[j].data().size();
+    }
+    for (std::size_t k = w + 1; k < writes->size(); ++k) n += (*writes)[k]->data_bytes();
+    return n;
   }
 };
 
@@ -839,6 +857,8 @@ struct changefeed::impl {
       if (!hard && bytes > chunk_cap) {
         // Another chunk after this one, unless the backlog is over the
         // budget: then coalesce all of it at once.
+        // What is left, unfiltered, is under the budget: no need to filter it.
+        if (bytes + it.bytes_ahead() <= options.subscriber_budget_bytes) break;
         std::size_t rest = 0;
         backlog_iter look = it;
         while (bytes + rest <= options.subscriber_budget_bytes) {
