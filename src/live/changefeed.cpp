@@ -652,31 +652,18 @@ struct changefeed::impl {
     return known;
   }
 
-  // Appends one event as the subscriber's wire wants it.
-  static void frame_into(std::string& out, wire w, std::string_view type, std::string_view data,
-                         const event_id* id) {
-    if (w != wire::sse) {
-      out += data;
-      return;
-    }
-    if (id) {
-      out += "id: ";
-      out += std::to_string(id->seq);
-      out += '.';
-      out += std::to_string(id->index);
-      out += '\n';
-    }
+  // A control event as the subscriber's wire wants it (changes come framed
+  // from their record).
+  static std::string frame(const subscription& s, std::string_view type, std::string_view data,
+                           const std::string* id) {
+    if (s.w != wire::sse) return std::string(data);
+    std::string out;
+    if (id) out = "id: " + *id + "\n";
     out += "event: ";
     out += type;
     out += "\ndata: ";
     out += data;
     out += "\n\n";
-  }
-  std::string frame(const subscription& s, std::string_view type, std::string_view data,
-                    const std::string* id) const {
-    std::string out;
-    if (s.w == wire::sse && id) out = "id: " + *id + "\n";
-    frame_into(out, s.w, type, data, nullptr);
     return out;
   }
 
