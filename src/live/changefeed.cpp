@@ -88,7 +88,7 @@ key_view view_of(const edge_key& k) { return {k.from, k.to, k.kind}; }
 // Guarded by the impl's ids_mu.
 using vid = std::uint32_t;
 
-// A set of account numbers with a small value each (the ego distance):
+// A set of account numbers with a 32-bit value each:
 // open addressing, linear probing, at most half full. A lookup touches one
 // or two cache lines where std::unordered_map touches a bucket and a node;
 // 35 ego sets of 10,000 accounts are looked up for every change. Empty: no
@@ -104,7 +104,7 @@ public:
     ++changes_;
   }
   // The value of `k`, or null.
-  const std::uint8_t* find(vid k) const {
+  const std::uint32_t* find(vid k) const {
     if (slots_.empty()) return nullptr;
     const std::uint32_t want = k + 1;
     for (std::size_t i = home(k);; i = (i + 1) & mask()) {
@@ -115,7 +115,7 @@ public:
   }
   bool contains(vid k) const { return find(k) != nullptr; }
   // Adds `k` with `v` unless present; true when added.
-  bool insert(vid k, std::uint8_t v) {
+  bool insert(vid k, std::uint32_t v) {
     if ((size_ + 1) * 2 > slots_.size()) grow();
     const std::uint32_t want = k + 1;
     std::size_t i = home(k);
@@ -149,7 +149,7 @@ public:
 private:
   struct slot {
     std::uint32_t key = 0; // number + 1; 0: empty
-    std::uint8_t value = 0;
+    std::uint32_t value = 0;
   };
   std::size_t mask() const noexcept { return slots_.size() - 1; }
   std::size_t home(vid k) const noexcept {
@@ -172,6 +172,39 @@ private:
   std::size_t size_ = 0;
   std::uint64_t changes_ = 0;
   unsigned shift_ = 64;
+};
+
+// An ego set as the members in the order they joined, so that subscribers
+// of the same `around` with the same starting set share one: they learn the
+// same members in the same order (the same changes pass the same filter),
+// each one's set being the first `n` of the log. One table to look up
+// instead of one per subscriber. A subscriber that learns something else
+// goes on with a copy of its part. Dispatcher thread only, once shared.
+struct ego_log {
+  id_table members;         // id -> (place in `order` << 2) | distance
+  std::vector<vid> order;   // members in the order they joined
+  std::vector<std::uint8_t> dist; // their distances
+  std::size_t initial = 0;  // the first `initial`: the set when subscribing
+  std::uint64_t initial_sum = 0; // of the starting set, whatever its order
+
+  static std::uint64_t mix(vid k, unsigned d) {
+    return (static_cast<std::uint64_t>(k) + 1) * 0x9E3779B97F4A7C15ULL ^ d;
+  }
+  unsigned distance_at(std::size_t i) const { return dist[i]; }
+  void append(vid k, unsigned d) {
+    members.insert(k, static_cast<std::uint32_t>(order.size() << 2) | d);
+    order.push_back(k);
+    dist.push_back(static_cast<std::uint8_t>(d));
+  }
+  // Same starting set, same distances.
+  bool same_start(const ego_log& o) const {
+    if (initial != o.initial || initial_sum != o.initial_sum) return false;
+    for (std::size_t i = 0; i < initial; ++i) {
+      const std::uint32_t* v = o.members.find(order[i]);
+      if (v == nullptr || (*v >> 2) >= o.initial || (*v & 3u) != distance_at(i)) return false;
+    }
+    return true;
+  }
 };
 
 struct record {
@@ -444,7 +477,36 @@ public:
   std::shared_ptr<sink> out;
   std::mutex mu;                  // filter state (refilter vs dispatcher)
   filter f;
-  id_table ego;                                  // id -> distance from `around`
+  std::shared_ptr<ego_log> ego;                  // null: no `around`
+  std::size_t ego_n = 0;                         // members: the first ego_n of ego->order
+  std::uint64_t ego_version = 0;                 // grows with every change of the set
+  bool ego_checked = false;                      // looked for a log to share
+  // Distance from `around`, or -1 for a non-member.
+  int ego_distance(vid k) const {
+    if (!ego) return -1;
+    const std::uint32_t* v = ego->members.find(k);
+    if (v == nullptr || (*v >> 2) >= ego_n) return -1;
+    return static_cast<int>(*v & 3u);
+  }
+  // Adds a member (not one already in); true when added.
+  bool ego_insert(vid k, unsigned d) {
+    if (ego_distance(k) >= 0) return false;
+    if (ego_n < ego->order.size()) {
+      if (ego->order[ego_n] == k && ego->distance_at(ego_n) == d) { // as the one ahead did
+        ++ego_n;
+        ++ego_version;
+        return true;
+      }
+      auto own = std::make_shared<ego_log>(); // another way: a copy of ours
+      for (std::size_t i = 0; i < ego_n; ++i) own->append(ego->order[i], ego->distance_at(i));
+      own->initial = std::min(ego->initial, ego_n);
+      ego = std::move(own);
+    }
+    ego->append(k, d);
+    ++ego_n;
+    ++ego_version;
+    return true;
+  }
   id_table ends;                                 // ends of delivered edges (filtered, gephi)
   event_id cursor;
   bool started = false;
@@ -478,6 +540,27 @@ struct changefeed::impl {
   graph_store* store = nullptr;
   std::thread dispatcher;
   attributes_source attributes;   // set before the dispatcher starts
+  std::vector<std::weak_ptr<ego_log>> ego_logs; // to share (dispatcher thread only)
+
+  // A new subscriber's ego set: the log of another one with the same
+  // starting set, if any (it then follows it while it learns the same).
+  void share_ego(subscription& s) {
+    s.ego_checked = true;
+    if (!s.ego) return;
+    ego_logs.erase(std::remove_if(ego_logs.begin(), ego_logs.end(),
+                                  [](const std::weak_ptr<ego_log>& w) { return w.expired(); }),
+                   ego_logs.end());
+    for (const auto& w : ego_logs) {
+      auto log = w.lock();
+      if (log && log != s.ego && s.ego->same_start(*log)) {
+        s.ego = std::move(log);
+        s.ego_n = s.ego->initial;
+        ++s.ego_version;
+        return;
+      }
+    }
+    ego_logs.push_back(s.ego);
+  }
   std::mutex ids_mu;
   std::unordered_map<std::string, vid> ids; // every account id seen, numbered
 
@@ -549,10 +632,20 @@ struct changefeed::impl {
   }
 
   void fill_ego(subscription& s, graph_store* st) {
-    s.ego.clear();
+    s.ego.reset();
+    s.ego_n = 0;
+    ++s.ego_version;
+    s.ego_checked = false;
     if (s.f.around.empty()) return;
-    s.ego.insert(number_of(s.f.around), 0);
-    if (st == nullptr) return;
+    auto log = std::make_shared<ego_log>();
+    const auto finish = [&] {
+      log->initial = log->order.size();
+      for (std::size_t i = 0; i < log->initial; ++i) log->initial_sum += ego_log::mix(log->order[i], log->distance_at(i));
+      s.ego_n = log->initial;
+      s.ego = std::move(log);
+    };
+    log->append(number_of(s.f.around), 0);
+    if (st == nullptr) return finish();
     std::vector<std::string> frontier{s.f.around};
     for (unsigned d = 1; d <= s.f.radius && !frontier.empty(); ++d) {
       std::vector<std::string> next;
@@ -562,12 +655,16 @@ struct changefeed::impl {
         auto ns = st->neighbors(id, q);
         if (!ns) continue;
         for (const auto& n : *ns) {
-          if (s.ego.size() >= max_ego) break;
-          if (s.ego.insert(number_of(n.id), static_cast<std::uint8_t>(d))) next.push_back(n.id);
+          if (log->order.size() >= max_ego) break;
+          const vid k = number_of(n.id);
+          if (log->members.find(k) != nullptr) continue;
+          log->append(k, d);
+          next.push_back(n.id);
         }
       }
       frontier = std::move(next);
     }
+    finish();
   }
 
   enum class verdict { fail, pass, pass_learns };
@@ -585,12 +682,12 @@ struct changefeed::impl {
         return verdict::fail;
       bool learns = false;
       if (!s.f.around.empty()) {
-        const std::uint8_t* a = s.ego.find(r.from);
-        const std::uint8_t* b = s.ego.find(r.to);
-        if (a == nullptr && b == nullptr) return verdict::fail;
-        if (a == nullptr || b == nullptr) {
-          const unsigned d = a != nullptr ? *a : *b;
-          if (d >= s.f.radius || c.type == change_type::edge_removed || s.ego.size() >= max_ego)
+        const int a = s.ego_distance(r.from);
+        const int b = s.ego_distance(r.to);
+        if (a < 0 && b < 0) return verdict::fail;
+        if (a < 0 || b < 0) {
+          const unsigned d = static_cast<unsigned>(a >= 0 ? a : b);
+          if (d >= s.f.radius || c.type == change_type::edge_removed || s.ego_n >= max_ego)
             return verdict::fail;
           learns = true;
         }
@@ -604,7 +701,7 @@ struct changefeed::impl {
       return s.w == wire::gephi && c.type != change_type::vertex_removed && s.ends.size() < max_known_ends
                  ? verdict::pass_learns
                  : verdict::pass;
-    if (s.ego.contains(r.from)) return verdict::pass;
+    if (s.ego_distance(r.from) >= 0) return verdict::pass;
     if (!s.ends.contains(r.from)) return verdict::fail;
     return c.type == change_type::vertex_removed ? verdict::pass_learns : verdict::pass;
   }
@@ -620,16 +717,16 @@ struct changefeed::impl {
           std::find(s.f.s.platforms.begin(), s.f.s.platforms.end(), c.source_platform) == s.f.s.platforms.end())
         return false;
       if (!s.f.around.empty()) {
-        const std::uint8_t* a = s.ego.find(r.from);
-        const std::uint8_t* b = s.ego.find(r.to);
+        const int a = s.ego_distance(r.from);
+        const int b = s.ego_distance(r.to);
         // The ego graph: edges between members; an edge from a member
         // nearer than the radius brings its other end in.
-        const bool in_a = a != nullptr, in_b = b != nullptr;
+        const bool in_a = a >= 0, in_b = b >= 0;
         if (!in_a && !in_b) return false;
         if (!(in_a && in_b)) {
-          const unsigned d = in_a ? *a : *b;
-          if (d >= s.f.radius || c.type == change_type::edge_removed || s.ego.size() >= max_ego) return false;
-          if (deliver) s.ego.insert(in_a ? r.to : r.from, static_cast<std::uint8_t>(d + 1));
+          const unsigned d = static_cast<unsigned>(in_a ? a : b);
+          if (d >= s.f.radius || c.type == change_type::edge_removed || s.ego_n >= max_ego) return false;
+          if (deliver) s.ego_insert(in_a ? r.to : r.from, d + 1);
         }
       }
       // With an ego set (and not for Gephi, which tracks what it sent) the
@@ -646,7 +743,7 @@ struct changefeed::impl {
         s.ends.insert(r.from, 0);
       return true;
     }
-    if (s.ego.contains(r.from)) return true;
+    if (s.ego_distance(r.from) >= 0) return true;
     const bool known = s.ends.contains(r.from);
     if (known && deliver && c.type == change_type::vertex_removed) s.ends.erase(r.from);
     return known;
@@ -749,6 +846,7 @@ struct changefeed::impl {
     if (!s.out->ready()) return clock::time_point::max();
     std::lock_guard<std::mutex> sl(s.mu);
     if (now < s.not_before) return s.not_before;
+    if (!s.ego_checked) share_ego(s);
     std::vector<std::shared_ptr<const write_rec>> writes; // the backlog, after the cursor
     const bool held = s.started && now < s.hold_until;
     bool lost = false;
@@ -813,7 +911,7 @@ struct changefeed::impl {
     const auto window = std::chrono::milliseconds(options.coalesce_ms);
     std::vector<const record*> take;
     std::vector<bool> learns;              // take[i]'s delivery changes the filter's state
-    const std::uint64_t judged = s.ego.changes() + s.ends.changes();
+    const std::uint64_t judged = s.ego_version + s.ends.changes();
     std::unordered_set<key_view, key_view_hash> going;
     std::size_t bytes = 0;
     bool hard = false;
@@ -900,7 +998,7 @@ struct changefeed::impl {
       const bool known_before = s.w == wire::gephi && is_edge(r.c.type) &&
                                 s.ends.contains(r.from) && s.ends.contains(r.to);
       // Judged passing without consequence, and the state is as judged: it passes.
-      const bool as_judged = !learns[i] && s.ego.changes() + s.ends.changes() == judged;
+      const bool as_judged = !learns[i] && s.ego_version + s.ends.changes() == judged;
       if (!as_judged && !passes(s, r, true)) continue;
       ++sent;
       if (s.w == wire::gephi) {

@@ -490,6 +490,45 @@ TEST_CASE("changefeed: an ego set follows edges within its radius") {
   CHECK(http_request(svc.port(), "GET", "/changes?radius=3&around=a").status == 400);
 }
 
+// Subscribers of one `around` with the same starting set share the ego set
+// while they learn the same members; one that starts alike but learns
+// something else goes its own way and sees only its own members.
+TEST_CASE("changefeed: identical ego subscribers share their set until one learns otherwise") {
+  service_process svc;
+  REQUIRE(svc.start());
+  REQUIRE(post_edge(svc.port(), "twitter:c", "twitter:n1").status == 201);
+  stream_client a(svc.port(), "/changes?around=twitter:c&radius=1");
+  stream_client b(svc.port(), "/changes?around=twitter:c&radius=1");
+  REQUIRE(a.open() == 200);
+  REQUIRE(b.open() == 200);
+  REQUIRE(post_edge(svc.port(), "twitter:c", "twitter:n5").status == 201);  // a, b: n5 joins
+  REQUIRE(http_request(svc.port(), "DELETE", "/edges/twitter%3Ac/twitter%3An5?kind=mention").status / 100 == 2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Starts as a and b did ({c, n1}), after n5 joined theirs.
+  stream_client g(svc.port(), "/changes?around=twitter:c&radius=1");
+  REQUIRE(g.open() == 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  REQUIRE(post_edge(svc.port(), "twitter:c", "twitter:n6").status == 201);   // all: n6 joins
+  REQUIRE(post_edge(svc.port(), "twitter:n5", "twitter:n1").status == 201);  // a, b only
+  REQUIRE(post_edge(svc.port(), "twitter:n6", "twitter:n1").status == 201);  // all
+  REQUIRE(post_edge(svc.port(), "twitter:n1", "twitter:x").status == 201);   // none: radius 1
+  auto edges = [](stream_client& c) {
+    std::vector<std::string> out;
+    while (auto e = c.next(1500)) {
+      if (e->type.rfind("edge_", 0) != 0) continue;
+      auto d = json(e->data);
+      out.push_back(e->type.substr(5) + " " + d["edge"]["from"].GetString() + ">" + d["edge"]["to"].GetString());
+    }
+    return out;
+  };
+  const std::vector<std::string> both{"created twitter:c>twitter:n5", "removed twitter:c>twitter:n5",
+                                      "created twitter:c>twitter:n6", "created twitter:n5>twitter:n1",
+                                      "created twitter:n6>twitter:n1"};
+  CHECK(edges(a) == both);
+  CHECK(edges(b) == both);
+  CHECK(edges(g) == std::vector<std::string>{"created twitter:c>twitter:n6", "created twitter:n6>twitter:n1"});
+}
+
 TEST_CASE("gephi: the stream's lines rebuild the slice GET /edges reports, then follow it") {
   service_process svc;
   REQUIRE(svc.start());
