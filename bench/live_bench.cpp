@@ -18,6 +18,8 @@
 //    p99 / max of arrival − send.
 // 4. Memory per idle subscriber: RSS of a fresh instance before and after
 //    --idle subscribers (kind=link: no event reaches them) connect.
+// With each import, the CPU seconds tlflow used (from /proc: less moved by
+// the machine's load than the wall time).
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -39,6 +41,7 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -97,6 +100,24 @@ long rss_kib(pid_t pid) {
   while (std::getline(in, line))
     if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
   return -1;
+}
+
+// CPU seconds (user + system) the process used so far.
+double cpu_s(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text;
+  std::getline(in, text); // one line
+  const auto paren = text.rfind(')');
+  if (paren == std::string::npos) return -1;
+  // Fields after the command: state is field 3; utime 14, stime 15.
+  std::istringstream rest(text.substr(paren + 2));
+  std::string field;
+  double ut = 0, st = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14) ut = std::atof(field.c_str());
+    if (i == 15) st = std::atof(field.c_str());
+  }
+  return (ut + st) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 std::uint16_t free_port() {
@@ -320,9 +341,11 @@ int main(int argc, char** argv) {
 
   // 1. No subscriber.
   service a = start(binary, true);
+  const double cpu_a0 = cpu_s(a.pid);
   const double alone = ingest(a, posts, n);
+  const double cpu_alone = cpu_s(a.pid) - cpu_a0;
   stop(a);
-  std::printf("ingestion, no subscriber:   %.2f s = %.0f posts/s\n", alone, n / alone);
+  std::printf("ingestion, no subscriber:   %.2f s = %.0f posts/s; tlflow CPU %.2f s\n", alone, n / alone, cpu_alone);
 
   // 2. With subscribers, and probes.
   service b = start(binary, true);
@@ -365,7 +388,9 @@ int main(int argc, char** argv) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   });
+  const double cpu_b0 = cpu_s(b.pid);
   const double with = ingest(b, posts, n);
+  const double cpu_with = cpu_s(b.pid) - cpu_b0;
   probing = false;
   prober.join();
   std::this_thread::sleep_for(std::chrono::milliseconds(1000));
@@ -380,6 +405,8 @@ int main(int argc, char** argv) {
               with, n / with, alone / with);
   std::printf("  %.0f changes, %.1f MiB read by the subscribers, %.0f coalesced, %.0f overflows\n", events,
               static_cast<double>(ss.bytes.load()) / (1 << 20), coalesced, overflows);
+  std::printf("  tlflow CPU during the import: %.2f s (no subscriber: %.2f s) = %.2f of no subscriber\n", cpu_with,
+              cpu_alone, cpu_alone > 0 ? cpu_with / cpu_alone : 0.0);
   std::printf("latency write -> delivery, %zu arrivals: p50 %.1f ms, p99 %.1f ms, max %.1f ms (target p99 < 500)\n",
               ss.latencies_ms.size(), pct(ss.latencies_ms, 0.5), pct(ss.latencies_ms, 0.99),
               pct(ss.latencies_ms, 1.0));

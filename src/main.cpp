@@ -334,6 +334,7 @@ int main(int argc, char** argv) {
   feed_stats.vertices = [&store] { auto n = store->count_vertices(); return n ? *n : 0; };
   feed_stats.edges = [&store] { auto n = store->count_edges(); return n ? *n : 0; };
   live::changefeed feed(feed_options, metrics, feed_stats);
+  feed.set_attributes(api::analytics_attributes(analytics));
   feed.attach(*store);
   api::add_live_routes(routes, feed, *store);
   api::register_store_gauges(metrics, *store);

@@ -227,6 +227,12 @@ void engine::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+std::shared_ptr<const snapshot> engine::published() {
+  if (options_.refresh_s == 0) return nullptr;
+  std::lock_guard<std::mutex> lock(mutex_);
+  return current_;
+}
+
 result<std::shared_ptr<const snapshot>> engine::view(const slice& s) {
   const bool background = options_.refresh_s != 0;
   if (s.whole_graph() && background) {

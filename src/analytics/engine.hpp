@@ -122,6 +122,10 @@ public:
   // The snapshot answering `s`: the background one for the whole graph
   // (built now when there is none yet), a new one for any filter.
   result<std::shared_ptr<const snapshot>> view(const slice& s);
+  // The whole-graph snapshot as last published (by the background refresh
+  // or a whole-graph view()); null when there is none yet or refresh_s is 0.
+  // Never builds one.
+  std::shared_ptr<const snapshot> published();
 
   const engine_options& options() const noexcept { return options_; }
   // Background rebuilds done (for tests and /status).

@@ -842,6 +842,10 @@ result<std::shared_ptr<const an::snapshot>> analytics_routes::view(const slice& 
   return impl_->ctx.engine.view(s);
 }
 
+std::shared_ptr<const an::snapshot> analytics_routes::published() {
+  return impl_->ctx.engine.published();
+}
+
 void analytics_routes::add(router& r) {
   context* c = &impl_->ctx;
   route_options heavy;

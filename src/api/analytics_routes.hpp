@@ -52,6 +52,9 @@ public:
   // The analytics of `s` as the routes see them (the background snapshot
   // for the whole graph), for other routes: the exports' include=.
   result<std::shared_ptr<const analytics::snapshot>> view(const slice& s);
+  // The background whole-graph snapshot as published (null: none yet, or
+  // no background refresh); never builds one. For GET /gephi's attributes.
+  std::shared_ptr<const analytics::snapshot> published();
 
 private:
   struct impl;

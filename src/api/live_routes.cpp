@@ -2,6 +2,8 @@
 
 #include <mutex>
 
+#include "analytics/engine.hpp"
+
 #include "api/json.hpp"
 #include "api/slice_params.hpp"
 
@@ -201,12 +203,16 @@ private:
   std::shared_ptr<live::changefeed::subscription> sub_;
 };
 
-// The current slice as Gephi lines: nodes, then edges.
+// The current slice as Gephi lines: nodes (with the attributes of `attrs`
+// when there are any), then edges.
 class gephi_scan final : public scan_sink {
 public:
+  explicit gephi_scan(std::shared_ptr<const live::node_attributes> a) : attrs(std::move(a)) {}
   status vertices(std::vector<vertex_view>& chunk) override {
     for (const auto& v : chunk) {
-      out += live::gephi_node(v.v, "an");
+      std::optional<live::node_attributes::values> a;
+      if (attrs) a = attrs->of(v.v.id);
+      out += live::gephi_node(v.v, "an", a ? &*a : nullptr);
       ids.push_back(v.v.id);
     }
     return ok_v;
@@ -215,8 +221,31 @@ public:
     for (const auto& e : chunk) out += live::gephi_edge(e, "ae");
     return ok_v;
   }
+  std::shared_ptr<const live::node_attributes> attrs;
   std::string out;
   std::vector<std::string> ids;
+};
+
+// One published analytics snapshot as node attributes.
+class snapshot_attributes final : public live::node_attributes {
+public:
+  explicit snapshot_attributes(std::shared_ptr<const analytics::snapshot> snap) : snap_(std::move(snap)) {
+    auto found = snap_->louvain(0);
+    if (found) communities_ = std::move(found->community);
+  }
+  std::optional<values> of(const std::string& id) const override {
+    const auto i = snap_->graph().index_of(id);
+    const auto& scores = snap_->pagerank().scores;
+    if (i < 0 || static_cast<std::size_t>(i) >= scores.size() ||
+        static_cast<std::size_t>(i) >= communities_.size())
+      return std::nullopt;
+    return values{scores[static_cast<std::size_t>(i)], communities_[static_cast<std::size_t>(i)]};
+  }
+  const analytics::snapshot* source() const { return snap_.get(); }
+
+private:
+  std::shared_ptr<const analytics::snapshot> snap_;
+  std::vector<std::uint32_t> communities_;
 };
 
 // HEAD: the headers a GET would get, and no subscription (the server sends
@@ -274,16 +303,31 @@ void add_live_routes(router& r, live::changefeed& feed, graph_store& store) {
     // Subscribed first: whatever changes during the scan follows it.
     auto sub = feed.subscribe(live::wire::gephi, std::move(f), std::nullopt, body, &store);
     if (!sub) return full();
-    gephi_scan scan;
+    gephi_scan scan(feed.attributes());
     if (auto st = store.scan(s, scan); !st) {
       feed.unsubscribe(sub);
       throw api_error(st.err());
     }
-    feed.know(sub, scan.ids);
+    feed.know(sub, scan.ids, scan.attrs);
     if (scan.out.empty()) scan.out = "\r\n";
     body->start(std::move(sub), std::move(scan.out));
     return event_stream(body, "application/x-ndjson");
   }, heavy);
+}
+
+live::attributes_source analytics_attributes(analytics_routes& analytics) {
+  struct cache {
+    std::mutex mu;
+    std::shared_ptr<const snapshot_attributes> last;
+  };
+  auto c = std::make_shared<cache>();
+  return [&analytics, c]() -> std::shared_ptr<const live::node_attributes> {
+    auto snap = analytics.published();
+    if (!snap) return nullptr;
+    std::lock_guard<std::mutex> l(c->mu);
+    if (!c->last || c->last->source() != snap.get()) c->last = std::make_shared<snapshot_attributes>(snap);
+    return c->last;
+  };
 }
 
 } // namespace tlflow::api

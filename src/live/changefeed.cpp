@@ -83,14 +83,162 @@ struct key_view_hash {
 };
 key_view view_of(const edge_key& k) { return {k.from, k.to, k.kind}; }
 
+// Account ids as small numbers (the hub's own numbering): the subscribers'
+// ego sets and known ends hold numbers, so a filter pass hashes no string.
+// Guarded by the impl's ids_mu.
+using vid = std::uint32_t;
+
+// A set of account numbers with a 32-bit value each:
+// open addressing, linear probing, at most half full. A lookup touches one
+// or two cache lines where std::unordered_map touches a bucket and a node;
+// 35 ego sets of 10,000 accounts are looked up for every change. Empty: no
+// allocation (an idle subscriber pays nothing).
+class id_table {
+public:
+  std::size_t size() const noexcept { return size_; }
+  // Grows with every insertion, removal and clear: equal counts, same content.
+  std::uint64_t changes() const noexcept { return changes_; }
+  void clear() {
+    slots_.clear();
+    size_ = 0;
+    ++changes_;
+  }
+  // The value of `k`, or null.
+  const std::uint32_t* find(vid k) const {
+    if (slots_.empty()) return nullptr;
+    const std::uint32_t want = k + 1;
+    for (std::size_t i = home(k);; i = (i + 1) & mask()) {
+      const slot& x = slots_[i];
+      if (x.key == want) return &x.value;
+      if (x.key == 0) return nullptr;
+    }
+  }
+  bool contains(vid k) const { return find(k) != nullptr; }
+  // Adds `k` with `v` unless present; true when added.
+  bool insert(vid k, std::uint32_t v) {
+    if ((size_ + 1) * 2 > slots_.size()) grow();
+    const std::uint32_t want = k + 1;
+    std::size_t i = home(k);
+    for (; slots_[i].key != 0; i = (i + 1) & mask())
+      if (slots_[i].key == want) return false;
+    slots_[i] = {want, v};
+    ++size_;
+    ++changes_;
+    return true;
+  }
+  void erase(vid k) {
+    if (slots_.empty()) return;
+    const std::uint32_t want = k + 1;
+    std::size_t i = home(k);
+    for (; slots_[i].key != want; i = (i + 1) & mask())
+      if (slots_[i].key == 0) return;
+    // Backward shift: later entries of the run move into the hole unless
+    // their home lies cyclically in (hole, their slot].
+    for (std::size_t j = (i + 1) & mask(); slots_[j].key != 0; j = (j + 1) & mask()) {
+      const std::size_t h = home(slots_[j].key - 1);
+      const bool stays = i <= j ? (i < h && h <= j) : (i < h || h <= j);
+      if (stays) continue;
+      slots_[i] = slots_[j];
+      i = j;
+    }
+    slots_[i] = {};
+    --size_;
+    ++changes_;
+  }
+
+private:
+  struct slot {
+    std::uint32_t key = 0; // number + 1; 0: empty
+    std::uint32_t value = 0;
+  };
+  std::size_t mask() const noexcept { return slots_.size() - 1; }
+  std::size_t home(vid k) const noexcept {
+    return static_cast<std::size_t>((static_cast<std::uint64_t>(k) * 0x9E3779B97F4A7C15ULL) >> shift_);
+  }
+  void grow() {
+    std::vector<slot> old = std::move(slots_);
+    const std::size_t n = old.empty() ? 16 : old.size() * 2;
+    slots_.assign(n, slot{});
+    shift_ = 64;
+    for (std::size_t m = n; m > 1; m >>= 1) --shift_;
+    size_ = 0;
+    const std::uint64_t changes = changes_;
+    for (const slot& x : old)
+      if (x.key != 0) insert(x.key - 1, x.value);
+    changes_ = changes;
+  }
+
+  std::vector<slot> slots_; // key and value side by side: one cache line a probe
+  std::size_t size_ = 0;
+  std::uint64_t changes_ = 0;
+  unsigned shift_ = 64;
+};
+
+// An ego set as the members in the order they joined, so that subscribers
+// of the same `around` with the same starting set share one: they learn the
+// same members in the same order (the same changes pass the same filter),
+// each one's set being the first `n` of the log. One table to look up
+// instead of one per subscriber. A subscriber that learns something else
+// goes on with a copy of its part. Dispatcher thread only, once shared.
+struct ego_log {
+  id_table members;         // id -> (place in `order` << 2) | distance
+  std::vector<vid> order;   // members in the order they joined
+  std::vector<std::uint8_t> dist; // their distances
+  std::size_t initial = 0;  // the first `initial`: the set when subscribing
+  std::uint64_t initial_sum = 0; // of the starting set, whatever its order
+
+  static std::uint64_t mix(vid k, unsigned d) {
+    return (static_cast<std::uint64_t>(k) + 1) * 0x9E3779B97F4A7C15ULL ^ d;
+  }
+  unsigned distance_at(std::size_t i) const { return dist[i]; }
+  void append(vid k, unsigned d) {
+    members.insert(k, static_cast<std::uint32_t>(order.size() << 2) | d);
+    order.push_back(k);
+    dist.push_back(static_cast<std::uint8_t>(d));
+  }
+  // Same starting set, same distances.
+  bool same_start(const ego_log& o) const {
+    if (initial != o.initial || initial_sum != o.initial_sum) return false;
+    for (std::size_t i = 0; i < initial; ++i) {
+      const std::uint32_t* v = o.members.find(order[i]);
+      if (v == nullptr || (*v >> 2) >= o.initial || (*v & 3u) != distance_at(i)) return false;
+    }
+    return true;
+  }
+};
+
 struct record {
   event_id id;
   change c;
   clock::time_point at;
-  mutable std::string json; // filled by the dispatcher thread only
-  const std::string& data() const {
-    if (json.empty()) json = change_json(c);
-    return json;
+  // Filled by the dispatcher thread only, once for every subscriber: the
+  // SSE frame "id: S.N\nevent: TYPE\ndata: JSON\n\n", where the JSON starts,
+  // and the numbers of the ids (from/to of an edge; `from` is the vertex).
+  mutable std::string sse;
+  mutable std::uint32_t data_at = 0;
+  mutable vid from = 0, to = 0;
+  void format() const {
+    const std::string json = change_json(c);
+    sse.reserve(json.size() + 48);
+    sse = "id: ";
+    sse += std::to_string(id.seq);
+    sse += '.';
+    sse += std::to_string(id.index);
+    sse += "\nevent: ";
+    sse += type_name(c.type);
+    sse += "\ndata: ";
+    data_at = static_cast<std::uint32_t>(sse.size());
+    sse += json;
+    sse += "\n\n";
+  }
+  const std::string& frame() const {
+    if (sse.empty()) format();
+    return sse;
+  }
+  // The JSON of the change (the `data` of its event).
+  std::string_view data() const {
+    const std::string& f = frame();
+    return std::string_view(f).substr(data_at, f.size() - data_at - 2);
   }
 };
 
@@ -98,6 +246,45 @@ struct record {
 // one pointer copy per write, not per change).
 struct write_rec {
   std::vector<record> recs;
+  mutable bool numbered = false; // dispatcher thread only
+  mutable std::size_t bytes = 0; // the JSON of every change; 0: not summed yet
+  std::size_t data_bytes() const {
+    if (bytes == 0)
+      for (const auto& r : recs) bytes += r.data().size();
+    return bytes;
+  }
+};
+
+// The records after `after` in a run of writes, one by one (a copy looks
+// ahead without moving the original).
+struct backlog_iter {
+  const std::vector<std::shared_ptr<const write_rec>>* writes;
+  event_id after;
+  std::size_t w = 0, i = 0;
+  const record* next() {
+    while (w < writes->size()) {
+      const auto& recs = (*writes)[w]->recs;
+      while (i < recs.size()) {
+        const record& r = recs[i++];
+        if (after < r.id) return &r;
+      }
+      ++w;
+      i = 0;
+    }
+    return nullptr;
+  }
+  // The JSON bytes of every record still ahead, whatever the filter: an
+  // upper bound of what a filter lets through, from whole writes' sums.
+  std::size_t bytes_ahead() const {
+    std::size_t n = 0;
+    if (w < writes->size()) {
+      const auto& recs = (*writes)[w]->recs;
+      for (std::size_t j = i; j < recs.size(); ++j)
+        if (after < recs[j].id) n += recs[j].data().size();
+    }
+    for (std::size_t k = w + 1; k < writes->size(); ++k) n += (*writes)[k]->data_bytes();
+    return n;
+  }
 };
 
 } // namespace
@@ -182,7 +369,45 @@ std::string gephi_edge_id(const edge_key& k) {
   return out;
 }
 
-std::string gephi_node(const vertex& v, std::string_view op) {
+namespace {
+void write_attributes(json_writer& w, const node_attributes::values& a) {
+  w.Key("pagerank");
+  w.Double(a.pagerank);
+  w.Key("community");
+  w.Uint(a.community);
+}
+
+// Whether Gephi should hear of `now` after `sent`: a value where there was
+// none, another community, or a PageRank more than 1% away from the one
+// sent. A node the newer snapshot does not hold keeps what it had.
+bool differs(const std::optional<node_attributes::values>& sent,
+             const std::optional<node_attributes::values>& now) {
+  if (!now) return false;
+  if (!sent) return true;
+  if (sent->community != now->community) return true;
+  const double d = now->pagerank - sent->pagerank;
+  return (d < 0 ? -d : d) > 0.01 * sent->pagerank;
+}
+} // namespace
+
+std::string gephi_attributes(const std::string& id, const node_attributes::values& a) {
+  rapidjson::StringBuffer b;
+  json_writer w(b);
+  w.StartObject();
+  w.Key("cn");
+  w.StartObject();
+  str(w, id);
+  w.StartObject();
+  write_attributes(w, a);
+  w.EndObject();
+  w.EndObject();
+  w.EndObject();
+  std::string out = b.GetString();
+  out += "\r\n";
+  return out;
+}
+
+std::string gephi_node(const vertex& v, std::string_view op, const node_attributes::values* a) {
   rapidjson::StringBuffer b;
   json_writer w(b);
   w.StartObject();
@@ -202,6 +427,7 @@ std::string gephi_node(const vertex& v, std::string_view op) {
         str(w, *s);
       }
     }
+    if (a) write_attributes(w, *a);
   }
   w.EndObject();
   w.EndObject();
@@ -251,15 +477,53 @@ public:
   std::shared_ptr<sink> out;
   std::mutex mu;                  // filter state (refilter vs dispatcher)
   filter f;
-  std::unordered_map<std::string, unsigned> ego; // id -> distance from `around`
-  std::unordered_set<std::string> ends;          // ends of delivered edges (filtered, gephi)
+  std::shared_ptr<ego_log> ego;                  // null: no `around`
+  std::size_t ego_n = 0;                         // members: the first ego_n of ego->order
+  std::uint64_t ego_version = 0;                 // grows with every change of the set
+  bool ego_checked = false;                      // looked for a log to share
+  // Distance from `around`, or -1 for a non-member.
+  int ego_distance(vid k) const {
+    if (!ego) return -1;
+    const std::uint32_t* v = ego->members.find(k);
+    if (v == nullptr || (*v >> 2) >= ego_n) return -1;
+    return static_cast<int>(*v & 3u);
+  }
+  // Adds a member (not one already in); true when added.
+  bool ego_insert(vid k, unsigned d) {
+    if (ego_distance(k) >= 0) return false;
+    if (ego_n < ego->order.size()) {
+      if (ego->order[ego_n] == k && ego->distance_at(ego_n) == d) { // as the one ahead did
+        ++ego_n;
+        ++ego_version;
+        return true;
+      }
+      auto own = std::make_shared<ego_log>(); // another way: a copy of ours
+      for (std::size_t i = 0; i < ego_n; ++i) own->append(ego->order[i], ego->distance_at(i));
+      own->initial = std::min(ego->initial, ego_n);
+      ego = std::move(own);
+    }
+    ego->append(k, d);
+    ++ego_n;
+    ++ego_version;
+    return true;
+  }
+  id_table ends;                                 // ends of delivered edges (filtered, gephi)
   event_id cursor;
   bool started = false;
   std::optional<event_id> resume_from;           // set until the first service
   bool finished = false;
   clock::time_point last_sent = clock::now();
   clock::time_point not_before;                  // WebSocket pacing
+  // The first event waiting is a weight change held until then (its
+  // coalescing window): nothing can go before, so no walk until then.
+  clock::time_point hold_until;
   std::uint64_t stats_seen = 0;                  // last stats tick delivered
+  // Gephi: the snapshot whose attributes the stream's nodes get, what each
+  // node was sent (nullopt: none), and the nodes whose values changed since
+  // (to send as `cn`).
+  std::shared_ptr<const node_attributes> attrs;
+  std::unordered_map<std::string, std::optional<node_attributes::values>> sent;
+  std::vector<std::string> attr_queue;
 };
 
 struct changefeed::impl {
@@ -275,6 +539,54 @@ struct changefeed::impl {
   std::vector<std::shared_ptr<subscription>> subs;
   graph_store* store = nullptr;
   std::thread dispatcher;
+  attributes_source attributes;   // set before the dispatcher starts
+  std::vector<std::weak_ptr<ego_log>> ego_logs; // to share (dispatcher thread only)
+
+  // A new subscriber's ego set: the log of another one with the same
+  // starting set, if any (it then follows it while it learns the same).
+  void share_ego(subscription& s) {
+    s.ego_checked = true;
+    if (!s.ego) return;
+    ego_logs.erase(std::remove_if(ego_logs.begin(), ego_logs.end(),
+                                  [](const std::weak_ptr<ego_log>& w) { return w.expired(); }),
+                   ego_logs.end());
+    for (const auto& w : ego_logs) {
+      auto log = w.lock();
+      if (log && log != s.ego && s.ego->same_start(*log)) {
+        s.ego = std::move(log);
+        s.ego_n = s.ego->initial;
+        ++s.ego_version;
+        return;
+      }
+    }
+    ego_logs.push_back(s.ego);
+  }
+  std::mutex ids_mu;
+  std::unordered_map<std::string, vid> ids; // every account id seen, numbered
+
+  vid number(const std::string& id) { // under ids_mu
+    auto it = ids.find(id); // before emplace, which would allocate a node every time
+    if (it != ids.end()) return it->second;
+    return ids.emplace(id, static_cast<vid>(ids.size())).first->second;
+  }
+  vid number_of(const std::string& id) {
+    std::lock_guard<std::mutex> l(ids_mu);
+    return number(id);
+  }
+  // Numbers the ids of a write's changes, once (dispatcher thread).
+  void number_write(const write_rec& w) {
+    if (w.numbered) return;
+    std::lock_guard<std::mutex> l(ids_mu);
+    for (const auto& r : w.recs) {
+      if (is_edge(r.c.type)) {
+        r.from = number(r.c.e.key.from);
+        r.to = number(r.c.e.key.to);
+      } else {
+        r.from = number(r.c.v.id);
+      }
+    }
+    w.numbered = true;
+  }
 
   stats_source stats;
   std::uint64_t stats_tick = 0;
@@ -320,10 +632,20 @@ struct changefeed::impl {
   }
 
   void fill_ego(subscription& s, graph_store* st) {
-    s.ego.clear();
+    s.ego.reset();
+    s.ego_n = 0;
+    ++s.ego_version;
+    s.ego_checked = false;
     if (s.f.around.empty()) return;
-    s.ego[s.f.around] = 0;
-    if (st == nullptr) return;
+    auto log = std::make_shared<ego_log>();
+    const auto finish = [&] {
+      log->initial = log->order.size();
+      for (std::size_t i = 0; i < log->initial; ++i) log->initial_sum += ego_log::mix(log->order[i], log->distance_at(i));
+      s.ego_n = log->initial;
+      s.ego = std::move(log);
+    };
+    log->append(number_of(s.f.around), 0);
+    if (st == nullptr) return finish();
     std::vector<std::string> frontier{s.f.around};
     for (unsigned d = 1; d <= s.f.radius && !frontier.empty(); ++d) {
       std::vector<std::string> next;
@@ -333,12 +655,55 @@ struct changefeed::impl {
         auto ns = st->neighbors(id, q);
         if (!ns) continue;
         for (const auto& n : *ns) {
-          if (s.ego.size() >= max_ego) break;
-          if (s.ego.emplace(n.id, d).second) next.push_back(n.id);
+          if (log->order.size() >= max_ego) break;
+          const vid k = number_of(n.id);
+          if (log->members.find(k) != nullptr) continue;
+          log->append(k, d);
+          next.push_back(n.id);
         }
       }
       frontier = std::move(next);
     }
+    finish();
+  }
+
+  enum class verdict { fail, pass, pass_learns };
+  // passes(s, r, false), and whether delivering the record would change the
+  // filter's state (the ego set grows, ends are remembered or forgotten):
+  // when it would not, and nothing changed the state since, the delivery
+  // pass need not ask again.
+  static verdict judge(const subscription& s, const record& r) {
+    const change& c = r.c;
+    const bool filtered = !s.f.s.whole_graph() || !s.f.around.empty();
+    if (is_edge(c.type)) {
+      if (!s.f.s.admits(c.e)) return verdict::fail;
+      if (!s.f.s.platforms.empty() &&
+          std::find(s.f.s.platforms.begin(), s.f.s.platforms.end(), c.source_platform) == s.f.s.platforms.end())
+        return verdict::fail;
+      bool learns = false;
+      if (!s.f.around.empty()) {
+        const int a = s.ego_distance(r.from);
+        const int b = s.ego_distance(r.to);
+        if (a < 0 && b < 0) return verdict::fail;
+        if (a < 0 || b < 0) {
+          const unsigned d = static_cast<unsigned>(a >= 0 ? a : b);
+          if (d >= s.f.radius || c.type == change_type::edge_removed || s.ego_n >= max_ego)
+            return verdict::fail;
+          learns = true;
+        }
+      }
+      if ((filtered || s.w == wire::gephi) && (s.f.around.empty() || s.w == wire::gephi) &&
+          c.type != change_type::edge_removed && s.ends.size() < max_known_ends)
+        learns = true;
+      return learns ? verdict::pass_learns : verdict::pass;
+    }
+    if (!filtered)
+      return s.w == wire::gephi && c.type != change_type::vertex_removed && s.ends.size() < max_known_ends
+                 ? verdict::pass_learns
+                 : verdict::pass;
+    if (s.ego_distance(r.from) >= 0) return verdict::pass;
+    if (!s.ends.contains(r.from)) return verdict::fail;
+    return c.type == change_type::vertex_removed ? verdict::pass_learns : verdict::pass;
   }
 
   // Does the record pass the subscriber's filter? `deliver`: it is being
@@ -352,61 +717,50 @@ struct changefeed::impl {
           std::find(s.f.s.platforms.begin(), s.f.s.platforms.end(), c.source_platform) == s.f.s.platforms.end())
         return false;
       if (!s.f.around.empty()) {
-        auto a = s.ego.find(c.e.key.from);
-        auto b = s.ego.find(c.e.key.to);
+        const int a = s.ego_distance(r.from);
+        const int b = s.ego_distance(r.to);
         // The ego graph: edges between members; an edge from a member
         // nearer than the radius brings its other end in.
-        const bool in_a = a != s.ego.end(), in_b = b != s.ego.end();
+        const bool in_a = a >= 0, in_b = b >= 0;
         if (!in_a && !in_b) return false;
         if (!(in_a && in_b)) {
-          const unsigned d = in_a ? a->second : b->second;
-          if (d >= s.f.radius || c.type == change_type::edge_removed || s.ego.size() >= max_ego) return false;
-          if (deliver) s.ego.emplace(in_a ? c.e.key.to : c.e.key.from, d + 1);
+          const unsigned d = static_cast<unsigned>(in_a ? a : b);
+          if (d >= s.f.radius || c.type == change_type::edge_removed || s.ego_n >= max_ego) return false;
+          if (deliver) s.ego_insert(in_a ? r.to : r.from, d + 1);
         }
       }
-      if (deliver && (filtered || s.w == wire::gephi) && c.type != change_type::edge_removed &&
-          s.ends.size() < max_known_ends) {
-        s.ends.insert(c.e.key.from);
-        s.ends.insert(c.e.key.to);
+      // With an ego set (and not for Gephi, which tracks what it sent) the
+      // ends of a delivered edge are members already: nothing to remember.
+      if (deliver && (filtered || s.w == wire::gephi) && (s.f.around.empty() || s.w == wire::gephi) &&
+          c.type != change_type::edge_removed && s.ends.size() < max_known_ends) {
+        s.ends.insert(r.from, 0);
+        s.ends.insert(r.to, 0);
       }
       return true;
     }
     if (!filtered) {
       if (deliver && s.w == wire::gephi && c.type != change_type::vertex_removed && s.ends.size() < max_known_ends)
-        s.ends.insert(c.v.id);
+        s.ends.insert(r.from, 0);
       return true;
     }
-    if (s.ego.count(c.v.id) != 0) return true;
-    const bool known = s.ends.count(c.v.id) != 0;
-    if (known && deliver && c.type == change_type::vertex_removed) s.ends.erase(c.v.id);
+    if (s.ego_distance(r.from) >= 0) return true;
+    const bool known = s.ends.contains(r.from);
+    if (known && deliver && c.type == change_type::vertex_removed) s.ends.erase(r.from);
     return known;
   }
 
-  // Appends one event as the subscriber's wire wants it.
-  static void frame_into(std::string& out, wire w, std::string_view type, const std::string& data,
-                         const event_id* id) {
-    if (w != wire::sse) {
-      out += data;
-      return;
-    }
-    if (id) {
-      out += "id: ";
-      out += std::to_string(id->seq);
-      out += '.';
-      out += std::to_string(id->index);
-      out += '\n';
-    }
+  // A control event as the subscriber's wire wants it (changes come framed
+  // from their record).
+  static std::string frame(const subscription& s, std::string_view type, std::string_view data,
+                           const std::string* id) {
+    if (s.w != wire::sse) return std::string(data);
+    std::string out;
+    if (id) out = "id: " + *id + "\n";
     out += "event: ";
     out += type;
     out += "\ndata: ";
     out += data;
     out += "\n\n";
-  }
-  std::string frame(const subscription& s, std::string_view type, const std::string& data,
-                    const std::string* id) const {
-    std::string out;
-    if (s.w == wire::sse && id) out = "id: " + *id + "\n";
-    frame_into(out, s.w, type, data, nullptr);
     return out;
   }
 
@@ -425,9 +779,11 @@ struct changefeed::impl {
   static std::string gephi_lines(subscription& s, const change& c) {
     std::string out;
     switch (c.type) {
-    case change_type::vertex_created: return gephi_node(c.v, "an");
-    case change_type::vertex_updated: return gephi_node(c.v, "cn");
-    case change_type::vertex_removed: return gephi_node(c.v, "dn");
+    case change_type::vertex_created: return gephi_node(c.v, "an", note_sent(s, c.v.id));
+    case change_type::vertex_updated: return gephi_node(c.v, "cn", note_sent(s, c.v.id));
+    case change_type::vertex_removed:
+      s.sent.erase(c.v.id);
+      return gephi_node(c.v, "dn");
     case change_type::edge_created:
       return gephi_edge(c.e, "ae");
     case change_type::edge_changed: return gephi_edge(c.e, "ce");
@@ -437,6 +793,46 @@ struct changefeed::impl {
     return out;
   }
 
+  // The attributes a Gephi node gets now (from s.attrs), remembered as sent.
+  static const node_attributes::values* note_sent(subscription& s, const std::string& id) {
+    std::optional<node_attributes::values> v;
+    if (s.attrs) v = s.attrs->of(id);
+    auto it = s.sent.find(id);
+    if (it == s.sent.end()) {
+      if (s.sent.size() >= max_known_ends) return nullptr;
+      it = s.sent.emplace(id, v).first;
+    } else {
+      it->second = v;
+    }
+    return it->second ? &*it->second : nullptr;
+  }
+
+  // A newer snapshot than the one the stream's nodes carry: queue the nodes
+  // whose values changed.
+  static void refresh_attributes(subscription& s, const std::shared_ptr<const node_attributes>& now_attrs) {
+    if (!now_attrs || now_attrs == s.attrs) return;
+    s.attrs = now_attrs;
+    s.attr_queue.clear();
+    for (const auto& [id, v] : s.sent)
+      if (differs(v, now_attrs->of(id))) s.attr_queue.push_back(id);
+  }
+
+  // `cn` lines for the queued nodes, up to about one piece; true when the
+  // queue is empty after.
+  static bool drain_attributes(subscription& s, std::string& out) {
+    std::size_t k = 0;
+    for (; k < s.attr_queue.size() && out.size() < chunk_cap; ++k) {
+      auto it = s.sent.find(s.attr_queue[k]);
+      if (it == s.sent.end()) continue;
+      auto now = s.attrs->of(it->first);
+      if (!differs(it->second, now)) continue;
+      out += gephi_attributes(it->first, *now);
+      it->second = now;
+    }
+    s.attr_queue.erase(s.attr_queue.begin(), s.attr_queue.begin() + static_cast<std::ptrdiff_t>(k));
+    return s.attr_queue.empty();
+  }
+
   void put(subscription& s, std::string piece, bool last) {
     s.last_sent = clock::now();
     if (last) s.finished = true;
@@ -444,13 +840,15 @@ struct changefeed::impl {
   }
 
   // Serves one subscriber; returns when it next needs attention (or max()).
-  clock::time_point service(subscription& s, clock::time_point now) {
+  clock::time_point service(subscription& s, clock::time_point now,
+                             const std::shared_ptr<const node_attributes>& attrs_now) {
     if (s.finished) return clock::time_point::max();
     if (!s.out->ready()) return clock::time_point::max();
     std::lock_guard<std::mutex> sl(s.mu);
     if (now < s.not_before) return s.not_before;
-    std::vector<std::shared_ptr<const write_rec>> writes; // keeps `pending` alive
-    std::vector<const record*> pending;
+    if (!s.ego_checked) share_ego(s);
+    std::vector<std::shared_ptr<const write_rec>> writes; // the backlog, after the cursor
+    const bool held = s.started && now < s.hold_until;
     bool lost = false;
     event_id newest_now;
     std::uint64_t tick = 0;
@@ -476,12 +874,10 @@ struct changefeed::impl {
       } else if (s.cursor < evicted_upto) {
         lost = true;
       }
-      if (!lost)
+      if (!lost && !held)
         for (std::size_t i = after(s.cursor); i < ring.size(); ++i) writes.push_back(ring[i]);
     }
-    for (const auto& w : writes)
-      for (const auto& r : w->recs)
-        if (s.cursor < r.id) pending.push_back(&r);
+    for (const auto& w : writes) number_write(*w);
     const std::string newest_text = newest_now.str();
     if (lost && s.resume_from) {
       // The resume point is gone: reload, then go on from the newest event.
@@ -501,17 +897,32 @@ struct changefeed::impl {
     }
     s.resume_from.reset();
 
+    // Gephi: newer analytics first; the events wait until their lines went.
+    std::string attr_lines;
+    if (s.w == wire::gephi) {
+      refresh_attributes(s, attrs_now);
+      if (!drain_attributes(s, attr_lines)) {
+        put(s, std::move(attr_lines), false);
+        return now;
+      }
+    }
+
     // Walk the backlog: filter, hold young weight changes, measure.
     const auto window = std::chrono::milliseconds(options.coalesce_ms);
     std::vector<const record*> take;
+    std::vector<bool> learns;              // take[i]'s delivery changes the filter's state
+    const std::uint64_t judged = s.ego_version + s.ends.changes();
     std::unordered_set<key_view, key_view_hash> going;
     std::size_t bytes = 0;
     bool hard = false;
     event_id advance = s.cursor;
-    clock::time_point wake_at = clock::time_point::max();
-    for (std::size_t k = 0; k < pending.size(); ++k) {
-      const record& r = *pending[k];
-      if (!passes(s, r, false)) {
+    clock::time_point wake_at = held ? s.hold_until : clock::time_point::max();
+    bool holding = held;
+    backlog_iter it{&writes, s.cursor};
+    while (const record* next = held ? nullptr : it.next()) {
+      const record& r = *next;
+      const verdict v = judge(s, r);
+      if (v == verdict::fail) {
         advance = r.id;
         continue;
       }
@@ -520,18 +931,26 @@ struct changefeed::impl {
       if (!hard && r.c.type == change_type::edge_changed && now - r.at < window &&
           going.count(view_of(r.c.e.key)) == 0) {
         wake_at = r.at + window;
+        holding = true;
         break;
       }
       if (r.c.type == change_type::edge_changed) going.insert(view_of(r.c.e.key));
       take.push_back(&r);
+      learns.push_back(v == verdict::pass_learns);
       bytes += r.data().size() + 40;
       advance = r.id;
       if (!hard && bytes > chunk_cap) {
         // Another chunk after this one, unless the backlog is over the
         // budget: then coalesce all of it at once.
+        // What is left, unfiltered, is under the budget: no need to filter it.
+        if (bytes + it.bytes_ahead() <= options.subscriber_budget_bytes) break;
         std::size_t rest = 0;
-        for (std::size_t i = k + 1; i < pending.size() && bytes + rest <= options.subscriber_budget_bytes; ++i)
-          if (passes(s, *pending[i], false)) rest += pending[i]->data().size();
+        backlog_iter look = it;
+        while (bytes + rest <= options.subscriber_budget_bytes) {
+          const record* q = look.next();
+          if (q == nullptr) break;
+          if (judge(s, *q) != verdict::fail) rest += q->data().size();
+        }
         if (bytes + rest <= options.subscriber_budget_bytes) break;
         hard = true;
       }
@@ -558,12 +977,13 @@ struct changefeed::impl {
         return clock::time_point::max();
       }
     }
-    std::string piece;
+    std::string piece = std::move(attr_lines);
     std::size_t sent = 0;
     for (std::size_t i = 0; i < take.size(); ++i) {
       const record& r = *take[i];
       if (piece.size() > chunk_cap || (s.w == wire::ws && sent >= ws_round)) {
         advance = take[i - 1]->id; // the rest in the next piece
+        holding = false;
         // A WebSocket tells no one when its queue drains: come back soon.
         if (s.w == wire::ws) {
           s.not_before = now + std::chrono::milliseconds(10);
@@ -576,27 +996,30 @@ struct changefeed::impl {
         continue;
       }
       const bool known_before = s.w == wire::gephi && is_edge(r.c.type) &&
-                                s.ends.count(r.c.e.key.from) != 0 && s.ends.count(r.c.e.key.to) != 0;
-      if (!passes(s, r, true)) continue;
+                                s.ends.contains(r.from) && s.ends.contains(r.to);
+      // Judged passing without consequence, and the state is as judged: it passes.
+      const bool as_judged = !learns[i] && s.ego_version + s.ends.changes() == judged;
+      if (!as_judged && !passes(s, r, true)) continue;
       ++sent;
       if (s.w == wire::gephi) {
         if (is_edge(r.c.type) && r.c.type != change_type::edge_removed && !known_before) {
           // Gephi needs both ends before an edge.
           for (const auto* id : {&r.c.e.key.from, &r.c.e.key.to})
-            piece += gephi_node(vertex{*id, {}}, "an");
+            piece += gephi_node(vertex{*id, {}}, "an", note_sent(s, *id));
         }
         change c = r.c;
         if (c.type == change_type::edge_changed && !known_before) c.type = change_type::edge_created;
         piece += gephi_lines(s, c);
       } else if (s.w == wire::ws) {
         m_delivered.inc();
-        put(s, r.data(), false);
+        put(s, std::string(r.data()), false);
       } else {
-        frame_into(piece, s.w, type_name(r.c.type), r.data(), &r.id);
+        piece += r.frame();
       }
     }
     if (s.w != wire::ws) m_delivered.inc(sent);
     s.cursor = advance;
+    s.hold_until = holding ? wake_at : clock::time_point{};
     if (!stats_copy.empty() && s.stats_seen != tick) {
       s.stats_seen = tick;
       piece += control(s, "stats", stats_copy, nullptr);
@@ -652,9 +1075,12 @@ struct changefeed::impl {
       const auto now = clock::now();
       refresh_stats(now);
       next = now + std::chrono::seconds(1);
+      std::shared_ptr<const node_attributes> attrs_now;
+      if (attributes && std::any_of(list.begin(), list.end(), [](const auto& s) { return s->w == wire::gephi; }))
+        attrs_now = attributes();
       for (const auto& s : list) {
         try {
-          next = std::min(next, service(*s, now));
+          next = std::min(next, service(*s, now, attrs_now));
         } catch (const std::exception& e) {
           log::error("changefeed", "subscriber dropped: ", e.what());
           put(*s, "", true);
@@ -756,6 +1182,7 @@ void changefeed::unsubscribe(const std::shared_ptr<subscription>& s) {
 void changefeed::refilter(const std::shared_ptr<subscription>& s, filter f, graph_store* store) {
   std::lock_guard<std::mutex> sl(s->mu);
   s->f = std::move(f);
+  s->hold_until = {};
   s->ends.clear();
   impl_->fill_ego(*s, store);
 }
@@ -765,10 +1192,20 @@ bool changefeed::full() const {
   return impl_->subs.size() >= options_.max_subscribers;
 }
 
-void changefeed::know(const std::shared_ptr<subscription>& s, const std::vector<std::string>& ids) {
+void changefeed::know(const std::shared_ptr<subscription>& s, const std::vector<std::string>& ids,
+                      std::shared_ptr<const node_attributes> attrs) {
   std::lock_guard<std::mutex> sl(s->mu);
-  for (const auto& id : ids)
-    if (s->ends.size() < max_known_ends) s->ends.insert(id);
+  s->attrs = std::move(attrs);
+  for (const auto& id : ids) {
+    if (s->ends.size() < max_known_ends) s->ends.insert(impl_->number_of(id), 0);
+    impl::note_sent(*s, id);
+  }
+}
+
+void changefeed::set_attributes(attributes_source source) { impl_->attributes = std::move(source); }
+
+std::shared_ptr<const node_attributes> changefeed::attributes() const {
+  return impl_->attributes ? impl_->attributes() : nullptr;
 }
 
 void changefeed::wake() {

@@ -88,12 +88,35 @@ struct stats_source {
   std::function<std::uint64_t()> edges;
 };
 
+// The node attributes GET /gephi adds from the whole-graph analytics
+// (docs/live.md, "Gephi"): one published snapshot's PageRank score and
+// Louvain community (seed 0) per account. A new object per snapshot: the
+// hub tells snapshots apart by the object's address.
+class node_attributes {
+public:
+  struct values {
+    double pagerank = 0;
+    std::uint32_t community = 0;
+  };
+  virtual ~node_attributes() = default;
+  // nullopt when the snapshot does not hold `id`.
+  virtual std::optional<values> of(const std::string& id) const = 0;
+};
+// The newest snapshot's attributes (null: none yet); cheap, called by the
+// dispatcher about once a second while a Gephi stream is connected.
+using attributes_source = std::function<std::shared_ptr<const node_attributes>()>;
+
 class changefeed final : public change_listener {
 public:
   changefeed(changefeed_options options, metrics_registry& metrics, stats_source stats = {});
   ~changefeed() override;
   changefeed(const changefeed&) = delete;
   changefeed& operator=(const changefeed&) = delete;
+
+  // Where GET /gephi's pagerank and community come from (before attach()).
+  void set_attributes(attributes_source source);
+  // The current attributes (null: none, or no source).
+  std::shared_ptr<const node_attributes> attributes() const;
 
   // Starts listening to `store` and the dispatcher; stop() ends both.
   void attach(graph_store& store);
@@ -112,8 +135,10 @@ public:
   void refilter(const std::shared_ptr<subscription>& s, filter f, graph_store* store);
   // True when max_subscribers are connected.
   bool full() const;
-  // The Gephi stream sent these vertices with the initial slice.
-  void know(const std::shared_ptr<subscription>& s, const std::vector<std::string>& ids);
+  // The Gephi stream sent these vertices with the initial slice, with the
+  // attributes of `attrs` (may be null).
+  void know(const std::shared_ptr<subscription>& s, const std::vector<std::string>& ids,
+            std::shared_ptr<const node_attributes> attrs);
   // The sink became ready (or went away): serve it soon.
   void wake();
 
@@ -131,7 +156,11 @@ private:
 // {"id":"7.0","type":"edge_created","edge":{...}}.
 std::string change_json(const change& c);
 // Gephi graph-streaming lines of the current graph, for the initial slice.
-std::string gephi_node(const vertex& v, std::string_view op); // op "an" | "cn" | "dn"
+// `a`: pagerank and community to add (an, cn); null: none.
+std::string gephi_node(const vertex& v, std::string_view op,
+                       const node_attributes::values* a = nullptr); // op "an" | "cn" | "dn"
+// A `cn` line that sets only pagerank and community.
+std::string gephi_attributes(const std::string& id, const node_attributes::values& a);
 std::string gephi_edge(const edge& e, std::string_view op);   // op "ae" | "ce" | "de"
 std::string gephi_edge_id(const edge_key& k);
 

@@ -490,6 +490,45 @@ TEST_CASE("changefeed: an ego set follows edges within its radius") {
   CHECK(http_request(svc.port(), "GET", "/changes?radius=3&around=a").status == 400);
 }
 
+// Subscribers of one `around` with the same starting set share the ego set
+// while they learn the same members; one that starts alike but learns
+// something else goes its own way and sees only its own members.
+TEST_CASE("changefeed: identical ego subscribers share their set until one learns otherwise") {
+  service_process svc;
+  REQUIRE(svc.start());
+  REQUIRE(post_edge(svc.port(), "twitter:c", "twitter:n1").status == 201);
+  stream_client a(svc.port(), "/changes?around=twitter:c&radius=1");
+  stream_client b(svc.port(), "/changes?around=twitter:c&radius=1");
+  REQUIRE(a.open() == 200);
+  REQUIRE(b.open() == 200);
+  REQUIRE(post_edge(svc.port(), "twitter:c", "twitter:n5").status == 201);  // a, b: n5 joins
+  REQUIRE(http_request(svc.port(), "DELETE", "/edges/twitter%3Ac/twitter%3An5?kind=mention").status / 100 == 2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Starts as a and b did ({c, n1}), after n5 joined theirs.
+  stream_client g(svc.port(), "/changes?around=twitter:c&radius=1");
+  REQUIRE(g.open() == 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  REQUIRE(post_edge(svc.port(), "twitter:c", "twitter:n6").status == 201);   // all: n6 joins
+  REQUIRE(post_edge(svc.port(), "twitter:n5", "twitter:n1").status == 201);  // a, b only
+  REQUIRE(post_edge(svc.port(), "twitter:n6", "twitter:n1").status == 201);  // all
+  REQUIRE(post_edge(svc.port(), "twitter:n1", "twitter:x").status == 201);   // none: radius 1
+  auto edges = [](stream_client& c) {
+    std::vector<std::string> out;
+    while (auto e = c.next(1500)) {
+      if (e->type.rfind("edge_", 0) != 0) continue;
+      auto d = json(e->data);
+      out.push_back(e->type.substr(5) + " " + d["edge"]["from"].GetString() + ">" + d["edge"]["to"].GetString());
+    }
+    return out;
+  };
+  const std::vector<std::string> both{"created twitter:c>twitter:n5", "removed twitter:c>twitter:n5",
+                                      "created twitter:c>twitter:n6", "created twitter:n5>twitter:n1",
+                                      "created twitter:n6>twitter:n1"};
+  CHECK(edges(a) == both);
+  CHECK(edges(b) == both);
+  CHECK(edges(g) == std::vector<std::string>{"created twitter:c>twitter:n6", "created twitter:n6>twitter:n1"});
+}
+
 TEST_CASE("gephi: the stream's lines rebuild the slice GET /edges reports, then follow it") {
   service_process svc;
   REQUIRE(svc.start());
@@ -557,6 +596,109 @@ TEST_CASE("gephi: the stream's lines rebuild the slice GET /edges reports, then 
   c.read_body(1500);
   replay(c.lines());
   CHECK(graph == expected());
+}
+
+// Gephi's node attributes pagerank and community are the whole-graph
+// analytics: what /rankings?by=pagerank and /vertices/{id}/community answer,
+// in the initial `an` lines and, after a newer snapshot, in `cn` lines.
+TEST_CASE("gephi: nodes carry the whole-graph pagerank and community, kept current") {
+  service_process::options o;
+  o.args = {"--analytics-refresh-changes", "1"};
+  service_process svc(o);
+  REQUIRE(svc.start());
+  // Two groups of five, one edge between them.
+  for (const char* g : {"a", "b"})
+    for (int i = 0; i < 5; ++i)
+      for (int j = 0; j < 5; ++j)
+        if (i != j) REQUIRE(post_edge(svc.port(), std::string("twitter:") + g + std::to_string(i),
+                                      std::string("twitter:") + g + std::to_string(j)).status == 201);
+  REQUIRE(post_edge(svc.port(), "twitter:a0", "twitter:b0").status == 201);
+
+  // The analytics of the graph as the routes answer them, once the
+  // background snapshot holds `accounts` accounts and stopped changing.
+  struct attrs {
+    double pagerank = -1;
+    long community = -1;
+  };
+  auto analytics = [&](std::size_t accounts) {
+    std::map<std::string, attrs> out;
+    const auto t0 = clock_type::now();
+    std::string before;
+    for (;;) {
+      auto r = http_request(svc.port(), "GET", "/rankings?by=pagerank&limit=1000");
+      auto d = json(r.body);
+      REQUIRE(d.IsObject());
+      if (d["vertices"].GetUint64() == accounts) {
+        // Settled: the same answer twice, 1.5 s apart.
+        if (r.body.substr(r.body.find("\"cached\"")) == before) {
+          for (const auto& x : d["rankings"].GetArray()) out[x["id"].GetString()].pagerank = x["score"].GetDouble();
+          break;
+        }
+        before = r.body.substr(r.body.find("\"cached\""));
+      }
+      REQUIRE(ms_since(t0) < 20000);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    }
+    for (auto& [id, a] : out) {
+      auto r = http_request(svc.port(), "GET", "/vertices/" + pct(id) + "/community");
+      REQUIRE(r.status == 200);
+      a.community = json(r.body)["community"].GetInt64();
+    }
+    return out;
+  };
+  std::map<std::string, attrs> seen;
+  int attribute_changes = 0; // cn lines with a pagerank for a node sent before
+  auto replay = [&](const std::vector<std::string>& lines) {
+    for (const auto& line : lines) {
+      auto d = json(line);
+      REQUIRE(d.IsObject());
+      for (auto op = d.MemberBegin(); op != d.MemberEnd(); ++op) {
+        const std::string name = op->name.GetString();
+        if (name != "an" && name != "cn") continue;
+        for (auto it = op->value.MemberBegin(); it != op->value.MemberEnd(); ++it) {
+          const std::string id = it->name.GetString();
+          const auto& a = it->value;
+          const bool had = seen.count(id) != 0 && seen[id].pagerank >= 0;
+          auto& x = seen[id];
+          if (a.HasMember("pagerank")) {
+            x.pagerank = a["pagerank"].GetDouble();
+            if (name == "cn" && had) ++attribute_changes;
+          }
+          if (a.HasMember("community")) x.community = a["community"].GetInt64();
+        }
+      }
+    }
+  };
+  const auto first = analytics(10);
+  REQUIRE(first.size() == 10);
+  stream_client c(svc.port(), "/gephi");
+  REQUIRE(c.open() == 200);
+  c.read_body(1000);
+  replay(c.lines());
+  REQUIRE(seen.size() == 10);
+  for (const auto& [id, a] : first) {
+    INFO(id);
+    REQUIRE(seen.count(id) == 1);
+    CHECK(seen[id].pagerank == doctest::Approx(a.pagerank).epsilon(1e-9));
+    CHECK(seen[id].community == a.community);
+  }
+  CHECK(seen["twitter:a0"].community != seen["twitter:b0"].community);
+
+  // Eight new accounts all mention b1: its PageRank grows, the new ones get
+  // values once a snapshot holds them (they arrive with `an` before that).
+  for (int i = 0; i < 8; ++i) REQUIRE(post_edge(svc.port(), "twitter:n" + std::to_string(i), "twitter:b1").status == 201);
+  const auto second = analytics(18);
+  c.read_body(2500);
+  replay(c.lines());
+  CHECK(attribute_changes > 0);
+  CHECK(second.at("twitter:b1").pagerank > 1.5 * first.at("twitter:b1").pagerank);
+  for (const auto& [id, a] : second) {
+    INFO(id);
+    REQUIRE(seen.count(id) == 1);
+    // Sent again when it moved more than 1%.
+    CHECK(seen[id].pagerank == doctest::Approx(a.pagerank).epsilon(0.0101));
+    CHECK(seen[id].community == a.community);
+  }
 }
 
 TEST_CASE("changefeed on the Gremlin store: this process's writes, ids that keep growing across a restart") {
