@@ -258,6 +258,18 @@ const option_def options[] = {
        c.analytics_refresh_changes = n;
        return {};
      }},
+    {"analytics-pagerank-refresh-iterations", "TLFLOW_ANALYTICS_PAGERANK_REFRESH_ITERATIONS", "N",
+     "4",
+     "power iterations of a background whole-graph PageRank refresh warm-started from the previous "
+     "vector (the reply reports the error bound; continued until converged while no rebuild is "
+     "due); 0: run to convergence",
+     false, false,
+     [](config& c, const std::string& v) -> std::string {
+       unsigned long long n = 0;
+       if (!parse_u64(v, 1000, n)) return "must be a number of iterations 0-1000";
+       c.analytics_pagerank_refresh_iterations = static_cast<std::uint32_t>(n);
+       return {};
+     }},
     {"analytics-graph-communities", "TLFLOW_ANALYTICS_GRAPH_COMMUNITIES", "N", "1000000",
      "GET /graph computes a filtered slice's communities (Louvain) up to this many vertices + "
      "edges (above: community null; 0: never)",

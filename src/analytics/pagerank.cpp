@@ -71,6 +71,7 @@ result<pagerank_result> pagerank(const digraph& g, const pagerank_options& o) {
   pagerank_result r;
   if (n == 0) {
     r.converged = true;
+    r.error_bound = 0;
     return r;
   }
 
@@ -192,6 +193,12 @@ result<pagerank_result> pagerank(const digraph& g, const pagerank_options& o) {
   double sum = 0;
   for (double s : x) sum += s;
   for (double& s : x) s /= sum;
+  // The map is affine with linear part d·M, M column-stochastic (dangling
+  // columns uniform), so it contracts L1 distances by d on every vector:
+  // ||x_k - x*|| <= ||x_k - x_{k+1}|| + d ||x_k - x*||, and
+  // ||x_{k+1} - x_k|| <= d ||x_k - x_{k-1}||, hence
+  // ||x_k - x*|| <= d / (1 - d) * ||x_k - x_{k-1}||.
+  if (r.iterations > 0) r.error_bound = std::min(2.0, d / (1.0 - d) * r.last_change);
   r.scores = std::move(x);
   return r;
 }

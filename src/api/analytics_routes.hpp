@@ -31,6 +31,8 @@ struct analytics_settings {
   std::uint64_t max_elements = 10000000; // vertices + edges of one slice (422 above); 0: none
   unsigned refresh_s = 60;               // 0: no background snapshot
   std::uint64_t refresh_changes = 10000;
+  // Power iterations of a background PageRank refresh (warm-started); 0: converge.
+  std::uint32_t pagerank_refresh_iterations = 4;
   // GET /graph computes a filtered slice's Louvain partition up to this many
   // vertices + edges (community null above); 0: never.
   std::uint64_t graph_communities = 1000000;
