@@ -4,7 +4,7 @@
 //   analytics_bench [--vertices 1000000] [--arcs 10000000] [--seed 42]
 //                   [--small-vertices 100000] [--small-arcs 1000000]
 //                   [--python PY] [--no-baseline] [--no-networkx]
-//                   [--refresh-iterations 4] [--pagerank-only]
+//                   [--refresh-iterations 3] [--pagerank-only]
 //
 // --refresh-iterations: the cap of the bounded refresh measured in (b) (the
 // background refresh's --analytics-pagerank-refresh-iterations); with
@@ -51,7 +51,7 @@ struct options {
   std::string python;
   bool baseline = true;
   bool networkx = true;
-  std::uint32_t refresh_iterations = 4;
+  std::uint32_t refresh_iterations = 3;
   bool pagerank_only = false;
 };
 

@@ -259,7 +259,7 @@ const option_def options[] = {
        return {};
      }},
     {"analytics-pagerank-refresh-iterations", "TLFLOW_ANALYTICS_PAGERANK_REFRESH_ITERATIONS", "N",
-     "4",
+     "3",
      "power iterations of a background whole-graph PageRank refresh warm-started from the previous "
      "vector (the reply reports the error bound; continued until converged while no rebuild is "
      "due); 0: run to convergence",

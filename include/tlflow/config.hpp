@@ -41,7 +41,7 @@ struct config {
   std::uint64_t analytics_max_elements = 10000000; // vertices + edges of one analysed slice; 0: none
   unsigned analytics_refresh_s = 60;  // whole-graph analytics refreshed at least this often; 0: per request
   std::uint64_t analytics_refresh_changes = 10000; // ... or after this many changes
-  std::uint32_t analytics_pagerank_refresh_iterations = 4; // a background PageRank refresh's cap; 0: converge
+  std::uint32_t analytics_pagerank_refresh_iterations = 3; // a background PageRank refresh's cap; 0: converge
   std::uint64_t analytics_graph_communities = 1000000; // a filtered /graph's Louvain up to this size; 0: never
   std::string api_token;              // secret; required on mutating routes if set
   bool auth_reads = false;            // also require the token on reads

@@ -51,7 +51,7 @@ struct engine_options {
   // Power iterations of one background PageRank refresh warm-started from the
   // previous vector; 0: run to convergence. A snapshot without a previous
   // vector (the first one, a filtered slice, refresh_s 0) always converges.
-  std::uint32_t pagerank_refresh_iterations = 4;
+  std::uint32_t pagerank_refresh_iterations = 3;
   // Changes to the graph so far (any monotonic count: interactions ingested
   // plus API writes). Empty: the refresh runs on time alone.
   std::function<std::uint64_t()> changes;

@@ -75,19 +75,13 @@ result<pagerank_result> pagerank(const digraph& g, const pagerank_options& o) {
     return r;
   }
 
+  if (!g.weights_positive())
+    return {errc::invalid_argument, "pagerank: arc weights must be finite and > 0"};
   // inv_w[u] = 1 / out-strength, 0 for a dangling vertex.
   std::vector<double> inv_w(n);
-  std::vector<std::uint32_t> dangling;
   for (std::uint32_t u = 0; u < n; ++u) {
-    double w = 0;
-    for (std::uint64_t i = g.out_begin(u); i < g.out_end(u); ++i) {
-      const double a = g.out_weight(i);
-      if (!(a > 0) || !std::isfinite(a))
-        return {errc::invalid_argument, "pagerank: arc weights must be finite and > 0"};
-      w += a;
-    }
+    const double w = g.out_strength(u);
     if (w > 0) inv_w[u] = 1.0 / w;
-    else dangling.push_back(u);
   }
 
   std::vector<double> x(n, 1.0 / n);

@@ -32,7 +32,7 @@ struct analytics_settings {
   unsigned refresh_s = 60;               // 0: no background snapshot
   std::uint64_t refresh_changes = 10000;
   // Power iterations of a background PageRank refresh (warm-started); 0: converge.
-  std::uint32_t pagerank_refresh_iterations = 4;
+  std::uint32_t pagerank_refresh_iterations = 3;
   // GET /graph computes a filtered slice's Louvain partition up to this many
   // vertices + edges (community null above); 0: never.
   std::uint64_t graph_communities = 1000000;
