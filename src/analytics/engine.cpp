@@ -145,6 +145,11 @@ const betweenness_result& snapshot::betweenness() const {
     if (n > options_.betweenness_exact_max) {
       const std::size_t wanted = betweenness_samples_for(n, options_.betweenness_epsilon, o.delta);
       o.samples = std::min(wanted, options_.betweenness_max_samples);
+      if (options_.betweenness_max_work != 0) {
+        const std::uint64_t per_source = std::uint64_t{n} + g_->graph().arc_count();
+        const std::uint64_t affordable = std::max<std::uint64_t>(1, options_.betweenness_max_work / per_source);
+        o.samples = static_cast<std::size_t>(std::min<std::uint64_t>(o.samples, affordable));
+      }
     }
     auto r = analytics::betweenness(g_->graph(), o);
     if (r) c.betweenness = std::move(*r);

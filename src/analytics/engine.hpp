@@ -36,7 +36,7 @@
 namespace tlflow::analytics {
 
 struct engine_options {
-  std::uint64_t max_elements = 10000000; // vertices + edges of one slice; 0: no cap
+  std::uint64_t max_elements = 12000000; // vertices + edges of one slice; 0: no cap
   // Background refresh of the unfiltered snapshot; 0: none, every request
   // builds a fresh snapshot from the store.
   unsigned refresh_s = 60;
@@ -48,6 +48,11 @@ struct engine_options {
   std::uint32_t betweenness_exact_max = 2000;
   double betweenness_epsilon = 0.05;
   std::size_t betweenness_max_samples = 1000;
+  // ... and at most as many as keep sources × (vertices + arcs), the
+  // breadth-first work of the sampled betweenness, within this (at least one
+  // source); 0: no such cap. Exact computation (up to betweenness_exact_max
+  // vertices) is not capped.
+  std::uint64_t betweenness_max_work = 200000000;
   // Power iterations of one background PageRank refresh warm-started from the
   // previous vector; 0: run to convergence. A snapshot without a previous
   // vector (the first one, a filtered slice, refresh_s 0) always converges.

@@ -296,3 +296,29 @@ TEST_CASE("engine: concurrent readers during background rebuilds") {
   CHECK(e.view(slice{}).value()->graph().vertex_count() == 31);
   CHECK(e.rebuilds() >= 2);
 }
+
+TEST_CASE("snapshot betweenness: sources capped by the work budget, the bound reported for them") {
+  auto store = open_store();
+  std::vector<interaction> path;
+  for (int i = 0; i < 2500; ++i)
+    path.push_back(act("w" + std::to_string(i), "t:" + std::to_string(10000 + i), "t:" + std::to_string(10001 + i),
+                       edge_kind::mention, {}, "2026-01-01T00:00:00Z"));
+  REQUIRE(store->apply(path).ok());
+  auto built = slice_graph::build(*store, slice{}, 0);
+  REQUIRE(built.ok());
+  const std::uint64_t n = (*built)->vertex_count(), m = (*built)->graph().arc_count();
+  REQUIRE(n == 2501);
+  engine_options capped;
+  capped.betweenness_max_work = 10 * (n + m) + 5; // 10 sources' worth
+  const snapshot a(*built, 0, capped);
+  CHECK_FALSE(a.betweenness().exact);
+  CHECK(a.betweenness().sources == 10);
+  const double r = static_cast<double>(n) / static_cast<double>(n - 1);
+  CHECK(a.betweenness().epsilon == doctest::Approx(r * std::sqrt(std::log(2.0 * n / 0.01) / 20.0)));
+  engine_options tiny;
+  tiny.betweenness_max_work = 1; // still one source
+  CHECK(snapshot(*built, 0, tiny).betweenness().sources == 1);
+  engine_options uncapped;
+  uncapped.betweenness_max_work = 0;
+  CHECK(snapshot(*built, 0, uncapped).betweenness().sources == 1000); // the sample cap alone
+}
