@@ -196,7 +196,7 @@ TEST_CASE("engine: a bounded PageRank refresh reports its error and converges wh
   CHECK(done->computed_at_ms() == bounded->computed_at_ms());
   CHECK(done->pagerank_info().refreshes >= 2);
   CHECK(e.continuations() >= 1);
-  CHECK(e.rebuilds() == 2);
+  CHECK(e.rebuilds() >= 2); // the thread may also have built the first one again
   CHECK(done->pagerank().error_bound <= 1e-10 * 0.85 / 0.15);
   CHECK(l1(done->pagerank().scores) <= done->pagerank().error_bound + 1e-13);
   CHECK(l1(done->pagerank().scores) < 1e-9);
