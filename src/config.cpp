@@ -230,7 +230,7 @@ const option_def options[] = {
        c.path_budget = static_cast<std::size_t>(n);
        return {};
      }},
-    {"analytics-max-elements", "TLFLOW_ANALYTICS_MAX_ELEMENTS", "N", "10000000",
+    {"analytics-max-elements", "TLFLOW_ANALYTICS_MAX_ELEMENTS", "N", "12000000",
      "vertices + edges one analytics request may load (422 too_expensive above; 0: no cap)",
      false, false,
      [](config& c, const std::string& v) -> std::string {
@@ -256,6 +256,28 @@ const option_def options[] = {
        unsigned long long n = 0;
        if (!parse_u64(v, 1ULL << 40, n) || n == 0) return "must be a number from 1";
        c.analytics_refresh_changes = n;
+       return {};
+     }},
+    {"analytics-betweenness-work", "TLFLOW_ANALYTICS_BETWEENNESS_WORK", "N", "200000000",
+     "sampled betweenness uses at most this many sources × (vertices + arcs) per snapshot (fewer "
+     "sources on big graphs; the reply's error_bound says how loose; 0: no cap)",
+     false, false,
+     [](config& c, const std::string& v) -> std::string {
+       unsigned long long n = 0;
+       if (!parse_u64(v, 1ULL << 50, n)) return "must be a number of vertex and arc visits";
+       c.analytics_betweenness_work = n;
+       return {};
+     }},
+    {"analytics-pagerank-refresh-iterations", "TLFLOW_ANALYTICS_PAGERANK_REFRESH_ITERATIONS", "N",
+     "3",
+     "power iterations of a background whole-graph PageRank refresh warm-started from the previous "
+     "vector (the reply reports the error bound; continued until converged while no rebuild is "
+     "due); 0: run to convergence",
+     false, false,
+     [](config& c, const std::string& v) -> std::string {
+       unsigned long long n = 0;
+       if (!parse_u64(v, 1000, n)) return "must be a number of iterations 0-1000";
+       c.analytics_pagerank_refresh_iterations = static_cast<std::uint32_t>(n);
        return {};
      }},
     {"analytics-graph-communities", "TLFLOW_ANALYTICS_GRAPH_COMMUNITIES", "N", "1000000",

@@ -296,6 +296,8 @@ int main(int argc, char** argv) {
   analytics_settings.max_elements = cfg.analytics_max_elements;
   analytics_settings.refresh_s = cfg.analytics_refresh_s;
   analytics_settings.refresh_changes = cfg.analytics_refresh_changes;
+  analytics_settings.pagerank_refresh_iterations = cfg.analytics_pagerank_refresh_iterations;
+  analytics_settings.betweenness_work = cfg.analytics_betweenness_work;
   analytics_settings.graph_communities = cfg.analytics_graph_communities;
   // Changes: interactions ingested plus writes through the API.
   counter_metric& interactions = metrics.counter("tlflow_ingest_interactions_total",

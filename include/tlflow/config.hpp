@@ -38,9 +38,11 @@ struct config {
   unsigned export_jobs = 2;           // export jobs running at once
   unsigned export_retention_s = 86400; // finished export jobs are removed after this
   std::uint64_t export_stream_limit = 100000; // Gremlin store: edges a streamed export may hold
-  std::uint64_t analytics_max_elements = 10000000; // vertices + edges of one analysed slice; 0: none
+  std::uint64_t analytics_max_elements = 12000000; // vertices + edges of one analysed slice; 0: none
   unsigned analytics_refresh_s = 60;  // whole-graph analytics refreshed at least this often; 0: per request
   std::uint64_t analytics_refresh_changes = 10000; // ... or after this many changes
+  std::uint64_t analytics_betweenness_work = 200000000; // sampled betweenness: sources × (vertices + arcs) cap; 0: none
+  std::uint32_t analytics_pagerank_refresh_iterations = 3; // a background PageRank refresh's cap; 0: converge
   std::uint64_t analytics_graph_communities = 1000000; // a filtered /graph's Louvain up to this size; 0: never
   std::string api_token;              // secret; required on mutating routes if set
   bool auth_reads = false;            // also require the token on reads

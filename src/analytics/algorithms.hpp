@@ -50,6 +50,11 @@ struct pagerank_result {
   std::uint32_t iterations = 0;
   bool converged = false;      // false: max_iterations reached first
   double last_change = 0;      // L1 change of the last iteration
+  // An upper bound on the L1 distance from `scores` to the exact fixed point:
+  // damping / (1 - damping) * last_change after at least one iteration, never
+  // more than 2 (two probability vectors); 2 when no iteration ran.
+  // docs/analytics.md ("PageRank", "Bounded refresh") has the proof.
+  double error_bound = 2;
 };
 
 // NetworkX's pagerank(G, alpha=damping, weight='weight') on the DiGraph:

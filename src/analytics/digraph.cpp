@@ -1,6 +1,7 @@
 #include "analytics/digraph.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace tlflow::analytics {
 
@@ -42,6 +43,16 @@ digraph digraph::from_arcs(std::uint32_t n, std::vector<arc> arcs) {
     const std::uint64_t j = in_next[arcs[i].to]++;
     g.in_sources_[j] = arcs[i].from;
     g.in_weights_[j] = arcs[i].weight;
+  }
+  g.out_strength_.assign(n, 0.0);
+  for (std::uint32_t u = 0; u < n; ++u) {
+    double w = 0;
+    for (std::uint64_t i = g.out_offsets_[u]; i < g.out_offsets_[u + 1]; ++i) {
+      const double a = g.out_weights_[i];
+      if (!(a > 0) || !std::isfinite(a)) g.weights_positive_ = false;
+      w += a;
+    }
+    g.out_strength_[u] = w;
   }
   return g;
 }

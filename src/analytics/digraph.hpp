@@ -44,6 +44,12 @@ public:
   std::uint32_t in_source(std::uint64_t i) const noexcept { return in_sources_[i]; }
   double in_weight(std::uint64_t i) const noexcept { return in_weights_[i]; }
 
+  // Sum of v's out-arc weights (self-loop included), summed in out-arc order
+  // when the graph was built, so PageRank's setup costs O(n), not O(m).
+  double out_strength(std::uint32_t v) const noexcept { return out_strength_[v]; }
+  // Every arc weight is finite and > 0 (what PageRank requires).
+  bool weights_positive() const noexcept { return weights_positive_; }
+
   std::uint64_t out_degree(std::uint32_t v) const noexcept { return out_end(v) - out_begin(v); }
   std::uint64_t in_degree(std::uint32_t v) const noexcept { return in_end(v) - in_begin(v); }
 
@@ -55,6 +61,8 @@ private:
   std::vector<std::uint64_t> in_offsets_{0};
   std::vector<std::uint32_t> in_sources_;
   std::vector<double> in_weights_;
+  std::vector<double> out_strength_;
+  bool weights_positive_ = true;
 };
 
 } // namespace tlflow::analytics

@@ -83,85 +83,138 @@ snapshot::snapshot(std::shared_ptr<const slice_graph> g, std::uint32_t computed_
     : g_(std::move(g)),
       computed_at_(computed_at),
       computed_at_ms_(computed_at_ms != 0 ? computed_at_ms : std::uint64_t{computed_at} * 1000),
-      options_(options) {
+      options_(options),
+      cache_(std::make_shared<cache>()) {
   options_.changes = nullptr; // a snapshot never calls back into the service
 }
+
+namespace {
+std::uint64_t now_ms() {
+  using namespace std::chrono;
+  return static_cast<std::uint64_t>(
+      duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
+}
+} // namespace
 
 const pagerank_result& snapshot::pagerank() const {
   std::call_once(pagerank_once_, [&] {
     pagerank_options o;
     o.warm_start = warm_;
+    if (warm_) o.max_iterations = warm_max_iterations_ != 0 ? warm_max_iterations_ : o.max_iterations;
     // Arc weights are positive and the options valid: no error can come back.
     auto r = analytics::pagerank(g_->graph(), o);
     if (r) pagerank_ = std::move(*r);
+    pagerank_info_.warm_start = warm_ != nullptr;
+    pagerank_info_.max_iterations = warm_ ? warm_max_iterations_ : 0;
+    pagerank_info_.refreshes = 1;
+    pagerank_info_.total_iterations = pagerank_.iterations;
+    pagerank_info_.updated_at_ms = now_ms();
   });
   return pagerank_;
 }
 
+const pagerank_provenance& snapshot::pagerank_info() const {
+  pagerank();
+  return pagerank_info_;
+}
+
+std::shared_ptr<snapshot> snapshot::continued(std::uint32_t max_iterations) const {
+  const pagerank_result& from = pagerank();
+  auto next = std::make_shared<snapshot>(g_, computed_at_, options_, computed_at_ms_);
+  next->cache_ = cache_;
+  pagerank_options o;
+  o.warm_start = from.scores.empty() ? nullptr : &from.scores;
+  if (max_iterations != 0) o.max_iterations = max_iterations;
+  auto r = analytics::pagerank(g_->graph(), o);
+  std::call_once(next->pagerank_once_, [&] {
+    if (r) next->pagerank_ = std::move(*r);
+    next->pagerank_info_ = pagerank_info_;
+    next->pagerank_info_.max_iterations = max_iterations;
+    next->pagerank_info_.refreshes += 1;
+    next->pagerank_info_.total_iterations += next->pagerank_.iterations;
+    next->pagerank_info_.updated_at_ms = now_ms();
+  });
+  return next;
+}
+
 const betweenness_result& snapshot::betweenness() const {
-  std::call_once(betweenness_once_, [&] {
+  cache& c = *cache_;
+  std::call_once(c.betweenness_once, [&] {
     betweenness_options o;
     const std::uint32_t n = g_->vertex_count();
     if (n > options_.betweenness_exact_max) {
       const std::size_t wanted = betweenness_samples_for(n, options_.betweenness_epsilon, o.delta);
       o.samples = std::min(wanted, options_.betweenness_max_samples);
+      if (options_.betweenness_max_work != 0) {
+        const std::uint64_t per_source = std::uint64_t{n} + g_->graph().arc_count();
+        const std::uint64_t affordable = std::max<std::uint64_t>(1, options_.betweenness_max_work / per_source);
+        o.samples = static_cast<std::size_t>(std::min<std::uint64_t>(o.samples, affordable));
+      }
     }
     auto r = analytics::betweenness(g_->graph(), o);
-    if (r) betweenness_ = std::move(*r);
+    if (r) c.betweenness = std::move(*r);
   });
-  return betweenness_;
+  return c.betweenness;
 }
 
 result<communities> snapshot::louvain(std::uint64_t seed) const {
   louvain_options o;
   o.seed = seed;
   if (seed != 0) return analytics::louvain(g_->graph(), o);
-  std::call_once(louvain_once_, [&] { louvain_.emplace(analytics::louvain(g_->graph(), o)); });
-  return *louvain_;
+  cache& c = *cache_;
+  std::call_once(c.louvain_once, [&] { c.louvain.emplace(analytics::louvain(g_->graph(), o)); });
+  return *c.louvain;
 }
 
 result<communities> snapshot::label_propagation(std::uint64_t seed) const {
   label_propagation_options o;
   o.seed = seed;
   if (seed != 0) return analytics::label_propagation(g_->graph(), o);
-  std::call_once(lp_once_, [&] { lp_.emplace(analytics::label_propagation(g_->graph(), o)); });
-  return *lp_;
+  cache& c = *cache_;
+  std::call_once(c.lp_once, [&] { c.lp.emplace(analytics::label_propagation(g_->graph(), o)); });
+  return *c.lp;
 }
 
 const std::vector<double>& snapshot::weighted_degrees() const {
-  std::call_once(wd_once_, [&] {
-    weighted_.resize(g_->vertex_count());
-    for (std::uint32_t v = 0; v < g_->vertex_count(); ++v) weighted_[v] = g_->weighted_degree(v);
+  cache& c = *cache_;
+  std::call_once(c.wd_once, [&] {
+    c.weighted.resize(g_->vertex_count());
+    for (std::uint32_t v = 0; v < g_->vertex_count(); ++v) c.weighted[v] = g_->weighted_degree(v);
   });
-  return weighted_;
+  return c.weighted;
 }
 
 void snapshot::build_search() const {
-  std::call_once(search_once_, [&] {
-    record_.reserve(std::size_t{g_->vertex_count()} + 1);
+  cache& c = *cache_;
+  std::call_once(c.search_once, [&] {
+    std::string& search_text = c.search_text;
+    std::vector<std::uint64_t>& record = c.record;
+    record.reserve(std::size_t{g_->vertex_count()} + 1);
     // Control characters (a handle PUT by hand may hold any) become spaces,
     // so the separators stay unique; a query holds none.
     auto add = [&](const std::string& text) {
       for (char ch : fold_for_search(text))
-        search_text_ += static_cast<unsigned char>(ch) < 0x20 ? ' ' : ch;
+        search_text += static_cast<unsigned char>(ch) < 0x20 ? ' ' : ch;
     };
     for (std::uint32_t v = 0; v < g_->vertex_count(); ++v) {
-      record_.push_back(search_text_.size());
+      record.push_back(search_text.size());
       add(g_->handle(v));
-      search_text_ += '\x01';
+      search_text += '\x01';
       add(g_->name(v));
-      search_text_ += '\0';
+      search_text += '\0';
     }
-    record_.push_back(search_text_.size());
-    search_text_.shrink_to_fit();
+    record.push_back(search_text.size());
+    search_text.shrink_to_fit();
   });
 }
 
 std::vector<snapshot::search_hit> snapshot::search(std::string_view needle) const {
   build_search();
+  const std::string& search_text = cache_->search_text;
+  const std::vector<std::uint64_t>& record = cache_->record;
   std::vector<search_hit> hits;
   if (needle.empty()) return hits;
-  const std::string_view text(search_text_);
+  const std::string_view text(search_text);
   const std::boyer_moore_horspool_searcher find(needle.begin(), needle.end());
   auto from = text.begin();
   for (;;) {
@@ -171,8 +224,8 @@ std::vector<snapshot::search_hit> snapshot::search(std::string_view needle) cons
     // The record holding the hit (the needle has no separator, so the hit
     // lies inside one handle or one name).
     const auto v = static_cast<std::uint32_t>(
-        std::upper_bound(record_.begin(), record_.end(), pos) - record_.begin() - 1);
-    const std::string_view rec = text.substr(record_[v], record_[v + 1] - 1 - record_[v]);
+        std::upper_bound(record.begin(), record.end(), pos) - record.begin() - 1);
+    const std::string_view rec = text.substr(record[v], record[v + 1] - 1 - record[v]);
     const auto sep = rec.find('\x01');
     const std::string_view handle = rec.substr(0, sep), name = rec.substr(sep + 1);
     search_hit h;
@@ -181,13 +234,14 @@ std::vector<snapshot::search_hit> snapshot::search(std::string_view needle) cons
     else if (handle.substr(0, needle.size()) == needle || name.substr(0, needle.size()) == needle)
       h.match = 1;
     hits.push_back(h);
-    from = text.begin() + static_cast<std::ptrdiff_t>(record_[v + 1]); // next account
+    from = text.begin() + static_cast<std::ptrdiff_t>(record[v + 1]); // next account
   }
   return hits;
 }
 
-void snapshot::compute_all(const std::vector<double>* warm) {
+void snapshot::compute_all(const std::vector<double>* warm, std::uint32_t max_iterations) {
   warm_ = warm;
+  warm_max_iterations_ = max_iterations;
   pagerank();
   warm_ = nullptr;
   betweenness();
@@ -198,14 +252,6 @@ void snapshot::compute_all(const std::vector<double>* warm) {
 }
 
 // ---- engine -----------------------------------------------------------------
-
-namespace {
-std::uint64_t now_ms() {
-  using namespace std::chrono;
-  return static_cast<std::uint64_t>(
-      duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
-}
-} // namespace
 
 engine::engine(graph_store& store, engine_options options)
     : store_(store), options_(std::move(options)) {}
@@ -279,7 +325,7 @@ result<std::shared_ptr<const snapshot>> engine::rebuild() {
     }
     warm = make_warm_start(previous->pagerank().scores, index, next->graph().vertex_count());
   }
-  next->compute_all(warm.empty() ? nullptr : &warm);
+  next->compute_all(warm.empty() ? nullptr : &warm, options_.pagerank_refresh_iterations);
   std::shared_ptr<const snapshot> published = next;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -305,7 +351,24 @@ void engine::run() {
     const bool due_time =
         age >= seconds(options_.refresh_s) && (changed > 0 || !options_.changes || last_failed_);
     const bool due_changes = changed >= options_.refresh_changes && options_.refresh_changes > 0;
-    if ((have || last_failed_) && !due_time && !due_changes) continue;
+    if ((have || last_failed_) && !due_time && !due_changes) {
+      // No rebuild due: advance an unconverged PageRank on the same graph.
+      if (!have || options_.pagerank_refresh_iterations == 0 || current_->pagerank().converged)
+        continue;
+      const std::shared_ptr<const snapshot> from = current_;
+      lock.unlock();
+      {
+        std::lock_guard<std::mutex> build(build_mutex_);
+        std::shared_ptr<const snapshot> next = from->continued(options_.pagerank_refresh_iterations);
+        std::lock_guard<std::mutex> l2(mutex_);
+        if (current_ == from) {
+          current_ = std::move(next);
+          ++continuations_;
+        }
+      }
+      lock.lock();
+      continue;
+    }
     lock.unlock();
     {
       std::lock_guard<std::mutex> build(build_mutex_);

@@ -7,9 +7,14 @@
 // one snapshot fresh in the background: a thread rebuilds it when
 // `refresh_changes` changes arrived (at most once a second) or, after any
 // change, when it is `refresh_s` old; the rebuild computes PageRank warm
-// started from the previous scores mapped by id, betweenness, Louvain and
-// label propagation (seed 0) and the search index before it replaces the
-// old one. A filtered slice gets a snapshot of its own per request.
+// started from the previous scores mapped by id (at most
+// `pagerank_refresh_iterations` power iterations: a bounded refresh, whose
+// distance to the exact vector is reported), betweenness, Louvain and label
+// propagation (seed 0) and the search index before it replaces the old one.
+// Between rebuilds, while the PageRank vector has not converged, the thread
+// publishes continuations: the same graph and results, PageRank advanced by
+// up to as many iterations again, until it converges. A filtered slice gets a
+// snapshot of its own per request, PageRank run to convergence.
 #pragma once
 
 #include <atomic>
@@ -31,7 +36,7 @@
 namespace tlflow::analytics {
 
 struct engine_options {
-  std::uint64_t max_elements = 10000000; // vertices + edges of one slice; 0: no cap
+  std::uint64_t max_elements = 12000000; // vertices + edges of one slice; 0: no cap
   // Background refresh of the unfiltered snapshot; 0: none, every request
   // builds a fresh snapshot from the store.
   unsigned refresh_s = 60;
@@ -43,6 +48,15 @@ struct engine_options {
   std::uint32_t betweenness_exact_max = 2000;
   double betweenness_epsilon = 0.05;
   std::size_t betweenness_max_samples = 1000;
+  // ... and at most as many as keep sources × (vertices + arcs), the
+  // breadth-first work of the sampled betweenness, within this (at least one
+  // source); 0: no such cap. Exact computation (up to betweenness_exact_max
+  // vertices) is not capped.
+  std::uint64_t betweenness_max_work = 200000000;
+  // Power iterations of one background PageRank refresh warm-started from the
+  // previous vector; 0: run to convergence. A snapshot without a previous
+  // vector (the first one, a filtered slice, refresh_s 0) always converges.
+  std::uint32_t pagerank_refresh_iterations = 3;
   // Changes to the graph so far (any monotonic count: interactions ingested
   // plus API writes). Empty: the refresh runs on time alone.
   std::function<std::uint64_t()> changes;
@@ -53,6 +67,15 @@ struct engine_options {
 // (é → e, Ł → l, ß → ss, æ → ae, œ → oe, ĳ → ij, þ → th), combining marks
 // U+0300–U+036F are dropped, everything else is kept as it is.
 std::string fold_for_search(std::string_view text);
+
+// How a snapshot's PageRank vector came about (the replies report it).
+struct pagerank_provenance {
+  bool warm_start = false;           // started from the previous snapshot's vector
+  std::uint32_t max_iterations = 0;  // cap of each refresh on this graph; 0: none
+  std::uint32_t refreshes = 1;       // PageRank runs on this graph (1 + continuations)
+  std::uint32_t total_iterations = 0; // power iterations over those runs
+  std::uint64_t updated_at_ms = 0;   // when the vector was last advanced (0: with the graph)
+};
 
 class snapshot {
 public:
@@ -66,6 +89,12 @@ public:
   std::uint64_t computed_at_ms() const noexcept { return computed_at_ms_; }
 
   const pagerank_result& pagerank() const;
+  // Meaningful once pagerank() was called.
+  const pagerank_provenance& pagerank_info() const;
+  // The same graph, read at the same time, sharing every other result, with
+  // PageRank advanced from this snapshot's vector by at most `max_iterations`
+  // power iterations (0: to convergence).
+  std::shared_ptr<snapshot> continued(std::uint32_t max_iterations) const;
   const betweenness_result& betweenness() const;
   // Seed 0 is cached; other seeds are computed per call.
   result<communities> louvain(std::uint64_t seed) const;
@@ -82,30 +111,38 @@ public:
   std::vector<search_hit> search(std::string_view needle) const;
 
   // Computes everything cacheable now (the background does this before it
-  // publishes a snapshot); `warm` is PageRank's starting vector or null.
-  void compute_all(const std::vector<double>* warm);
+  // publishes a snapshot); `warm` is PageRank's starting vector or null, and
+  // a warm-started PageRank runs at most `max_iterations` (0: no cap).
+  void compute_all(const std::vector<double>* warm, std::uint32_t max_iterations = 0);
 
 private:
   void build_search() const;
+
+  // Every result but PageRank, computed once and shared with continuations.
+  struct cache {
+    std::once_flag betweenness_once, louvain_once, lp_once, wd_once, search_once;
+    betweenness_result betweenness;
+    std::optional<result<communities>> louvain, lp;
+    std::vector<double> weighted;
+    // The search index: every account's folded handle, '\x01', folded name,
+    // '\0', in index order, in one buffer (one pass of a substring search
+    // finds every account); record[v] is where v's text starts, and
+    // record[v + 1] - 1 where it ends.
+    std::string search_text;
+    std::vector<std::uint64_t> record;
+  };
 
   std::shared_ptr<const slice_graph> g_;
   std::uint32_t computed_at_;
   std::uint64_t computed_at_ms_;
   engine_options options_;
+  std::shared_ptr<cache> cache_;
 
-  mutable std::once_flag pagerank_once_, betweenness_once_, louvain_once_, lp_once_, wd_once_,
-      search_once_;
+  mutable std::once_flag pagerank_once_;
   mutable pagerank_result pagerank_;
-  mutable betweenness_result betweenness_;
-  mutable std::optional<result<communities>> louvain_, lp_;
-  mutable std::vector<double> weighted_;
-  // The search index: every account's folded handle, '\x01', folded name,
-  // '\0', in index order, in one buffer (one pass of a substring search
-  // finds every account); record_[v] is where v's text starts, and
-  // record_[v + 1] - 1 where it ends.
-  mutable std::string search_text_;
-  mutable std::vector<std::uint64_t> record_;
+  mutable pagerank_provenance pagerank_info_;
   const std::vector<double>* warm_ = nullptr; // only during compute_all
+  std::uint32_t warm_max_iterations_ = 0;     // only during compute_all
 };
 
 class engine {
@@ -130,6 +167,8 @@ public:
   const engine_options& options() const noexcept { return options_; }
   // Background rebuilds done (for tests and /status).
   std::uint64_t rebuilds() const noexcept { return rebuilds_.load(); }
+  // Continuations published (PageRank advanced between rebuilds).
+  std::uint64_t continuations() const noexcept { return continuations_.load(); }
 
 private:
   result<std::shared_ptr<const snapshot>> rebuild(); // under build_mutex_
@@ -147,6 +186,7 @@ private:
   bool last_failed_ = false;
   std::thread thread_;
   std::atomic<std::uint64_t> rebuilds_{0};
+  std::atomic<std::uint64_t> continuations_{0};
   std::atomic<bool> cancel_{false}; // set by stop(): the background scan gives up
 };
 

@@ -138,14 +138,34 @@ void check_by(const request& q) {
 // The algorithm's figures that say how far to trust a score.
 void write_score_details(json_writer& w, const an::snapshot& snap, const std::string& by) {
   if (by == "pagerank") {
+    const an::pagerank_result& p = snap.pagerank();
+    const an::pagerank_provenance& info = snap.pagerank_info();
+    const std::uint64_t now = util::now_seconds();
+    const std::uint64_t updated = info.updated_at_ms / 1000;
     key(w, "pagerank");
     w.StartObject();
     key(w, "damping");
-    w.Double(0.85);
+    w.Double(an::pagerank_options{}.damping);
+    key(w, "tolerance");
+    w.Double(an::pagerank_options{}.tolerance);
     key(w, "iterations");
-    w.Uint(snap.pagerank().iterations);
+    w.Uint(info.total_iterations);
     key(w, "converged");
-    w.Bool(snap.pagerank().converged);
+    w.Bool(p.converged);
+    key(w, "error_bound");
+    w.Double(p.error_bound);
+    key(w, "last_change");
+    w.Double(p.last_change);
+    key(w, "warm_start");
+    w.Bool(info.warm_start);
+    key(w, "refresh_iterations");
+    w.Uint(info.max_iterations);
+    key(w, "refreshes");
+    w.Uint(info.refreshes);
+    key(w, "updated_at");
+    write_string(w, util::format_iso8601(static_cast<std::uint32_t>(updated)));
+    key(w, "updated_age_seconds");
+    w.Uint64(now > updated ? now - updated : 0);
     w.EndObject();
   } else if (by == "betweenness") {
     const auto& b = snap.betweenness();
@@ -828,6 +848,8 @@ analytics_routes::analytics_routes(api_context& ctx, analytics_settings settings
   o.max_elements = settings.max_elements;
   o.refresh_s = settings.refresh_s;
   o.refresh_changes = settings.refresh_changes;
+  o.pagerank_refresh_iterations = settings.pagerank_refresh_iterations;
+  o.betweenness_max_work = settings.betweenness_work;
   o.changes = std::move(settings.changes);
   impl_ = std::make_unique<impl>(ctx, std::move(o));
   impl_->ctx.graph_communities = settings.graph_communities;

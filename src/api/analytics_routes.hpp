@@ -28,9 +28,13 @@ class snapshot;
 namespace tlflow::api {
 
 struct analytics_settings {
-  std::uint64_t max_elements = 10000000; // vertices + edges of one slice (422 above); 0: none
+  std::uint64_t max_elements = 12000000; // vertices + edges of one slice (422 above); 0: none
   unsigned refresh_s = 60;               // 0: no background snapshot
   std::uint64_t refresh_changes = 10000;
+  // Power iterations of a background PageRank refresh (warm-started); 0: converge.
+  std::uint32_t pagerank_refresh_iterations = 3;
+  // Sampled betweenness: sources × (vertices + arcs) per snapshot; 0: no cap.
+  std::uint64_t betweenness_work = 200000000;
   // GET /graph computes a filtered slice's Louvain partition up to this many
   // vertices + edges (community null above); 0: never.
   std::uint64_t graph_communities = 1000000;

@@ -103,6 +103,17 @@ TEST_CASE("GET /rankings: every score, ties by id, kinds merged, filters, bad in
   d = f.get("/rankings?limit=1000");
   CHECK(str(d, "by") == "pagerank");
   CHECK(d["pagerank"]["converged"].IsTrue());
+  // Per request (no background): a cold run to convergence, bounded by
+  // tolerance · d / (1 − d).
+  CHECK(d["pagerank"]["warm_start"].IsFalse());
+  CHECK(d["pagerank"]["refresh_iterations"].GetUint() == 0);
+  CHECK(d["pagerank"]["refreshes"].GetUint() == 1);
+  CHECK(d["pagerank"]["iterations"].GetUint() > 0);
+  CHECK(d["pagerank"]["tolerance"].GetDouble() == 1e-10);
+  CHECK(d["pagerank"]["error_bound"].GetDouble() <= 1e-10 * 0.85 / 0.15);
+  CHECK(d["pagerank"]["last_change"].GetDouble() < 1e-10);
+  CHECK(d["pagerank"]["updated_age_seconds"].GetUint64() <= 5);
+  CHECK(str(d["pagerank"], "updated_at").size() == 20);
   double sum = 0;
   for (const auto& r : d["rankings"].GetArray()) sum += r["score"].GetDouble();
   CHECK(sum == doctest::Approx(1.0).epsilon(1e-9));
@@ -553,6 +564,23 @@ TEST_CASE("the whole-graph snapshot is cached and refreshed in the background af
   }
   CHECK(seen == 3);
   CHECK(f.get("/search?q=b")["cached"].IsTrue());
+  // The refresh was warm-started and bounded (3 iterations by default); while
+  // quiet it goes on until converged, and says so.
+  rapidjson::Document r;
+  const auto converge_by = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < converge_by) {
+    r = f.get("/rankings");
+    if (r["pagerank"]["converged"].IsTrue()) break;
+    CHECK(r["pagerank"]["error_bound"].GetDouble() > 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  REQUIRE(r["pagerank"]["converged"].IsTrue());
+  CHECK(r["vertices"].GetUint64() == 3);
+  CHECK(r["pagerank"]["warm_start"].IsTrue());
+  CHECK(r["pagerank"]["refresh_iterations"].GetUint() == 3);
+  CHECK(r["pagerank"]["error_bound"].GetDouble() <= 1e-10 * 0.85 / 0.15);
+  CHECK(r["pagerank"]["iterations"].GetUint() >= r["pagerank"]["refreshes"].GetUint());
+  CHECK(f.get("/graph")["pagerank"]["converged"].IsTrue()); // /graph describes the same vector
 }
 
 TEST_CASE("GET /rankings?by=betweenness is sampled above 2,000 accounts, with its error bound") {

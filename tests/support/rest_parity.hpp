@@ -73,6 +73,10 @@ inline std::string without_time(const http_reply& r) {
   d.RemoveMember("computed_at");
   d.RemoveMember("age_seconds");
   d.RemoveMember("age_ms");
+  if (d.HasMember("pagerank") && d["pagerank"].IsObject()) { // when the vector last moved
+    d["pagerank"].RemoveMember("updated_at");
+    d["pagerank"].RemoveMember("updated_age_seconds");
+  }
   return to_text(d);
 }
 

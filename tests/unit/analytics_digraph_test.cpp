@@ -21,3 +21,14 @@ TEST_CASE("digraph merges parallel arcs and indexes both directions") {
   CHECK(g.in_degree(0) == 1);
   CHECK(g.in_weight(g.in_begin(0)) == doctest::Approx(1.0));
 }
+
+TEST_CASE("digraph keeps each vertex's out-strength (merged arcs, self-loop) and whether weights are positive") {
+  const digraph g = digraph::from_arcs(4, {{0, 1, 2.0}, {0, 1, 0.5}, {0, 0, 1.0}, {2, 3, 4.0}});
+  CHECK(g.out_strength(0) == 3.5);
+  CHECK(g.out_strength(1) == 0.0);
+  CHECK(g.out_strength(2) == 4.0);
+  CHECK(g.out_strength(3) == 0.0);
+  CHECK(g.weights_positive());
+  CHECK_FALSE(digraph::from_arcs(2, {{0, 1, 0.0}}).weights_positive());
+  CHECK_FALSE(digraph::from_arcs(2, {{0, 1, -1.0}, {1, 0, 2.0}}).weights_positive());
+}

@@ -123,3 +123,100 @@ TEST_CASE("pagerank reports non-convergence and handles the empty graph") {
   REQUIRE(empty.ok());
   CHECK(empty->scores.empty());
 }
+
+namespace {
+double l1(const std::vector<double>& a, const std::vector<double>& b) {
+  double s = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) s += std::fabs(a[i] - b[i]);
+  return s;
+}
+} // namespace
+
+TEST_CASE("pagerank's error bound holds after every capped iteration count") {
+  // A generated graph with dangling vertices (every fifth has no out-arc), a
+  // self-loop and repeated arcs, started from a vector far from the answer.
+  std::vector<arc> arcs;
+  std::uint64_t state = 12345;
+  auto next = [&state] {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<std::uint32_t>(state >> 33);
+  };
+  const std::uint32_t n = 500;
+  for (int k = 0; k < 3000; ++k) {
+    const std::uint32_t from = next() % n;
+    if (from % 5 == 0) continue;
+    arcs.push_back({from, (next() % n) * (next() % n) % n, 1.0 + next() % 3});
+  }
+  arcs.push_back({7, 7, 2.0});
+  const digraph g = digraph::from_arcs(n, std::move(arcs));
+  pagerank_options exact_o;
+  exact_o.tolerance = 1e-15;
+  auto exact = pagerank(g, exact_o);
+  REQUIRE(exact.ok());
+  REQUIRE(exact->converged);
+  std::vector<double> start(n, 0.0);
+  start[1] = 1.0; // all the mass on one vertex
+  for (std::uint32_t k = 0; k <= 30; ++k) {
+    CAPTURE(k);
+    pagerank_options o;
+    o.warm_start = &start;
+    o.max_iterations = k;
+    auto r = pagerank(g, o);
+    REQUIRE(r.ok());
+    if (r->converged) CHECK(r->iterations <= k);
+    else CHECK(r->iterations == k);
+    const double err = l1(r->scores, exact->scores);
+    CHECK(err <= r->error_bound + 1e-13);
+    if (k == 0) CHECK(r->error_bound == 2.0);
+    else CHECK(r->error_bound == doctest::Approx(std::min(2.0, 0.85 / 0.15 * r->last_change)));
+  }
+  // Converged at the default tolerance: within tolerance · d / (1 − d).
+  auto cold = pagerank(g);
+  REQUIRE(cold.ok());
+  CHECK(cold->error_bound <= 1e-10 * 0.85 / 0.15);
+  CHECK(l1(cold->scores, exact->scores) <= cold->error_bound + 1e-13);
+}
+
+TEST_CASE("pagerank's error bound is attained when the walk cannot mix") {
+  // Two self-loops: P is the identity, x_k − x* = d^k (x_0 − x*), so the
+  // distance equals d / (1 − d) times the last change: the bound is tight
+  // (a smaller factor would be wrong).
+  const digraph g = digraph::from_arcs(2, {{0, 0, 1.0}, {1, 1, 1.0}});
+  const std::vector<double> start{0.9, 0.1};
+  for (std::uint32_t k = 1; k <= 20; ++k) {
+    CAPTURE(k);
+    pagerank_options o;
+    o.warm_start = &start;
+    o.max_iterations = k;
+    auto r = pagerank(g, o);
+    REQUIRE(r.ok());
+    const double err = l1(r->scores, {0.5, 0.5});
+    CHECK(err <= r->error_bound * (1 + 1e-9) + 1e-15);
+    CHECK(err >= r->error_bound * (1 - 1e-6));
+  }
+}
+
+TEST_CASE("a capped pagerank continued from its own vector converges to the exact one") {
+  const digraph g = mixed();
+  auto exact = pagerank(g);
+  REQUIRE(exact.ok());
+  std::vector<double> x(6, 0.0);
+  x[5] = 1.0;
+  std::uint32_t runs = 0;
+  double last_bound = 3;
+  for (;;) {
+    pagerank_options o;
+    o.warm_start = &x;
+    o.max_iterations = 3;
+    auto r = pagerank(g, o);
+    REQUIRE(r.ok());
+    ++runs;
+    CHECK(l1(r->scores, exact->scores) <= r->error_bound + 1e-13);
+    CHECK(r->error_bound < last_bound); // every run gets closer
+    last_bound = r->error_bound;
+    x = r->scores;
+    if (r->converged || runs > 100) break;
+  }
+  CHECK(runs < 100);
+  CHECK(l1(x, exact->scores) < 1e-9);
+}

@@ -112,6 +112,7 @@ TEST_CASE("engine: per-request snapshots without a refresh, a background one wit
     engine_options o;
     o.refresh_s = 3600;
     o.refresh_changes = 1;
+    o.pagerank_refresh_iterations = 0; // to convergence at every refresh
     o.changes = [&changes] { return changes.load(); };
     engine e(*store, o);
     e.start();
@@ -136,6 +137,75 @@ TEST_CASE("engine: per-request snapshots without a refresh, a background one wit
     for (std::size_t i = 0; i < warm.size(); ++i) CHECK(std::fabs(warm[i] - cold->scores[i]) < 1e-9);
     e.stop();
   }
+}
+
+TEST_CASE("engine: a bounded PageRank refresh reports its error and converges while quiet") {
+  auto store = open_store();
+  REQUIRE(store->apply({act("p1", "t:a", "t:b", edge_kind::mention, {}, "2026-01-01T00:00:00Z"),
+                        act("p2", "t:b", "t:c", edge_kind::mention, {}, "2026-01-01T00:00:00Z"),
+                        act("p3", "t:c", "t:a", edge_kind::mention, {}, "2026-01-01T00:00:00Z")})
+              .ok());
+  std::atomic<std::uint64_t> changes{0};
+  engine_options o;
+  o.refresh_s = 3600;
+  o.refresh_changes = 1;
+  o.pagerank_refresh_iterations = 3;
+  o.changes = [&changes] { return changes.load(); };
+  engine e(*store, o);
+  e.start();
+  auto first = e.view(slice{}).value(); // no previous vector: to convergence
+  CHECK(first->pagerank().converged);
+  CHECK_FALSE(first->pagerank_info().warm_start);
+  CHECK(first->pagerank().error_bound <= 1e-10 * 0.85 / 0.15);
+  // A new account pointed at by all: far from the previous vector.
+  REQUIRE(store->apply({act("p4", "t:a", "t:d", edge_kind::reply, {}, "2026-01-01T00:00:00Z"),
+                        act("p5", "t:b", "t:d", edge_kind::reply, {}, "2026-01-01T00:00:00Z"),
+                        act("p6", "t:c", "t:d", edge_kind::reply, {}, "2026-01-01T00:00:00Z")})
+              .ok());
+  changes = 1;
+  auto wait_for = [&](auto pred) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!pred() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return pred();
+  };
+  REQUIRE(wait_for([&] { return e.view(slice{}).value()->graph().vertex_count() == 4; }));
+  auto bounded = e.view(slice{}).value();
+  const auto& graph = bounded->graph().graph();
+  pagerank_options tight;
+  tight.tolerance = 1e-15;
+  const auto exact = pagerank(graph, tight).value();
+  auto l1 = [&](const std::vector<double>& x) {
+    double s = 0;
+    for (std::size_t i = 0; i < x.size(); ++i) s += std::fabs(x[i] - exact.scores[i]);
+    return s;
+  };
+  const pagerank_provenance& info = bounded->pagerank_info();
+  CHECK(info.warm_start);
+  CHECK(info.max_iterations == 3);
+  if (info.refreshes == 1) { // seen before the first continuation (a second later)
+    CHECK(info.total_iterations == 3);
+    CHECK_FALSE(bounded->pagerank().converged);
+  }
+  CHECK(bounded->pagerank().error_bound > 1e-10);
+  CHECK(l1(bounded->pagerank().scores) <= bounded->pagerank().error_bound + 1e-13);
+  // Quiet: continuations advance it until it converges, on the same graph.
+  REQUIRE(wait_for([&] { return e.view(slice{}).value()->pagerank().converged; }));
+  auto done = e.view(slice{}).value();
+  CHECK(&done->graph() == &bounded->graph());
+  CHECK(done->computed_at_ms() == bounded->computed_at_ms());
+  CHECK(done->pagerank_info().refreshes >= 2);
+  CHECK(e.continuations() >= 1);
+  CHECK(e.rebuilds() >= 2); // the thread may also have built the first one again
+  CHECK(done->pagerank().error_bound <= 1e-10 * 0.85 / 0.15);
+  CHECK(l1(done->pagerank().scores) <= done->pagerank().error_bound + 1e-13);
+  CHECK(l1(done->pagerank().scores) < 1e-9);
+  // The other results are shared, not recomputed.
+  CHECK(&done->betweenness() == &bounded->betweenness());
+  const auto n = e.continuations();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  CHECK(e.continuations() == n); // converged: nothing more to do
+  e.stop();
 }
 
 TEST_CASE("a scan gives up once cancelled (a rebuild at shutdown)") {
@@ -225,4 +295,30 @@ TEST_CASE("engine: concurrent readers during background rebuilds") {
   CHECK(failures == 0);
   CHECK(e.view(slice{}).value()->graph().vertex_count() == 31);
   CHECK(e.rebuilds() >= 2);
+}
+
+TEST_CASE("snapshot betweenness: sources capped by the work budget, the bound reported for them") {
+  auto store = open_store();
+  std::vector<interaction> path;
+  for (int i = 0; i < 2500; ++i)
+    path.push_back(act("w" + std::to_string(i), "t:" + std::to_string(10000 + i), "t:" + std::to_string(10001 + i),
+                       edge_kind::mention, {}, "2026-01-01T00:00:00Z"));
+  REQUIRE(store->apply(path).ok());
+  auto built = slice_graph::build(*store, slice{}, 0);
+  REQUIRE(built.ok());
+  const std::uint64_t n = (*built)->vertex_count(), m = (*built)->graph().arc_count();
+  REQUIRE(n == 2501);
+  engine_options capped;
+  capped.betweenness_max_work = 10 * (n + m) + 5; // 10 sources' worth
+  const snapshot a(*built, 0, capped);
+  CHECK_FALSE(a.betweenness().exact);
+  CHECK(a.betweenness().sources == 10);
+  const double r = static_cast<double>(n) / static_cast<double>(n - 1);
+  CHECK(a.betweenness().epsilon == doctest::Approx(r * std::sqrt(std::log(2.0 * n / 0.01) / 20.0)));
+  engine_options tiny;
+  tiny.betweenness_max_work = 1; // still one source
+  CHECK(snapshot(*built, 0, tiny).betweenness().sources == 1);
+  engine_options uncapped;
+  uncapped.betweenness_max_work = 0;
+  CHECK(snapshot(*built, 0, uncapped).betweenness().sources == 1000); // the sample cap alone
 }

@@ -288,10 +288,12 @@ TEST_CASE("config: --help lists every flag with its environment variable") {
 TEST_CASE("config: analytics size cap and refresh") {
   auto r = parse({});
   REQUIRE(r.ok());
-  CHECK(r->cfg.analytics_max_elements == 10000000);
+  CHECK(r->cfg.analytics_max_elements == 12000000);
   CHECK(r->cfg.analytics_refresh_s == 60);
   CHECK(r->cfg.analytics_refresh_changes == 10000);
   CHECK(r->cfg.analytics_graph_communities == 1000000);
+  CHECK(r->cfg.analytics_pagerank_refresh_iterations == 3);
+  CHECK(r->cfg.analytics_betweenness_work == 200000000);
   r = parse({"--analytics-max-elements", "0", "--analytics-refresh=0", "--analytics-refresh-changes", "5",
              "--analytics-graph-communities", "0"});
   REQUIRE(r.ok());
