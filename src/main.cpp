@@ -297,6 +297,7 @@ int main(int argc, char** argv) {
   analytics_settings.refresh_s = cfg.analytics_refresh_s;
   analytics_settings.refresh_changes = cfg.analytics_refresh_changes;
   analytics_settings.pagerank_refresh_iterations = cfg.analytics_pagerank_refresh_iterations;
+  analytics_settings.pagerank_bound_arcs = cfg.analytics_pagerank_bound_arcs;
   analytics_settings.betweenness_work = cfg.analytics_betweenness_work;
   analytics_settings.graph_communities = cfg.analytics_graph_communities;
   // Changes: interactions ingested plus writes through the API.

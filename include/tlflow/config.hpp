@@ -43,6 +43,7 @@ struct config {
   std::uint64_t analytics_refresh_changes = 10000; // ... or after this many changes
   std::uint64_t analytics_betweenness_work = 200000000; // sampled betweenness: sources × (vertices + arcs) cap; 0: none
   std::uint32_t analytics_pagerank_refresh_iterations = 3; // a background PageRank refresh's cap; 0: converge
+  std::uint64_t analytics_pagerank_bound_arcs = 1000000;   // ... on graphs of at least this many arcs
   std::uint64_t analytics_graph_communities = 1000000; // a filtered /graph's Louvain up to this size; 0: never
   std::string api_token;              // secret; required on mutating routes if set
   bool auth_reads = false;            // also require the token on reads

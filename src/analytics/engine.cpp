@@ -325,7 +325,8 @@ result<std::shared_ptr<const snapshot>> engine::rebuild() {
     }
     warm = make_warm_start(previous->pagerank().scores, index, next->graph().vertex_count());
   }
-  next->compute_all(warm.empty() ? nullptr : &warm, options_.pagerank_refresh_iterations);
+  const bool bounded = next->graph().graph().arc_count() >= options_.pagerank_bound_arcs;
+  next->compute_all(warm.empty() ? nullptr : &warm, bounded ? options_.pagerank_refresh_iterations : 0);
   std::shared_ptr<const snapshot> published = next;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -351,7 +352,10 @@ void engine::run() {
     const bool due_time =
         age >= seconds(options_.refresh_s) && (changed > 0 || !options_.changes || last_failed_);
     const bool due_changes = changed >= options_.refresh_changes && options_.refresh_changes > 0;
-    if ((have || last_failed_) && !due_time && !due_changes) {
+    // A rebuild waits at least as long as the last one took: at most half
+    // of a core for the background, however fast changes arrive.
+    const bool rested = age >= last_build_;
+    if ((have || last_failed_) && (!rested || (!due_time && !due_changes))) {
       // No rebuild due: advance an unconverged PageRank on the same graph.
       if (!have || options_.pagerank_refresh_iterations == 0 || current_->pagerank().converged)
         continue;
@@ -381,8 +385,11 @@ void engine::run() {
         built_at_ = steady_clock::now();
         last_failed_ = true;
       } else {
+        const auto took = steady_clock::now() - t0;
         log::debug("analytics", "refreshed the whole-graph analytics in ",
-                   duration_cast<milliseconds>(steady_clock::now() - t0).count(), " ms");
+                   duration_cast<milliseconds>(took).count(), " ms");
+        std::lock_guard<std::mutex> l2(mutex_);
+        last_build_ = took;
       }
     }
     lock.lock();

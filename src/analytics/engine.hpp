@@ -6,7 +6,9 @@
 // PageRank does not pay for Louvain. For the unfiltered graph the engine keeps
 // one snapshot fresh in the background: a thread rebuilds it when
 // `refresh_changes` changes arrived (at most once a second) or, after any
-// change, when it is `refresh_s` old; the rebuild computes PageRank warm
+// change, when it is `refresh_s` old — and never sooner after the previous
+// rebuild than that rebuild took, so the background uses at most half of
+// one core however fast changes arrive; the rebuild computes PageRank warm
 // started from the previous scores mapped by id (at most
 // `pagerank_refresh_iterations` power iterations: a bounded refresh, whose
 // distance to the exact vector is reported), betweenness, Louvain and label
@@ -57,6 +59,9 @@ struct engine_options {
   // previous vector; 0: run to convergence. A snapshot without a previous
   // vector (the first one, a filtered slice, refresh_s 0) always converges.
   std::uint32_t pagerank_refresh_iterations = 3;
+  // ... only on graphs of at least this many arcs: below, a refresh costs
+  // little and runs to convergence.
+  std::uint64_t pagerank_bound_arcs = 1000000;
   // Changes to the graph so far (any monotonic count: interactions ingested
   // plus API writes). Empty: the refresh runs on time alone.
   std::function<std::uint64_t()> changes;
@@ -182,6 +187,7 @@ private:
   std::shared_ptr<const snapshot> current_;
   std::uint64_t changes_at_build_ = 0;
   std::chrono::steady_clock::time_point built_at_{};
+  std::chrono::steady_clock::duration last_build_{}; // how long the last rebuild took
   bool stopping_ = false;
   bool last_failed_ = false;
   std::thread thread_;

@@ -849,6 +849,7 @@ analytics_routes::analytics_routes(api_context& ctx, analytics_settings settings
   o.refresh_s = settings.refresh_s;
   o.refresh_changes = settings.refresh_changes;
   o.pagerank_refresh_iterations = settings.pagerank_refresh_iterations;
+  o.pagerank_bound_arcs = settings.pagerank_bound_arcs;
   o.betweenness_max_work = settings.betweenness_work;
   o.changes = std::move(settings.changes);
   impl_ = std::make_unique<impl>(ctx, std::move(o));

@@ -33,6 +33,7 @@ struct analytics_settings {
   std::uint64_t refresh_changes = 10000;
   // Power iterations of a background PageRank refresh (warm-started); 0: converge.
   std::uint32_t pagerank_refresh_iterations = 3;
+  std::uint64_t pagerank_bound_arcs = 1000000; // ... on graphs of at least this many arcs
   // Sampled betweenness: sources × (vertices + arcs) per snapshot; 0: no cap.
   std::uint64_t betweenness_work = 200000000;
   // GET /graph computes a filtered slice's Louvain partition up to this many

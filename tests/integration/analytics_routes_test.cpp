@@ -547,7 +547,8 @@ TEST_CASE("a slice over --analytics-max-elements is 422 too_expensive") {
 }
 
 TEST_CASE("the whole-graph snapshot is cached and refreshed in the background after writes") {
-  fresh_service f({"--analytics-refresh", "2", "--analytics-refresh-changes", "1"});
+  fresh_service f({"--analytics-refresh", "2", "--analytics-refresh-changes", "1",
+                   "--analytics-pagerank-bound-arcs", "0"});
   f.link("b:a", "b:b");
   auto d = f.get("/rankings");
   CHECK(d["cached"].IsTrue());

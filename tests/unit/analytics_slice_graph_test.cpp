@@ -150,6 +150,7 @@ TEST_CASE("engine: a bounded PageRank refresh reports its error and converges wh
   o.refresh_s = 3600;
   o.refresh_changes = 1;
   o.pagerank_refresh_iterations = 3;
+  o.pagerank_bound_arcs = 0; // bounded whatever the size
   o.changes = [&changes] { return changes.load(); };
   engine e(*store, o);
   e.start();
