@@ -370,6 +370,26 @@ std::string gephi_edge_id(const edge_key& k) {
 }
 
 namespace {
+// One Gephi graph-streaming line: {"<op>":{"<id>":{...}}} and CRLF, the
+// innermost object's members written by `body`.
+template <class Body>
+std::string gephi_line(std::string_view op, std::string_view id, Body&& body) {
+  rapidjson::StringBuffer b;
+  json_writer w(b);
+  w.StartObject();
+  str(w, op);
+  w.StartObject();
+  str(w, id);
+  w.StartObject();
+  body(w);
+  w.EndObject();
+  w.EndObject();
+  w.EndObject();
+  std::string out(b.GetString(), b.GetSize());
+  out += "\r\n";
+  return out;
+}
+
 void write_attributes(json_writer& w, const node_attributes::values& a) {
   w.Key("pagerank");
   w.Double(a.pagerank);
@@ -391,31 +411,12 @@ bool differs(const std::optional<node_attributes::values>& sent,
 } // namespace
 
 std::string gephi_attributes(const std::string& id, const node_attributes::values& a) {
-  rapidjson::StringBuffer b;
-  json_writer w(b);
-  w.StartObject();
-  w.Key("cn");
-  w.StartObject();
-  str(w, id);
-  w.StartObject();
-  write_attributes(w, a);
-  w.EndObject();
-  w.EndObject();
-  w.EndObject();
-  std::string out = b.GetString();
-  out += "\r\n";
-  return out;
+  return gephi_line("cn", id, [&](json_writer& w) { write_attributes(w, a); });
 }
 
 std::string gephi_node(const vertex& v, std::string_view op, const node_attributes::values* a) {
-  rapidjson::StringBuffer b;
-  json_writer w(b);
-  w.StartObject();
-  str(w, op);
-  w.StartObject();
-  str(w, v.id);
-  w.StartObject();
-  if (op != "dn") {
+  return gephi_line(op, v.id, [&](json_writer& w) {
+    if (op == "dn") return;
     const std::string handle = prop_string(v.props, "handle");
     w.Key("label");
     str(w, handle.empty() ? v.id : handle);
@@ -428,32 +429,20 @@ std::string gephi_node(const vertex& v, std::string_view op, const node_attribut
       }
     }
     if (a) write_attributes(w, *a);
-  }
-  w.EndObject();
-  w.EndObject();
-  w.EndObject();
-  std::string out = b.GetString();
-  out += "\r\n";
-  return out;
+  });
 }
 
 std::string gephi_edge(const edge& e, std::string_view op) {
-  rapidjson::StringBuffer b;
-  json_writer w(b);
-  w.StartObject();
-  str(w, op);
-  w.StartObject();
-  str(w, gephi_edge_id(e.key));
-  w.StartObject();
-  if (op == "ae") {
-    w.Key("source");
-    str(w, e.key.from);
-    w.Key("target");
-    str(w, e.key.to);
-    w.Key("directed");
-    w.Bool(true);
-  }
-  if (op != "de") {
+  return gephi_line(op, gephi_edge_id(e.key), [&](json_writer& w) {
+    if (op == "ae") {
+      w.Key("source");
+      str(w, e.key.from);
+      w.Key("target");
+      str(w, e.key.to);
+      w.Key("directed");
+      w.Bool(true);
+    }
+    if (op == "de") return;
     w.Key("weight");
     w.Uint64(e.weight);
     w.Key("kind");
@@ -462,13 +451,7 @@ std::string gephi_edge(const edge& e, std::string_view op) {
     std::string tags;
     for (const auto& h : e.hashtags) tags += (tags.empty() ? "" : ",") + h;
     str(w, tags);
-  }
-  w.EndObject();
-  w.EndObject();
-  w.EndObject();
-  std::string out = b.GetString();
-  out += "\r\n";
-  return out;
+  });
 }
 
 class changefeed::subscription {
