@@ -159,22 +159,17 @@ int main(int argc, char** argv) {
   // bench/graph_gen.hpp's graph, with names that need escaping in every format.
   bench::graph_generator gen(o.vertices, o.seed);
   const auto load_start = clock_type::now();
-  std::vector<interaction> batch;
-  std::uint64_t edges_now = 0;
-  while (edges_now < o.edges) {
-    gen.next(batch, std::min<std::uint64_t>(o.batch, o.edges - edges_now));
+  auto filled = bench::fill(*store, gen, o.edges, o.batch, [](std::vector<interaction>& batch) {
     for (auto& x : batch) {
       x.from.name = "User & <" + x.from.handle.substr(4) + ">";
       x.to.name = "User & <" + x.to.handle.substr(4) + ">";
     }
-    if (auto s = store->apply(batch); !s.ok()) {
-      std::fprintf(stderr, "apply: %s\n", s.err().message.c_str());
-      return 1;
-    }
-    edges_now = store->count_edges().value();
+  });
+  if (!filled.ok()) {
+    std::fprintf(stderr, "apply: %s\n", filled.err().message.c_str());
+    return 1;
   }
-  batch.clear();
-  batch.shrink_to_fit();
+  const std::uint64_t edges_now = *filled;
   std::printf("loaded %llu vertices, %llu edges in %.1f s; VmRSS %.1f MiB\n",
               static_cast<unsigned long long>(store->count_vertices().value()),
               static_cast<unsigned long long>(edges_now),

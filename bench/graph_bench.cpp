@@ -115,20 +115,11 @@ int main(int argc, char** argv) {
   // ---- (a) load
   const auto load_start = clock_type::now();
   const double load_cpu_start = bench::thread_cpu_ms();
-  std::vector<interaction> batch;
-  batch.reserve(o.batch);
-  std::uint64_t edges_now = 0;
-  while (edges_now < o.edges) {
-    gen.next(batch, std::min<std::uint64_t>(o.batch, o.edges - edges_now));
-    if (auto s = store.apply(batch); !s.ok()) {
-      std::fprintf(stderr, "apply: %s\n", s.err().message.c_str());
-      return 1;
-    }
-    edges_now = store.count_edges().value();
+  if (auto filled = bench::fill(store, gen, o.edges, o.batch); !filled.ok()) {
+    std::fprintf(stderr, "apply: %s\n", filled.err().message.c_str());
+    return 1;
   }
   const std::uint64_t produced = gen.produced();
-  batch.clear();
-  batch.shrink_to_fit();
   const double load_s =
       std::chrono::duration<double>(clock_type::now() - load_start).count();
   const long rss_after = rss_kib();

@@ -1,4 +1,4 @@
-// The benchmark graph of graph_bench and snapshot_bench (docs/memory-store.md,
+// The benchmark graph of graph_bench, snapshot_bench, export_bench and rebuild_bench (docs/memory-store.md,
 // "Benchmark"): every account acts (the acting account is uniform), the
 // accounts acted upon follow a power law (index = N * u^3, so the
 // most-mentioned account gets about 1% of all edges, as a celebrity does),
@@ -7,6 +7,7 @@
 // locations. Deterministic for a seed.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <ctime>
 #include <random>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "tlflow/model.hpp"
+#include "tlflow/error.hpp"
 
 namespace tlflow::bench {
 
@@ -90,5 +92,27 @@ private:
   std::uint64_t produced_ = 0;
   static constexpr std::uint32_t t0_ = 1795000000u; // late 2026
 };
+
+// Applies batches of `gen`'s interactions (at most `batch_size` each) to
+// `store` until it holds `edges` edges; `edit` may change each batch before
+// it is applied. Returns the store's edge count, or the error of an apply.
+template <class Store, class Edit>
+result<std::uint64_t> fill(Store& store, graph_generator& gen, std::uint64_t edges,
+                           std::size_t batch_size, Edit edit) {
+  std::vector<interaction> batch;
+  batch.reserve(batch_size);
+  std::uint64_t now = store.count_edges().value();
+  while (now < edges) {
+    gen.next(batch, std::min<std::uint64_t>(batch_size, edges - now));
+    edit(batch);
+    if (auto s = store.apply(batch); !s.ok()) return std::move(s).err();
+    now = store.count_edges().value();
+  }
+  return now;
+}
+template <class Store>
+result<std::uint64_t> fill(Store& store, graph_generator& gen, std::uint64_t edges, std::size_t batch_size) {
+  return fill(store, gen, edges, batch_size, [](std::vector<interaction>&) {});
+}
 
 } // namespace tlflow::bench

@@ -94,19 +94,13 @@ int main(int argc, char** argv) {
   }
   std::unique_ptr<memory_store> store = std::move(opened).value();
   bench::graph_generator gen(o.vertices, o.seed);
-  std::vector<interaction> batch;
-  std::uint64_t edges_now = 0;
   phase p;
-  while (edges_now < o.edges) {
-    gen.next(batch, std::min<std::uint64_t>(o.batch, o.edges - edges_now));
-    if (auto s = store->apply(batch); !s.ok()) {
-      std::fprintf(stderr, "apply: %s\n", s.err().message.c_str());
-      return 1;
-    }
-    edges_now = store->count_edges().value();
+  auto filled = bench::fill(*store, gen, o.edges, o.batch);
+  if (!filled.ok()) {
+    std::fprintf(stderr, "apply: %s\n", filled.err().message.c_str());
+    return 1;
   }
-  batch.clear();
-  batch.shrink_to_fit();
+  const std::uint64_t edges_now = *filled;
   const std::uint64_t vertices_now = store->count_vertices().value();
   std::printf("rebuild_bench: %llu vertices, %llu edges (%llu elements), seed %llu, betweenness work cap %llu\n",
               static_cast<unsigned long long>(vertices_now), static_cast<unsigned long long>(edges_now),

@@ -176,12 +176,9 @@ int main(int argc, char** argv) {
   bench::graph_generator gen(o.vertices, o.seed);
   std::vector<interaction> batch;
   const auto t_load = clock_type::now();
-  for (std::uint64_t e = 0; e < o.edges; e = store.count_edges().value()) {
-    gen.next(batch, std::min<std::uint64_t>(o.batch, o.edges - e));
-    if (auto s = store.apply(batch); !s.ok()) {
-      std::fprintf(stderr, "apply: %s\n", s.err().message.c_str());
-      return 1;
-    }
+  if (auto filled = bench::fill(store, gen, o.edges, o.batch); !filled.ok()) {
+    std::fprintf(stderr, "apply: %s\n", filled.err().message.c_str());
+    return 1;
   }
   std::printf("load: %.1f s, %llu interactions; VmRSS %.0f MiB\n",
               std::chrono::duration<double>(clock_type::now() - t_load).count(),
