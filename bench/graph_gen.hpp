@@ -1,10 +1,10 @@
 // The benchmark graph of graph_bench, snapshot_bench, export_bench and
-// rebuild_bench (docs/memory-store.md, "Benchmark"): every account acts (the acting account is uniform), the
-// accounts acted upon follow a power law (index = N * u^3, so the
-// most-mentioned account gets about 1% of all edges, as a celebrity does),
-// shuffled over the id space. Kinds: 60% mention, 20% reply, 15% repost, 5%
-// quote; one or two of 50 hashtags; half the accounts have one of 200
-// locations. Deterministic for a seed.
+// rebuild_bench (docs/memory-store.md, "Benchmark"): every account acts (the
+// acting account is uniform), the accounts acted upon follow a power law
+// (index = N * u^3, so the most-mentioned account gets about 1% of all
+// edges, as a celebrity does), shuffled over the id space. Kinds: 60%
+// mention, 20% reply, 15% repost, 5% quote; one or two of 50 hashtags; half
+// the accounts have one of 200 locations. Deterministic for a seed.
 #pragma once
 
 #include <algorithm>
