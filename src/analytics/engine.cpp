@@ -6,6 +6,7 @@
 
 #include "util/iso_time.hpp"
 #include "util/log.hpp"
+#include "util/thread.hpp"
 
 namespace tlflow::analytics {
 
@@ -260,7 +261,10 @@ engine::~engine() { stop(); }
 
 void engine::start() {
   if (options_.refresh_s == 0 || thread_.joinable()) return;
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    util::name_this_thread("tlflow-analytic");
+    run();
+  });
 }
 
 void engine::stop() {

@@ -31,6 +31,7 @@
 #include "api/json.hpp"
 #include "api/tls.hpp"
 #include "util/log.hpp"
+#include "util/thread.hpp"
 
 namespace tlflow::api {
 
@@ -1107,6 +1108,7 @@ status http_server::start() {
   const unsigned n = thread_count(s.options.threads);
   for (unsigned i = 0; i < n; ++i) {
     s.threads.emplace_back([&s] {
+      util::name_this_thread("tlflow-http-io");
       // An exception escaping a completion handler (handlers proper are
       // wrapped in run_handler) must not end the thread: log, go on.
       for (;;) {

@@ -14,6 +14,7 @@
 #include <rapidjson/writer.h>
 
 #include "util/log.hpp"
+#include "util/thread.hpp"
 
 namespace tlflow::live {
 
@@ -1086,7 +1087,10 @@ void changefeed::attach(graph_store& store) {
     impl_->evicted_upto = {base, std::numeric_limits<std::uint32_t>::max()};
     impl_->newest = impl_->evicted_upto;
   }
-  impl_->dispatcher = std::thread([this] { impl_->run(); });
+  impl_->dispatcher = std::thread([this] {
+    util::name_this_thread("tlflow-changes");
+    impl_->run();
+  });
 }
 
 void changefeed::stop() {

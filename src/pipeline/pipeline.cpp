@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "util/log.hpp"
+#include "util/thread.hpp"
 
 namespace tlflow {
 
@@ -49,8 +50,14 @@ status pipeline::start() {
   started_ = true;
   unsigned n = std::max(1u, opts_.workers);
   workers_left_ = n;
-  for (unsigned i = 0; i < n; ++i) workers_.emplace_back([this] { worker_loop(); });
-  writer_ = std::thread([this] { writer_loop(); });
+  for (unsigned i = 0; i < n; ++i) workers_.emplace_back([this] {
+    util::name_this_thread("tlflow-extract");
+    worker_loop();
+  });
+  writer_ = std::thread([this] {
+    util::name_this_thread("tlflow-writer");
+    writer_loop();
+  });
   return ok_v;
 }
 
