@@ -254,21 +254,64 @@ struct write_rec {
       for (const auto& r : recs) bytes += r.data().size();
     return bytes;
   }
+  // Per slice class (the distinct filtered slices subscribers use, numbered
+  // by the hub): the positions of the records such a subscriber must look
+  // at — every vertex change (whether it passes depends on the subscriber's
+  // state) and the edge changes the slice admits. Computed once per write
+  // and class, so a hundred subscribers of one hashtag skip the write's
+  // other edges without judging each. Dispatcher thread only.
+  mutable std::vector<std::optional<std::vector<std::uint32_t>>> candidates;
+  const std::vector<std::uint32_t>& candidates_for(std::size_t cls, const slice& s) const {
+    if (candidates.size() <= cls) candidates.resize(cls + 1);
+    auto& c = candidates[cls];
+    if (!c) {
+      c.emplace();
+      for (std::size_t i = 0; i < recs.size(); ++i) {
+        const change& x = recs[i].c;
+        const bool edge = x.type == change_type::edge_created || x.type == change_type::edge_changed ||
+                          x.type == change_type::edge_removed;
+        if (edge && (!s.admits(x.e) || (!s.platforms.empty() && std::find(s.platforms.begin(), s.platforms.end(),
+                                                                           x.source_platform) == s.platforms.end())))
+          continue;
+        c->push_back(static_cast<std::uint32_t>(i));
+      }
+    }
+    return *c;
+  }
+};
+
+// Which of a write's records a subscriber walks: all, or those of its
+// slice class (write_rec::candidates_for).
+struct walk_class {
+  const slice* s = nullptr; // null: every record
+  std::size_t index = 0;
 };
 
 // The records after `after` in a run of writes, one by one (a copy looks
 // ahead without moving the original).
+// `i` counts records of the current write, or its candidates (a class).
+// `passed`: the last id of the writes walked to their end (a record
+// skipped as no candidate is passed as much as one judged).
 struct backlog_iter {
   const std::vector<std::shared_ptr<const write_rec>>* writes;
   event_id after;
+  walk_class cls;
   std::size_t w = 0, i = 0;
+  event_id passed;
+  const record* at(const write_rec& wr, std::size_t j) const {
+    return cls.s ? &wr.recs[wr.candidates_for(cls.index, *cls.s)[j]] : &wr.recs[j];
+  }
+  std::size_t count(const write_rec& wr) const {
+    return cls.s ? wr.candidates_for(cls.index, *cls.s).size() : wr.recs.size();
+  }
   const record* next() {
     while (w < writes->size()) {
-      const auto& recs = (*writes)[w]->recs;
-      while (i < recs.size()) {
-        const record& r = recs[i++];
-        if (after < r.id) return &r;
+      const write_rec& wr = *(*writes)[w];
+      for (const std::size_t n = count(wr); i < n;) {
+        const record* r = at(wr, i++);
+        if (after < r->id) return r;
       }
+      if (passed < wr.recs.back().id) passed = wr.recs.back().id;
       ++w;
       i = 0;
     }
@@ -279,9 +322,9 @@ struct backlog_iter {
   std::size_t bytes_ahead() const {
     std::size_t n = 0;
     if (w < writes->size()) {
-      const auto& recs = (*writes)[w]->recs;
-      for (std::size_t j = i; j < recs.size(); ++j)
-        if (after < recs[j].id) n += recs[j].data().size();
+      const write_rec& wr = *(*writes)[w];
+      for (std::size_t j = i, c = count(wr); j < c; ++j)
+        if (const record* r = at(wr, j); after < r->id) n += r->data().size();
     }
     for (std::size_t k = w + 1; k < writes->size(); ++k) n += (*writes)[k]->data_bytes();
     return n;
@@ -465,6 +508,9 @@ public:
   std::size_t ego_n = 0;                         // members: the first ego_n of ego->order
   std::uint64_t ego_version = 0;                 // grows with every change of the set
   bool ego_checked = false;                      // looked for a log to share
+  // The slice's class (impl::classify): -1 none (walk every record), -2 not
+  // known yet (a new or changed filter).
+  int slice_class = -2;
   // Distance from `around`, or -1 for a non-member.
   int ego_distance(vid k) const {
     if (!ego) return -1;
@@ -547,6 +593,25 @@ struct changefeed::impl {
   }
   std::mutex ids_mu;
   std::unordered_map<std::string, vid> ids; // every account id seen, numbered
+
+  // The filtered slices subscribers have used, each a class whose
+  // candidates a write computes once (write_rec::candidates_for); at most
+  // max_classes, after which a new slice walks every record. Dispatcher
+  // thread only.
+  static constexpr std::size_t max_classes = 64;
+  std::vector<slice> classes;
+  static bool same_slice(const slice& a, const slice& b) {
+    return a.kinds == b.kinds && a.hashtags == b.hashtags && a.since == b.since && a.until == b.until &&
+           a.min_weight == b.min_weight && a.platforms == b.platforms;
+  }
+  int classify(const slice& s) {
+    if (s.whole_graph()) return -1;
+    for (std::size_t k = 0; k < classes.size(); ++k)
+      if (same_slice(classes[k], s)) return static_cast<int>(k);
+    if (classes.size() >= max_classes) return -1;
+    classes.push_back(s);
+    return static_cast<int>(classes.size() - 1);
+  }
 
   vid number(const std::string& id) { // under ids_mu
     auto it = ids.find(id); // before emplace, which would allocate a node every time
@@ -902,8 +967,18 @@ struct changefeed::impl {
     event_id advance = s.cursor;
     clock::time_point wake_at = held ? s.hold_until : clock::time_point::max();
     bool holding = held;
-    backlog_iter it{&writes, s.cursor};
-    while (const record* next = held ? nullptr : it.next()) {
+    if (s.slice_class == -2) s.slice_class = classify(s.f.s);
+    walk_class cls;
+    if (s.slice_class >= 0) cls = {&classes[static_cast<std::size_t>(s.slice_class)],
+                                   static_cast<std::size_t>(s.slice_class)};
+    backlog_iter it{&writes, s.cursor, cls, 0, 0, {}};
+    while (!held) {
+      const record* next = it.next();
+      if (next == nullptr) {
+        // Walked to the end: past the records that were no candidates too.
+        if (advance < it.passed) advance = it.passed;
+        break;
+      }
       const record& r = *next;
       const verdict v = judge(s, r);
       if (v == verdict::fail) {
@@ -1171,6 +1246,7 @@ void changefeed::refilter(const std::shared_ptr<subscription>& s, filter f, grap
   s->f = std::move(f);
   s->hold_until = {};
   s->ends.clear();
+  s->slice_class = -2;
   impl_->fill_ego(*s, store);
 }
 

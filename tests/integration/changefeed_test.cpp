@@ -332,6 +332,36 @@ TEST_CASE("changefeed: resuming past the retention gets `reset`, then goes on") 
   CHECK(bad.body.find("invalid_argument") != std::string::npos);
 }
 
+TEST_CASE("changefeed: subscribers of one slice share its walk; a slice quiet past the retention stays connected") {
+  // Two subscribers of kind=reply and one of kind=mention; 30 mention
+  // edges (90 events) go by while the retention holds 10, then a reply.
+  service_process::options o;
+  o.args = {"--changes-retention-events", "10"};
+  service_process svc(o);
+  REQUIRE(svc.start());
+  stream_client r1(svc.port(), "/changes?kind=reply");
+  stream_client r2(svc.port(), "/changes?kind=reply");
+  stream_client m(svc.port(), "/changes?kind=mention");
+  REQUIRE(r1.open() == 200);
+  REQUIRE(r2.open() == 200);
+  REQUIRE(m.open() == 200);
+  for (int i = 0; i < 30; ++i)
+    REQUIRE(post_edge(svc.port(), "twitter:q" + std::to_string(i), "twitter:hub").status == 201);
+  std::set<std::string> mentions;
+  while (auto e = m.next(1500))
+    if (e->type == "edge_created") mentions.insert(json(e->data)["edge"]["from"].GetString());
+  CHECK(mentions.size() == 30);
+  REQUIRE(post_edge(svc.port(), "twitter:q3", "twitter:hub", "reply").status == 201);
+  for (auto* c : {&r1, &r2}) {
+    std::vector<std::string> got;
+    while (auto e = c->next(1500))
+      if (e->type != "stats") got.push_back(e->type + " " + json(e->data)["edge"]["kind"].GetString());
+    CHECK(got == std::vector<std::string>{"edge_created reply"});
+  }
+  CHECK(metric(svc.port(), "tlflow_changes_overflows_total") == 0);
+  CHECK(metric(svc.port(), "tlflow_changes_resets_total") == 0);
+}
+
 TEST_CASE("changefeed: weight changes of one edge within the window are one event") {
   service_process::options o;
   o.args = {"--changes-coalesce-ms", "1500"};
