@@ -567,6 +567,18 @@ async function main() {
       await page.waitForFunction(() => document.querySelector('#ov-live').dataset.state === 'live' &&
                                  /^Live · /.test(document.querySelector('#ov-live').textContent), null, { timeout: 5000 })
         .catch(async () => { throw new Error(`#ov-live says "${await page.textContent('#ov-live')}"`); });
+      // The rate chart draws from its first point on (one point: a short
+      // flat stroke and a dot), never an empty canvas once a figure came.
+      await page.waitForFunction(() => +document.querySelector('#ov-rate').dataset.points >= 1, null, { timeout: 5000 })
+        .catch(() => { throw new Error('#ov-rate has no point after 5 s'); });
+      const chart = await page.evaluate(() => {
+        const c = document.querySelector('#ov-rate');
+        const px = c.getContext('2d').getImageData(0, 14, c.width, c.height - 14).data;
+        let inked = 0;
+        for (let i = 3; i < px.length; i += 4) if (px[i] > 0) inked++;
+        return { points: +c.dataset.points, inked };
+      });
+      expect(chart.inked > 20, `#ov-rate with ${chart.points} point(s) draws ${chart.inked} pixels below its scale`);
       await shot(page, 'overview-1280');
       await page.setViewportSize({ width: 390, height: 844 });
       await h.sleep(200);
