@@ -118,7 +118,8 @@ export function showGraph() {
       labelSize: 13,
       labelWeight: "600",
       zIndex: true,
-      // On a phone the labels (right of their disc) need room at the edges.
+      // On a phone more room at the edges: fewer labels move to the left
+      // of their disc or into the canvas (drawLabels).
       stagePadding: narrowScreen.matches ? 60 : 30,
       minCameraRatio: 0.02,
       maxCameraRatio: 20,
@@ -366,8 +367,9 @@ function draw(data, s) {
 // The labels, drawn after each frame on sigma's label canvas: the accounts
 // whose disc is at least labelRenderedSizeThreshold pixels (set per drawing
 // just under the 40th biggest; more when zoomed in), biggest first (then
-// by rank), each placed unless its box would overlap a label placed
-// before it. The biggest account drawn is always labelled. The boxes
+// by rank), right of the disc, or left of it, or moved into the canvas
+// (a label never crosses the canvas's edge), unless its box would overlap
+// a label placed before it. The biggest account drawn is always labelled. The boxes
 // placed are in tlflow.labels.
 const LABEL_GAP = 3;          // px between a disc and its label (as sigma's)
 const LABEL_PAD = 2;          // px kept free around a label's box
@@ -415,7 +417,14 @@ function drawLabels() {
     if (w === undefined) labelWidths.set(d.label, w = ctx.measureText(d.label).width);
     // The box's top: the baseline is a third of the font size below the centre.
     const top = y + size / 3 - size * 0.8 - 1;
-    const sides = [["right", x + px + LABEL_GAP]];
+    // Right of the disc as sigma draws; left of it when the right would
+    // cross the canvas's edge (or is taken); moved into the canvas when
+    // neither side fits: a label is never cut at the drawing's edge.
+    const toRight = x + px + LABEL_GAP, toLeft = x - px - LABEL_GAP - w;
+    const sides = [];
+    if (toRight + w <= width) sides.push(["right", toRight]);
+    if (toLeft >= 0) sides.push(["left", toLeft]);
+    if (!sides.length) sides.push(["inside", Math.max(0, Math.min(width - w, toRight))]);
     for (const [side, left] of sides) {
       const box = {id, side, x: left, y: top, width: w, height: boxH};
       if (!free(box)) continue;

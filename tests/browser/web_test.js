@@ -207,7 +207,10 @@ async function check_legend_and_labels(page, ego) {
 // The labels drawn (tlflow.labels: their boxes on the screen), checked
 // against sigma's own state and a measure of their own, not pixels: each
 // box is as wide as its text measured at sigma's label font, stands beside
-// its disc (right of it, 3 px off, as sigma draws) on the disc's line; no two boxes overlap; an account big enough for a label
+// its disc (right of it, 3 px off, as sigma draws; `left`: the mirror
+// image, when the right crosses the canvas's edge or is taken; `inside`:
+// moved into the canvas when neither side fits) on the disc's line, and
+// inside the canvas; no two boxes overlap; an account big enough for a label
 // but not labelled is on the screen with every place its label could go
 // taken by a label already drawn.
 async function check_labels(page) {
@@ -237,6 +240,12 @@ async function check_labels(page) {
     if (want === null ? l.side !== 'inside' : Math.abs(l.x - want) > 0.5) {
       bad.push(`${l.label} (${l.side}): box at x ${l.x.toFixed(1)}, disc at ${l.nx.toFixed(1)} (${l.px.toFixed(1)} px)`);
     }
+    const fits = (x) => x >= 0 && x + l.measured <= st.width;
+    if (l.side === 'right' && !fits(right(l)) || l.side === 'left' && !fits(left(l)) ||
+        l.side === 'inside' && (fits(right(l)) || fits(left(l)))) bad.push(`${l.label}: placed ${l.side} at x ${l.x.toFixed(1)}, disc at ${l.nx.toFixed(1)}, canvas ${st.width} px`);
+    if (l.x < -0.5 || l.x + l.width > st.width + 0.5 && l.width <= st.width) {
+      bad.push(`${l.label} crosses the canvas's edge: x ${l.x.toFixed(1)} to ${(l.x + l.width).toFixed(1)}, canvas ${st.width} px`);
+    }
     if (Math.abs(l.y + l.height / 2 - l.ny) > l.height / 2) bad.push(`${l.label}: box at y ${l.y.toFixed(1)}, disc at ${l.ny.toFixed(1)}`);
   }
   for (let i = 0; i < st.labels.length; i++) {
@@ -247,7 +256,9 @@ async function check_labels(page) {
   for (const n of st.skipped) {
     const y = n.ny + st.size / 3 - st.size * 0.8 - 1;
     // (with the 2 px kept free around a label)
-    const spots = [right(n)].map((x) => ({ x: x - 2, y: y - 2, width: n.measured + 4, height: st.size + 7 }));
+    let xs = [right(n), left(n)].filter((x) => x >= 0 && x + n.measured <= st.width);
+    if (!xs.length) xs = [Math.max(0, Math.min(st.width - n.measured, right(n)))];
+    const spots = xs.map((x) => ({ x: x - 2, y: y - 2, width: n.measured + 4, height: st.size + 7 }));
     if (spots.some((b) => !st.labels.some((l) => overlap(b, l)))) bad.push(`${n.label} (${n.px.toFixed(1)} px) has room for a label but none`);
   }
   expect(bad.length === 0, `labels: ${bad.slice(0, 6).join('; ')}${bad.length > 6 ? ` (+${bad.length - 6})` : ''}`);
@@ -566,6 +577,8 @@ async function main() {
       expect(box[0] < 844 / 2 && box[1] > 300 && box[2] > 300, `the drawing is at top ${box[0]}, ${box[1]} x ${box[2]} px`);
       let o = await overflow();
       expect(o <= 0, `the graph view is ${o} px wider than a 390 px screen`);
+      // Labels at that width: none crosses the drawing's edge, none overlaps another.
+      const labels = await check_labels(page);
       await shot(page, 'graph-390');
       // The keyboard: Tab from the top of the page reaches the summary, Enter
       // unfolds it, the next Tab is the first filter.
@@ -604,7 +617,7 @@ async function main() {
         .catch(() => { throw new Error('#filters-box stays folded at 1280 px'); });
       o = await overflow();
       expect(o <= 0, `at 1280 px the page is ${o} px wider than the screen`);
-      return `${tabs + 1} Tabs to the filters; no view wider than the screen`;
+      return `${tabs + 1} Tabs to the filters; no view wider than the screen; at 390 px ${labels}`;
     });
 
     await step('overview shows the API counts', async () => {
@@ -630,12 +643,13 @@ async function main() {
         return { points: +c.dataset.points, inked };
       });
       expect(chart.inked > 20, `#ov-rate with ${chart.points} point(s) draws ${chart.inked} pixels below its scale`);
+      const rate_points = chart.points;
       await shot(page, 'overview-1280');
       await page.setViewportSize({ width: 390, height: 844 });
       await h.sleep(200);
       await shot(page, 'overview-390');
       await page.setViewportSize({ width: 1280, height: 800 });
-      return `${v} vertices, ${e} edges`;
+      return `${v} vertices, ${e} edges; rate chart inked with ${rate_points} point(s)`;
     });
 
     await step('flows: the matrix and the table hold the API flows', async () => {
