@@ -111,17 +111,21 @@ export function showGraph() {
       // a fraction of the quads' ("line") time.
       edgeProgramClasses: {arrow: R.EdgeArrowProgram, line: R.EdgeRectangleProgram, thin: R.EdgeLineProgram},
       renderEdgeLabels: false,
+      // The labels are drawn by drawLabels (after each frame), not by
+      // sigma's label grid: its cells let neighbouring labels overlap.
+      renderLabels: false,
       labelRenderedSizeThreshold: labelThreshold,
       labelSize: 13,
       labelWeight: "600",
-      labelDensity: 0.5,
       zIndex: true,
-      // On a phone the labels (right of their disc) need room at the edges.
+      // On a phone more room at the edges: fewer labels move to the left
+      // of their disc or into the canvas (drawLabels).
       stagePadding: narrowScreen.matches ? 60 : 30,
       minCameraRatio: 0.02,
       maxCameraRatio: 20,
     });
     tlflow.renderer = renderer;
+    renderer.on("afterRender", drawLabels);
     // The area changes size without a window resize (the legend grows, the
     // panel opens): sigma measures its container when it draws.
     new ResizeObserver(() => renderer.scheduleRender()).observe($("sigma"));
@@ -356,6 +360,79 @@ function draw(data, s) {
   }
   drawSplit = {layoutMs: Math.round(tb - tl), buildMs: Math.round(tr - tb), renderMs: Math.round(performance.now() - tr)};
   updateCount();
+}
+
+// ---- labels ----------------------------------------------------------------------
+
+// The labels, drawn after each frame on sigma's label canvas: the accounts
+// whose disc is at least labelRenderedSizeThreshold pixels (set per drawing
+// just under the 40th biggest; more when zoomed in), biggest first (then
+// by rank), right of the disc, or left of it, or moved into the canvas
+// (a label never crosses the canvas's edge), unless its box would overlap
+// a label placed before it. The biggest account drawn is always labelled. The boxes
+// placed are in tlflow.labels.
+const LABEL_GAP = 3;          // px between a disc and its label (as sigma's)
+const LABEL_PAD = 2;          // px kept free around a label's box
+const LABEL_TRIES = 300;      // candidates looked at a frame, at most
+let labelOrder = [], labelOrderOf = null, labelOrderSize = -1;
+const labelWidths = new Map();
+
+function labelCandidates(g) {
+  if (labelOrderOf !== g || labelOrderSize !== g.order) {
+    labelOrder = g.mapNodes((id, a) => [id, a.size || 0, a.rank ?? Infinity])
+      .sort((a, b) => b[1] - a[1] || a[2] - b[2] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+      .map((e) => e[0]);
+    labelOrderOf = g;
+    labelOrderSize = g.order;
+  }
+  return labelOrder;
+}
+
+function drawLabels() {
+  const r = renderer, g = r.getGraph();
+  const placed = [];
+  tlflow.labels = placed;
+  if (!g.order) return;
+  const ctx = r.getCanvases().labels.getContext("2d");
+  const {width, height} = r.getDimensions();
+  const size = r.getSetting("labelSize");
+  const color = r.getSetting("labelColor").color;
+  ctx.font = r.getSetting("labelWeight") + " " + size + "px " + r.getSetting("labelFont");
+  ctx.fillStyle = color;
+  if (labelWidths.size > 5000) labelWidths.clear();
+  const threshold = r.getSetting("labelRenderedSizeThreshold");
+  const boxH = size + 3;
+  const free = (b) => placed.every((o) => b.x + b.width + LABEL_PAD <= o.x || o.x + o.width + LABEL_PAD <= b.x ||
+                                          b.y + b.height + LABEL_PAD <= o.y || o.y + o.height + LABEL_PAD <= b.y);
+  let tries = 0;
+  for (const id of labelCandidates(g)) {
+    if (!g.hasNode(id)) continue;
+    const d = r.getNodeDisplayData(id);
+    if (!d || d.hidden || !d.label) continue;
+    const px = r.scaleSize(d.size);
+    if (px < threshold || ++tries > LABEL_TRIES) break;   // sorted by size: none further
+    const {x, y} = r.framedGraphToViewport(d);
+    if (x < 0 || x > width || y < 0 || y > height) continue;
+    let w = labelWidths.get(d.label);
+    if (w === undefined) labelWidths.set(d.label, w = ctx.measureText(d.label).width);
+    // The box's top: the baseline is a third of the font size below the centre.
+    const top = y + size / 3 - size * 0.8 - 1;
+    // Right of the disc as sigma draws; left of it when the right would
+    // cross the canvas's edge (or is taken); moved into the canvas when
+    // neither side fits: a label is never cut at the drawing's edge.
+    const toRight = x + px + LABEL_GAP, toLeft = x - px - LABEL_GAP - w;
+    const sides = [];
+    if (toRight + w <= width) sides.push(["right", toRight]);
+    if (toLeft >= 0) sides.push(["left", toLeft]);
+    if (!sides.length) sides.push(["inside", Math.max(0, Math.min(width - w, toRight))]);
+    for (const [side, left] of sides) {
+      const box = {id, side, x: left, y: top, width: w, height: boxH};
+      if (!free(box)) continue;
+      placed.push(box);
+      ctx.fillText(d.label, box.x, box.y + 1 + size * 0.8);
+      break;
+    }
+  }
 }
 
 // The message over the drawing area (#graph-message, data-kind = offline |

@@ -9,6 +9,7 @@ export const tlflow = {
           around: null, radius: 1},
   loads: 0,
   ready: false,
+  labels: [],
   errors: [],
 };
 window.tlflow = tlflow;

@@ -37,13 +37,27 @@ function drawRate() {
   canvas.dataset.points = String(rate.length);
   if (rate.length < 1) return;
   const top = Math.max(1, ...rate.map((p) => Math.max(p.interactions, p.posts)));
-  const x = (i) => (rate.length === 1 ? w : (i / (rate.length - 1)) * (w - 4) + 2);
+  const x = (i) => (i / (rate.length - 1)) * (w - 4) + 2;
   const y = (v) => h - 3 - (v / top) * (h - 8);
   for (const [key, color] of [["posts", "#94a3b8"], ["interactions", "#2563eb"]]) {
+    ctx.strokeStyle = color;
+    ctx.fillStyle = color;
+    ctx.lineWidth = 2;
+    if (rate.length === 1) {
+      // One point (the first stats event): a short flat stroke ending in a
+      // dot at the right edge, where the line will grow from.
+      const py = y(rate[0][key]);
+      ctx.beginPath();
+      ctx.moveTo(w - 24, py);
+      ctx.lineTo(w - 4, py);
+      ctx.stroke();
+      ctx.beginPath();
+      ctx.arc(w - 4, py, 3, 0, 2 * Math.PI);
+      ctx.fill();
+      continue;
+    }
     ctx.beginPath();
     rate.forEach((p, i) => (i ? ctx.lineTo(x(i), y(p[key])) : ctx.moveTo(x(i), y(p[key]))));
-    ctx.strokeStyle = color;
-    ctx.lineWidth = 2;
     ctx.stroke();
   }
   ctx.fillStyle = "#64748b";

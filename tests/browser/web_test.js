@@ -152,8 +152,8 @@ async function graph_message(page, kind) {
   return text;
 }
 
-// The legend against the drawing, and sigma's labels: read from sigma's own
-// state (its settings and displayedNodeLabels), not from pixels.
+// The legend against the drawing, and the labels: read from sigma's own
+// state (its settings) and the labels the page drew (tlflow.labels), not from pixels.
 async function check_legend_and_labels(page, ego) {
   await h.sleep(100);   // a frame for sigma's labels
   const st = await page.evaluate(() => {
@@ -173,8 +173,8 @@ async function check_legend_and_labels(page, ego) {
     const legend_kinds = [...document.querySelectorAll('#legend [data-kind]')].map((e) => e.dataset.kind);
     const sizes = g.mapNodes((n, a) => [n, a.size]).sort((a, b) => b[1] - a[1]);
     const threshold = r.getSetting('labelRenderedSizeThreshold');
-    const shown = [...(r.displayedNodeLabels || [])];
-    const too_small = shown.filter((n) => !g.getNodeAttribute(n, 'forceLabel') && r.scaleSize(r.getNodeDisplayData(n).size) < threshold);
+    const shown = (t.labels || []).map((l) => l.id);
+    const too_small = shown.filter((n) => r.scaleSize(r.getNodeDisplayData(n).size) < threshold);
     const visible = document.querySelector('#legend').getBoundingClientRect().height > 0;
     return { kinds: [...kinds], groups, colors: Object.fromEntries(Object.entries(colors).map(([k, v]) => [k, [...v]])),
              legend, legend_kinds, sizes: sizes.slice(0, 50), threshold, shown, too_small, visible, order: g.order };
@@ -199,8 +199,70 @@ async function check_legend_and_labels(page, ego) {
          `no label among the biggest accounts (size ${top}); shown ${JSON.stringify(st.shown.slice(0, 5))}`);
   expect(st.threshold <= st.sizes[Math.min(st.sizes.length, 40) - 1][1], `threshold ${st.threshold} px is above the 40th biggest size`);
   expect(st.too_small.length === 0, `labels below the threshold: ${JSON.stringify(st.too_small.slice(0, 5))}`);
-  return `legend ${st.legend_kinds.join('/')} and ${st.legend.length} ${ego ? 'distances' : 'communities'}; ` +
+  const lab = await check_labels(page);
+  return `${lab}; legend ${st.legend_kinds.join('/')} and ${st.legend.length} ${ego ? 'distances' : 'communities'}; ` +
          `${st.shown.length} labels, threshold ${st.threshold.toFixed(2)} px`;
+}
+
+// The labels drawn (tlflow.labels: their boxes on the screen), checked
+// against sigma's own state and a measure of their own, not pixels: each
+// box is as wide as its text measured at sigma's label font, stands beside
+// its disc (right of it, 3 px off, as sigma draws; `left`: the mirror
+// image, when the right crosses the canvas's edge or is taken; `inside`:
+// moved into the canvas when neither side fits) on the disc's line, and
+// inside the canvas; no two boxes overlap; an account big enough for a label
+// but not labelled is on the screen with every place its label could go
+// taken by a label already drawn.
+async function check_labels(page) {
+  const st = await page.evaluate(() => {
+    const t = window.tlflow, g = t.graph, r = t.renderer;
+    const { width, height } = r.getDimensions();
+    const ctx = document.createElement('canvas').getContext('2d');
+    const size = r.getSetting('labelSize');
+    ctx.font = `${r.getSetting('labelWeight')} ${size}px ${r.getSetting('labelFont')}`;
+    const threshold = r.getSetting('labelRenderedSizeThreshold');
+    const at = (n) => {
+      const d = r.getNodeDisplayData(n), p = r.framedGraphToViewport(d);
+      return { id: n, label: d.label, nx: p.x, ny: p.y, px: r.scaleSize(d.size), measured: ctx.measureText(d.label || '').width };
+    };
+    const labels = (t.labels || []).map((b) => ({ ...b, ...at(b.id) }));
+    const drawn = new Set(labels.map((l) => l.id));
+    const skipped = g.filterNodes((n, a) => !drawn.has(n) && a.label && r.scaleSize(a.size) >= threshold).map(at)
+      .filter((n) => n.nx >= 0 && n.nx <= width && n.ny >= 0 && n.ny <= height);
+    return { width, height, size, labels, skipped };
+  });
+  const bad = [];
+  const overlap = (a, b) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+  const right = (l) => l.nx + l.px + 3, left = (l) => l.nx - l.px - 3 - l.measured;
+  for (const l of st.labels) {
+    if (Math.abs(l.width - l.measured) > 0.5) bad.push(`${l.label}: box ${l.width.toFixed(1)} px wide, text ${l.measured.toFixed(1)} px`);
+    const want = l.side === 'right' ? right(l) : l.side === 'left' ? left(l) : null;
+    if (want === null ? l.side !== 'inside' : Math.abs(l.x - want) > 0.5) {
+      bad.push(`${l.label} (${l.side}): box at x ${l.x.toFixed(1)}, disc at ${l.nx.toFixed(1)} (${l.px.toFixed(1)} px)`);
+    }
+    const fits = (x) => x >= 0 && x + l.measured <= st.width;
+    if (l.side === 'right' && !fits(right(l)) || l.side === 'left' && !fits(left(l)) ||
+        l.side === 'inside' && (fits(right(l)) || fits(left(l)))) bad.push(`${l.label}: placed ${l.side} at x ${l.x.toFixed(1)}, disc at ${l.nx.toFixed(1)}, canvas ${st.width} px`);
+    if (l.x < -0.5 || l.x + l.width > st.width + 0.5 && l.width <= st.width) {
+      bad.push(`${l.label} crosses the canvas's edge: x ${l.x.toFixed(1)} to ${(l.x + l.width).toFixed(1)}, canvas ${st.width} px`);
+    }
+    if (Math.abs(l.y + l.height / 2 - l.ny) > l.height / 2) bad.push(`${l.label}: box at y ${l.y.toFixed(1)}, disc at ${l.ny.toFixed(1)}`);
+  }
+  for (let i = 0; i < st.labels.length; i++) {
+    for (let j = i + 1; j < st.labels.length; j++) {
+      if (overlap(st.labels[i], st.labels[j])) bad.push(`${st.labels[i].label} overlaps ${st.labels[j].label}`);
+    }
+  }
+  for (const n of st.skipped) {
+    const y = n.ny + st.size / 3 - st.size * 0.8 - 1;
+    // (with the 2 px kept free around a label)
+    let xs = [right(n), left(n)].filter((x) => x >= 0 && x + n.measured <= st.width);
+    if (!xs.length) xs = [Math.max(0, Math.min(st.width - n.measured, right(n)))];
+    const spots = xs.map((x) => ({ x: x - 2, y: y - 2, width: n.measured + 4, height: st.size + 7 }));
+    if (spots.some((b) => !st.labels.some((l) => overlap(b, l)))) bad.push(`${n.label} (${n.px.toFixed(1)} px) has room for a label but none`);
+  }
+  expect(bad.length === 0, `labels: ${bad.slice(0, 6).join('; ')}${bad.length > 6 ? ` (+${bad.length - 6})` : ''}`);
+  return `${st.labels.length} labels apart, ${st.skipped.length} skipped for room`;
 }
 
 async function shot(page, name) {
@@ -515,6 +577,8 @@ async function main() {
       expect(box[0] < 844 / 2 && box[1] > 300 && box[2] > 300, `the drawing is at top ${box[0]}, ${box[1]} x ${box[2]} px`);
       let o = await overflow();
       expect(o <= 0, `the graph view is ${o} px wider than a 390 px screen`);
+      // Labels at that width: none crosses the drawing's edge, none overlaps another.
+      const labels = await check_labels(page);
       await shot(page, 'graph-390');
       // The keyboard: Tab from the top of the page reaches the summary, Enter
       // unfolds it, the next Tab is the first filter.
@@ -553,7 +617,7 @@ async function main() {
         .catch(() => { throw new Error('#filters-box stays folded at 1280 px'); });
       o = await overflow();
       expect(o <= 0, `at 1280 px the page is ${o} px wider than the screen`);
-      return `${tabs + 1} Tabs to the filters; no view wider than the screen`;
+      return `${tabs + 1} Tabs to the filters; no view wider than the screen; at 390 px ${labels}`;
     });
 
     await step('overview shows the API counts', async () => {
@@ -567,12 +631,25 @@ async function main() {
       await page.waitForFunction(() => document.querySelector('#ov-live').dataset.state === 'live' &&
                                  /^Live · /.test(document.querySelector('#ov-live').textContent), null, { timeout: 5000 })
         .catch(async () => { throw new Error(`#ov-live says "${await page.textContent('#ov-live')}"`); });
+      // The rate chart draws from its first point on (one point: a short
+      // flat stroke and a dot), never an empty canvas once a figure came.
+      await page.waitForFunction(() => +document.querySelector('#ov-rate').dataset.points >= 1, null, { timeout: 5000 })
+        .catch(() => { throw new Error('#ov-rate has no point after 5 s'); });
+      const chart = await page.evaluate(() => {
+        const c = document.querySelector('#ov-rate');
+        const px = c.getContext('2d').getImageData(0, 14, c.width, c.height - 14).data;
+        let inked = 0;
+        for (let i = 3; i < px.length; i += 4) if (px[i] > 0) inked++;
+        return { points: +c.dataset.points, inked };
+      });
+      expect(chart.inked > 20, `#ov-rate with ${chart.points} point(s) draws ${chart.inked} pixels below its scale`);
+      const rate_points = chart.points;
       await shot(page, 'overview-1280');
       await page.setViewportSize({ width: 390, height: 844 });
       await h.sleep(200);
       await shot(page, 'overview-390');
       await page.setViewportSize({ width: 1280, height: 800 });
-      return `${v} vertices, ${e} edges`;
+      return `${v} vertices, ${e} edges; rate chart inked with ${rate_points} point(s)`;
     });
 
     await step('flows: the matrix and the table hold the API flows', async () => {
