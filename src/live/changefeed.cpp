@@ -61,6 +61,13 @@ bool is_edge(change_type t) {
   return t == change_type::edge_created || t == change_type::edge_changed || t == change_type::edge_removed;
 }
 
+// Does the slice admit this edge change? Every filter, the platform of the
+// edge's source account included (the change carries it).
+bool admits_edge(const slice& s, const change& c) {
+  return s.admits(c.e) &&
+         (s.platforms.empty() || std::find(s.platforms.begin(), s.platforms.end(), c.source_platform) != s.platforms.end());
+}
+
 std::string prop_string(const properties& p, std::string_view key) {
   auto it = p.find(key);
   if (it == p.end()) return {};
@@ -266,15 +273,8 @@ struct write_rec {
     auto& c = candidates[cls];
     if (!c) {
       c.emplace();
-      for (std::size_t i = 0; i < recs.size(); ++i) {
-        const change& x = recs[i].c;
-        const bool edge = x.type == change_type::edge_created || x.type == change_type::edge_changed ||
-                          x.type == change_type::edge_removed;
-        if (edge && (!s.admits(x.e) || (!s.platforms.empty() && std::find(s.platforms.begin(), s.platforms.end(),
-                                                                           x.source_platform) == s.platforms.end())))
-          continue;
-        c->push_back(static_cast<std::uint32_t>(i));
-      }
+      for (std::size_t i = 0; i < recs.size(); ++i)
+        if (!is_edge(recs[i].c.type) || admits_edge(s, recs[i].c)) c->push_back(static_cast<std::uint32_t>(i));
     }
     return *c;
   }
@@ -288,10 +288,10 @@ struct walk_class {
 };
 
 // The records after `after` in a run of writes, one by one (a copy looks
-// ahead without moving the original).
-// `i` counts records of the current write, or its candidates (a class).
-// `passed`: the last id of the writes walked to their end (a record
-// skipped as no candidate is passed as much as one judged).
+// ahead without moving the original): every record, or a slice class's
+// candidates. `i` counts within the current write's records or candidates;
+// `passed` is the last id of the writes walked to their end (a record left
+// out as no candidate is passed as much as one judged).
 struct backlog_iter {
   const std::vector<std::shared_ptr<const write_rec>>* writes;
   event_id after;
@@ -725,10 +725,7 @@ struct changefeed::impl {
     const change& c = r.c;
     const bool filtered = !s.f.s.whole_graph() || !s.f.around.empty();
     if (is_edge(c.type)) {
-      if (!s.f.s.admits(c.e)) return verdict::fail;
-      if (!s.f.s.platforms.empty() &&
-          std::find(s.f.s.platforms.begin(), s.f.s.platforms.end(), c.source_platform) == s.f.s.platforms.end())
-        return verdict::fail;
+      if (!admits_edge(s.f.s, c)) return verdict::fail;
       bool learns = false;
       if (!s.f.around.empty()) {
         const int a = s.ego_distance(r.from);
@@ -761,10 +758,7 @@ struct changefeed::impl {
     const change& c = r.c;
     const bool filtered = !s.f.s.whole_graph() || !s.f.around.empty();
     if (is_edge(c.type)) {
-      if (!s.f.s.admits(c.e)) return false;
-      if (!s.f.s.platforms.empty() &&
-          std::find(s.f.s.platforms.begin(), s.f.s.platforms.end(), c.source_platform) == s.f.s.platforms.end())
-        return false;
+      if (!admits_edge(s.f.s, c)) return false;
       if (!s.f.around.empty()) {
         const int a = s.ego_distance(r.from);
         const int b = s.ego_distance(r.to);

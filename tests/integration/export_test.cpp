@@ -86,19 +86,6 @@ std::uint64_t count(const service_process& s, const std::string& what) {
   return json_of(r)["count"].GetUint64();
 }
 
-rapidjson::Document poll_done(const service_process& s, const std::string& id) {
-  for (int i = 0; i < 600; ++i) {
-    auto r = s.get("/exports/" + id);
-    REQUIRE(r.status == 200);
-    auto d = json_of(r);
-    const std::string state = str(d, "state");
-    if (state != "queued" && state != "running") return d;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  FAIL("export job " << id << " did not finish");
-  return {};
-}
-
 std::string start_job(const service_process& s, const std::string& body) {
   auto r = s.request("POST", "/exports", body, json_body);
   REQUIRE(r.status == 202);
@@ -328,7 +315,7 @@ TEST_CASE("include=pagerank,community: the analytics' scores and communities per
 
   // A job keeps what it includes across its record.
   const auto id = start_job(s, R"({"format":"graphml","include":["pagerank"]})");
-  auto job = poll_done(s, id);
+  auto job = wait_for_export(s, id);
   CHECK(str(job, "include") == "pagerank");
   auto file = s.get("/exports/" + id + "/file");
   CHECK(file.body.find("<key id=\"v_pagerank\" for=\"node\" attr.name=\"pagerank\" attr.type=\"double\"/>") !=
@@ -354,7 +341,7 @@ TEST_CASE("export jobs: done, file equal to the streamed export, removal, unknow
   build_small(s);
 
   const auto id = start_job(s, R"({"format":"graphml","kind":["mention","reply"]})");
-  auto d = poll_done(s, id);
+  auto d = wait_for_export(s, id);
   CHECK(str(d, "state") == "done");
   CHECK(d["progress"].GetDouble() == 1.0);
   CHECK(d["items"].GetUint64() == 6);  // the slice: 3 edges and the 3 accounts at their ends
@@ -388,7 +375,7 @@ TEST_CASE("export jobs: done, file equal to the streamed export, removal, unknow
                400, "invalid_argument");
 
   const auto csv = start_job(s, R"({"format":"csv","part":"edges","min_weight":2})");
-  d = poll_done(s, csv);
+  d = wait_for_export(s, csv);
   CHECK(str(d, "state") == "done");
   CHECK(str(d, "file_name") == "tlflow-export-" + csv + "-edges.csv");
   file = s.get("/exports/" + csv + "/file");
@@ -419,7 +406,7 @@ TEST_CASE("export jobs: cancelled while queued or running, the file never appear
   CHECK(str(json_of(r), "state") == "cancelled");
 
   for (const auto& id : {first, second}) {
-    auto d = poll_done(s, id);
+    auto d = wait_for_export(s, id);
     CHECK(str(d, "state") == "cancelled");
     expect_error(s.get("/exports/" + id + "/file"), 409, "conflict");
   }
@@ -439,7 +426,7 @@ TEST_CASE("export jobs: cancelled while queued or running, the file never appear
 
   // And a job left alone finishes with every vertex and edge.
   const auto whole = start_job(s, R"({"format":"csv","part":"edges"})");
-  auto d = poll_done(s, whole);
+  auto d = wait_for_export(s, whole);
   REQUIRE(str(d, "state") == "done");
   auto file = s.get("/exports/" + whole + "/file");
   CHECK(count_of(file.body, "\r\n") == count(s, "edges") + 1);
@@ -459,7 +446,7 @@ TEST_CASE("export jobs survive a restart; an interrupted one is marked failed; r
     service_process s(o);
     REQUIRE(s.start());
     done_id = start_job(s, R"({"format":"json","hashtag":"tag3"})");
-    REQUIRE(str(poll_done(s, done_id), "state") == "done");
+    REQUIRE(str(wait_for_export(s, done_id), "state") == "done");
     cut_id = start_job(s, R"({"format":"gexf"})");
     for (int i = 0; i < 200 && str(json_of(s.get("/exports/" + cut_id)), "state") == "queued"; ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -519,7 +506,7 @@ TEST_CASE("gremlin store: GET /export refused above --export-stream-limit, a job
     auto streamed = mem.get("/export?format=csv&part=" + part);
     REQUIRE(streamed.status == 200);
     const auto id = start_job(grem, "{\"format\":\"csv\",\"part\":\"" + part + "\"}");
-    REQUIRE(str(poll_done(grem, id), "state") == "done");
+    REQUIRE(str(wait_for_export(grem, id), "state") == "done");
     auto file = grem.get("/exports/" + id + "/file");
     REQUIRE(file.status == 200);
     CHECK(sorted_lines(file.body) == sorted_lines(streamed.body));

@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <thread>
+
 namespace tlflow::test {
 
 rapidjson::Document json_of(const http_reply& r) {
@@ -16,6 +18,21 @@ std::string str(const rapidjson::Value& v, const char* member) {
   auto it = v.FindMember(member);
   if (it == v.MemberEnd() || !it->value.IsString()) return {};
   return std::string(it->value.GetString(), it->value.GetStringLength());
+}
+
+rapidjson::Document wait_for_export(const service_process& s, const std::string& id, std::chrono::seconds limit) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    auto r = s.get("/exports/" + id);
+    REQUIRE(r.status == 200);
+    auto d = json_of(r);
+    const std::string state = str(d, "state");
+    if (state != "queued" && state != "running") return d;
+    if (std::chrono::steady_clock::now() > until) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  FAIL("export job " << id << " did not finish");
+  return {};
 }
 
 bool is_error_object(const http_reply& r) {

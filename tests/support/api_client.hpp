@@ -2,6 +2,7 @@
 // shared service per test binary run, JSON parsing of replies.
 #pragma once
 
+#include <chrono>
 #include <string>
 
 #include <rapidjson/document.h>
@@ -24,5 +25,10 @@ void expect_error(const http_reply& r, int status, const std::string& code);
 
 // A string member, or "" if absent.
 std::string str(const rapidjson::Value& v, const char* member);
+
+// Polls GET /exports/{id} every 50 ms until the job is neither `queued` nor
+// `running` (REQUIREs a 200 each time; FAILs after `limit`): the job then.
+rapidjson::Document wait_for_export(const service_process& s, const std::string& id,
+                                    std::chrono::seconds limit = std::chrono::seconds(60));
 
 } // namespace tlflow::test

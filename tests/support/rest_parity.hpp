@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/api_client.hpp"
 #include "support/service_process.hpp"
 #include "support/stream_server.hpp"
 
@@ -244,15 +245,7 @@ inline void check_same_answers(const service_process& mem, const service_process
     auto d = parse(r);
     REQUIRE(d.IsObject());
     const std::string id = d["id"].GetString();
-    std::string state;
-    for (int i = 0; i < 1200; ++i) {
-      auto polled = parse(s.get("/exports/" + id));
-      REQUIRE(polled.IsObject());
-      state = polled["state"].GetString();
-      if (state != "queued" && state != "running") break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    REQUIRE(state == "done");
+    REQUIRE(str(wait_for_export(s, id), "state") == "done");
     auto file = s.get("/exports/" + id + "/file");
     REQUIRE(file.status == 200);
     return export_elements(file.body);
