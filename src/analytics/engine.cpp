@@ -139,6 +139,11 @@ std::shared_ptr<snapshot> snapshot::continued(std::uint32_t max_iterations) cons
 }
 
 const betweenness_result& snapshot::betweenness() const {
+  cache_->betweenness_asked_ms = now_ms();
+  return compute_betweenness();
+}
+
+const betweenness_result& snapshot::compute_betweenness() const {
   cache& c = *cache_;
   std::call_once(c.betweenness_once, [&] {
     betweenness_options o;
@@ -154,6 +159,7 @@ const betweenness_result& snapshot::betweenness() const {
     }
     auto r = analytics::betweenness(g_->graph(), o);
     if (r) c.betweenness = std::move(*r);
+    c.betweenness_done = true;
   });
   return c.betweenness;
 }
@@ -240,12 +246,13 @@ std::vector<snapshot::search_hit> snapshot::search(std::string_view needle) cons
   return hits;
 }
 
-void snapshot::compute_all(const std::vector<double>* warm, std::uint32_t max_iterations) {
+void snapshot::compute_all(const std::vector<double>* warm, std::uint32_t max_iterations,
+                           bool with_betweenness) {
   warm_ = warm;
   warm_max_iterations_ = max_iterations;
   pagerank();
   warm_ = nullptr;
-  betweenness();
+  if (with_betweenness) compute_betweenness();
   (void)louvain(0);
   (void)label_propagation(0);
   weighted_degrees();
@@ -330,7 +337,10 @@ result<std::shared_ptr<const snapshot>> engine::rebuild() {
     warm = make_warm_start(previous->pagerank().scores, index, next->graph().vertex_count());
   }
   const bool bounded = next->graph().graph().arc_count() >= options_.pagerank_bound_arcs;
-  next->compute_all(warm.empty() ? nullptr : &warm, bounded ? options_.pagerank_refresh_iterations : 0);
+  if (previous) next->carry_betweenness_asked(*previous);
+  const std::uint64_t asked = next->betweenness_asked_ms();
+  const bool wanted = asked != 0 && at_ms - std::min(at_ms, asked) < options_.betweenness_keep_ms;
+  next->compute_all(warm.empty() ? nullptr : &warm, bounded ? options_.pagerank_refresh_iterations : 0, wanted);
   std::shared_ptr<const snapshot> published = next;
   {
     std::lock_guard<std::mutex> lock(mutex_);

@@ -19,6 +19,7 @@
 // snapshot of its own per request, PageRank run to convergence.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -62,6 +63,10 @@ struct engine_options {
   // ... only on graphs of at least this many arcs: below, a refresh costs
   // little and runs to convergence.
   std::uint64_t pagerank_bound_arcs = 1000000;
+  // A background rebuild computes betweenness (the costliest result) only
+  // when a request asked for it within this long; otherwise the first
+  // request for it on a snapshot computes it.
+  std::uint64_t betweenness_keep_ms = 600000;
   // Changes to the graph so far (any monotonic count: interactions ingested
   // plus API writes). Empty: the refresh runs on time alone.
   std::function<std::uint64_t()> changes;
@@ -100,7 +105,19 @@ public:
   // PageRank advanced from this snapshot's vector by at most `max_iterations`
   // power iterations (0: to convergence).
   std::shared_ptr<snapshot> continued(std::uint32_t max_iterations) const;
+  // A request's betweenness: computed now if the background did not, and
+  // noted as asked for (betweenness_asked_ms).
   const betweenness_result& betweenness() const;
+  // When a request last asked this graph, or the one before it (0: never):
+  // a rebuild computes betweenness in the background only while it is asked
+  // for (engine_options::betweenness_keep_ms).
+  std::uint64_t betweenness_asked_ms() const noexcept { return cache_->betweenness_asked_ms.load(); }
+  // Whether betweenness was computed on this graph (by a request or the
+  // background).
+  bool betweenness_computed() const noexcept { return cache_->betweenness_done.load(); }
+  void carry_betweenness_asked(const snapshot& previous) noexcept {
+    cache_->betweenness_asked_ms = std::max(cache_->betweenness_asked_ms.load(), previous.betweenness_asked_ms());
+  }
   // Seed 0 is cached; other seeds are computed per call.
   result<communities> louvain(std::uint64_t seed) const;
   result<communities> label_propagation(std::uint64_t seed) const;
@@ -117,16 +134,21 @@ public:
 
   // Computes everything cacheable now (the background does this before it
   // publishes a snapshot); `warm` is PageRank's starting vector or null, and
-  // a warm-started PageRank runs at most `max_iterations` (0: no cap).
-  void compute_all(const std::vector<double>* warm, std::uint32_t max_iterations = 0);
+  // a warm-started PageRank runs at most `max_iterations` (0: no cap);
+  // betweenness only `with_betweenness`.
+  void compute_all(const std::vector<double>* warm, std::uint32_t max_iterations = 0,
+                   bool with_betweenness = true);
 
 private:
   void build_search() const;
+  const betweenness_result& compute_betweenness() const;
 
   // Every result but PageRank, computed once and shared with continuations.
   struct cache {
     std::once_flag betweenness_once, louvain_once, lp_once, wd_once, search_once;
     betweenness_result betweenness;
+    std::atomic<std::uint64_t> betweenness_asked_ms{0};
+    std::atomic<bool> betweenness_done{false};
     std::optional<result<communities>> louvain, lp;
     std::vector<double> weighted;
     // The search index: every account's folded handle, '\x01', folded name,

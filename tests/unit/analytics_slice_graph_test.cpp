@@ -137,6 +137,51 @@ TEST_CASE("engine: per-request snapshots without a refresh, a background one wit
     for (std::size_t i = 0; i < warm.size(); ++i) CHECK(std::fabs(warm[i] - cold->scores[i]) < 1e-9);
     e.stop();
   }
+  SUBCASE("background: betweenness computed by a rebuild only while requests ask for it") {
+    std::atomic<std::uint64_t> changes{0};
+    engine_options o;
+    o.refresh_s = 3600;
+    o.refresh_changes = 1;
+    o.changes = [&changes] { return changes.load(); };
+    engine e(*store, o);
+    e.start();
+    const auto rebuilt_by = [](engine& en, std::uint64_t after) {
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (en.rebuilds() <= after && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      return en.rebuilds() > after;
+    };
+    const auto rebuilt = [&](std::uint64_t after) { return rebuilt_by(e, after); };
+    auto first = e.view(slice{}).value();
+    CHECK_FALSE(first->betweenness_computed()); // no one asked
+    CHECK(first->betweenness_asked_ms() == 0);
+    changes = 1;
+    REQUIRE(rebuilt(1));
+    auto second = e.view(slice{}).value();
+    CHECK_FALSE(second->betweenness_computed());
+    // A request asks: computed then, and by the rebuilds after it.
+    CHECK(second->betweenness().scores.size() == second->graph().vertex_count());
+    CHECK(second->betweenness_computed());
+    const std::uint64_t done = e.rebuilds();
+    changes = 2;
+    REQUIRE(rebuilt(done));
+    auto third = e.view(slice{}).value();
+    CHECK(third->betweenness_computed());
+    CHECK(third->betweenness_asked_ms() == second->betweenness_asked_ms()); // carried, not asked again
+    e.stop();
+    // Asked longer ago than betweenness_keep_ms: left to the next request.
+    o.betweenness_keep_ms = 1;
+    engine late(*store, o);
+    late.start();
+    changes = 3;
+    late.view(slice{}).value()->betweenness();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    const std::uint64_t before = late.rebuilds();
+    changes = 4;
+    REQUIRE(rebuilt_by(late, before));
+    CHECK_FALSE(late.view(slice{}).value()->betweenness_computed());
+    late.stop();
+  }
 }
 
 TEST_CASE("engine: a bounded PageRank refresh reports its error and converges while quiet") {
