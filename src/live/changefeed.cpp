@@ -189,6 +189,12 @@ private:
 // instead of one per subscriber. A subscriber that learns something else
 // goes on with a copy of its part. Dispatcher thread only, once shared.
 struct ego_log {
+  // Names this log among all there were (an address may be reused).
+  const std::uint64_t serial = next_serial();
+  static std::uint64_t next_serial() {
+    static std::uint64_t n = 0; // dispatcher thread only
+    return ++n;
+  }
   id_table members;         // id -> (place in `order` << 2) | distance
   std::vector<vid> order;   // members in the order they joined
   std::vector<std::uint8_t> dist; // their distances
@@ -250,6 +256,44 @@ struct record {
   }
 };
 
+// A filtered slice subscribers share (impl::classify), and, for a class
+// whose subscribers pass a vertex change only when its vertex is one of
+// their known ends (`by_ends`: no ego set, not Gephi), every end of an edge
+// the slice admitted: a superset of each subscriber's known ends, since
+// those are ends of edges it was delivered, which the class admitted first
+// (write_rec::candidates_for walks a write in order). Past max_known_ends
+// such ends, every vertex change is a candidate again. Dispatcher thread
+// only.
+struct shared_slice {
+  slice s;
+  bool by_ends = false;
+  id_table ends;
+  bool ends_full = false;
+  bool admit(const record& r) {
+    if (!admits_edge(s, r.c)) return false;
+    if (by_ends && !ends_full) {
+      ends.insert(r.from, 0);
+      ends.insert(r.to, 0);
+      ends_full = ends.size() >= max_known_ends;
+    }
+    return true;
+  }
+  bool may_know(vid k) const { return !by_ends || ends_full || ends.contains(k); }
+};
+
+// What the verdict on a record depends on, for a subscriber whose verdict
+// depends on its ego set alone (impl::shared_key): the ego log, how much of
+// it is the subscriber's set, the radius and the slice class.
+struct verdict_key {
+  std::uint64_t log = 0;
+  std::size_t ego_n = 0;
+  unsigned radius = 0;
+  int cls = -1;
+  bool operator==(const verdict_key& o) const {
+    return log == o.log && ego_n == o.ego_n && radius == o.radius && cls == o.cls;
+  }
+};
+
 // The changes of one write: the unit the ring holds (one allocation and
 // one pointer copy per write, not per change).
 struct write_rec {
@@ -261,29 +305,46 @@ struct write_rec {
       for (const auto& r : recs) bytes += r.data().size();
     return bytes;
   }
-  // Per slice class (the distinct filtered slices subscribers use, numbered
-  // by the hub): the positions of the records such a subscriber must look
-  // at — every vertex change (whether it passes depends on the subscriber's
-  // state) and the edge changes the slice admits. Computed once per write
-  // and class, so a hundred subscribers of one hashtag skip the write's
-  // other edges without judging each. Dispatcher thread only.
+  // Per slice class (shared_slice): the positions of the records such a
+  // subscriber must look at — the edge changes the slice admits, and the
+  // vertex changes whose vertex may be one of the subscriber's known ends
+  // (all of them, for a class whose subscribers also pass vertices by other
+  // means). Computed once per write and class, so a hundred subscribers of
+  // one hashtag skip the write's other changes without judging each.
+  // Dispatcher thread only.
   mutable std::vector<std::optional<std::vector<std::uint32_t>>> candidates;
-  const std::vector<std::uint32_t>& candidates_for(std::size_t cls, const slice& s) const {
-    if (candidates.size() <= cls) candidates.resize(cls + 1);
-    auto& c = candidates[cls];
+  const std::vector<std::uint32_t>& candidates_for(std::size_t index, shared_slice& cls) const {
+    if (candidates.size() <= index) candidates.resize(index + 1);
+    auto& c = candidates[index];
     if (!c) {
       c.emplace();
-      for (std::size_t i = 0; i < recs.size(); ++i)
-        if (!is_edge(recs[i].c.type) || admits_edge(s, recs[i].c)) c->push_back(static_cast<std::uint32_t>(i));
+      for (std::size_t i = 0; i < recs.size(); ++i) {
+        const record& r = recs[i];
+        if (is_edge(r.c.type) ? cls.admit(r) : cls.may_know(r.from)) c->push_back(static_cast<std::uint32_t>(i));
+      }
     }
     return *c;
+  }
+  // Verdicts on the records (0: not judged yet, else impl::verdict + 1)
+  // shared by the subscribers with the same verdict_key: thirty followers of
+  // one account judge each record once, not thirty times. At most
+  // max_verdict_keys per write; past them, null (each judges on its own).
+  // Dispatcher thread only.
+  static constexpr std::size_t max_verdict_keys = 16;
+  mutable std::vector<std::pair<verdict_key, std::vector<std::uint8_t>>> verdicts;
+  std::uint8_t* verdicts_for(const verdict_key& k) const {
+    for (auto& [key, v] : verdicts)
+      if (key == k) return v.data();
+    if (verdicts.size() >= max_verdict_keys) return nullptr;
+    verdicts.emplace_back(k, std::vector<std::uint8_t>(recs.size(), 0));
+    return verdicts.back().second.data();
   }
 };
 
 // Which of a write's records a subscriber walks: all, or those of its
 // slice class (write_rec::candidates_for).
 struct walk_class {
-  const slice* s = nullptr; // null: every record
+  shared_slice* s = nullptr; // null: every record
   std::size_t index = 0;
 };
 
@@ -304,6 +365,8 @@ struct backlog_iter {
   std::size_t count(const write_rec& wr) const {
     return cls.s ? wr.candidates_for(cls.index, *cls.s).size() : wr.recs.size();
   }
+  // The write of the record next() returned last.
+  const write_rec& current() const { return *(*writes)[w]; }
   const record* next() {
     while (w < writes->size()) {
       const write_rec& wr = *(*writes)[w];
@@ -599,17 +662,19 @@ struct changefeed::impl {
   // max_classes, after which a new slice walks every record. Dispatcher
   // thread only.
   static constexpr std::size_t max_classes = 64;
-  std::vector<slice> classes;
+  std::deque<shared_slice> classes;
   static bool same_slice(const slice& a, const slice& b) {
     return a.kinds == b.kinds && a.hashtags == b.hashtags && a.since == b.since && a.until == b.until &&
            a.min_weight == b.min_weight && a.platforms == b.platforms;
   }
-  int classify(const slice& s) {
+  int classify(const subscription& sub) {
+    const slice& s = sub.f.s;
     if (s.whole_graph()) return -1;
+    const bool by_ends = !sub.ego && sub.w != wire::gephi;
     for (std::size_t k = 0; k < classes.size(); ++k)
-      if (same_slice(classes[k], s)) return static_cast<int>(k);
+      if (classes[k].by_ends == by_ends && same_slice(classes[k].s, s)) return static_cast<int>(k);
     if (classes.size() >= max_classes) return -1;
-    classes.push_back(s);
+    classes.push_back(shared_slice{s, by_ends, {}, false});
     return static_cast<int>(classes.size() - 1);
   }
 
@@ -750,6 +815,29 @@ struct changefeed::impl {
     if (s.ego_distance(r.from) >= 0) return verdict::pass;
     if (!s.ends.contains(r.from)) return verdict::fail;
     return c.type == change_type::vertex_removed ? verdict::pass_learns : verdict::pass;
+  }
+
+  // The key under which the subscriber's verdicts may be shared
+  // (write_rec::verdicts_for), or none. Shared when judge() reads nothing
+  // but the record and the key's parts: an ego set on a wire other than
+  // Gephi's (which has its own sent nodes), no known ends, and a slice all
+  // subscribers of its class share.
+  static std::optional<verdict_key> shared_key(const subscription& s) {
+    if (!s.ego || s.w == wire::gephi || s.ends.size() != 0) return std::nullopt;
+    if (s.slice_class < 0 && !s.f.s.whole_graph()) return std::nullopt;
+    return verdict_key{s.ego->serial, s.ego_n, s.f.radius, s.slice_class};
+  }
+  // judge(), or the verdict a subscriber with the same key gave the record
+  // (`from`: the walk that returned it).
+  static verdict judge_shared(const subscription& s, const std::optional<verdict_key>& key,
+                              const backlog_iter& from, const record& r) {
+    if (!key) return judge(s, r);
+    const write_rec& wr = from.current();
+    std::uint8_t* memo = wr.verdicts_for(*key);
+    if (memo == nullptr) return judge(s, r);
+    std::uint8_t& m = memo[static_cast<std::size_t>(&r - wr.recs.data())];
+    if (m == 0) m = static_cast<std::uint8_t>(static_cast<int>(judge(s, r)) + 1);
+    return static_cast<verdict>(m - 1);
   }
 
   // Does the record pass the subscriber's filter? `deliver`: it is being
@@ -961,11 +1049,12 @@ struct changefeed::impl {
     event_id advance = s.cursor;
     clock::time_point wake_at = held ? s.hold_until : clock::time_point::max();
     bool holding = held;
-    if (s.slice_class == -2) s.slice_class = classify(s.f.s);
+    if (s.slice_class == -2) s.slice_class = classify(s);
     walk_class cls;
     if (s.slice_class >= 0) cls = {&classes[static_cast<std::size_t>(s.slice_class)],
                                    static_cast<std::size_t>(s.slice_class)};
     backlog_iter it{&writes, s.cursor, cls, 0, 0, {}};
+    const std::optional<verdict_key> key = shared_key(s); // the walk changes no state
     while (!held) {
       const record* next = it.next();
       if (next == nullptr) {
@@ -974,7 +1063,7 @@ struct changefeed::impl {
         break;
       }
       const record& r = *next;
-      const verdict v = judge(s, r);
+      const verdict v = judge_shared(s, key, it, r);
       if (v == verdict::fail) {
         advance = r.id;
         continue;
@@ -1002,7 +1091,7 @@ struct changefeed::impl {
         while (bytes + rest <= options.subscriber_budget_bytes) {
           const record* q = look.next();
           if (q == nullptr) break;
-          if (judge(s, *q) != verdict::fail) rest += q->data().size();
+          if (judge_shared(s, key, look, *q) != verdict::fail) rest += q->data().size();
         }
         if (bytes + rest <= options.subscriber_budget_bytes) break;
         hard = true;

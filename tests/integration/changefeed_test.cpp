@@ -336,7 +336,7 @@ TEST_CASE("changefeed: subscribers of one slice share its walk; a slice quiet pa
   // Two subscribers of kind=reply and one of kind=mention; 30 writes of one
   // mention edge each between existing accounts (no vertex change: nothing
   // a reply subscriber looks at) go by while the retention holds 10 events,
-  // then a reply.
+  // then a reply, and changes of two accounts, one an end of that reply.
   service_process::options o;
   o.args = {"--changes-retention-events", "10"};
   service_process svc(o);
@@ -358,6 +358,9 @@ TEST_CASE("changefeed: subscribers of one slice share its walk; a slice quiet pa
     if (e->type == "edge_created") mentions.insert(json(e->data)["edge"]["from"].GetString());
   CHECK(mentions.size() == 30);
   REQUIRE(post_edge(svc.port(), "twitter:q3", "twitter:hub", "reply").status == 201);
+  // Of two accounts changed, only q3 is an end of a delivered reply.
+  REQUIRE(http_request(svc.port(), "PUT", "/vertices/twitter%3Aq4", R"({"properties":{"handle":"y"}})").status == 200);
+  REQUIRE(http_request(svc.port(), "PUT", "/vertices/twitter%3Aq3", R"({"properties":{"handle":"y"}})").status == 200);
   for (auto* c : {&r1, &r2}) {
     std::vector<std::string> got;
     while (auto e = c->next(1500)) {
@@ -367,9 +370,11 @@ TEST_CASE("changefeed: subscribers of one slice share its walk; a slice quiet pa
       if (d.IsObject() && d.HasMember("edge") && d["edge"].IsObject() && d["edge"].HasMember("kind") &&
           d["edge"]["kind"].IsString())
         kind = std::string(" ") + d["edge"]["kind"].GetString();
+      if (d.IsObject() && d.HasMember("vertex") && d["vertex"].IsObject() && d["vertex"].HasMember("id"))
+        kind = std::string(" ") + d["vertex"]["id"].GetString();
       got.push_back(e->type + kind);
     }
-    CHECK(got == std::vector<std::string>{"edge_created reply"});
+    CHECK(got == std::vector<std::string>{"edge_created reply", "vertex_updated twitter:q3"});
   }
   CHECK(metric(svc.port(), "tlflow_changes_overflows_total") == 0);
   CHECK(metric(svc.port(), "tlflow_changes_resets_total") == 0);
