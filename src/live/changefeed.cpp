@@ -1055,6 +1055,22 @@ struct changefeed::impl {
                                    static_cast<std::size_t>(s.slice_class)};
     backlog_iter it{&writes, s.cursor, cls, 0, 0, {}};
     const std::optional<verdict_key> key = shared_key(s); // the walk changes no state
+    const event_id from = s.cursor;
+    const bool sharable = s.w == wire::sse && key && !held;
+    if (sharable)
+      for (const auto& p : pass_pieces) {
+        if (!(p.key == *key && p.from == from)) continue;
+        // Another subscriber in this state was served in this pass: the same
+        // piece, the same members learned, the same place reached.
+        if (s.ego_n != p.ego_n) ++s.ego_version;
+        s.ego_n = p.ego_n;
+        s.cursor = p.advance;
+        s.hold_until = p.hold_until;
+        m_coalesced.inc(p.coalesced);
+        m_delivered.inc(p.sent);
+        send(s, p.events, stats_copy, tick, now);
+        return p.wake_at;
+      }
     while (!held) {
       const record* next = it.next();
       if (next == nullptr) {
@@ -1120,7 +1136,7 @@ struct changefeed::impl {
       }
     }
     std::string piece = std::move(attr_lines);
-    std::size_t sent = 0;
+    std::size_t sent = 0, coalesced = 0;
     for (std::size_t i = 0; i < take.size(); ++i) {
       const record& r = *take[i];
       if (piece.size() > chunk_cap || (s.w == wire::ws && sent >= ws_round)) {
@@ -1135,6 +1151,7 @@ struct changefeed::impl {
       }
       if (superseded(i)) {
         m_coalesced.inc();
+        ++coalesced;
         continue;
       }
       const bool known_before = s.w == wire::gephi && is_edge(r.c.type) &&
@@ -1162,6 +1179,16 @@ struct changefeed::impl {
     if (s.w != wire::ws) m_delivered.inc(sent);
     s.cursor = advance;
     s.hold_until = holding ? wake_at : clock::time_point{};
+    if (sharable && s.ego->serial == key->log) // (not gone its own way)
+      pass_pieces.push_back({*key, from, advance, s.ego_n, piece, sent, coalesced, s.hold_until, wake_at});
+    send(s, std::move(piece), stats_copy, tick, now);
+    return wake_at;
+  }
+
+  // Hands a piece of events to the subscriber, with a stats event when one
+  // is due, or a heartbeat comment in its place when the stream was quiet.
+  void send(subscription& s, std::string piece, const std::string& stats_copy, std::uint64_t tick,
+            clock::time_point now) {
     if (!stats_copy.empty() && s.stats_seen != tick) {
       s.stats_seen = tick;
       piece += control(s, "stats", stats_copy, nullptr);
@@ -1173,8 +1200,21 @@ struct changefeed::impl {
     if (piece.empty() && s.w == wire::sse && now - s.last_sent >= std::chrono::seconds(options.heartbeat_s))
       piece = ": heartbeat\n\n";
     if (!piece.empty()) put(s, std::move(piece), false);
-    return wake_at;
   }
+
+  // What an SSE subscriber's walk and delivery gave in this pass, for the
+  // others in the same state (shared_key, the same cursor, not held): they
+  // would build the same piece, learn the same members of the same ego log
+  // and reach the same place. Dispatcher thread only; emptied every pass.
+  struct shared_piece {
+    verdict_key key;
+    event_id from, advance;
+    std::size_t ego_n = 0;      // after the delivery
+    std::string events;
+    std::size_t sent = 0, coalesced = 0;
+    clock::time_point hold_until, wake_at;
+  };
+  std::vector<shared_piece> pass_pieces;
 
   void refresh_stats(clock::time_point now) {
     if (options.stats_s == 0 || now - stats_at < std::chrono::seconds(options.stats_s)) return;
@@ -1216,6 +1256,7 @@ struct changefeed::impl {
       }
       const auto now = clock::now();
       refresh_stats(now);
+      pass_pieces.clear();
       next = now + std::chrono::seconds(1);
       std::shared_ptr<const node_attributes> attrs_now;
       if (attributes && std::any_of(list.begin(), list.end(), [](const auto& s) { return s->w == wire::gephi; }))
