@@ -38,6 +38,24 @@ interaction act(const std::string& post, const std::string& from, const std::str
   return i;
 }
 
+// A background engine that rebuilds after every change counted in `changes`.
+engine_options background_options(std::atomic<std::uint64_t>& changes) {
+  engine_options o;
+  o.refresh_s = 3600;
+  o.refresh_changes = 1;
+  o.changes = [&changes] { return changes.load(); };
+  return o;
+}
+
+// Whether `pred` holds within a minute (the background thread is asynchronous).
+template <class Pred>
+bool wait_for(Pred pred) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!pred() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  return pred();
+}
+
 } // namespace
 
 TEST_CASE("a slice_graph numbers accounts by id, merges kinds, sums weights, interns hashtags") {
@@ -109,11 +127,8 @@ TEST_CASE("engine: per-request snapshots without a refresh, a background one wit
   }
   SUBCASE("background: rebuilt after enough changes, PageRank warm-started") {
     std::atomic<std::uint64_t> changes{0};
-    engine_options o;
-    o.refresh_s = 3600;
-    o.refresh_changes = 1;
+    engine_options o = background_options(changes);
     o.pagerank_refresh_iterations = 0; // to convergence at every refresh
-    o.changes = [&changes] { return changes.load(); };
     engine e(*store, o);
     e.start();
     auto a = e.view(slice{});
@@ -122,10 +137,7 @@ TEST_CASE("engine: per-request snapshots without a refresh, a background one wit
     REQUIRE(store->apply({act("p3", "t:c", "t:d", edge_kind::reply, {}, "2026-01-01T00:00:00Z")}).ok());
     CHECK(e.view(slice{}).value()->graph().vertex_count() == 3); // the cached one, until a change is counted
     changes = 1;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (e.view(slice{}).value()->graph().vertex_count() != 4 &&
-           std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    wait_for([&] { return e.view(slice{}).value()->graph().vertex_count() == 4; });
     auto b = e.view(slice{});
     REQUIRE((*b)->graph().vertex_count() == 4);
     CHECK(e.rebuilds() >= 2);
@@ -139,17 +151,11 @@ TEST_CASE("engine: per-request snapshots without a refresh, a background one wit
   }
   SUBCASE("background: betweenness computed by a rebuild only while requests ask for it") {
     std::atomic<std::uint64_t> changes{0};
-    engine_options o;
-    o.refresh_s = 3600;
-    o.refresh_changes = 1;
-    o.changes = [&changes] { return changes.load(); };
+    engine_options o = background_options(changes);
     engine e(*store, o);
     e.start();
     const auto rebuilt_by = [](engine& en, std::uint64_t after) {
-      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-      while (en.rebuilds() <= after && std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      return en.rebuilds() > after;
+      return wait_for([&] { return en.rebuilds() > after; });
     };
     const auto rebuilt = [&](std::uint64_t after) { return rebuilt_by(e, after); };
     auto first = e.view(slice{}).value();
@@ -191,12 +197,9 @@ TEST_CASE("engine: a bounded PageRank refresh reports its error and converges wh
                         act("p3", "t:c", "t:a", edge_kind::mention, {}, "2026-01-01T00:00:00Z")})
               .ok());
   std::atomic<std::uint64_t> changes{0};
-  engine_options o;
-  o.refresh_s = 3600;
-  o.refresh_changes = 1;
+  engine_options o = background_options(changes);
   o.pagerank_refresh_iterations = 3;
   o.pagerank_bound_arcs = 0; // bounded whatever the size
-  o.changes = [&changes] { return changes.load(); };
   engine e(*store, o);
   e.start();
   auto first = e.view(slice{}).value(); // no previous vector: to convergence
@@ -209,12 +212,6 @@ TEST_CASE("engine: a bounded PageRank refresh reports its error and converges wh
                         act("p6", "t:c", "t:d", edge_kind::reply, {}, "2026-01-01T00:00:00Z")})
               .ok());
   changes = 1;
-  auto wait_for = [&](auto pred) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (!pred() && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    return pred();
-  };
   REQUIRE(wait_for([&] { return e.view(slice{}).value()->graph().vertex_count() == 4; }));
   auto bounded = e.view(slice{}).value();
   const auto& graph = bounded->graph().graph();
@@ -304,11 +301,7 @@ TEST_CASE("snapshot search: one hit per account, classified, separators never ma
 TEST_CASE("engine: concurrent readers during background rebuilds") {
   auto store = open_store();
   std::atomic<std::uint64_t> changes{0};
-  engine_options o;
-  o.refresh_s = 3600;
-  o.refresh_changes = 1;
-  o.changes = [&changes] { return changes.load(); };
-  engine e(*store, o);
+  engine e(*store, background_options(changes));
   e.start();
   std::atomic<bool> done{false};
   std::vector<std::thread> readers;
@@ -333,9 +326,7 @@ TEST_CASE("engine: concurrent readers during background rebuilds") {
     ++changes;
     std::this_thread::sleep_for(std::chrono::milliseconds(40));
   }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (e.view(slice{}).value()->graph().vertex_count() != 31 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  wait_for([&] { return e.view(slice{}).value()->graph().vertex_count() == 31; });
   done = true;
   for (auto& r : readers) r.join();
   CHECK(failures == 0);
