@@ -359,6 +359,10 @@ struct backlog_iter {
   walk_class cls;
   std::size_t w = 0, i = 0;
   event_id passed;
+  // The shared verdicts of the current write (judge_shared), looked up once
+  // per write, not per record.
+  const write_rec* verdicts_of = nullptr;
+  std::uint8_t* verdicts = nullptr;
   const record* at(const write_rec& wr, std::size_t j) const {
     return cls.s ? &wr.recs[wr.candidates_for(cls.index, *cls.s)[j]] : &wr.recs[j];
   }
@@ -830,12 +834,15 @@ struct changefeed::impl {
   // judge(), or the verdict a subscriber with the same key gave the record
   // (`from`: the walk that returned it).
   static verdict judge_shared(const subscription& s, const std::optional<verdict_key>& key,
-                              const backlog_iter& from, const record& r) {
+                              backlog_iter& from, const record& r) {
     if (!key) return judge(s, r);
     const write_rec& wr = from.current();
-    std::uint8_t* memo = wr.verdicts_for(*key);
-    if (memo == nullptr) return judge(s, r);
-    std::uint8_t& m = memo[static_cast<std::size_t>(&r - wr.recs.data())];
+    if (from.verdicts_of != &wr) {
+      from.verdicts_of = &wr;
+      from.verdicts = wr.verdicts_for(*key);
+    }
+    if (from.verdicts == nullptr) return judge(s, r);
+    std::uint8_t& m = from.verdicts[static_cast<std::size_t>(&r - wr.recs.data())];
     if (m == 0) m = static_cast<std::uint8_t>(static_cast<int>(judge(s, r)) + 1);
     return static_cast<verdict>(m - 1);
   }
